@@ -1,0 +1,125 @@
+// Turns .env, the process environment (secrets only) and an optional inventory into the list of
+// hosts to run on, each with typed settings. Nothing here touches the network: a run that gets
+// past this point has a config in which every value was checked.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import dotenv from 'dotenv';
+import { ConfigError, UsageError } from '../errors.ts';
+import { KEYS, KEY_BY_NAME } from './keys.ts';
+import { parseInventory, type InventoryHost } from './inventory.ts';
+import { buildSettings, fail, type RawSettings, type Settings } from './settings.ts';
+
+export interface HostConfig {
+  /** The name used in output and reports: the inventory name, or HOST itself. */
+  name: string;
+  address: string;
+  tags: string[];
+  settings: Settings;
+}
+
+export interface LoadOptions {
+  envFile?: string;
+  inventoryFile?: string;
+  /** Names from --hosts; empty means all. */
+  only?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadedConfig {
+  envFile: string | null;
+  hosts: HostConfig[];
+}
+
+export function loadConfig(opts: LoadOptions): LoadedConfig {
+  const envPath = resolve(opts.envFile ?? '.env');
+  const raw: RawSettings = new Map();
+  let envFile: string | null = null;
+  if (existsSync(envPath)) {
+    envFile = envPath;
+    readEnvFile(envPath, raw);
+  } else if (opts.envFile) {
+    throw new UsageError(`--env-file ${opts.envFile}: no such file. Fix: give the path of your .env (cp .env.example .env to start one)`);
+  }
+  addSecretsFromEnvironment(raw, opts.env ?? process.env);
+
+  const inventory = opts.inventoryFile ? parseInventory(resolve(opts.inventoryFile)) : null;
+  const hostValue = raw.get('HOST');
+  let hosts: HostConfig[];
+  if (inventory) {
+    if (hostValue?.value) {
+      throw new ConfigError('HOST', hostValue.value, 'is set while an inventory is given', 'empty HOST in .env; the inventory lists the hosts', hostValue.source);
+    }
+    hosts = inventory.map((h) => hostFromInventory(h, raw));
+  } else {
+    if (!hostValue?.value) {
+      const where = envFile ? `in ${envFile}` : `(there is no ${envPath})`;
+      throw new ConfigError('HOST', undefined, `is not set ${where}`, 'set HOST in .env (cp .env.example .env), or pass --inventory FILE');
+    }
+    const problem = KEY_BY_NAME.get('HOST')!.problem!(hostValue.value);
+    if (problem) throw fail('HOST', hostValue, problem);
+    hosts = [{ name: hostValue.value, address: hostValue.value, tags: [], settings: buildSettings(raw) }];
+  }
+  return { envFile, hosts: select(hosts, opts.only ?? []) };
+}
+
+function readEnvFile(path: string, into: RawSettings): void {
+  const parsed = dotenv.parse(readFileSync(path));
+  const source = path;
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!KEY_BY_NAME.has(key)) throw unknownKey(key, value, source);
+    into.set(key, { value, source, baseDir: dirname(path) });
+  }
+}
+
+/** CI systems hand secrets over as environment variables; nothing else is read from there. */
+function addSecretsFromEnvironment(into: RawSettings, env: NodeJS.ProcessEnv): void {
+  for (const def of KEYS) {
+    const value = env[def.key];
+    if (def.secret && value) into.set(def.key, { value, source: 'the environment', baseDir: process.cwd() });
+  }
+}
+
+function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
+  const raw: RawSettings = new Map(shared);
+  for (const [key, value] of h.vars) {
+    const def = KEY_BY_NAME.get(key);
+    if (!def) throw unknownKey(key, value.value, value.source);
+    if (!def.perHost) {
+      throw new ConfigError(key, value.value, 'cannot differ per host', `move ${key} to .env`, value.source);
+    }
+    raw.set(key, value);
+  }
+  if (h.port) raw.set('SSH_PORT', h.port);
+  return { name: h.name, address: h.address, tags: h.tags, settings: buildSettings(raw) };
+}
+
+function select(hosts: HostConfig[], only: string[]): HostConfig[] {
+  if (only.length === 0) return hosts;
+  const known = new Set(hosts.map((h) => h.name));
+  for (const name of only) {
+    if (!known.has(name)) {
+      throw new UsageError(`--hosts ${only.join(',')}: no host named "${name}". Fix: use names from the inventory (${[...known].join(', ')})`);
+    }
+  }
+  return hosts.filter((h) => only.includes(h.name));
+}
+
+function unknownKey(key: string, value: string, source: string): ConfigError {
+  const close = KEYS.map((k) => k.key).find((k) => editDistance(k, key) <= 2);
+  const fix = close ? `did you mean ${close}? Unknown keys are not ignored` : 'remove it; the known keys are listed in .env.example';
+  return new ConfigError(key, KEY_BY_NAME.get(key)?.secret ? '(hidden)' : value, 'is not a hoist setting', fix, source);
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

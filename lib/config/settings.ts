@@ -1,0 +1,126 @@
+// Typed settings for one host, made from the raw strings of .env, the process environment
+// (secrets only) and the inventory's per-host vars. Everything that can be checked locally is
+// checked here, before any connection: values, files that must exist, keys that must parse.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import ssh2 from 'ssh2';
+import { ConfigError } from '../errors.ts';
+import { KEY_BY_NAME } from './keys.ts';
+import { hostProblem, portProblem, userProblem } from './validators.ts';
+
+export interface JumpSpec {
+  user: string;
+  host: string;
+  port: number;
+}
+
+export interface Settings {
+  sshPort: number;
+  sshUser: string;
+  deployUser: string;
+  sshKeyPath: string;
+  sshKeyPassphrase?: string;
+  knownHostsPath: string;
+  jump?: JumpSpec;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  retries: number;
+  appName: string;
+  cronFile?: string;
+}
+
+/** A raw value with where it came from, so errors can point at the file to edit. */
+export interface RawValue {
+  value: string;
+  source: string;
+  /** Relative paths are taken from this folder (the file's own). */
+  baseDir: string;
+}
+
+export type RawSettings = Map<string, RawValue>;
+
+export function buildSettings(raw: RawSettings): Settings {
+  const get = (key: string): RawValue | undefined => {
+    const given = raw.get(key);
+    if (given && given.value !== '') return given;
+    const def = KEY_BY_NAME.get(key)?.default;
+    return def === undefined ? undefined : { value: def, source: 'default', baseDir: process.cwd() };
+  };
+  const must = (key: string): RawValue => {
+    const v = get(key);
+    if (!v) throw fail(key, undefined, 'is required');
+    checkValue(key, v);
+    return v;
+  };
+  const optional = (key: string): RawValue | undefined => {
+    const v = get(key);
+    if (v) checkValue(key, v);
+    return v;
+  };
+
+  const keyPath = expandPath(must('SSH_KEY'));
+  const passphrase = optional('SSH_KEY_PASSPHRASE')?.value;
+  checkPrivateKey(keyPath, raw.get('SSH_KEY') ?? get('SSH_KEY')!, passphrase);
+  const cron = optional('CRON_FILE');
+  const cronFile = cron ? expandPath(cron) : undefined;
+  if (cron && cronFile && !existsSync(cronFile)) throw fail('CRON_FILE', cron, `no such file (${cronFile})`);
+
+  const jump = optional('SSH_JUMP');
+  return {
+    sshPort: Number(must('SSH_PORT').value),
+    sshUser: must('SSH_USER').value,
+    deployUser: must('DEPLOY_USER').value,
+    sshKeyPath: keyPath,
+    ...(passphrase ? { sshKeyPassphrase: passphrase } : {}),
+    knownHostsPath: expandPath(must('KNOWN_HOSTS')),
+    ...(jump ? { jump: parseJump(jump) } : {}),
+    connectTimeoutMs: Number(must('SSH_CONNECT_TIMEOUT').value) * 1000,
+    commandTimeoutMs: Number(must('SSH_COMMAND_TIMEOUT').value) * 1000,
+    retries: Number(must('RETRIES').value),
+    appName: must('APP_NAME').value,
+    ...(cronFile ? { cronFile } : {}),
+  };
+}
+
+function checkValue(key: string, v: RawValue): void {
+  const def = KEY_BY_NAME.get(key)!;
+  const problem = def.problem?.(v.value);
+  if (problem) throw fail(key, v, problem);
+}
+
+export function fail(key: string, v: RawValue | undefined, problem: string): ConfigError {
+  const def = KEY_BY_NAME.get(key);
+  const shown = v && def?.secret ? '(hidden)' : v?.value;
+  return new ConfigError(key, shown, problem, def?.fix ?? 'see .env.example', v?.source);
+}
+
+export function expandPath(v: RawValue): string {
+  const p = v.value.startsWith('~/') ? homedir() + v.value.slice(1) : v.value;
+  return isAbsolute(p) ? p : resolve(v.baseDir, p);
+}
+
+function checkPrivateKey(path: string, v: RawValue, passphrase: string | undefined): void {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw fail('SSH_KEY', v, `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const parsed = ssh2.utils.parseKey(bytes, passphrase);
+  if (parsed instanceof Error) {
+    const encrypted = /encrypted|passphrase/i.test(parsed.message);
+    const problem = encrypted && !passphrase ? 'is encrypted and SSH_KEY_PASSPHRASE is empty' : `is not a usable private key (${parsed.message})`;
+    throw fail('SSH_KEY', v, problem);
+  }
+}
+
+function parseJump(v: RawValue): JumpSpec {
+  const m = /^([^@\s]+)@([^:\s]+|\[[0-9A-Fa-f:.]+\])(?::(\d+))?$/.exec(v.value);
+  if (!m) throw fail('SSH_JUMP', v, 'is not of the form user@host[:port]');
+  const [, user, rawHost, port = '22'] = m;
+  const host = rawHost!.replace(/^\[|\]$/g, '');
+  const problem = userProblem(user!) ?? hostProblem(host) ?? portProblem(port);
+  if (problem) throw fail('SSH_JUMP', v, problem);
+  return { user: user!, host, port: Number(port) };
+}

@@ -1,0 +1,38 @@
+// Small validators shared by the config keys. Each returns a problem sentence or null, so the
+// caller can attach the key, the value and the fix (see ConfigError).
+
+const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+export function hostProblem(value: string): string | null {
+  if (value === '') return 'is empty';
+  if (IPV4.test(value)) return null;
+  if (value.includes(':')) return IPV6.test(value) && value.split(':').length >= 3 ? null : 'is not a valid IPv6 address';
+  if (/^\d+(\.\d+)*$/.test(value)) return 'looks like an IPv4 address but is not a valid one';
+  if (value.length > 253) return 'is longer than 253 characters';
+  const labels = value.replace(/\.$/, '').split('.');
+  return labels.every((l) => LABEL.test(l)) ? null : 'is not a valid host name or IP address';
+}
+
+export function portProblem(value: string): string | null {
+  if (!/^\d{1,5}$/.test(value)) return 'is not a port number';
+  const n = Number(value);
+  return n >= 1 && n <= 65535 ? null : 'is outside 1-65535';
+}
+
+export function positiveIntProblem(value: string, max: number): string | null {
+  if (!/^\d+$/.test(value)) return 'is not a whole number';
+  const n = Number(value);
+  return n >= 1 && n <= max ? null : `is outside 1-${max}`;
+}
+
+/** POSIX user names as useradd accepts them by default on Debian and Ubuntu. */
+export function userProblem(value: string): string | null {
+  return /^[a-z_][a-z0-9_-]{0,31}$/.test(value) ? null : 'is not a valid user name (lower case letters, digits, _ and -, 32 at most)';
+}
+
+/** Names used in markers, container and directory names: kept to a safe, boring alphabet. */
+export function nameProblem(value: string): string | null {
+  return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value) ? null : 'is not a valid name (lower case letters, digits, _ and -, starting with a letter or digit)';
+}

@@ -1,0 +1,145 @@
+// Runs one pipeline on one host: for each task probe -> plan -> apply -> verify, pushing the
+// task's undo on this host's own rollback stack before its apply starts. When a task fails the
+// stack is unwound in reverse, so the host ends as it was (listr2 would only undo the failing
+// task). Every phase that fails for a passing reason is retried.
+import type { HostConfig } from '../config/load-config.ts';
+import type { Executor } from '../exec/executor.ts';
+import { VerifyError } from '../errors.ts';
+import type { EventListener, TaskResult } from './events.ts';
+import type { Pipeline } from './pipeline.ts';
+import { withRetry } from './retry.ts';
+import type { ApplyContext, Plan, Task, TaskInput } from './task.ts';
+
+export interface HostRunOptions {
+  dryRun: boolean;
+  retries: number;
+}
+
+interface Undo {
+  taskIndex: number;
+  run(): Promise<void>;
+}
+
+export class HostRun {
+  readonly results: TaskResult[];
+  startedAt = 0;
+  endedAt = 0;
+  error: string | undefined;
+  private readonly undo: Undo[] = [];
+  readonly host: HostConfig;
+
+  constructor(
+    private readonly input: TaskInput,
+    private readonly pipeline: Pipeline,
+    /** One `want` per task, computed before any host was contacted. */
+    private readonly wanted: unknown[],
+    readonly exec: Executor & { connect(): Promise<unknown> },
+    private readonly opts: HostRunOptions,
+    private readonly emit: EventListener,
+  ) {
+    this.host = input.host;
+    this.results = pipeline.tasks.map((t) => ({ task: t.name, status: 'skipped', steps: [], attempts: 0, durationMs: 0 }));
+  }
+
+  get failed(): boolean {
+    return this.error !== undefined;
+  }
+
+  async connect(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
+    this.startedAt = Date.now();
+    try {
+      await withRetry(() => this.exec.connect(), { retries: this.opts.retries, onRetry });
+    } catch (e) {
+      this.error = (e as Error).message;
+      this.endedAt = Date.now();
+      throw e;
+    }
+  }
+
+  /** Runs task `i`; on failure unwinds this host's stack and rethrows. */
+  async runTask(i: number): Promise<TaskResult> {
+    const task = this.pipeline.tasks[i]!;
+    const result = this.results[i]!;
+    const started = Date.now();
+    result.attempts = 1;
+    this.emit({ type: 'task-start', host: this.host.name, task: task.name });
+    const retrying = (attempt: number, of: number, error: Error) => {
+      result.attempts++;
+      this.emit({ type: 'task-retry', host: this.host.name, task: task.name, attempt, of, error: error.message });
+    };
+    try {
+      const ctxBase = { wanted: this.wanted[i], input: this.input };
+      const probe = () => this.probe(task, ctxBase.wanted);
+      const before = await withRetry(probe, { retries: this.opts.retries, onRetry: retrying });
+      const plan: Plan = task.plan(ctxBase.wanted, before);
+      this.emit({
+        type: 'task-planned',
+        host: this.host.name,
+        task: task.name,
+        steps: plan.changes ? plan.steps.map((s) => s.describe) : [],
+        ...(plan.changes ? {} : { reason: plan.reason }),
+      });
+      if (!plan.changes) {
+        Object.assign(result, { status: 'unchanged', reason: plan.reason });
+      } else {
+        result.steps = plan.steps.map((s) => s.describe);
+        if (plan.files) result.files = plan.files;
+        result.status = 'changed';
+        if (!this.opts.dryRun) {
+          const ctx: ApplyContext<unknown, unknown> = { ...ctxBase, before };
+          if (task.rollback) this.undo.push({ taskIndex: i, run: () => task.rollback!(this.exec, ctx) });
+          const apply = () => task.apply(this.exec, plan.steps, ctx);
+          await (task.retrySafe ? withRetry(apply, { retries: this.opts.retries, onRetry: retrying }) : apply());
+          await withRetry(() => this.verify(task, ctx), { retries: this.opts.retries, onRetry: retrying });
+        }
+      }
+    } catch (e) {
+      result.status = 'failed';
+      result.error = (e as Error).message;
+      this.error = `${task.name}: ${result.error}`;
+      await this.unwind();
+      throw e;
+    } finally {
+      result.durationMs = Date.now() - started;
+      this.emit({ type: 'task-end', host: this.host.name, result });
+      if (i === this.pipeline.tasks.length - 1 || this.failed) this.endedAt = Date.now();
+    }
+    return result;
+  }
+
+  private async probe(task: Task, wanted: unknown): Promise<unknown> {
+    const p = task.probe(wanted, this.input);
+    const r = await this.exec.exec(p.command, { sudo: p.sudo ?? false });
+    return p.parse(r);
+  }
+
+  private async verify(task: Task, ctx: ApplyContext<unknown, unknown>): Promise<void> {
+    if (task.verify) return task.verify(this.exec, ctx);
+    const after = await this.probe(task, ctx.wanted);
+    const again = task.plan(ctx.wanted, after);
+    if (again.changes) {
+      throw new VerifyError(`after applying, the host still differs: ${again.steps.map((s) => s.describe).join('; ')}`);
+    }
+  }
+
+  /** Undoes completed (and the failing) tasks' changes, newest first. */
+  private async unwind(): Promise<void> {
+    while (this.undo.length) {
+      const { taskIndex, run } = this.undo.pop()!;
+      const result = this.results[taskIndex]!;
+      const name = this.pipeline.tasks[taskIndex]!.name;
+      try {
+        await withRetry(run, { retries: this.opts.retries });
+        if (result.status !== 'failed') result.status = 'rolled-back';
+        this.emit({ type: 'rollback', host: this.host.name, task: name, ok: true });
+      } catch (e) {
+        result.rollbackError = (e as Error).message;
+        this.emit({ type: 'rollback', host: this.host.name, task: name, ok: false, error: result.rollbackError });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.exec.close();
+  }
+}

@@ -1,0 +1,55 @@
+// Finds a pipeline by name or path. A user's `pipelines/NAME.ts` in the working folder comes
+// before hoist's own, so a project can replace a built-in pipeline; a path runs that file.
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { UsageError } from '../errors.ts';
+import type { Pipeline } from './pipeline.ts';
+
+const BUILT_IN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../pipelines');
+
+/** Pipelines the mission promises but this version does not have yet, with where they are tracked. */
+const NOT_BUILT_YET: Record<string, string> = {
+  bootstrap: 'issue #3 (ssh-bootstrap, dns-verify, deploy-key)',
+  release: 'issue #4 (git-sync, docker-up, caddy-reload, cron-install)',
+  rollback: 'issue #4',
+};
+
+export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<Pipeline> {
+  const file = locate(nameOrPath, cwd);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (e) {
+    throw new UsageError(`pipeline ${nameOrPath} (${file}) failed to load: ${(e as Error).message}`);
+  }
+  const p = mod.default as Partial<Pipeline> | undefined;
+  if (!p || typeof p.name !== 'string' || !Array.isArray(p.tasks)) {
+    throw new UsageError(`${file} does not export a pipeline. Fix: end it with "export default definePipeline({ name, description, login, tasks: [...] })"`);
+  }
+  return p as Pipeline;
+}
+
+function locate(nameOrPath: string, cwd: string): string {
+  const looksLikePath = nameOrPath.includes('/') || ['.ts', '.js', '.mjs', '.mts'].includes(extname(nameOrPath));
+  if (looksLikePath) {
+    const file = resolve(cwd, nameOrPath);
+    if (!existsSync(file)) throw new UsageError(`pipeline file ${nameOrPath} does not exist`);
+    return file;
+  }
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(nameOrPath)) throw new UsageError(`"${nameOrPath}" is not a pipeline name`);
+  for (const dir of [resolve(cwd, 'pipelines'), BUILT_IN_DIR]) {
+    const file = resolve(dir, `${nameOrPath}.ts`);
+    if (existsSync(file)) return file;
+  }
+  const planned = NOT_BUILT_YET[nameOrPath];
+  if (planned) throw new UsageError(`pipeline "${nameOrPath}" is not built yet (tracked in ${planned}). Available now: ${builtInNames().join(', ')}`);
+  throw new UsageError(`no pipeline named "${nameOrPath}". Available: ${builtInNames().join(', ')}, or a path to your own .ts file`);
+}
+
+export function builtInNames(): string[] {
+  return readdirSync(BUILT_IN_DIR)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}

@@ -1,0 +1,137 @@
+// Runs a pipeline over hosts on listr2: hosts in parallel up to the concurrency, tasks of one
+// host in order. All local work (every task's `want` on every host, reading keys) happens
+// first, so a bad input fails the run before any host is contacted. A failing host never stops
+// the others; the report collects every host's outcome.
+import { readFileSync } from 'node:fs';
+import { Listr, type ListrTask, type ListrTaskWrapper } from 'listr2';
+import type { HostConfig, LoadedConfig } from '../config/load-config.ts';
+import { EXIT } from '../errors.ts';
+import { SshExecutor } from '../exec/ssh-executor.ts';
+import type { SshTarget } from '../ssh/connect.ts';
+import { fileDiff } from '../render/file-diff.ts';
+import { buildReport, type RunReport } from '../report/run-report.ts';
+import type { RunEvent } from './events.ts';
+import { HostRun } from './host-run.ts';
+import type { Pipeline } from './pipeline.ts';
+import type { TaskInput } from './task.ts';
+
+export interface RunOptions {
+  dryRun: boolean;
+  concurrency: number;
+  acceptNew: boolean;
+  /** 'auto': task list on a TTY, plain lines otherwise; 'silent' when stdout carries JSON. */
+  output: 'auto' | 'silent';
+  onEvent?: (e: RunEvent) => void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyTaskWrapper = ListrTaskWrapper<any, any, any>;
+
+export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts: RunOptions): Promise<RunReport> {
+  const startedAt = Date.now();
+  const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline) }));
+  const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
+
+  const views = new Map<string, AnyTaskWrapper>();
+  const onEvent = (e: RunEvent) => {
+    opts.onEvent?.(e);
+    const name = e.type === 'task-end' ? e.result.task : e.task;
+    const view = views.get(`${e.host}\0${name}`);
+    if (view) updateView(view, name, e);
+  };
+  const runs = config.hosts.map(
+    (host, i) =>
+      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, new SshExecutor(executorOptions(host, pipeline, opts)), {
+        dryRun: opts.dryRun,
+        retries: host.settings.retries,
+      }, onEvent),
+  );
+
+  const list = new Listr(
+    runs.map((run): ListrTask => ({
+      title: `${run.host.name} (${run.exec.label})`,
+      task: (_ctx, hostTask) =>
+        hostTask.newListr(
+          [
+            {
+              title: 'connect',
+              task: async (_c, t) => {
+                await run.connect((attempt, of, error) => {
+                  t.title = `connect [attempt ${attempt}/${of}: ${error.message}]`;
+                });
+                t.title = 'connect';
+              },
+            },
+            ...pipeline.tasks.map(
+              (task, i): ListrTask => ({
+                title: task.name,
+                task: async (_c, t) => {
+                  views.set(`${run.host.name}\0${task.name}`, t);
+                  await run.runTask(i);
+                },
+              }),
+            ),
+          ],
+          { concurrent: false, exitOnError: true },
+        ),
+    })),
+    {
+      concurrent: Math.max(1, opts.concurrency),
+      exitOnError: false,
+      renderer: opts.output === 'silent' ? 'silent' : 'default',
+      fallbackRenderer: 'simple',
+      rendererOptions: { collapseSubtasks: false, collapseErrors: false },
+      registerSignalListeners: false,
+    },
+  );
+  try {
+    await list.run();
+  } finally {
+    await Promise.all(runs.map((r) => r.close()));
+  }
+  const exitCode = runs.some((r) => r.failed) ? EXIT.taskFailed : EXIT.ok;
+  return buildReport(pipeline.name, opts.dryRun, startedAt, runs, exitCode, fileDiff);
+}
+
+function updateView(view: AnyTaskWrapper, name: string, e: RunEvent): void {
+  switch (e.type) {
+    case 'task-retry':
+      view.title = `${name} [attempt ${e.attempt}/${e.of}: ${e.error}]`;
+      break;
+    case 'task-end': {
+      const r = e.result;
+      const attempts = r.attempts > 1 ? `, ${r.attempts} attempts` : '';
+      view.title = r.status === 'unchanged' ? `${name}: unchanged (${r.reason}${attempts})` : `${name}: ${r.status}${attempts}`;
+      break;
+    }
+    case 'rollback':
+      view.title = e.ok ? `${name}: rolled back` : `${name}: ROLLBACK FAILED (${e.error})`;
+      break;
+    default:
+      break;
+  }
+}
+
+function executorOptions(host: HostConfig, pipeline: Pipeline, opts: RunOptions) {
+  const s = host.settings;
+  const privateKey = readFileSync(s.sshKeyPath);
+  const base = {
+    privateKey,
+    ...(s.sshKeyPassphrase ? { passphrase: s.sshKeyPassphrase } : {}),
+    knownHostsPath: s.knownHostsPath,
+    acceptNew: opts.acceptNew,
+    connectTimeoutMs: s.connectTimeoutMs,
+  };
+  const target: SshTarget = {
+    ...base,
+    host: host.address,
+    port: s.sshPort,
+    user: loginUser(host, pipeline),
+  };
+  const jump: SshTarget | undefined = s.jump ? { ...base, host: s.jump.host, port: s.jump.port, user: s.jump.user } : undefined;
+  return { target, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs };
+}
+
+function loginUser(host: HostConfig, pipeline: Pipeline): string {
+  return pipeline.login === 'admin' ? host.settings.sshUser : host.settings.deployUser;
+}

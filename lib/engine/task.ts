@@ -1,0 +1,75 @@
+// The contract every task follows, built-in or written by a user: probe -> plan -> apply ->
+// verify, with rollback to undo apply. Probe and plan are separate so that a dry run and a
+// second run can show, without changing anything, what would happen and why nothing would.
+import type { ExecResult, Executor } from '../exec/executor.ts';
+import type { HostConfig } from '../config/load-config.ts';
+import type { Cmd } from '../shell-quote.ts';
+
+/** What the host looks like, read in one round trip and parsed into a typed fact. */
+export interface Probe<Fact> {
+  command: Cmd;
+  sudo?: boolean;
+  parse(result: ExecResult): Fact;
+}
+
+/** One change a plan would make, described for people (dry run, reports). */
+export interface Step {
+  describe: string;
+}
+
+/** A file the plan would change, for the dry run's diff. */
+export interface FileChange {
+  path: string;
+  before: string | null;
+  after: string | null;
+  /** Show that it changes, never what it holds. */
+  secret?: boolean;
+}
+
+export type Plan<S extends Step = Step> =
+  | { changes: false; reason: string }
+  | { changes: true; steps: S[]; files?: FileChange[] };
+
+export interface TaskInput {
+  host: HostConfig;
+  /** The account the pipeline is logged in as (SSH_USER or DEPLOY_USER). */
+  loginUser: string;
+}
+
+export interface Task<Wanted = unknown, Fact = unknown, S extends Step = Step> {
+  /** kebab-case, as in reports: 'cron-install'. */
+  name: string;
+  /**
+   * Local work only (read files, validate, render): runs for every host before any connection,
+   * so a bad input stops the run before it touches anything. Throw ConfigError on bad input.
+   */
+  want(input: TaskInput): Wanted | Promise<Wanted>;
+  probe(wanted: Wanted, input: TaskInput): Probe<Fact>;
+  /** Pure: what must change to get from `fact` to `wanted`, or why nothing must. */
+  plan(wanted: Wanted, fact: Fact): Plan<S>;
+  apply(exec: Executor, steps: S[], ctx: ApplyContext<Wanted, Fact>): Promise<void>;
+  /**
+   * Puts back what `fact` described. Called when this task or a later one fails, so it must
+   * work after a partial apply too.
+   */
+  rollback?(exec: Executor, ctx: ApplyContext<Wanted, Fact>): Promise<void>;
+  /** Checks the result; the default probes again and expects an empty plan. */
+  verify?(exec: Executor, ctx: ApplyContext<Wanted, Fact>): Promise<void>;
+  /**
+   * Apply can be run again after a transient failure halfway (it converges rather than
+   * repeats). Otherwise a failed apply is rolled back instead of retried.
+   */
+  retrySafe?: boolean;
+}
+
+export interface ApplyContext<Wanted, Fact> {
+  wanted: Wanted;
+  /** The host as probed before apply: what rollback restores. */
+  before: Fact;
+  input: TaskInput;
+}
+
+/** Identity function that gives a task literal its types; for user-written tasks too. */
+export function defineTask<W, F, S extends Step = Step>(task: Task<W, F, S>): Task<W, F, S> {
+  return task;
+}

@@ -1,0 +1,160 @@
+// Real hosts for end-to-end tests: containers made from a debootstrapped Debian image, each with
+// its own host keys and sshd published on a loopback port. A test gets a folder with a client
+// key, a known_hosts file pinning every host, and helpers to write .env / inventory and run
+// the real CLI. `stop()` removes the hosts.
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { docker, dockerSh, remember, removeContainers, TEST_LABEL, type ShResult } from './docker.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(HERE, '../..');
+const BUILD_SCRIPT = join(HERE, 'build-vps-image.sh');
+
+let imagePromise: Promise<string> | null = null;
+
+/** The VPS image, built once and cached by the hash of the script that builds it. */
+export function vpsImage(): Promise<string> {
+  imagePromise ??= (async () => {
+    const hash = createHash('sha256').update(readFileSync(BUILD_SCRIPT)).digest('hex').slice(0, 12);
+    const tag = `hoist-test-vps:${hash}`;
+    await promisify(execFile)('bash', [BUILD_SCRIPT, tag], { timeout: 15 * 60_000 });
+    return tag;
+  })();
+  return imagePromise;
+}
+
+export interface TestHost {
+  name: string;
+  container: string;
+  port: number;
+  /** known_hosts line for this host's ed25519 key. */
+  knownHostsLine: string;
+  sh(script: string, user?: string, stdin?: string): Promise<ShResult>;
+}
+
+export interface StartOptions {
+  count: number;
+  /** Create DEPLOY_USER `deploy` with the client key and passwordless sudo, as bootstrap would. */
+  deployUser?: boolean;
+}
+
+export interface CliResult extends ShResult {
+  durationMs: number;
+}
+
+export class Testbed {
+  readonly dir = mkdtempSync(join(tmpdir(), 'hoist-e2e-'));
+  readonly keyPath = join(this.dir, 'id_ed25519');
+  readonly knownHostsPath = join(this.dir, 'known_hosts');
+  readonly envPath = join(this.dir, '.env');
+  readonly inventoryPath = join(this.dir, 'inventory.yml');
+  hosts: TestHost[] = [];
+
+  async start(opts: StartOptions): Promise<this> {
+    const image = await vpsImage();
+    await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hoist-test', '-f', this.keyPath]);
+    const publicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
+    const run = randomBytes(3).toString('hex');
+    this.hosts = await Promise.all(
+      Array.from({ length: opts.count }, (_, i) => this.startHost(image, `web${i + 1}`, `hoist-test-${run}-web${i + 1}`, publicKey, opts)),
+    );
+    writeFileSync(this.knownHostsPath, this.hosts.map((h) => h.knownHostsLine).join('\n') + '\n');
+    return this;
+  }
+
+  private async startHost(image: string, name: string, container: string, publicKey: string, opts: StartOptions): Promise<TestHost> {
+    remember(container);
+    await docker('run', '-d', '--name', container, '--hostname', name, '--label', TEST_LABEL, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', '127.0.0.1::22', image);
+    const port = Number((await docker('port', container, '22/tcp')).split('\n')[0]!.split(':').pop());
+    await waitForSshBanner(port);
+    const sh = (script: string, user = 'root', stdin?: string) => dockerSh(container, script, user, stdin);
+    if (opts.deployUser) {
+      const r = await sh(
+        'useradd -m -s /bin/bash deploy && install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && ' +
+          'cp /root/.ssh/authorized_keys /home/deploy/.ssh/ && chown deploy:deploy /home/deploy/.ssh/authorized_keys && ' +
+          "echo 'deploy ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy",
+      );
+      if (r.code !== 0) throw new Error(`creating deploy user on ${container}: ${r.stderr}`);
+    }
+    const pub = (await sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout.trim().split(/\s+/);
+    return { name, container, port, knownHostsLine: `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`, sh };
+  }
+
+  /** Writes .env with the test bed's key and known_hosts, plus `vars`. */
+  writeEnv(vars: Record<string, string> = {}): string {
+    const all = { SSH_KEY: this.keyPath, KNOWN_HOSTS: this.knownHostsPath, SSH_CONNECT_TIMEOUT: '10', RETRIES: '2', ...vars };
+    writeFileSync(this.envPath, Object.entries(all).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
+    return this.envPath;
+  }
+
+  /** Writes an inventory listing `hosts` (default all) on their loopback ports. */
+  writeInventory(hosts = this.hosts, extra: (h: TestHost) => Record<string, unknown> = () => ({})): string {
+    const doc = { hosts: Object.fromEntries(hosts.map((h) => [h.name, { host: '127.0.0.1', port: h.port, ...extra(h) }])) };
+    writeFileSync(this.inventoryPath, JSON.stringify(doc, null, 2));
+    return this.inventoryPath;
+  }
+
+  file(name: string, content: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, content);
+    return p;
+  }
+
+  /** Runs the real CLI, as the npm scripts do. */
+  hoist(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    const started = Date.now();
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hoist.mjs'), ...args], {
+        cwd: this.dir,
+        env: { ...process.env, HOIST_RETRY_MIN_MS: '200', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolvePromise({ code: code ?? -1, stdout, stderr, durationMs: Date.now() - started });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    await removeContainers(this.hosts.map((h) => h.container));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits (bounded) until sshd answers with its banner on the port. */
+async function waitForSshBanner(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.setTimeout(1000);
+      s.once('data', (d) => {
+        s.destroy();
+        res(d.toString().startsWith('SSH-2.0'));
+      });
+      s.once('error', () => res(false));
+      // docker-proxy accepts and then closes while sshd is not listening yet
+      s.once('close', () => res(false));
+      s.once('timeout', () => {
+        s.destroy();
+        res(false);
+      });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`sshd on 127.0.0.1:${port} did not answer within ${timeoutMs / 1000}s`);
+}
