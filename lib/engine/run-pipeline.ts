@@ -33,11 +33,14 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
 
   const views = new Map<string, AnyTaskWrapper>();
+  // Plain lines (CI, make) lose the nesting of the task list, so each line names its host.
+  const plain = !process.stdout.isTTY;
+  const label = (host: string, task: string) => (plain ? `${host}: ${task}` : task);
   const onEvent = (e: RunEvent) => {
     opts.onEvent?.(e);
     const name = e.type === 'task-end' ? e.result.task : e.task;
     const view = views.get(`${e.host}\0${name}`);
-    if (view) updateView(view, name, e);
+    if (view) updateView(view, label(e.host, name), e, opts.dryRun);
   };
   const runs = config.hosts.map(
     (host, i) =>
@@ -54,17 +57,17 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
         hostTask.newListr(
           [
             {
-              title: 'connect',
+              title: label(run.host.name, 'connect'),
               task: async (_c, t) => {
                 await run.connect((attempt, of, error) => {
-                  t.title = `connect [attempt ${attempt}/${of}: ${error.message}]`;
+                  t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${error.message}]`;
                 });
-                t.title = 'connect';
+                t.title = label(run.host.name, 'connect');
               },
             },
             ...pipeline.tasks.map(
               (task, i): ListrTask => ({
-                title: task.name,
+                title: label(run.host.name, task.name),
                 task: async (_c, t) => {
                   views.set(`${run.host.name}\0${task.name}`, t);
                   await run.runTask(i);
@@ -93,7 +96,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   return buildReport(pipeline.name, opts.dryRun, startedAt, runs, exitCode, fileDiff);
 }
 
-function updateView(view: AnyTaskWrapper, name: string, e: RunEvent): void {
+function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boolean): void {
   switch (e.type) {
     case 'task-retry':
       view.title = `${name} [attempt ${e.attempt}/${e.of}: ${e.error}]`;
@@ -101,7 +104,8 @@ function updateView(view: AnyTaskWrapper, name: string, e: RunEvent): void {
     case 'task-end': {
       const r = e.result;
       const attempts = r.attempts > 1 ? `, ${r.attempts} attempts` : '';
-      view.title = r.status === 'unchanged' ? `${name}: unchanged (${r.reason}${attempts})` : `${name}: ${r.status}${attempts}`;
+      const status = dryRun && r.status === 'changed' ? 'would change' : r.status;
+      view.title = r.status === 'unchanged' ? `${name}: unchanged (${r.reason}${attempts})` : `${name}: ${status}${attempts}`;
       break;
     }
     case 'rollback':

@@ -1,0 +1,239 @@
+// The engine's promises, proven with the real CLI against real sshd hosts: cron-install on a
+// fleet (changed, then unchanged), dry run touches nothing, rollback of a completed task when a
+// later one fails, retry after a dropped connection, no retry of a wrong key, refusal of a
+// changed host key, and hosts worked on in parallel.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunReport } from '../../lib/report/run-report.ts';
+import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
+
+const test = suite('cron pipeline, end to end');
+const tb = new Testbed();
+const USER_CRONTAB = '# my own jobs\nMAILTO=""\n17 3 * * * /usr/local/bin/backup --all   # keep\n';
+const JOBS = '# scheduled jobs of the app\n*/15 * * * * cd ~/current && ./bin/refresh-model\n@daily ~/current/bin/cleanup\n';
+let cronFile = '';
+
+test.before(async () => {
+  await tb.start({ count: 5, deployUser: true });
+  cronFile = tb.file('jobs.crontab', JOBS);
+});
+test.after(async () => {
+  await tb.stop();
+});
+
+const crontabOf = async (h: TestHost) => (await h.sh('crontab -l 2>/dev/null', 'deploy')).stdout;
+const spoolStamp = async (h: TestHost) => (await h.sh('stat -c %Y.%i /var/spool/cron/crontabs/deploy 2>/dev/null || echo none')).stdout;
+const acceptedCount = (h: TestHost) => {
+  // sshd -e logs to stderr, which docker keeps: one "Accepted publickey" per connection.
+  const r = execFileSync('sh', ['-c', `docker logs ${h.container} 2>&1 | grep -c 'Accepted publickey' || true`], { encoding: 'utf8' });
+  return Number(r.trim());
+};
+
+async function resetCrontabs(hosts: TestHost[]): Promise<void> {
+  for (const h of hosts) {
+    const r = await h.sh('rm -f ~/.hoist-dropped; crontab -', 'deploy', USER_CRONTAB);
+    assert.is(r.code, 0, r.stderr);
+  }
+}
+
+async function hoist(args: string[], env: Record<string, string> = {}): Promise<{ r: CliResult; report: RunReport }> {
+  const jsonPath = join(tb.dir, `report-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
+  const r = await tb.hoist([...args, '--env-file', tb.envPath, '--json', jsonPath], env);
+  let report: RunReport;
+  try {
+    report = JSON.parse(readFileSync(jsonPath, 'utf8')) as RunReport;
+  } catch {
+    throw new Error(`no JSON report (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+  return { r, report };
+}
+
+const statuses = (report: RunReport, task: string) => report.hosts.map((h) => h.tasks.find((t) => t.task === task)?.status);
+
+test('cron-install on 3 hosts: changed, then unchanged; the user\'s own lines survive; dry run touches nothing', async () => {
+  const hosts = tb.hosts.slice(0, 3);
+  await resetCrontabs(hosts);
+  tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory(hosts);
+  const before = await Promise.all(hosts.map(crontabOf));
+  const stampsBefore = await Promise.all(hosts.map(spoolStamp));
+
+  const dry = await hoist(['run', 'cron', '--inventory', tb.inventoryPath, '--dry-run']);
+  assert.is(dry.r.code, 0, dry.r.stderr);
+  assert.ok(dry.r.stdout.includes('+*/15 * * * * cd ~/current && ./bin/refresh-model'), 'dry run prints the diff');
+  assert.ok(dry.r.stdout.includes('+# BEGIN hoist:sentiment'), dry.r.stdout);
+  assert.equal(statuses(dry.report, 'cron-install'), ['changed', 'changed', 'changed']);
+  assert.ok(dry.report.dryRun);
+  assert.equal(await Promise.all(hosts.map(crontabOf)), before, 'dry run left every crontab byte-identical');
+  assert.equal(await Promise.all(hosts.map(spoolStamp)), stampsBefore, 'dry run did not even rewrite the spool file');
+
+  const first = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(first.r.code, 0, first.r.stdout + first.r.stderr);
+  assert.equal(statuses(first.report, 'cron-install'), ['changed', 'changed', 'changed']);
+  for (const h of hosts) {
+    const now = await crontabOf(h);
+    assert.ok(now.startsWith(USER_CRONTAB), `user lines kept byte for byte on ${h.name}: ${JSON.stringify(now)}`);
+    assert.ok(now.includes('\n@daily ~/current/bin/cleanup\n# END hoist:sentiment\n'), now);
+  }
+  const afterFirst = await Promise.all(hosts.map(crontabOf));
+  const stampsAfterFirst = await Promise.all(hosts.map(spoolStamp));
+
+  const second = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(second.r.code, 0);
+  assert.equal(statuses(second.report, 'cron-install'), ['unchanged', 'unchanged', 'unchanged']);
+  assert.ok(second.report.hosts.every((h) => h.tasks[0]!.reason?.includes('up to date')));
+  assert.equal(await Promise.all(hosts.map(crontabOf)), afterFirst, 'second run changed nothing');
+  assert.equal(await Promise.all(hosts.map(spoolStamp)), stampsAfterFirst, 'second run did not rewrite the crontab');
+
+  // A job removed from the file is removed from the block; the user's lines still stay.
+  tb.file('jobs.crontab', '@daily ~/current/bin/cleanup\n');
+  const third = await hoist(['run', 'cron', '--inventory', tb.inventoryPath, '--hosts', 'web1']);
+  assert.is(third.r.code, 0);
+  const web1 = await crontabOf(hosts[0]!);
+  assert.not.ok(web1.includes('refresh-model'), 'unwanted entry removed');
+  assert.ok(web1.startsWith(USER_CRONTAB));
+  tb.file('jobs.crontab', JOBS);
+});
+
+test('a failing second task rolls the first back: crontab exactly as before, exit 1, report says rolled-back', async () => {
+  const host = tb.hosts[0]!;
+  await resetCrontabs([host]);
+  tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory([host]);
+  const before = await crontabOf(host);
+  const fixture = join(REPO_ROOT, 'test/fixtures/pipelines/cron-then-fail.ts');
+  for (let run = 1; run <= 2; run++) {
+    const { r, report } = await hoist(['run', fixture, '--inventory', tb.inventoryPath]);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    const tasks = report.hosts[0]!.tasks;
+    assert.is(tasks[0]!.status, 'rolled-back', JSON.stringify(tasks));
+    assert.is(tasks[1]!.status, 'failed');
+    assert.match(tasks[1]!.error ?? '', /failing on purpose/);
+    assert.is(await crontabOf(host), before, `run ${run}: crontab byte-identical after rollback`);
+  }
+});
+
+test('a dropped connection is retried and the run succeeds; the re-run changes nothing', async () => {
+  const host = tb.hosts[1]!;
+  await resetCrontabs([host]);
+  tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory([host]);
+  const fixture = join(REPO_ROOT, 'test/fixtures/pipelines/drop-connection.ts');
+  const logins = acceptedCount(host);
+  const { r, report } = await hoist(['run', fixture, '--inventory', tb.inventoryPath]);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const [drop, cron] = report.hosts[0]!.tasks;
+  assert.is(drop!.status, 'changed');
+  assert.ok(drop!.attempts >= 2, `retried: ${JSON.stringify(drop)}`);
+  assert.is(cron!.status, 'changed');
+  assert.is(acceptedCount(host) - logins, 2, 'exactly one reconnection after the drop');
+  assert.ok((await crontabOf(host)).includes('# END hoist:sentiment'));
+
+  const again = await hoist(['run', fixture, '--inventory', tb.inventoryPath]);
+  assert.is(again.r.code, 0);
+  assert.equal(again.report.hosts[0]!.tasks.map((t) => t.status), ['unchanged', 'unchanged']);
+});
+
+test('a wrong key fails at once with a clear message and is not retried', async () => {
+  const host = tb.hosts[2]!;
+  const otherKey = join(tb.dir, 'wrong_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+  tb.writeEnv({ SSH_KEY: otherKey, RETRIES: '3' });
+  tb.writeInventory([host]);
+  // With a 4 s minimum backoff, one retry would push the run past 4 s.
+  const { r, report } = await hoist(['run', 'cron', '--inventory', tb.inventoryPath], { HOIST_RETRY_MIN_MS: '4000' });
+  assert.is(r.code, 1);
+  assert.match(report.hosts[0]!.error ?? '', /refused the key/);
+  assert.match(r.stdout + r.stderr, /refused the key/);
+  assert.ok(report.durationMs < 4000, `not retried: took ${report.durationMs} ms`);
+});
+
+test('a host whose key changed is refused with both fingerprints, and nothing runs on it', async () => {
+  const host = tb.hosts[3]!;
+  await resetCrontabs([host]);
+  const fake = join(tb.dir, 'fake_host_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', fake]);
+  const fakePub = readFileSync(`${fake}.pub`, 'utf8').trim().split(' ');
+  const knownHosts = tb.file('known_hosts_changed', `[127.0.0.1]:${host.port} ${fakePub[0]} ${fakePub[1]}\n`);
+  const expected = execFileSync('ssh-keygen', ['-lf', `${fake}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
+  const realPub = (await host.sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout;
+  const actual = execFileSync('ssh-keygen', ['-lf', '-'], { input: realPub, encoding: 'utf8' }).split(' ')[1]!;
+  tb.writeEnv({ KNOWN_HOSTS: knownHosts, APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory([host]);
+  const logins = acceptedCount(host);
+  const before = await crontabOf(host);
+  const { r, report } = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(r.code, 1);
+  const error = report.hosts[0]!.error ?? '';
+  assert.match(error, /HOST KEY CHANGED/);
+  assert.ok(error.includes(expected) && error.includes(actual), `both fingerprints in: ${error}`);
+  assert.is(acceptedCount(host), logins, 'never logged in');
+  assert.is(await crontabOf(host), before);
+  assert.equal(report.hosts[0]!.tasks.map((t) => t.status), ['skipped']);
+});
+
+test('--accept-new pins an unknown host key, then the host is known', async () => {
+  const host = tb.hosts[3]!;
+  const knownHosts = join(tb.dir, 'known_hosts_empty');
+  tb.writeEnv({ KNOWN_HOSTS: knownHosts });
+  tb.writeInventory([host]);
+  const refused = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(refused.r.code, 1);
+  assert.match(refused.report.hosts[0]!.error ?? '', /--accept-new/);
+  const pinned = await hoist(['run', 'cron', '--inventory', tb.inventoryPath, '--accept-new']);
+  assert.is(pinned.r.code, 0, pinned.r.stdout);
+  assert.ok(readFileSync(knownHosts, 'utf8').includes(host.knownHostsLine.split(' ').slice(1).join(' ')));
+  const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(again.r.code, 0);
+});
+
+test('bad config exits 2 with one line naming the key, before any connection', async () => {
+  const host = tb.hosts[4]!;
+  tb.writeInventory([host]);
+  const logins = acceptedCount(host);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ SSH_PROT: '22' }, /SSH_PROT.*did you mean SSH_PORT/],
+    [{ CRON_FILE: tb.file('bad.crontab', '* * * * * ok\n61 * * * * broken\n') }, /CRON_FILE=.*line 2.*minute "61" is outside 0-59/],
+    [{ SSH_KEY: join(tb.dir, 'no-such-key') }, /SSH_KEY=.*cannot read/],
+    [{ DEPLOY_USER: 'Deploy User' }, /DEPLOY_USER=/],
+  ];
+  for (const [vars, pattern] of cases) {
+    tb.writeEnv(vars);
+    const r = await tb.hoist(['run', 'cron', '--env-file', tb.envPath, '--inventory', tb.inventoryPath]);
+    assert.is(r.code, 2, `${JSON.stringify(vars)}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^hoist: config error: /);
+    assert.match(lines[0]!, pattern);
+  }
+  tb.writeEnv({});
+  tb.file('inventory-bad.yml', `hosts:\n  web5:\n    host: "bad host!"\n    port: ${host.port}\n`);
+  const malformed = await tb.hoist(['run', 'cron', '--env-file', tb.envPath, '--inventory', join(tb.dir, 'inventory-bad.yml')]);
+  assert.is(malformed.code, 2);
+  assert.match(malformed.stderr, /hosts\.web5\.host.*bad host!/);
+  assert.is(acceptedCount(host), logins, 'no connection was made for any bad config');
+});
+
+test('5 hosts run in parallel: their runs overlap and take well under 5x one host', async () => {
+  await resetCrontabs(tb.hosts);
+  tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory([tb.hosts[4]!]);
+  const one = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  tb.writeInventory(tb.hosts);
+  await resetCrontabs(tb.hosts);
+  const five = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.is(five.r.code, 0, five.r.stdout);
+  assert.equal(statuses(five.report, 'cron-install'), Array(5).fill('changed'));
+  const spans = five.report.hosts.map((h) => [Date.parse(h.startedAt!), Date.parse(h.startedAt!) + h.durationMs] as const);
+  const latestStart = Math.max(...spans.map((s) => s[0]));
+  const earliestEnd = Math.min(...spans.map((s) => s[1]));
+  assert.ok(latestStart < earliestEnd, 'all five hosts were in progress at the same moment');
+  console.log(`    timing: 1 host ${one.report.durationMs} ms, 5 hosts ${five.report.durationMs} ms (pipeline time, from the JSON reports)`);
+  const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+  assert.equal(statuses(again.report, 'cron-install'), Array(5).fill('unchanged'));
+});
+
+test.run();
