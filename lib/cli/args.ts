@@ -34,7 +34,8 @@ Exit codes: 0 all good, 1 a task failed (its host was rolled back), 2 bad config
 
 export function parseCli(args: string[]): CliArgs {
   const [command, ...rest] = args;
-  if (!command || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
+  const wantsHelp = (a: string) => a === 'help' || a === '--help' || a === '-h';
+  if (!command || wantsHelp(command) || rest.some(wantsHelp)) return { command: 'help' };
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>" (hoist help lists the options)`);
   let parsed;
@@ -54,7 +55,8 @@ export function parseCli(args: string[]): CliArgs {
       },
     });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}. Fix: see "hoist help"`);
+    const first = (e as Error).message.split('\n')[0]!.replace(/\.+$/, '');
+    throw new UsageError(`${first}. Fix: see "hoist help"`);
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);

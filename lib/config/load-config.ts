@@ -85,7 +85,8 @@ function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
     const def = KEY_BY_NAME.get(key);
     if (!def) throw unknownKey(key, value.value, value.source);
     if (!def.perHost) {
-      throw new ConfigError(key, value.value, 'cannot differ per host', `move ${key} to .env`, value.source);
+      const fix = key === 'HOST' ? "give the address as the host's host: field" : `move ${key} to .env`;
+      throw new ConfigError(key, def.secret ? '(hidden)' : value.value, 'cannot differ per host', fix, value.source);
     }
     raw.set(key, value);
   }
@@ -107,7 +108,9 @@ function select(hosts: HostConfig[], only: string[]): HostConfig[] {
 function unknownKey(key: string, value: string, source: string): ConfigError {
   const close = KEYS.map((k) => k.key).find((k) => editDistance(k, key) <= 2);
   const fix = close ? `did you mean ${close}? Unknown keys are not ignored` : 'remove it; the known keys are listed in .env.example';
-  return new ConfigError(key, KEY_BY_NAME.get(key)?.secret ? '(hidden)' : value, 'is not a hoist setting', fix, source);
+  // A misspelt secret (SSH_KEY_PASSPHRAS=...) is still a secret: hide what looks like one.
+  const looksSecret = (close && KEY_BY_NAME.get(close)?.secret) || /PASS|TOKEN|SECRET|PRIVATE/i.test(key);
+  return new ConfigError(key, looksSecret ? '(hidden)' : value, 'is not a hoist setting', fix, source);
 }
 
 function editDistance(a: string, b: string): number {

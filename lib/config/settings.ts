@@ -1,7 +1,7 @@
 // Typed settings for one host, made from the raw strings of .env, the process environment
 // (secrets only) and the inventory's per-host vars. Everything that can be checked locally is
 // checked here, before any connection: values, files that must exist, keys that must parse.
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
@@ -64,7 +64,7 @@ export function buildSettings(raw: RawSettings): Settings {
   checkPrivateKey(keyPath, raw.get('SSH_KEY') ?? get('SSH_KEY')!, passphrase);
   const cron = optional('CRON_FILE');
   const cronFile = cron ? expandPath(cron) : undefined;
-  if (cron && cronFile && !existsSync(cronFile)) throw fail('CRON_FILE', cron, `no such file (${cronFile})`);
+  if (cron && cronFile && !isReadableFile(cronFile)) throw fail('CRON_FILE', cron, `is not a readable file (${cronFile})`);
 
   const jump = optional('SSH_JUMP');
   return {
@@ -112,6 +112,16 @@ function checkPrivateKey(path: string, v: RawValue, passphrase: string | undefin
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
     const problem = encrypted && !passphrase ? 'is encrypted and SSH_KEY_PASSPHRASE is empty' : `is not a usable private key (${parsed.message})`;
     throw fail('SSH_KEY', v, problem);
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key?.isPrivateKey()) throw fail('SSH_KEY', v, 'is a public key; hoist needs the private key (the file without .pub)');
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    return statSync(path).isFile() && (accessSync(path, constants.R_OK), true);
+  } catch {
+    return false;
   }
 }
 

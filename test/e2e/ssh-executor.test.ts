@@ -1,0 +1,439 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AuthError, CommandTimeoutError, ConnectionLostError, HostKeyError } from '../../lib/errors.ts';
+import { SshExecutor } from '../../lib/exec/ssh-executor.ts';
+import { argv, sh } from '../../lib/shell-quote.ts';
+import type { SshTarget } from '../../lib/ssh/connect.ts';
+import { Testbed, type TestHost } from '../harness/testbed.ts';
+
+// SshExecutor against a real sshd (a debootstrapped Debian container): quoting through the real
+// remote shell, stdin, one shared connection, atomic uploads, timeouts, reconnects, host keys.
+
+const run = promisify(execFile);
+
+let tb: Testbed;
+let host: TestHost;
+let ex: SshExecutor;
+const others: SshExecutor[] = [];
+
+function target(over: Partial<SshTarget> = {}): SshTarget {
+  return {
+    host: '127.0.0.1',
+    port: host.port,
+    user: 'deploy',
+    privateKey: readFileSync(tb.keyPath),
+    knownHostsPath: tb.knownHostsPath,
+    acceptNew: false,
+    connectTimeoutMs: 10_000,
+    ...over,
+  };
+}
+
+function executor(over: Partial<SshTarget> = {}): SshExecutor {
+  const e = new SshExecutor({ target: target(over), commandTimeoutMs: 30_000 });
+  others.push(e);
+  return e;
+}
+
+/** Runs a script on the host as root, outside SSH (docker exec); throws on failure. */
+async function onHost(script: string): Promise<string> {
+  const r = await host.sh(script);
+  if (r.code !== 0) throw new Error(`on host: ${script}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** SSH connections of `deploy` open on the host: one unprivileged `sshd: deploy@notty` each. */
+async function sessions(): Promise<number> {
+  const r = await host.sh(`pgrep -c -f '^sshd: deploy@'`);
+  return Number(r.stdout.trim());
+}
+
+/** Logins sshd accepted so far (sshd -e logs to the container's stderr). */
+async function acceptedLogins(): Promise<number> {
+  const { stdout, stderr } = await run('docker', ['logs', host.container], { maxBuffer: 64 * 1024 * 1024 });
+  return (stdout + stderr).split('\n').filter((l) => l.includes('Accepted publickey for deploy')).length;
+}
+
+async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection, got a result');
+}
+
+async function fingerprintsOf(file: string): Promise<string[]> {
+  const { stdout } = await run('ssh-keygen', ['-lf', file]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[1]!);
+}
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic word generator (same idea as test/unit/shell-quote.test.ts).
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FRAGMENTS = [
+  "'", '"', '`', "'\\''", '$(', ')', '${', '}', '$(id)', '`id`', '${HOME}', '$HOME', '$((1+1))', '$1', '$@', '$?', '$$', "$'x'",
+  '\\', '\\\\', '\\n', '\\0', '\n', '\r\n', '\t', ' ', '*', '?', '[', ']', '[a-z]', '~', '~root', '-', '--', '-n', '-e', '-rf',
+  ';', '&&', '||', '|', '&', '#', '!', '!!', '<', '>', '2>&1', '<<EOF', '(', '{a,b}', '=', 'A=b', '%s', '%d', '%%', '%b',
+  'echo pwned', '; touch /tmp/pwned #', '$(touch /tmp/pwned)', '`touch /tmp/pwned`',
+  '😀', '👩‍👩‍👧', '漢字', 'テスト', 'e\u0301', '\u0301', 'שלום', '\u200b', '\ufeff', 'Á', 'ÿ', '\u0081', '\u0085', '\u2028',
+  '\u{10ffff}', '\x1b[31m', '\x7f', '\x01', '\x02', '\x03', '\x04', '\x08', '\x0b', '\x0c',
+];
+
+function randomChar(r: () => number): string {
+  const kind = r();
+  if (kind < 0.45) return String.fromCharCode(0x20 + Math.floor(r() * 95));
+  if (kind < 0.55) {
+    const c = 1 + Math.floor(r() * 32);
+    return String.fromCharCode(c === 32 ? 0x7f : c);
+  }
+  if (kind < 0.7) return String.fromCharCode(0x80 + Math.floor(r() * 0x780));
+  if (kind < 0.85) {
+    let c = 0x800 + Math.floor(r() * (0x10000 - 0x800));
+    if (c >= 0xd800 && c <= 0xdfff) c -= 0x1000;
+    return String.fromCharCode(c);
+  }
+  return String.fromCodePoint(0x10000 + Math.floor(r() * (0x110000 - 0x10000)));
+}
+
+function generateWords(count: number, seed: number): string[] {
+  const r = mulberry32(seed);
+  const words: string[] = ['', ' ', "'", '"', '-', '--', '-n', '-e', '\n', '\\', '%s', '~', '*', 'a\nb', "a'b\"c`d$e\\f"];
+  while (words.length < count) {
+    let w = '';
+    const n = Math.floor(r() * 9);
+    for (let i = 0; i < n; i++) w += r() < 0.6 ? FRAGMENTS[Math.floor(r() * FRAGMENTS.length)]! : randomChar(r);
+    if (r() < 0.15) w = '-' + w;
+    words.push(w);
+  }
+  return words;
+}
+
+function firstMismatch(got: string[], want: string[]): string {
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    if (got[i] !== want[i]) return `word ${i}: sent ${JSON.stringify(want[i])}, got back ${JSON.stringify(got[i])}`;
+  }
+  return 'no mismatch';
+}
+
+const WORDS = generateWords(300, 0xc0ffee);
+
+/** Sends `words` through one remote printf, NUL-separated, and checks they all come back. */
+async function roundTrip(e: SshExecutor, words: string[], sudo = false): Promise<void> {
+  const r = await e.exec(argv('printf', '%s\\0', ...words), { sudo });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stderr, '');
+  const want = words.map((w) => w + '\0').join('');
+  if (r.stdout !== want) assert.unreachable(firstMismatch(r.stdout.split('\0').slice(0, -1), words));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test.before(async () => {
+  tb = await new Testbed().start({ count: 1, deployUser: true });
+  host = tb.hosts[0]!;
+  ex = new SshExecutor({ target: target(), commandTimeoutMs: 30_000 });
+});
+
+test.after(async () => {
+  await ex?.close();
+  for (const e of others) await e.close();
+  await tb?.stop();
+});
+
+test('exec returns stdout, stderr and the exit code separately', async () => {
+  const r = await ex.exec(sh`sh -c ${'echo out; echo err >&2; exit 3'}`);
+  assert.equal(r, { stdout: 'out\n', stderr: 'err\n', code: 3 });
+  assert.equal(await ex.exec(argv('true')), { stdout: '', stderr: '', code: 0 });
+  assert.is((await ex.exec(argv('false'))).code, 1);
+  const missing = await ex.exec(argv('ls', '/no/such/path'));
+  assert.is(missing.code, 2);
+  assert.is(missing.stdout, '');
+  assert.match(missing.stderr, /No such file or directory/);
+  assert.is(ex.label, `deploy@127.0.0.1:${host.port}`);
+});
+
+test('exec runs as the login user, and as root with sudo', async () => {
+  assert.is((await ex.exec(argv('id', '-un'))).stdout, 'deploy\n');
+  assert.is((await ex.exec(argv('id', '-u'), { sudo: true })).stdout, '0\n');
+  assert.is((await ex.exec(sh`id -un; echo "$HOME"`, { sudo: true })).stdout.split('\n')[0], 'root');
+});
+
+test('property: 300 generated words pass through the remote shell byte for byte', async () => {
+  const all = WORDS.join('');
+  for (const needle of ["'", '"', '`', '$(', '${', '\\', '\n', '*', '~', '😀', '漢', '\x7f']) {
+    assert.ok(all.includes(needle), `generator lacks ${JSON.stringify(needle)}`);
+  }
+  // A few alone, exactly as `printf %s WORD`, so the simplest form is covered too (5 at a time:
+  // sshd's default MaxSessions is 10 channels per connection).
+  const single = WORDS.slice(0, 25);
+  for (let i = 0; i < single.length; i += 5) {
+    await Promise.all(
+      single.slice(i, i + 5).map(async (w) => {
+        const r = await ex.exec(argv('printf', '%s', w));
+        assert.is(r.code, 0, r.stderr);
+        assert.is(r.stdout, w, JSON.stringify(w));
+      }),
+    );
+  }
+  // Then all of them, 50 words per remote printf.
+  for (let i = 0; i < WORDS.length; i += 50) await roundTrip(ex, WORDS.slice(i, i + 50));
+  // Nothing in the words ran: no file was touched.
+  assert.is((await host.sh('test -e /tmp/pwned')).code, 1, '/tmp/pwned exists: a word was run as shell');
+});
+
+test('property: the words survive sudo (sh -c nested in the login shell) byte for byte', async () => {
+  for (const w of WORDS.slice(0, 10)) {
+    const r = await ex.exec(argv('printf', '%s', w), { sudo: true });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, w, JSON.stringify(w));
+  }
+  for (let i = 0; i < WORDS.length; i += 50) await roundTrip(ex, WORDS.slice(i, i + 50), true);
+  assert.is((await host.sh('test -e /tmp/pwned')).code, 1);
+});
+
+test('stdin is delivered exactly', async () => {
+  const text = "line 1\nit's $(id) `x` \\ \t tab\r\n😀 漢字 e\u0301\nno final newline";
+  assert.is((await ex.exec(argv('cat'), { stdin: text })).stdout, text);
+  assert.is((await ex.exec(argv('cat'), { stdin: text, sudo: true })).stdout, text);
+  assert.is((await ex.exec(argv('cat'), { stdin: '' })).stdout, '');
+  assert.is((await ex.exec(argv('cat'))).stdout, '', 'no stdin means EOF at once');
+  const bin = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const r = await ex.exec(sh`od -An -v -tx1 | tr -d ' \n'`, { stdin: bin });
+  assert.is(r.stdout, bin.toString('hex'));
+});
+
+test('stdin: 1 MiB payload arrives intact (sha256)', async () => {
+  const rnd = mulberry32(42);
+  const payload = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE(Math.floor(rnd() * 0x1_0000_0000), i);
+  const r = await ex.exec(sh`tee /tmp/hoist-stdin.bin | sha256sum && wc -c </tmp/hoist-stdin.bin && rm -f /tmp/hoist-stdin.bin`, { stdin: payload });
+  assert.is(r.code, 0, r.stderr);
+  const [sumLine, size] = r.stdout.trim().split('\n');
+  assert.is(sumLine!.split(' ')[0], sha256(payload));
+  assert.is(size!.trim(), String(payload.length));
+});
+
+test('one connection carries every command, also concurrent ones', async () => {
+  const results: string[] = [];
+  for (let round = 0; round < 4; round++) {
+    const batch = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => ex.exec(sh`sleep 0.2; echo ${`cmd ${round * 5 + i}`}`)),
+    );
+    results.push(...batch.map((r) => r.stdout));
+  }
+  assert.equal(results, Array.from({ length: 20 }, (_, i) => `cmd ${i}\n`));
+  assert.is(ex.connectionsOpened, 1);
+  assert.is(await sessions(), 1, 'sshd should serve exactly one deploy session');
+  assert.is(await acceptedLogins(), 1, 'sshd should have accepted exactly one login');
+});
+
+test('upload writes a file with its mode, atomically, leaving no temp file', async () => {
+  await ex.exec(argv('mkdir', '-p', '/home/deploy/up'));
+  const content = "hello\nit's $(id)\n😀 漢字\n";
+  await ex.upload('/home/deploy/up/a.txt', content, { mode: 0o640 });
+  assert.is((await ex.exec(argv('stat', '-c', '%a %U:%G', '/home/deploy/up/a.txt'))).stdout, '640 deploy:deploy\n');
+  assert.is((await ex.exec(argv('cat', '/home/deploy/up/a.txt'))).stdout, content);
+
+  // Binary, larger than one SFTP packet, and executable.
+  const rnd = mulberry32(7);
+  const bin = Buffer.from(Array.from({ length: 300_000 }, () => Math.floor(rnd() * 256)));
+  await ex.upload('/home/deploy/up/tool', bin, { mode: 0o755 });
+  assert.is((await ex.exec(argv('stat', '-c', '%a', '/home/deploy/up/tool'))).stdout, '755\n');
+  assert.is((await ex.exec(argv('sha256sum', '/home/deploy/up/tool'))).stdout.split(' ')[0], sha256(bin));
+
+  // Replacing an existing file: a new inode takes the path (rename), with the new mode.
+  await ex.exec(sh`printf old >/home/deploy/up/b.txt && chmod 644 /home/deploy/up/b.txt`);
+  const inodeBefore = (await ex.exec(argv('stat', '-c', '%i', '/home/deploy/up/b.txt'))).stdout;
+  await ex.upload('/home/deploy/up/b.txt', 'new secret', { mode: 0o600 });
+  const after = (await ex.exec(argv('stat', '-c', '%i %a', '/home/deploy/up/b.txt'))).stdout.trim().split(' ');
+  assert.is.not(after[0], inodeBefore.trim(), 'the file was rewritten in place instead of renamed over');
+  assert.is(after[1], '600');
+  assert.is((await ex.exec(argv('cat', '/home/deploy/up/b.txt'))).stdout, 'new secret');
+
+  // An empty file.
+  await ex.upload('/home/deploy/up/empty', '', { mode: 0o600 });
+  assert.is((await ex.exec(argv('stat', '-c', '%s %a', '/home/deploy/up/empty'))).stdout, '0 600\n');
+
+  assert.is((await ex.exec(argv('ls', '-A', '/home/deploy/up'))).stdout, 'a.txt\nb.txt\nempty\ntool\n');
+});
+
+test('upload with sudo places a root-owned file and cleans up', async () => {
+  const content = 'SECRET=1\nquote=\'"$x"\'\n';
+  await ex.upload('/etc/hoist-test-file', content, { sudo: true, owner: 'root:root', mode: 0o600 });
+  assert.is(await onHost('stat -c "%U:%G %a" /etc/hoist-test-file'), 'root:root 600\n');
+  assert.is(await onHost('cat /etc/hoist-test-file'), content);
+  const asDeploy = await ex.exec(argv('cat', '/etc/hoist-test-file'));
+  assert.is.not(asDeploy.code, 0, 'deploy can read a 600 root file');
+
+  // Replacing it keeps the guarantees; other owners and the default owner work too.
+  await ex.upload('/etc/hoist-test-file', 'v2', { sudo: true, owner: 'root:root', mode: 0o600 });
+  assert.is(await onHost('stat -c "%U:%G %a" /etc/hoist-test-file && cat /etc/hoist-test-file'), 'root:root 600\nv2');
+  await ex.upload('/etc/hoist-test-owned', 'x', { sudo: true, owner: 'deploy:deploy', mode: 0o640 });
+  assert.is(await onHost('stat -c "%U:%G %a" /etc/hoist-test-owned'), 'deploy:deploy 640\n');
+  await ex.upload('/etc/hoist-test-default', 'y', { sudo: true, mode: 0o644 });
+  assert.is(await onHost('stat -c "%U:%G %a" /etc/hoist-test-default'), 'root:root 644\n');
+
+  const leftovers = await onHost('ls -a /tmp /etc /home/deploy /home/deploy/up | grep -F .hoist- || true');
+  assert.is(leftovers, '', 'temporary files were left behind');
+});
+
+test('a command running past its timeout is stopped and the executor keeps working', async () => {
+  const started = Date.now();
+  const err = await rejection(ex.exec(argv('sleep', '30'), { timeoutMs: 1000 }));
+  const took = Date.now() - started;
+  assert.instance(err, CommandTimeoutError);
+  assert.ok(took >= 900 && took < 3000, `took ${took} ms`);
+  assert.is((await ex.exec(argv('echo', 'still here'))).stdout, 'still here\n');
+  assert.is(ex.connectionsOpened, 1);
+});
+
+test('a connection killed from the host side is reported as lost and reopened on the next exec', async () => {
+  const pending = rejection(ex.exec(argv('sleep', '21')));
+  await waitFor('sleep 21 on the host', async () => (await host.sh(`pgrep -u deploy -f '^sleep 21$'`)).code === 0);
+  const killedAt = Date.now();
+  await host.sh(`pkill -f '[s]shd: deploy'`);
+  const err = await pending;
+  assert.instance(err, ConnectionLostError, String(err));
+  assert.ok((err as ConnectionLostError).transient);
+  assert.ok(Date.now() - killedAt < 5000, 'the loss was noticed late');
+
+  assert.is((await ex.exec(argv('id', '-un'))).stdout, 'deploy\n');
+  assert.is(ex.connectionsOpened, 2);
+  await waitFor('one session after the reconnect', async () => (await sessions()) === 1);
+  // Uploads reconnect too (the SFTP channel died with the old connection).
+  await ex.upload('/home/deploy/up/after-reconnect', 'ok', { mode: 0o600 });
+  assert.is((await ex.exec(argv('cat', '/home/deploy/up/after-reconnect'))).stdout, 'ok');
+  assert.is(ex.connectionsOpened, 2);
+  await host.sh(`pkill -u deploy -x sleep || true`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Host keys and client keys. The shared executor is closed first, so sshd has no deploy session.
+
+test('close ends the session on the host', async () => {
+  await ex.close();
+  await waitFor('no deploy session', async () => (await sessions()) === 0);
+});
+
+test('a changed host key is refused before anything runs, naming both fingerprints', async () => {
+  const fakeKey = join(tb.dir, 'fake_host_key');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fake', '-f', fakeKey]);
+  const fakePub = readFileSync(`${fakeKey}.pub`, 'utf8').trim().split(' ');
+  const file = join(tb.dir, 'known_hosts_changed');
+  writeFileSync(file, `[127.0.0.1]:${host.port} ${fakePub[0]} ${fakePub[1]}\n`);
+  const [expected] = await fingerprintsOf(file);
+  const [real] = await fingerprintsOf(tb.knownHostsPath);
+  assert.ok(expected && real && expected !== real);
+
+  const logins = await acceptedLogins();
+  for (const acceptNew of [false, true]) {
+    const e = executor({ knownHostsPath: file, acceptNew });
+    const err = await rejection(e.connect());
+    assert.instance(err, HostKeyError, String(err));
+    assert.not.ok((err as HostKeyError).transient);
+    assert.ok(err.message.includes(expected!), `${err.message} lacks the pinned ${expected}`);
+    assert.ok(err.message.includes(real!), `${err.message} lacks the offered ${real}`);
+    assert.match(err.message, /HOST KEY CHANGED/);
+    // exec connects first, so it cannot run the command either.
+    const execErr = await rejection(e.exec(argv('touch', '/home/deploy/hoist-marker')));
+    assert.instance(execErr, HostKeyError);
+    assert.is(e.connectionsOpened, 0);
+  }
+  assert.is((await host.sh('test -e /home/deploy/hoist-marker')).code, 1, 'a command ran despite the wrong host key');
+  assert.is(await sessions(), 0);
+  assert.is(await acceptedLogins(), logins, 'sshd accepted a login despite the wrong host key');
+  assert.is(readFileSync(file, 'utf8'), `[127.0.0.1]:${host.port} ${fakePub[0]} ${fakePub[1]}\n`, 'known_hosts was changed');
+});
+
+test('an unknown host is refused without --accept-new', async () => {
+  const empty = join(tb.dir, 'known_hosts_empty');
+  writeFileSync(empty, '');
+  const logins = await acceptedLogins();
+  for (const file of [empty, join(tb.dir, 'no-such-known-hosts')]) {
+    const err = await rejection(executor({ knownHostsPath: file }).connect());
+    assert.instance(err, HostKeyError, String(err));
+    assert.not.ok((err as HostKeyError).transient);
+    assert.match(err.message, /--accept-new/);
+    assert.match(err.message, /SHA256:[A-Za-z0-9+/]{43}/);
+    assert.ok(err.message.includes(`[127.0.0.1]:${host.port}`));
+  }
+  assert.is(readFileSync(empty, 'utf8'), '');
+  assert.is(await sessions(), 0);
+  assert.is(await acceptedLogins(), logins);
+});
+
+test('--accept-new pins the host key; a later run without it connects', async () => {
+  const file = join(tb.dir, 'known_hosts_pinned');
+  writeFileSync(file, '');
+  const first = executor({ knownHostsPath: file, acceptNew: true });
+  assert.is((await first.exec(argv('id', '-un'))).stdout, 'deploy\n');
+  const found = await run('ssh-keygen', ['-F', `[127.0.0.1]:${host.port}`, '-f', file]);
+  assert.match(found.stdout, new RegExp(`\\[127\\.0\\.0\\.1\\]:${host.port} `));
+  // The pinned key is one of the host's real keys.
+  const pinned = readFileSync(file, 'utf8').trim().split(' ');
+  assert.is(pinned.length, 3);
+  const hostKeys = await onHost('cat /etc/ssh/ssh_host_*_key.pub');
+  assert.ok(hostKeys.includes(`${pinned[1]} ${pinned[2]}`), 'pinned a key the host does not have');
+  await first.close();
+
+  const second = executor({ knownHostsPath: file, acceptNew: false });
+  assert.is((await second.exec(argv('id', '-un'))).stdout, 'deploy\n');
+  await second.close();
+  assert.is(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'the key was pinned twice');
+
+  // A known_hosts in a folder that does not exist yet is created, private.
+  const nested = join(tb.dir, 'new-dir', 'known_hosts');
+  const third = executor({ knownHostsPath: nested, acceptNew: true });
+  await third.connect();
+  await third.close();
+  assert.is(statSync(nested).mode & 0o777, 0o600);
+  await run('ssh-keygen', ['-F', `[127.0.0.1]:${host.port}`, '-f', nested]);
+});
+
+test('a key the server does not accept is an AuthError, not retried, reported quickly', async () => {
+  const otherKey = join(tb.dir, 'other_client_key');
+  mkdirSync(tb.dir, { recursive: true });
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'intruder', '-f', otherKey]);
+  const e = executor({ privateKey: readFileSync(otherKey) });
+  const started = Date.now();
+  const err = await rejection(e.connect());
+  const took = Date.now() - started;
+  assert.instance(err, AuthError, String(err));
+  assert.not.ok((err as AuthError).transient);
+  assert.match(err.message, /refused the key/);
+  assert.ok(took < 3000, `took ${took} ms`);
+  assert.is(e.connectionsOpened, 0);
+  await waitFor('no deploy session', async () => (await sessions()) === 0);
+});
+
+test.run();

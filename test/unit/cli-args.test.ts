@@ -1,0 +1,225 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseCli, USAGE } from '../../lib/cli/args.ts';
+import { main } from '../../lib/cli/main.ts';
+import { EXIT, exitCodeFor, UsageError } from '../../lib/errors.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(REPO_ROOT, 'bin', 'hoist.mjs');
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+function usageError(args: string[], mustContain?: string): string {
+  const e = thrown(() => parseCli(args));
+  assert.instance(e, UsageError, `parseCli(${JSON.stringify(args)}) did not throw a UsageError`);
+  assert.is(exitCodeFor(e), EXIT.usage);
+  const message = (e as Error).message;
+  if (mustContain !== undefined) assert.ok(message.includes(mustContain), `"${message}" does not contain "${mustContain}"`);
+  return message;
+}
+
+test('no arguments, help, --help and -h give help', () => {
+  for (const args of [[], ['help'], ['--help'], ['-h']]) assert.equal(parseCli(args), { command: 'help' });
+});
+
+test('version and --version give version', () => {
+  assert.equal(parseCli(['version']), { command: 'version' });
+  assert.equal(parseCli(['--version']), { command: 'version' });
+});
+
+test('unknown command is rejected', () => {
+  usageError(['deploy', 'cron'], '"deploy"');
+  usageError(['--dry-run'], '"--dry-run"');
+});
+
+test('run with only a pipeline gives the defaults', () => {
+  assert.equal(parseCli(['run', 'cron']), {
+    command: 'run',
+    pipeline: 'cron',
+    hosts: [],
+    dryRun: false,
+    concurrency: 10,
+    acceptNew: false,
+  });
+});
+
+test('every flag, separate values', () => {
+  const args = ['run', 'release', '--env-file', 'prod.env', '--inventory', 'fleet.yml', '--hosts', 'web1,web2', '--dry-run', '--json', 'out.json', '--concurrency', '4', '--accept-new'];
+  assert.equal(parseCli(args), {
+    command: 'run',
+    pipeline: 'release',
+    envFile: 'prod.env',
+    inventory: 'fleet.yml',
+    hosts: ['web1', 'web2'],
+    dryRun: true,
+    json: 'out.json',
+    concurrency: 4,
+    acceptNew: true,
+  });
+});
+
+test('every flag, --flag=value form and flags before the pipeline', () => {
+  const args = ['run', '--env-file=a/.env', '--inventory=hosts.json', '--hosts=db1', '--json=-', '--concurrency=500', '--accept-new', '--dry-run', './deploy/nightly.ts'];
+  assert.equal(parseCli(args), {
+    command: 'run',
+    pipeline: './deploy/nightly.ts',
+    envFile: 'a/.env',
+    inventory: 'hosts.json',
+    hosts: ['db1'],
+    dryRun: true,
+    json: '-',
+    concurrency: 500,
+    acceptNew: true,
+  });
+});
+
+test('--json - (stdout) is taken as a value', () => {
+  const r = parseCli(['run', 'cron', '--json', '-']);
+  assert.is(r.command === 'run' ? r.json : undefined, '-');
+});
+
+test('--hosts splits on commas, trims and drops empty names', () => {
+  const hosts = (v: string) => {
+    const r = parseCli(['run', 'cron', '--hosts', v]);
+    return r.command === 'run' ? r.hosts : null;
+  };
+  assert.equal(hosts('a,b'), ['a', 'b']);
+  assert.equal(hosts('a'), ['a']);
+  assert.equal(hosts(' a , ,b,'), ['a', 'b']);
+  assert.equal(hosts(','), []);
+  assert.equal(hosts('web-1.example.com,2001:db8::1'), ['web-1.example.com', '2001:db8::1']);
+});
+
+test('--concurrency must be a whole number from 1 to 500', () => {
+  for (const bad of ['0', 'abc', '-1', '501', '1.5', '', '1e2', ' 4']) usageError(['run', 'cron', `--concurrency=${bad}`], '--concurrency');
+  usageError(['run', 'cron', '--concurrency', '0'], '--concurrency 0');
+  usageError(['run', 'cron', '--concurrency', 'abc'], '--concurrency abc');
+  for (const [given, n] of [['1', 1], ['500', 500], ['07', 7]] as const) {
+    const r = parseCli(['run', 'cron', '--concurrency', given]);
+    assert.is(r.command === 'run' ? r.concurrency : null, n);
+  }
+});
+
+test('unknown flags are rejected, not ignored', () => {
+  usageError(['run', 'cron', '--dryrun'], '--dryrun');
+  usageError(['run', 'cron', '--host', 'a'], '--host');
+  usageError(['run', 'cron', '-x'], '-x');
+  usageError(['run', 'cron', '--verbose'], 'Fix:');
+});
+
+test('flags missing their value are rejected', () => {
+  usageError(['run', 'cron', '--env-file'], '--env-file');
+  usageError(['run', 'cron', '--inventory'], '--inventory');
+  usageError(['run', 'cron', '--json'], '--json');
+  usageError(['run', 'cron', '--env-file', '--dry-run'], '--env-file');
+});
+
+test('boolean flags take no value', () => {
+  usageError(['run', 'cron', '--dry-run=yes'], '--dry-run');
+  usageError(['run', 'cron', '--accept-new=true'], '--accept-new');
+});
+
+test('missing pipeline and two pipelines are rejected', () => {
+  usageError(['run'], 'got 0');
+  usageError(['run', '--dry-run'], 'got 0');
+  usageError(['run', 'cron', 'release'], 'got 2');
+  usageError(['run', 'cron', '--hosts', 'a', 'b'], 'got 2');
+});
+
+test('USAGE lists every flag parseCli knows', () => {
+  for (const flag of ['--env-file', '--inventory', '--hosts', '--dry-run', '--json', '--concurrency', '--accept-new']) {
+    assert.ok(USAGE.includes(flag), `USAGE does not mention ${flag}`);
+  }
+});
+
+/** Runs main() with console.log and stderr captured. */
+async function runMain(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const log = console.log;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...a: unknown[]) => {
+    out += `${a.map(String).join(' ')}\n`;
+  };
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(argv);
+    return { code, out, err };
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+  }
+}
+
+test('main: help prints USAGE, version prints the package version, both exit 0', async () => {
+  const help = await runMain(['help']);
+  assert.is(help.code, 0);
+  assert.is(help.out, `${USAGE}\n`);
+  const version = await runMain(['--version']);
+  assert.is(version.code, 0);
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.is(version.out, `${pkg.version}\n`);
+});
+
+test('main: a usage error exits 2 with one "hoist: usage error:" line', async () => {
+  const r = await runMain(['run', 'cron', '--bogus']);
+  assert.is(r.code, 2);
+  assert.is(r.out, '');
+  assert.ok(r.err.startsWith('hoist: usage error: '), r.err);
+  assert.ok(r.err.includes('--bogus'), r.err);
+  assert.is(r.err.split('\n').length, 2, r.err);
+});
+
+test('the real CLI: bad config exits 2 with one config error line, before connecting', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-cli-test-'));
+  try {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
+    writeFileSync(join(dir, 'bad.env'), 'HOST=192.0.2.1\nSSH_KEY=id\nSSH_PORT=abc\n');
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [BIN, 'run', 'cron', '--env-file', 'bad.env'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const elapsed = Date.now() - started;
+    assert.is(r.error, undefined);
+    assert.is(r.status, 2, `exit ${r.status}, stderr: ${r.stderr}`);
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    assert.ok(r.stderr.endsWith('\n'), JSON.stringify(r.stderr));
+    const lines = r.stderr.slice(0, -1).split('\n');
+    assert.is(lines.length, 1, `stderr is not one line: ${r.stderr}`);
+    assert.ok(lines[0]!.startsWith('hoist: config error:'), r.stderr);
+    assert.ok(lines[0]!.includes('SSH_PORT'), r.stderr);
+    assert.ok(lines[0]!.includes('abc'), r.stderr);
+    assert.ok(lines[0]!.includes(join(dir, 'bad.env')), r.stderr);
+    assert.is(r.stdout, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the real CLI: run release exits 2 saying it is not built yet', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-cli-test-'));
+  try {
+    const r = spawnSync(process.execPath, [BIN, 'run', 'release'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.error, undefined);
+    assert.is(r.status, 2, `exit ${r.status}, stderr: ${r.stderr}`);
+    assert.ok(r.stderr.includes('not built yet'), r.stderr);
+    assert.ok(r.stderr.startsWith('hoist: usage error:'), r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
