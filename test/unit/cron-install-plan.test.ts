@@ -1,0 +1,59 @@
+// cron-install as data: the probe's parse from recorded `crontab -l` answers, and the plan from
+// a table of {wanted, fact} -> steps or no-op reason. No host involved.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cronInstall, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
+import type { TaskInput } from '../../lib/engine/task.ts';
+
+const wanted = (entries: string[], asOther = false): CronWanted => ({ app: 'api', user: 'deploy', asOther, entries });
+const input = {} as TaskInput;
+const BEGIN = '# BEGIN hoist:api (managed by hoist; edits inside this block are replaced)';
+const END = '# END hoist:api';
+
+test('probe: the command is crontab -l, through sudo -u when logged in as someone else', () => {
+  assert.is(cronInstall.probe(wanted([]), input).command.line, 'crontab -l');
+  const other = cronInstall.probe(wanted([], true), input);
+  assert.is(other.command.line, 'crontab -u deploy -l');
+  assert.is(other.sudo, true);
+});
+
+test('probe: parses recorded answers of crontab -l', () => {
+  const { parse } = cronInstall.probe(wanted([]), input);
+  assert.equal(parse({ code: 0, stdout: '0 1 * * * x\n', stderr: '' }), { exists: true, content: '0 1 * * * x\n' });
+  assert.equal(parse({ code: 1, stdout: '', stderr: 'no crontab for deploy\n' }), { exists: false, content: '' });
+  assert.throws(() => parse({ code: 1, stdout: '', stderr: 'You (deploy) are not allowed to use this program (crontab)\n' }), /not allowed/);
+});
+
+const cases: { name: string; want: string[]; fact: CronFact; steps?: RegExp; reason?: RegExp; after?: string }[] = [
+  { name: 'nothing wanted, no crontab', want: [], fact: { exists: false, content: '' }, reason: /no jobs wanted and no hoist:api block/ },
+  { name: 'nothing wanted, user crontab without final newline', want: [], fact: { exists: true, content: '0 1 * * * x' }, reason: /no jobs wanted/ },
+  { name: 'first install, no crontab', want: ['@daily a'], fact: { exists: false, content: '' }, steps: /add the hoist:api block .*1 lines/, after: `${BEGIN}\n@daily a\n${END}\n` },
+  { name: 'first install after user lines', want: ['@daily a'], fact: { exists: true, content: 'MAILTO=x\n' }, steps: /add/, after: `MAILTO=x\n${BEGIN}\n@daily a\n${END}\n` },
+  { name: 'up to date', want: ['@daily a'], fact: { exists: true, content: `u\n${BEGIN}\n@daily a\n${END}\nv\n` }, reason: /up to date \(1 lines\)/ },
+  { name: 'entry changed in place', want: ['@hourly b'], fact: { exists: true, content: `u\n${BEGIN}\n@daily a\n${END}\nv\n` }, steps: /update/, after: `u\n${BEGIN}\n@hourly b\n${END}\nv\n` },
+  { name: 'all entries removed', want: [], fact: { exists: true, content: `u\n${BEGIN}\n@daily a\n${END}\nv\n` }, steps: /remove the hoist:api block/, after: 'u\nv\n' },
+  { name: 'only the block: removing it empties the crontab', want: [], fact: { exists: true, content: `${BEGIN}\n@daily a\n${END}\n` }, steps: /remove/, after: '' },
+];
+
+for (const c of cases) {
+  test(`plan: ${c.name}`, () => {
+    const plan = cronInstall.plan(wanted(c.want), c.fact);
+    if (c.reason) {
+      assert.is(plan.changes, false);
+      if (!plan.changes) assert.match(plan.reason, c.reason);
+      return;
+    }
+    assert.ok(plan.changes);
+    if (!plan.changes) return;
+    assert.is(plan.steps.length, 1);
+    assert.match(plan.steps[0]!.describe, c.steps!);
+    assert.is(plan.steps[0]!.content, c.after);
+    assert.equal(plan.files, [{ path: 'crontab of deploy', before: c.fact.exists ? c.fact.content : null, after: c.after === '' ? null : c.after }]);
+  });
+}
+
+test('plan: a damaged block is refused, never guessed at', () => {
+  assert.throws(() => cronInstall.plan(wanted(['@daily a']), { exists: true, content: `${BEGIN}\n@daily a\n` }), /damaged/);
+});
+
+test.run();
