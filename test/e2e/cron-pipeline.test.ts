@@ -217,6 +217,25 @@ test('bad config exits 2 with one line naming the key, before any connection', a
   assert.is(acceptedCount(host), logins, 'no connection was made for any bad config');
 });
 
+test('one failing host does not stop the others; the summary names each outcome', async () => {
+  const hosts = tb.hosts.slice(0, 3);
+  await resetCrontabs(hosts);
+  tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
+  tb.writeInventory(hosts);
+  // web2's deploy user may not use crontab: its install fails, for real.
+  await hosts[1]!.sh('echo root > /etc/cron.allow');
+  try {
+    const { r, report } = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+    assert.is(r.code, 1);
+    assert.equal(report.hosts.map((h) => h.status), ['ok', 'failed', 'ok']);
+    assert.equal(statuses(report, 'cron-install'), ['changed', 'failed', 'changed']);
+    assert.match(r.stdout, /web2\s+cron-install\s+failed/);
+    assert.match(r.stdout, /2 of 3 hosts ok, 1 failed/);
+  } finally {
+    await hosts[1]!.sh('rm -f /etc/cron.allow');
+  }
+});
+
 test('5 hosts run in parallel: their runs overlap and take well under 5x one host', async () => {
   await resetCrontabs(tb.hosts);
   tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });

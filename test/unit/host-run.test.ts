@@ -1,0 +1,603 @@
+process.env.HOIST_RETRY_MIN_MS = '1';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { HostConfig } from '../../lib/config/load-config.ts';
+import type { RunEvent } from '../../lib/engine/events.ts';
+import { HostRun } from '../../lib/engine/host-run.ts';
+import { definePipeline } from '../../lib/engine/pipeline.ts';
+import { withRetry } from '../../lib/engine/retry.ts';
+import { defineTask, type Task, type TaskInput } from '../../lib/engine/task.ts';
+import {
+  AuthError,
+  CommandTimeoutError,
+  ConfigError,
+  ConnectError,
+  ConnectionLostError,
+  HostKeyError,
+  RemoteCommandError,
+  VerifyError,
+} from '../../lib/errors.ts';
+import { runChecked, type ExecResult } from '../../lib/exec/executor.ts';
+import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
+import { sh } from '../../lib/shell-quote.ts';
+
+// HostRun is driven exactly as the listr runner drives it (connect, then runTask(i) in order,
+// stopping at the first throw) against a simulated host: a map of named values that fake tasks
+// read with `cat state-NAME` and write with `set state-NAME VALUE`.
+
+// ---------------------------------------------------------------------------------------------
+// fixtures
+
+type State = Record<string, string>;
+
+const ok = (stdout = ''): ExecResult => ({ stdout, stderr: '', code: 0 });
+
+/** Answers the fake tasks' probe and apply/rollback commands from `state`, changing it. */
+function simulatedHost(state: State): Responder {
+  return (line) => {
+    let m = /^cat state-(\S+)$/.exec(line);
+    if (m) return ok(state[m[1]!] ?? 'none');
+    m = /^set state-(\S+) (\S+)$/.exec(line);
+    if (m) {
+      state[m[1]!] = m[2]!;
+      return ok();
+    }
+    if (line === 'true') return ok();
+    return undefined;
+  };
+}
+
+/** The first `times` commands equal to `line` get `answer` (an Error is thrown); then passes. */
+function failTimes(line: string, times: number, answer: () => ExecResult | Error): Responder {
+  let left = times;
+  return (l) => {
+    if (l !== line || left <= 0) return undefined;
+    left--;
+    return answer();
+  };
+}
+
+const failing = (code = 1, stderr = 'boom'): ExecResult => ({ stdout: '', stderr, code });
+
+interface FakeOptions {
+  /** Apply runs `true` instead of setting the value: it succeeds but changes nothing. */
+  noopApply?: boolean;
+  retrySafe?: boolean;
+  noRollback?: boolean;
+}
+
+/** A task that wants state-NAME to be `want`; rollback puts back what probe saw. */
+function fakeTask(name: string, want: string, o: FakeOptions = {}): Task<string, string> {
+  return defineTask<string, string>({
+    name,
+    want: () => want,
+    probe: () => ({ command: sh`cat state-${name}`, parse: (r) => r.stdout }),
+    plan: (wanted, fact) =>
+      wanted === fact
+        ? { changes: false, reason: `${name} is already ${wanted}` }
+        : { changes: true, steps: [{ describe: `set ${name} from ${fact} to ${wanted}` }] },
+    apply: async (exec, _steps, ctx) => {
+      await runChecked(exec, o.noopApply ? sh`true` : sh`set state-${name} ${ctx.wanted}`, `apply ${name}`);
+    },
+    ...(o.noRollback
+      ? {}
+      : {
+          rollback: async (exec, ctx) => {
+            await runChecked(exec, sh`set state-${name} ${ctx.before}`, `rollback ${name}`);
+          },
+        }),
+    ...(o.retrySafe !== undefined ? { retrySafe: o.retrySafe } : {}),
+  });
+}
+
+function input(retries = 2): TaskInput {
+  const host: HostConfig = {
+    name: 'h1',
+    address: '127.0.0.1',
+    tags: [],
+    settings: {
+      sshPort: 22,
+      sshUser: 'root',
+      deployUser: 'deploy',
+      sshKeyPath: '/dev/null',
+      knownHostsPath: '/dev/null',
+      connectTimeoutMs: 1000,
+      commandTimeoutMs: 1000,
+      retries,
+      appName: 'app',
+    },
+  };
+  return { host, loginUser: 'deploy' };
+}
+
+interface Setup {
+  tasks: Task<string, string>[];
+  state?: State;
+  /** Checked before the simulated host, to inject faults. */
+  faults?: Responder[];
+  dryRun?: boolean;
+  retries?: number;
+  connectFailures?: Error[];
+}
+
+async function setup(s: Setup) {
+  const state = s.state ?? {};
+  const inp = input(s.retries ?? 2);
+  const pipeline = definePipeline({ name: 'test', description: 'unit test', login: 'deploy', tasks: s.tasks });
+  const wanted = await Promise.all(s.tasks.map((t) => t.want(inp)));
+  const exec = new RecordingExecutor([...(s.faults ?? []), simulatedHost(state)], { connectFailures: s.connectFailures ?? [] });
+  const events: RunEvent[] = [];
+  const run = new HostRun(inp, pipeline, wanted, exec, { dryRun: s.dryRun ?? false, retries: s.retries ?? 2 }, (e) => events.push(e));
+  return { state, exec, events, run, pipeline };
+}
+
+/** As the listr runner: connect, then tasks in order until the first throws. */
+async function runAll(s: Setup) {
+  const ctx = await setup(s);
+  let thrown: unknown;
+  await ctx.run.connect(() => {});
+  for (let i = 0; i < ctx.pipeline.tasks.length; i++) {
+    try {
+      await ctx.run.runTask(i);
+    } catch (e) {
+      thrown = e;
+      break;
+    }
+  }
+  return { ...ctx, thrown, results: ctx.run.results };
+}
+
+const statuses = (results: { status: string }[]) => results.map((r) => r.status);
+const ofType = <T extends RunEvent['type']>(events: RunEvent[], type: T) =>
+  events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+const lostConnection = () => new ConnectionLostError('lost the connection to recording: reset');
+/** uvu 0.5 has no assert.rejects: awaits `fn`, fails if it resolves, returns what it threw. */
+async function rejects(fn: () => Promise<unknown>, expected: RegExp | ((e: unknown) => boolean)): Promise<unknown> {
+  try {
+    await fn();
+  } catch (e) {
+    if (expected instanceof RegExp) assert.match((e as Error).message, expected);
+    else assert.ok(expected(e), `unexpected error: ${String(e)}`);
+    return e;
+  }
+  assert.unreachable('expected a rejection');
+}
+const DPKG_STDERR = 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 1234 (apt-get)';
+
+// ---------------------------------------------------------------------------------------------
+// RecordingExecutor itself
+
+test('RecordingExecutor records calls, answers from the first matching responder, throws on no match', async () => {
+  const exec = new RecordingExecutor([(l) => (l === 'a' ? ok('first') : undefined), (l) => (l === 'a' ? ok('second') : undefined), (l) => (l === 'x' ? new AuthError('nope') : undefined)]);
+  assert.is(exec.label, 'recording');
+  assert.is((await exec.exec(sh`a`, { sudo: true, stdin: 'secret' })).stdout, 'first');
+  await exec.upload('/etc/f', Buffer.from('body'), { mode: 0o600, sudo: true });
+  await rejects(() => exec.exec(sh`x`), (e: unknown) => e instanceof AuthError);
+  await rejects(() => exec.exec(sh`rm -rf ${'/tmp/a b'}`), /unexpected command: rm -rf '\/tmp\/a b'/);
+  assert.equal(exec.calls, [
+    { kind: 'exec', line: 'a', sudo: true, stdin: 'secret' },
+    { kind: 'upload', path: '/etc/f', content: 'body', mode: 0o600, sudo: true },
+    { kind: 'exec', line: 'x', sudo: false },
+    { kind: 'exec', line: "rm -rf '/tmp/a b'", sudo: false },
+  ]);
+});
+
+test('RecordingExecutor connect fails with the scripted errors in order, then succeeds', async () => {
+  const e1 = new ConnectError('one', true);
+  const e2 = new AuthError('two');
+  const exec = new RecordingExecutor([], { connectFailures: [e1, e2] });
+  await rejects(() => exec.connect(), (e: unknown) => e === e1);
+  await rejects(() => exec.connect(), (e: unknown) => e === e2);
+  await exec.connect();
+  assert.is(exec.connectCount, 3);
+});
+
+// ---------------------------------------------------------------------------------------------
+// plan outcomes
+
+test('empty plan: unchanged with the reason, nothing applied', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v1')], state: { a: 'v1' } });
+  assert.is(r.thrown, undefined);
+  assert.is(r.results[0]!.status, 'unchanged');
+  assert.is(r.results[0]!.reason, 'a is already v1');
+  assert.equal(r.results[0]!.steps, []);
+  assert.is(r.results[0]!.attempts, 1);
+  assert.equal(r.exec.lines, ['cat state-a']);
+  assert.is(r.run.failed, false);
+  const planned = ofType(r.events, 'task-planned')[0]!;
+  assert.is(planned.reason, 'a is already v1');
+  assert.equal(planned.steps, []);
+});
+
+test('changed: apply, then verify probes again; steps recorded; events in order', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' } });
+  assert.is(r.thrown, undefined);
+  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a']);
+  assert.is(r.results[0]!.status, 'changed');
+  assert.equal(r.results[0]!.steps, ['set a from v1 to v2']);
+  assert.is(r.results[0]!.attempts, 1);
+  assert.is(r.state.a, 'v2');
+  assert.equal(r.events.map((e) => e.type), ['task-start', 'task-planned', 'task-end']);
+  assert.equal(ofType(r.events, 'task-planned')[0]!.steps, ['set a from v1 to v2']);
+  assert.is(r.run.failed, false);
+  assert.is(r.run.error, undefined);
+  assert.ok(r.run.endedAt >= r.run.startedAt && r.run.startedAt > 0);
+});
+
+test('dry run: changed with steps, nothing applied, nothing rolled back even when a later task fails', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2'), fakeTask('c', 'v2')],
+    state: { a: 'v1', b: 'v2', c: 'v1' },
+    faults: [(l) => (l === 'cat state-c' ? new AuthError('denied') : undefined)],
+    dryRun: true,
+  });
+  assert.ok(r.thrown instanceof AuthError);
+  assert.equal(statuses(r.results), ['changed', 'unchanged', 'failed']);
+  assert.equal(r.results[0]!.steps, ['set a from v1 to v2']);
+  assert.equal(r.exec.lines, ['cat state-a', 'cat state-b', 'cat state-c']);
+  assert.equal(ofType(r.events, 'rollback'), []);
+  assert.equal(r.state, { a: 'v1', b: 'v2', c: 'v1' });
+});
+
+test('dry run of a whole pipeline: every changing task reports its steps, only probes run', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state: { a: 'v1', b: 'v1' }, dryRun: true });
+  assert.is(r.thrown, undefined);
+  assert.equal(statuses(r.results), ['changed', 'changed']);
+  assert.ok(r.exec.lines.every((l) => l.startsWith('cat ')));
+  assert.is(r.run.failed, false);
+});
+
+// ---------------------------------------------------------------------------------------------
+// failure and rollback
+
+test('task 3 of 3 fails: 1 and 2 rolled back in reverse order, the failing one rolled back too', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2'), fakeTask('c', 'v2')],
+    state: { a: 'v1', b: 'v1', c: 'v1' },
+    faults: [failTimes('set state-c v2', 1, () => failing(1, 'disk full'))],
+  });
+  assert.ok(r.thrown instanceof RemoteCommandError);
+  assert.equal(statuses(r.results), ['rolled-back', 'rolled-back', 'failed']);
+  assert.match(r.results[2]!.error ?? '', /apply c .*failed \(exit 1\): disk full/);
+  assert.is(r.results[2]!.attempts, 1);
+  // Rollbacks after the failing apply, newest first: c (may have partly applied), b, a.
+  const failedAt = r.exec.lines.indexOf('set state-c v2');
+  assert.equal(r.exec.lines.slice(failedAt + 1), ['set state-c v1', 'set state-b v1', 'set state-a v1']);
+  assert.equal(r.state, { a: 'v1', b: 'v1', c: 'v1' });
+  assert.equal(
+    ofType(r.events, 'rollback').map((e) => [e.task, e.ok]),
+    [['c', true], ['b', true], ['a', true]],
+  );
+  assert.is(r.run.failed, true);
+  assert.match(r.run.error ?? '', /^c: /);
+  assert.ok(r.results[0]!.rollbackError === undefined && r.results[2]!.rollbackError === undefined);
+  // The failing task's end is reported after its host was unwound.
+  assert.equal(r.events.at(-1)!.type, 'task-end');
+});
+
+test('unchanged tasks are not rolled back and stay unchanged', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v1'), fakeTask('c', 'v2')],
+    state: { a: 'v1', b: 'v1', c: 'v1' },
+    faults: [failTimes('set state-c v2', 1, () => failing())],
+  });
+  assert.equal(statuses(r.results), ['rolled-back', 'unchanged', 'failed']);
+  assert.ok(!r.exec.lines.some((l) => l.startsWith('set state-b')));
+  assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['c', 'a']);
+  assert.equal(r.state, { a: 'v1', b: 'v1', c: 'v1' });
+});
+
+test('a task that fails in probe has nothing to undo; earlier tasks are still rolled back', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [(l) => (l === 'cat state-b' ? new AuthError('permission denied') : undefined)],
+  });
+  assert.equal(statuses(r.results), ['rolled-back', 'failed']);
+  assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['a']);
+  assert.is(r.results[1]!.error, 'permission denied');
+  assert.is(r.run.error, 'b: permission denied');
+});
+
+test('tasks after the failing one stay skipped', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [failTimes('set state-a v2', 1, () => failing())],
+  });
+  assert.equal(statuses(r.results), ['failed', 'skipped']);
+  assert.is(r.results[1]!.attempts, 0);
+  assert.ok(!r.exec.lines.some((l) => l.includes('state-b')));
+});
+
+test('verify failure: apply that changes nothing fails with what still differs, and is rolled back', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2', { noopApply: true })],
+    state: { a: 'v1', b: 'v1' },
+  });
+  assert.ok(r.thrown instanceof VerifyError);
+  assert.equal(statuses(r.results), ['rolled-back', 'failed']);
+  assert.is(r.results[1]!.error, 'after applying, the host still differs: set b from v1 to v2');
+  assert.is(r.results[1]!.attempts, 1, 'a VerifyError is not retried');
+  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-b', 'true', 'cat state-b', 'set state-b v1', 'set state-a v1']);
+  assert.equal(r.state, { a: 'v1', b: 'v1' });
+});
+
+test('a rollback that throws: status kept, rollbackError set, ok:false event, unwinding continues', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2'), fakeTask('c', 'v2')],
+    state: { a: 'v1', b: 'v1', c: 'v1' },
+    faults: [
+      failTimes('set state-c v2', 1, () => failing(1, 'apply broke')),
+      failTimes('set state-b v1', 1, () => failing(2, 'rollback broke')),
+    ],
+  });
+  assert.equal(statuses(r.results), ['rolled-back', 'changed', 'failed']);
+  assert.match(r.results[1]!.rollbackError ?? '', /rollback b .*exit 2.*rollback broke/);
+  assert.is(r.results[0]!.rollbackError, undefined);
+  const rollbacks = ofType(r.events, 'rollback');
+  assert.equal(rollbacks.map((e) => [e.task, e.ok]), [['c', true], ['b', false], ['a', true]]);
+  assert.is(rollbacks[1]!.error, r.results[1]!.rollbackError);
+  assert.equal(r.state, { a: 'v1', b: 'v2', c: 'v1' });
+  // The non-transient rollback failure was tried once only.
+  assert.is(r.exec.lines.filter((l) => l === 'set state-b v1').length, 1);
+});
+
+test("the failing task's own rollback failing keeps it failed with both errors", async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2')],
+    state: { a: 'v1' },
+    faults: [failTimes('set state-a v2', 1, () => failing(1, 'apply broke')), failTimes('set state-a v1', 1, () => failing(1, 'undo broke'))],
+  });
+  assert.is(r.results[0]!.status, 'failed');
+  assert.match(r.results[0]!.error ?? '', /apply broke/);
+  assert.match(r.results[0]!.rollbackError ?? '', /undo broke/);
+});
+
+test('a rollback that fails transiently is retried', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [failTimes('set state-b v2', 1, () => failing()), failTimes('set state-a v1', 1, lostConnection)],
+  });
+  assert.equal(statuses(r.results), ['rolled-back', 'failed']);
+  assert.is(r.results[0]!.rollbackError, undefined);
+  assert.is(r.exec.lines.filter((l) => l === 'set state-a v1').length, 2);
+  assert.equal(r.state, { a: 'v1', b: 'v1' });
+});
+
+test('a changed task without rollback stays changed when the host is unwound', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2', { noRollback: true }), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [failTimes('set state-b v2', 1, () => failing())],
+  });
+  assert.equal(statuses(r.results), ['changed', 'failed']);
+  assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['b']);
+});
+
+// ---------------------------------------------------------------------------------------------
+// retries
+
+test('a transient error in probe is retried: 2 attempts, a task-retry event with attempt 2', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [failTimes('cat state-a', 1, lostConnection)], retries: 2 });
+  assert.is(r.thrown, undefined);
+  assert.is(r.results[0]!.status, 'changed');
+  assert.is(r.results[0]!.attempts, 2);
+  const retries = ofType(r.events, 'task-retry');
+  assert.is(retries.length, 1);
+  assert.is(retries[0]!.attempt, 2);
+  assert.is(retries[0]!.of, 3);
+  assert.is(retries[0]!.task, 'a');
+  assert.match(retries[0]!.error, /lost the connection/);
+  assert.equal(r.exec.lines, ['cat state-a', 'cat state-a', 'set state-a v2', 'cat state-a']);
+});
+
+test('a transient error in apply of a retrySafe task is retried', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2', { retrySafe: true })],
+    state: { a: 'v1' },
+    faults: [failTimes('set state-a v2', 1, lostConnection)],
+  });
+  assert.is(r.thrown, undefined);
+  assert.is(r.results[0]!.status, 'changed');
+  assert.is(r.results[0]!.attempts, 2);
+  assert.equal(ofType(r.events, 'task-retry').map((e) => e.attempt), [2]);
+  assert.equal(ofType(r.events, 'rollback'), []);
+  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'set state-a v2', 'cat state-a']);
+});
+
+test('a transient error in apply of a task that is not retrySafe is not retried: the host is rolled back', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2', { retrySafe: false })],
+    state: { a: 'v1', b: 'v1' },
+    faults: [failTimes('set state-b v2', 1, lostConnection)],
+  });
+  assert.ok(r.thrown instanceof ConnectionLostError);
+  assert.equal(statuses(r.results), ['rolled-back', 'failed']);
+  assert.is(r.results[1]!.attempts, 1);
+  assert.equal(ofType(r.events, 'task-retry'), []);
+  assert.is(r.exec.lines.filter((l) => l === 'set state-b v2').length, 1);
+  assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['b', 'a']);
+  assert.equal(r.state, { a: 'v1', b: 'v1' });
+});
+
+test('a transient error in verify is retried', async () => {
+  let probes = 0;
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2')],
+    state: { a: 'v1' },
+    // The first probe passes, the second (verify's) loses the connection once.
+    faults: [(l) => (l === 'cat state-a' && ++probes === 2 ? lostConnection() : undefined)],
+  });
+  assert.is(r.results[0]!.status, 'changed');
+  assert.is(r.results[0]!.attempts, 2);
+  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-a']);
+});
+
+test('non-transient errors are not retried: AuthError, RemoteCommandError without a dpkg lock', async () => {
+  const auth = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [failTimes('cat state-a', 1, () => new AuthError('key rejected'))] });
+  assert.ok(auth.thrown instanceof AuthError);
+  assert.is(auth.results[0]!.status, 'failed');
+  assert.is(auth.results[0]!.attempts, 1);
+  assert.equal(ofType(auth.events, 'task-retry'), []);
+
+  const remote = await runAll({
+    tasks: [fakeTask('a', 'v2', { retrySafe: true })],
+    state: { a: 'v1' },
+    faults: [failTimes('set state-a v2', 1, () => failing(100, 'E: Unable to locate package nope'))],
+  });
+  assert.ok(remote.thrown instanceof RemoteCommandError);
+  assert.is(remote.results[0]!.status, 'failed');
+  assert.is(remote.results[0]!.attempts, 1);
+  assert.equal(ofType(remote.events, 'task-retry'), []);
+});
+
+test('a RemoteCommandError holding the dpkg lock is retried', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2', { retrySafe: true })],
+    state: { a: 'v1' },
+    faults: [failTimes('set state-a v2', 1, () => failing(100, DPKG_STDERR))],
+  });
+  assert.is(r.thrown, undefined);
+  assert.is(r.results[0]!.status, 'changed');
+  assert.is(r.results[0]!.attempts, 2);
+  assert.match(ofType(r.events, 'task-retry')[0]!.error, /Could not get lock/);
+});
+
+test('retries exhausted: failed after retries+1 attempts, then rolled back', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [failTimes('cat state-b', 99, lostConnection)],
+    retries: 3,
+  });
+  assert.ok(r.thrown instanceof ConnectionLostError);
+  assert.equal(statuses(r.results), ['rolled-back', 'failed']);
+  assert.is(r.results[1]!.attempts, 4);
+  assert.equal(ofType(r.events, 'task-retry').map((e) => `${e.attempt}/${e.of}`), ['2/4', '3/4', '4/4']);
+  assert.is(r.exec.lines.filter((l) => l === 'cat state-b').length, 4);
+});
+
+test('retries: 0 means one attempt', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [failTimes('cat state-a', 1, lostConnection)], retries: 0 });
+  assert.ok(r.thrown instanceof ConnectionLostError);
+  assert.is(r.results[0]!.attempts, 1);
+  assert.equal(ofType(r.events, 'task-retry'), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// connect
+
+test('connect retries a transient ConnectError and then succeeds', async () => {
+  const { run, exec } = await setup({
+    tasks: [fakeTask('a', 'v1')],
+    connectFailures: [new ConnectError('timed out', true), new ConnectError('refused', true)],
+    retries: 3,
+  });
+  const seen: string[] = [];
+  await run.connect((attempt, of, error) => seen.push(`${attempt}/${of} ${error.message}`));
+  assert.is(exec.connectCount, 3);
+  assert.equal(seen, ['2/4 timed out', '3/4 refused']);
+  assert.is(run.failed, false);
+});
+
+test('connect fails at once on AuthError and records the error', async () => {
+  const { run, exec } = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [new AuthError('key rejected by h1')], retries: 3 });
+  const seen: number[] = [];
+  await rejects(() => run.connect((a) => seen.push(a)), (e: unknown) => e instanceof AuthError);
+  assert.is(exec.connectCount, 1);
+  assert.equal(seen, []);
+  assert.is(run.failed, true);
+  assert.is(run.error, 'key rejected by h1');
+  assert.ok(run.endedAt > 0);
+});
+
+test('connect fails on a ConnectError not worth retrying, and after retries are used up', async () => {
+  const once = await setup({ tasks: [], connectFailures: [new ConnectError('no such host', false)] });
+  await rejects(() => once.run.connect(() => {}), /no such host/);
+  assert.is(once.exec.connectCount, 1);
+
+  const down = await setup({ tasks: [], connectFailures: [1, 2, 3, 4].map((n) => new ConnectError(`timeout ${n}`, true)), retries: 2 });
+  await rejects(() => down.run.connect(() => {}), /timeout 3/);
+  assert.is(down.exec.connectCount, 3);
+  assert.is(down.run.error, 'timeout 3');
+});
+
+// ---------------------------------------------------------------------------------------------
+// withRetry
+
+function counter<T>(outcomes: Array<T | Error>): { fn: () => Promise<T>; calls: () => number } {
+  let n = 0;
+  return {
+    fn: async () => {
+      const o = outcomes[Math.min(n++, outcomes.length - 1)];
+      if (o instanceof Error) throw o;
+      return o as T;
+    },
+    calls: () => n,
+  };
+}
+
+test('withRetry returns the first success without calling onRetry', async () => {
+  const c = counter(['ok']);
+  const seen: number[] = [];
+  assert.is(await withRetry(c.fn, { retries: 3, minTimeoutMs: 1, onRetry: (a) => seen.push(a) }), 'ok');
+  assert.is(c.calls(), 1);
+  assert.equal(seen, []);
+});
+
+test('withRetry retries transient errors with attempt numbers from 2', async () => {
+  const c = counter<string>([lostConnection(), new RemoteCommandError('apt-get', 100, DPKG_STDERR), new ConnectError('slow', true), 'done']);
+  const seen: string[] = [];
+  assert.is(await withRetry(c.fn, { retries: 5, minTimeoutMs: 1, onRetry: (a, of, e) => seen.push(`${a}/${of} ${e.constructor.name}`) }), 'done');
+  assert.is(c.calls(), 4);
+  assert.equal(seen, ['2/6 ConnectionLostError', '3/6 RemoteCommandError', '4/6 ConnectError']);
+});
+
+test('withRetry does not retry errors that will not pass by themselves', async () => {
+  const permanent: Error[] = [
+    new AuthError('denied'),
+    new HostKeyError('changed key'),
+    new ConfigError('HOST', 'x', 'is bad', 'fix it'),
+    new ConnectError('unknown host', false),
+    new RemoteCommandError('apt-get', 100, 'E: Unable to locate package'),
+    new CommandTimeoutError('took too long'),
+    new VerifyError('still differs'),
+    new Error('plain'),
+  ];
+  for (const err of permanent) {
+    const c = counter<string>([err, 'never']);
+    const seen: number[] = [];
+    await rejects(() => withRetry(c.fn, { retries: 3, minTimeoutMs: 1, onRetry: (a) => seen.push(a) }), (e: unknown) => e === err);
+    assert.is(c.calls(), 1, err.constructor.name);
+    assert.equal(seen, [], err.constructor.name);
+  }
+});
+
+test('withRetry gives up after retries+1 attempts with the last error', async () => {
+  const errors = [1, 2, 3, 4, 5].map((n) => new ConnectionLostError(`lost ${n}`));
+  const c = counter<string>(errors);
+  const seen: number[] = [];
+  await rejects(() => withRetry(c.fn, { retries: 2, minTimeoutMs: 1, onRetry: (a) => seen.push(a) }), (e: unknown) => e === errors[2]);
+  assert.is(c.calls(), 3);
+  assert.equal(seen, [2, 3]);
+});
+
+test('withRetry stops at the first non-transient error after transient ones', async () => {
+  const auth = new AuthError('denied');
+  const c = counter<string>([lostConnection(), auth, 'never']);
+  await rejects(() => withRetry(c.fn, { retries: 5, minTimeoutMs: 1 }), (e: unknown) => e === auth);
+  assert.is(c.calls(), 2);
+});
+
+test('withRetry reads HOIST_RETRY_MIN_MS when no minTimeoutMs is given', async () => {
+  const c = counter<string>([lostConnection(), lostConnection(), 'ok']);
+  const t0 = Date.now();
+  assert.is(await withRetry(c.fn, { retries: 2 }), 'ok');
+  // With the 500 ms default, two waits would take over a second.
+  assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+});
+
+test.run();
