@@ -13,7 +13,8 @@ export class Cmd {
   }
 }
 
-const SAFE_WORD = /^[A-Za-z0-9_\/.,:@%+=^-]+$/;
+// No '=' (a leading NAME=value is an assignment to the shell) and no shell metacharacters.
+const SAFE_WORD = /^[A-Za-z0-9_\/.,:@%+^-]+$/;
 
 /** POSIX-quotes one word: the remote shell passes it to the program byte for byte. */
 export function quote(word: string): string {

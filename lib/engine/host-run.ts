@@ -63,8 +63,10 @@ export class HostRun {
     const started = Date.now();
     result.attempts = 1;
     this.emit({ type: 'task-start', host: this.host.name, task: task.name });
+    // Each phase (probe, apply, verify) has its own retry budget; `attempts` is the most any
+    // phase needed, so it never exceeds the "of" shown in the retry events.
     const retrying = (attempt: number, of: number, error: Error) => {
-      result.attempts++;
+      result.attempts = Math.max(result.attempts, attempt);
       this.emit({ type: 'task-retry', host: this.host.name, task: task.name, attempt, of, error: error.message });
     };
     try {
@@ -109,6 +111,7 @@ export class HostRun {
 
   private async probe(task: Task, wanted: unknown): Promise<unknown> {
     const p = task.probe(wanted, this.input);
+    if ('local' in p) return p.local();
     const r = await this.exec.exec(p.command, { sudo: p.sudo ?? false });
     return p.parse(r);
   }

@@ -16,7 +16,7 @@ export function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<
   return pRetry(fn, {
     retries: opts.retries,
     factor: 2,
-    minTimeout: opts.minTimeoutMs ?? Number(process.env.HOIST_RETRY_MIN_MS ?? 500),
+    minTimeout: opts.minTimeoutMs ?? minTimeoutFromEnv(),
     maxTimeout: 10_000,
     randomize: true,
     shouldRetry: ({ error }) => isTransient(error),
@@ -24,4 +24,10 @@ export function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<
       if (retriesLeft > 0 && isTransient(error)) opts.onRetry?.(attemptNumber + 1, of, error);
     },
   });
+}
+
+/** HOIST_RETRY_MIN_MS shortens the backoff in tests; anything but a number is ignored. */
+function minTimeoutFromEnv(): number {
+  const v = Number(process.env.HOIST_RETRY_MIN_MS);
+  return process.env.HOIST_RETRY_MIN_MS && Number.isFinite(v) && v >= 0 ? v : 500;
 }

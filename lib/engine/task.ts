@@ -6,11 +6,18 @@ import type { HostConfig } from '../config/load-config.ts';
 import type { Cmd } from '../shell-quote.ts';
 
 /** What the host looks like, read in one round trip and parsed into a typed fact. */
-export interface Probe<Fact> {
+export interface RemoteProbe<Fact> {
   command: Cmd;
   sudo?: boolean;
   parse(result: ExecResult): Fact;
 }
+
+/** A fact found from here, not on the host (DNS records as the world sees them, a forge's API). */
+export interface LocalProbe<Fact> {
+  local(): Promise<Fact>;
+}
+
+export type Probe<Fact> = RemoteProbe<Fact> | LocalProbe<Fact>;
 
 /** One change a plan would make, described for people (dry run, reports). */
 export interface Step {

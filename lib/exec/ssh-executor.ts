@@ -8,6 +8,7 @@ import { CommandTimeoutError, ConnectError, ConnectionLostError } from '../error
 import { sh, withSudo, type Cmd } from '../shell-quote.ts';
 import { openConnection, type SshTarget } from '../ssh/connect.ts';
 import { runChecked, type ExecOptions, type ExecResult, type Executor, type UploadOptions } from './executor.ts';
+import { Semaphore } from './semaphore.ts';
 
 export interface SshExecutorOptions {
   target: SshTarget;
@@ -15,6 +16,16 @@ export interface SshExecutorOptions {
   jump?: SshTarget;
   commandTimeoutMs: number;
 }
+
+/**
+ * sshd allows 10 channels per connection (MaxSessions); the 11th is refused. Keep below that,
+ * with room for the SFTP channel.
+ */
+const MAX_CHANNELS = 8;
+/** Exit status of coreutils `timeout` when it had to stop the command. */
+const TIMEOUT_EXIT = 124;
+/** How long past the limit we wait for the host's `timeout` before giving up on the channel. */
+const BACKSTOP_MS = 10_000;
 
 export class SshExecutor implements Executor {
   readonly label: string;
@@ -24,6 +35,7 @@ export class SshExecutor implements Executor {
   private jumpClient: SshClient | null = null;
   private connecting: Promise<SshClient> | null = null;
   private sftpChannel: Promise<SFTPWrapper> | null = null;
+  private readonly channels = new Semaphore(MAX_CHANNELS);
 
   constructor(private readonly opts: SshExecutorOptions) {
     const t = opts.target;
@@ -45,25 +57,34 @@ export class SshExecutor implements Executor {
 
   private async open(): Promise<SshClient> {
     let sock: NodeJS.ReadableStream | undefined;
-    if (this.opts.jump) {
-      const jump = await openConnection(this.opts.jump);
+    let jump: SshClient | null = null;
+    try {
+      if (this.opts.jump) {
+        jump = await openConnection(this.opts.jump);
+        const bastion = jump;
+        sock = await new Promise<NodeJS.ReadableStream>((res, rej) =>
+          bastion.forwardOut('127.0.0.1', 0, this.opts.target.host, this.opts.target.port, (err, stream) =>
+            err ? rej(new ConnectError(`bastion ${this.opts.jump!.host} could not reach ${this.label}: ${err.message}`, true)) : res(stream),
+          ),
+        );
+      }
+      const client = await openConnection(this.opts.target, sock);
+      this.connectionsOpened++;
+      const lost = () => {
+        if (this.client === client) this.dropConnection();
+      };
+      for (const c of jump ? [client, jump] : [client]) {
+        c.on('close', lost);
+        c.on('end', lost);
+        c.on('error', lost);
+      }
+      this.client = client;
       this.jumpClient = jump;
-      sock = await new Promise<NodeJS.ReadableStream>((res, rej) =>
-        jump.forwardOut('127.0.0.1', 0, this.opts.target.host, this.opts.target.port, (err, stream) =>
-          err ? rej(new ConnectError(`bastion ${this.opts.jump!.host} could not reach ${this.label}: ${err.message}`, true)) : res(stream),
-        ),
-      );
+      return client;
+    } catch (e) {
+      jump?.end();
+      throw e;
     }
-    const client = await openConnection(this.opts.target, sock);
-    this.connectionsOpened++;
-    const lost = () => {
-      if (this.client === client) this.dropConnection();
-    };
-    client.on('close', lost);
-    client.on('end', lost);
-    client.on('error', lost);
-    this.client = client;
-    return client;
   }
 
   private dropConnection(): void {
@@ -76,11 +97,26 @@ export class SshExecutor implements Executor {
 
   async exec(cmd: Cmd, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.connect();
-    const line = opts.sudo && !this.isRoot ? withSudo(cmd).line : cmd.line;
     const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
-    const channel = await new Promise<ClientChannel>((res, rej) =>
-      client.exec(line, (err, stream) => (err ? rej(this.lost(err.message)) : res(stream))),
-    );
+    // The host enforces the time limit itself: closing our end of a channel does not stop a
+    // remote process (a hung apt-get would keep the dpkg lock), `timeout` kills its whole group.
+    const bounded = sh`timeout -k 5 ${Math.ceil(timeoutMs / 1000)} sh -c ${cmd.line}`;
+    const line = opts.sudo && !this.isRoot ? withSudo(bounded).line : bounded.line;
+    return this.channels.run(async () => {
+      const channel = await new Promise<ClientChannel>((res, rej) =>
+        client.exec(line, (err, stream) =>
+          // A refused channel is not a lost connection: the commands already running go on.
+          err ? rej(this.client === client ? new ConnectError(`${this.label} refused a new channel: ${err.message}`, true) : this.lost(err.message)) : res(stream),
+        ),
+      );
+      const started = Date.now();
+      const result = await this.collect(client, channel, timeoutMs + BACKSTOP_MS, opts.stdin);
+      if (result.code === TIMEOUT_EXIT && Date.now() - started >= timeoutMs - 1000) throw this.timedOut(timeoutMs);
+      return result;
+    });
+  }
+
+  private collect(client: SshClient, channel: ClientChannel, timeoutMs: number, stdin: ExecOptions['stdin']): Promise<ExecResult> {
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const errOut: Buffer[] = [];
@@ -92,9 +128,10 @@ export class SshExecutor implements Executor {
         client.removeListener('close', onConnectionClose);
         fn();
       };
+      // Only if the host's own `timeout` did not end it (a hung sshd, a frozen host).
       const timer = setTimeout(() => {
         channel.close();
-        finish(() => reject(new CommandTimeoutError(`a command on ${this.label} ran longer than ${timeoutMs / 1000}s and was stopped`)));
+        finish(() => reject(this.timedOut(timeoutMs - BACKSTOP_MS)));
       }, timeoutMs);
       const onConnectionClose = () => finish(() => reject(this.lost('connection closed while a command was running')));
       client.once('close', onConnectionClose);
@@ -108,7 +145,7 @@ export class SshExecutor implements Executor {
         }
         finish(() => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code }));
       });
-      channel.end(opts.stdin ?? undefined);
+      channel.end(stdin ?? undefined);
     });
   }
 
@@ -118,38 +155,69 @@ export class SshExecutor implements Executor {
     // private mode, then let `install` place it; with root or in our own folders, SFTP and rename.
     const dir = needsRoot ? '/tmp' : posix.dirname(path);
     const temp = posix.join(dir, `.hoist-${randomBytes(6).toString('hex')}.tmp`);
-    const sftp = await this.sftp();
-    await new Promise<void>((res, rej) =>
-      sftp.writeFile(temp, content, { mode: needsRoot ? 0o600 : opts.mode }, (err) => (err ? rej(this.sftpError(err, temp)) : res())),
-    );
+    await this.writeViaSftp(temp, content, needsRoot ? 0o600 : opts.mode);
     const mode = opts.mode.toString(8);
-    if (needsRoot) {
-      const staged = `${path}.hoist-new`;
-      const owner = opts.owner ?? 'root:root';
-      const [user, group = user] = owner.split(':');
-      await runChecked(
-        this,
-        sh`install -m ${mode} -o ${user!} -g ${group!} ${temp} ${staged} && rm -f ${temp} && mv -f ${staged} ${path}`,
-        `installing ${path}`,
-        { sudo: true },
-      );
-      return;
+    try {
+      if (needsRoot) {
+        const staged = `${path}.hoist-${randomBytes(6).toString('hex')}`;
+        const [user, group = user] = (opts.owner ?? 'root:root').split(':');
+        await runChecked(
+          this,
+          sh`install -m ${mode} -o ${user!} -g ${group!} ${temp} ${staged} && mv -f ${staged} ${path} || { rm -f ${staged}; exit 1; }`,
+          `installing ${path}`,
+          { sudo: true },
+        );
+      } else {
+        const chown = opts.owner ? sh` && chown ${opts.owner} ${temp}` : sh``;
+        await runChecked(this, sh`chmod ${mode} ${temp}${chown} && mv -f ${temp} ${path}`, `placing ${path}`, { sudo: opts.sudo ?? false });
+      }
+    } finally {
+      // Gone already after a successful mv; after a failure it must not linger with the content.
+      await this.exec(sh`rm -f ${temp}`, { sudo: opts.sudo ?? false }).catch(() => undefined);
     }
-    const chown = opts.owner ? sh` && chown ${opts.owner} ${temp}` : sh``;
-    await runChecked(this, sh`chmod ${mode} ${temp}${chown} && mv -f ${temp} ${path}`, `placing ${path}`, {
-      sudo: opts.sudo ?? false,
+  }
+
+  private async writeViaSftp(path: string, content: string | Buffer, mode: number): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => {
+        this.sftpChannel = null;
+        rej(new ConnectionLostError(`writing ${path} on ${this.label}: SFTP did not answer within ${this.opts.commandTimeoutMs / 1000}s`));
+      }, this.opts.commandTimeoutMs);
+      sftp.writeFile(path, content, { mode }, (err) => {
+        clearTimeout(timer);
+        if (err) rej(this.client ? new Error(`writing ${path} on ${this.label}: ${err.message}`) : this.lost(err.message));
+        else res();
+      });
     });
   }
 
   private sftp(): Promise<SFTPWrapper> {
-    this.sftpChannel ??= this.connect().then(
-      (client) => new Promise<SFTPWrapper>((res, rej) => client.sftp((err, s) => (err ? rej(this.lost(err.message)) : res(s)))),
-    );
+    if (!this.sftpChannel) {
+      const opening = this.connect().then(
+        (client) =>
+          new Promise<SFTPWrapper>((res, rej) =>
+            client.sftp((err, s) => {
+              if (err) return rej(new ConnectError(`${this.label} refused an SFTP channel: ${err.message}`, true));
+              // The subsystem can end while the connection lives on: open a new one next time.
+              s.on('close', () => {
+                if (this.sftpChannel === opening) this.sftpChannel = null;
+              });
+              res(s);
+            }),
+          ),
+      );
+      // A failed open must not be remembered: the next upload tries again.
+      opening.catch(() => {
+        if (this.sftpChannel === opening) this.sftpChannel = null;
+      });
+      this.sftpChannel = opening;
+    }
     return this.sftpChannel;
   }
 
-  private sftpError(err: Error, path: string): Error {
-    return this.client ? new Error(`writing ${path} on ${this.label}: ${err.message}`) : this.lost(err.message);
+  private timedOut(limitMs: number): CommandTimeoutError {
+    return new CommandTimeoutError(`a command on ${this.label} ran longer than ${limitMs / 1000}s and was killed`);
   }
 
   private lost(reason: string): ConnectionLostError {
@@ -161,4 +229,3 @@ export class SshExecutor implements Executor {
     this.dropConnection();
   }
 }
-

@@ -70,11 +70,17 @@ export async function openConnection(target: SshTarget, sock?: NodeJS.ReadableSt
 
   const client = new ssh2.Client();
   return new Promise<SshClient>((resolvePromise, reject) => {
+    let settled = false;
     client.once('ready', () => {
-      client.removeAllListeners('error');
+      settled = true;
       resolvePromise(client);
     });
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
+    // Stays attached for the client's life: ssh2 may emit a second error after the first (a
+    // timeout, then "connection lost"), and an unheard 'error' would crash the process. After
+    // the handshake the owner learns of trouble from 'close'.
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
       client.end();
       reject(refusal ?? classify(err, target));
     });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AuthError, CommandTimeoutError, ConnectionLostError, HostKeyError } from '../../lib/errors.ts';
@@ -313,7 +313,15 @@ test('a command running past its timeout is stopped and the executor keeps worki
   const took = Date.now() - started;
   assert.instance(err, CommandTimeoutError);
   assert.ok(took >= 900 && took < 3000, `took ${took} ms`);
+  // Killed on the host too, not just abandoned (it would hold locks otherwise).
+  await waitFor('sleep 30 gone from the host', async () => (await host.sh(`pgrep -u deploy -f '^sleep 30$'`)).code === 1);
   assert.is((await ex.exec(argv('echo', 'still here'))).stdout, 'still here\n');
+  assert.is(ex.connectionsOpened, 1);
+});
+
+test('more commands at once than sshd allows channels all succeed on the one connection', async () => {
+  const results = await Promise.all(Array.from({ length: 14 }, (_, i) => ex.exec(sh`sleep 0.3; echo ${String(i)}`)));
+  assert.equal(results.map((r) => r.stdout.trim()), Array.from({ length: 14 }, (_, i) => String(i)));
   assert.is(ex.connectionsOpened, 1);
 });
 
@@ -422,7 +430,6 @@ test('--accept-new pins the host key; a later run without it connects', async ()
 
 test('a key the server does not accept is an AuthError, not retried, reported quickly', async () => {
   const otherKey = join(tb.dir, 'other_client_key');
-  mkdirSync(tb.dir, { recursive: true });
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'intruder', '-f', otherKey]);
   const e = executor({ privateKey: readFileSync(otherKey) });
   const started = Date.now();

@@ -3,7 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cronInstall, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
-import type { TaskInput } from '../../lib/engine/task.ts';
+import type { Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
+
+function remote<F>(p: Probe<F>): RemoteProbe<F> {
+  if ('local' in p) throw new Error('cron-install must probe the host');
+  return p;
+}
 
 const wanted = (entries: string[], asOther = false): CronWanted => ({ app: 'api', user: 'deploy', asOther, entries });
 const input = {} as TaskInput;
@@ -11,14 +16,14 @@ const BEGIN = '# BEGIN hoist:api (managed by hoist; edits inside this block are 
 const END = '# END hoist:api';
 
 test('probe: the command is crontab -l, through sudo -u when logged in as someone else', () => {
-  assert.is(cronInstall.probe(wanted([]), input).command.line, 'crontab -l');
-  const other = cronInstall.probe(wanted([], true), input);
+  assert.is(remote(cronInstall.probe(wanted([]), input)).command.line, 'crontab -l');
+  const other = remote(cronInstall.probe(wanted([], true), input));
   assert.is(other.command.line, 'crontab -u deploy -l');
   assert.is(other.sudo, true);
 });
 
 test('probe: parses recorded answers of crontab -l', () => {
-  const { parse } = cronInstall.probe(wanted([]), input);
+  const { parse } = remote(cronInstall.probe(wanted([]), input));
   assert.equal(parse({ code: 0, stdout: '0 1 * * * x\n', stderr: '' }), { exists: true, content: '0 1 * * * x\n' });
   assert.equal(parse({ code: 1, stdout: '', stderr: 'no crontab for deploy\n' }), { exists: false, content: '' });
   assert.throws(() => parse({ code: 1, stdout: '', stderr: 'You (deploy) are not allowed to use this program (crontab)\n' }), /not allowed/);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { argv, Cmd, quote, sh, withSudo } from '../../lib/shell-quote.ts';
 
 // Commands are data: the builders are checked by exact string equality, and then the quoted words
@@ -10,7 +10,7 @@ import { argv, Cmd, quote, sh, withSudo } from '../../lib/shell-quote.ts';
 // quote
 
 test('quote leaves plain words alone', () => {
-  for (const w of ['abc', 'ABC_123', '/etc/ssh/sshd_config', 'a.b,c:d@e%f+g=h^i-j', '-n', '--force', 'user@host:22', '0644']) {
+  for (const w of ['abc', 'ABC_123', '/etc/ssh/sshd_config', 'a.b,c:d@e%f+g^h-i', '-n', '--force', 'user@host:22', '0644']) {
     assert.is(quote(w), w, JSON.stringify(w));
   }
 });
@@ -47,8 +47,19 @@ test('quote single-quotes everything else', () => {
     ['😀', "'😀'"],
     ['\x01\x7f', "'\x01\x7f'"],
     ["-n 'x'", `'-n '\\''x'\\'''`],
+    ['A=b', "'A=b'"],
+    ['--opt=value', "'--opt=value'"],
   ];
   for (const [word, want] of cases) assert.is(quote(word), want, JSON.stringify(word));
+});
+
+test('a NAME=value word is quoted, so it stays a word and never becomes an assignment (local sh)', () => {
+  assert.is(argv('FOO=bar', 'x').line, "'FOO=bar' x");
+  // Unquoted, `FOO=bar true` would be an assignment followed by `true` and exit 0.
+  const r = spawnSync('sh', ['-c', argv('FOO=bar', 'true').line]);
+  assert.is(r.status, 127);
+  const out = execFileSync('sh', ['-c', argv('printf', '%s|', 'A=b', '--x=y').line]).toString();
+  assert.is(out, 'A=b|--x=y|');
 });
 
 test('quote rejects a NUL byte', () => {
