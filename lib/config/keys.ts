@@ -1,7 +1,20 @@
 // The documented settings, one entry each. This table is the schema: the loader rejects any key
 // not listed here, `.env.example` is checked against it by a test, and every error names the
 // entry's fix. Later pipelines add their keys here.
-import { hostProblem, nameProblem, portProblem, positiveIntProblem, userProblem } from './validators.ts';
+import { parseRepoUrl } from './repo-url.ts';
+import {
+  booleanProblem,
+  hostNameProblem,
+  hostProblem,
+  ipProblem,
+  listProblem,
+  nameProblem,
+  portProblem,
+  positiveIntProblem,
+  resolverProblem,
+  sshdDirectiveProblem,
+  userProblem,
+} from './validators.ts';
 
 export interface KeyDef {
   key: string;
@@ -104,6 +117,104 @@ export const KEYS: readonly KeyDef[] = [
     doc: 'Crontab file with the app\'s scheduled jobs (a path on this machine). Empty: the app has no jobs.',
     perHost: true,
     fix: 'set CRON_FILE to the path of a crontab file, or leave it empty for no jobs',
+  },
+  {
+    key: 'APP_PORT',
+    doc: 'Port the app listens on inside its container (Caddy proxies the domain to it).',
+    default: '8000',
+    problem: portProblem,
+    fix: 'set APP_PORT to the port your app listens on, e.g. 8000',
+  },
+  {
+    key: 'APP_DOMAIN',
+    doc: 'Domain(s) the app is served at, comma-separated (e.g. api.example.com). dns-verify checks they point at the host.',
+    perHost: true,
+    problem: (v) => listProblem(v, hostNameProblem),
+    fix: 'set APP_DOMAIN to one or more domain names, e.g. APP_DOMAIN=api.example.com',
+  },
+  {
+    key: 'PUBLIC_IPS',
+    doc: "The host's public addresses, comma-separated. Empty: HOST if it is an address, else what HOST resolves to.",
+    perHost: true,
+    problem: (v) => listProblem(v, ipProblem),
+    fix: 'set PUBLIC_IPS to IP addresses, e.g. 203.0.113.7,2001:db8::7, or leave it empty',
+  },
+  {
+    key: 'DNS_RESOLVERS',
+    doc: 'DNS servers dns-verify asks, comma-separated, as IP or IP:port. Empty: the system resolvers.',
+    problem: (v) => listProblem(v, resolverProblem),
+    fix: 'set DNS_RESOLVERS to addresses such as 1.1.1.1,9.9.9.9 or 127.0.0.1:5353',
+  },
+  {
+    key: 'DNS_AUTHORITATIVE',
+    doc: "Also ask the zone's authoritative name servers, so a new record is seen before caches catch up (true/false).",
+    default: 'false',
+    problem: booleanProblem,
+    fix: 'set DNS_AUTHORITATIVE to true or false',
+  },
+  {
+    key: 'DNS_WAIT',
+    doc: 'Seconds dns-verify waits for records to appear or change before it gives up.',
+    default: '600',
+    problem: (v) => positiveIntProblem(v, 86400),
+    fix: 'set DNS_WAIT to a number of seconds between 1 and 86400',
+  },
+  {
+    key: 'APP_REPO',
+    doc: 'SSH URL of the app repository: git@github.com:owner/repo.git or ssh://git@host:port/owner/repo.git.',
+    problem: (v) => (parseRepoUrl(v) ? null : 'is not an SSH git URL'),
+    fix: 'set APP_REPO to the SSH clone URL, e.g. git@github.com:acme/sentiment-api.git',
+  },
+  {
+    key: 'GITHUB_TOKEN',
+    doc: 'Token allowed to add deploy keys to APP_REPO (fine-grained: Administration write). Secret. Empty: hoist prints the key for you to add.',
+    secret: true,
+    fix: 'set GITHUB_TOKEN to a token with access to the repository, or leave it empty to add the key by hand',
+  },
+  {
+    key: 'GITHUB_API_URL',
+    doc: "GitHub's REST API root; change it for GitHub Enterprise (https://HOST/api/v3).",
+    default: 'https://api.github.com',
+    problem: (v) => (/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(v) ? null : 'is not an http(s) URL'),
+    fix: 'set GITHUB_API_URL to https://api.github.com or your Enterprise API URL',
+  },
+  {
+    key: 'FORGE_KNOWN_HOSTS',
+    doc: "known_hosts lines of the git server's SSH keys, pinned for the deploy user. Empty: GitHub's published keys (github.com only).",
+    fix: "set FORGE_KNOWN_HOSTS to a file with the forge's keys (ssh-keyscan HOST, checked against its published fingerprints)",
+  },
+  {
+    key: 'DEPLOY_KEY_WAIT',
+    doc: 'Without GITHUB_TOKEN: seconds to wait for you to add the deploy key by hand.',
+    default: '600',
+    problem: (v) => positiveIntProblem(v, 86400),
+    fix: 'set DEPLOY_KEY_WAIT to a number of seconds between 1 and 86400',
+  },
+  {
+    key: 'AUTHORIZED_KEYS',
+    doc: "Extra public keys for the deploy user (a file in authorized_keys format). The public half of SSH_KEY is always added.",
+    fix: 'set AUTHORIZED_KEYS to the path of a file of public keys, or leave it empty',
+  },
+  {
+    key: 'EXTRA_PACKAGES',
+    doc: 'Extra Debian/Ubuntu packages bootstrap installs (your productivity tools), space- or comma-separated.',
+    perHost: true,
+    problem: (v) => listProblem(v, (p) => (/^[a-z0-9][a-z0-9+.-]+$/.test(p) ? null : `"${p}" is not a package name`), /[\s,]+/),
+    fix: 'set EXTRA_PACKAGES to package names, e.g. EXTRA_PACKAGES=htop tmux',
+  },
+  {
+    key: 'FIREWALL',
+    doc: 'none, or ufw: allow only SSH (SSH_PORT), 80 and 443 in.',
+    default: 'none',
+    problem: (v) => (v === 'none' || v === 'ufw' ? null : 'is neither none nor ufw'),
+    fix: 'set FIREWALL to none or ufw',
+  },
+  {
+    key: 'SSHD_OPTIONS',
+    doc: "Extra sshd directives for hoist's hardening drop-in, ';'-separated (e.g. MaxAuthTries 3; ClientAliveInterval 300).",
+    perHost: true,
+    problem: (v) => listProblem(v, sshdDirectiveProblem, /\s*;\s*/),
+    fix: 'set SSHD_OPTIONS to directives like "MaxAuthTries 3; ClientAliveInterval 300" (no Match blocks)',
   },
 ];
 

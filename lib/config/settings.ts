@@ -7,7 +7,8 @@ import { isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
 import { ConfigError } from '../errors.ts';
 import { KEY_BY_NAME } from './keys.ts';
-import { hostProblem, portProblem, userProblem } from './validators.ts';
+import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
+import { hostProblem, portProblem, splitList, userProblem } from './validators.ts';
 
 export interface JumpSpec {
   user: string;
@@ -27,7 +28,23 @@ export interface Settings {
   commandTimeoutMs: number;
   retries: number;
   appName: string;
+  appPort: number;
   cronFile?: string;
+  /** The operator's public key (from SSH_KEY) plus AUTHORIZED_KEYS lines, for the deploy user. */
+  authorizedKeys: string[];
+  domains: string[];
+  publicIps: string[];
+  dnsResolvers: string[];
+  dnsAuthoritative: boolean;
+  dnsWaitMs: number;
+  repo?: RepoUrl;
+  githubToken?: string;
+  githubApiUrl: string;
+  forgeKnownHosts?: string;
+  deployKeyWaitMs: number;
+  extraPackages: string[];
+  firewall: 'none' | 'ufw';
+  sshdOptions: string[];
 }
 
 /** A raw value with where it came from, so errors can point at the file to edit. */
@@ -67,6 +84,10 @@ export function buildSettings(raw: RawSettings): Settings {
   if (cron && cronFile && !isReadableFile(cronFile)) throw fail('CRON_FILE', cron, `is not a readable file (${cronFile})`);
 
   const jump = optional('SSH_JUMP');
+  const extraKeys = optional('AUTHORIZED_KEYS');
+  const forgeKeys = optional('FORGE_KNOWN_HOSTS');
+  const repo = optional('APP_REPO');
+  const token = optional('GITHUB_TOKEN')?.value;
   return {
     sshPort: Number(must('SSH_PORT').value),
     sshUser: must('SSH_USER').value,
@@ -79,7 +100,22 @@ export function buildSettings(raw: RawSettings): Settings {
     commandTimeoutMs: Number(must('SSH_COMMAND_TIMEOUT').value) * 1000,
     retries: Number(must('RETRIES').value),
     appName: must('APP_NAME').value,
+    appPort: Number(must('APP_PORT').value),
     ...(cronFile ? { cronFile } : {}),
+    authorizedKeys: [publicKeyLine(keyPath, passphrase), ...(extraKeys ? readPublicKeys(extraKeys) : [])],
+    domains: splitList(optional('APP_DOMAIN')?.value),
+    publicIps: splitList(optional('PUBLIC_IPS')?.value),
+    dnsResolvers: splitList(optional('DNS_RESOLVERS')?.value),
+    dnsAuthoritative: must('DNS_AUTHORITATIVE').value === 'true',
+    dnsWaitMs: Number(must('DNS_WAIT').value) * 1000,
+    ...(repo ? { repo: parseRepoUrl(repo.value)! } : {}),
+    ...(token ? { githubToken: token } : {}),
+    githubApiUrl: must('GITHUB_API_URL').value.replace(/\/+$/, ''),
+    ...(forgeKeys ? { forgeKnownHosts: readableFile('FORGE_KNOWN_HOSTS', forgeKeys) } : {}),
+    deployKeyWaitMs: Number(must('DEPLOY_KEY_WAIT').value) * 1000,
+    extraPackages: splitList(optional('EXTRA_PACKAGES')?.value, /[\s,]+/),
+    firewall: must('FIREWALL').value as 'none' | 'ufw',
+    sshdOptions: splitList(optional('SSHD_OPTIONS')?.value, /\s*;\s*/),
   };
 }
 
@@ -115,6 +151,32 @@ function checkPrivateKey(path: string, v: RawValue, passphrase: string | undefin
   }
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key?.isPrivateKey()) throw fail('SSH_KEY', v, 'is a public key; hoist needs the private key (the file without .pub)');
+}
+
+function publicKeyLine(path: string, passphrase: string | undefined): string {
+  const parsed = ssh2.utils.parseKey(readFileSync(path), passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) throw new Error(`SSH_KEY ${path} stopped parsing`);
+  return `${key.type} ${key.getPublicSSH().toString('base64')} hoist`;
+}
+
+function readableFile(key: string, v: RawValue): string {
+  const path = expandPath(v);
+  if (!isReadableFile(path)) throw fail(key, v, `is not a readable file (${path})`);
+  return path;
+}
+
+/** Public keys, one per line, as in authorized_keys; each must parse as a public key. */
+function readPublicKeys(v: RawValue): string[] {
+  const path = readableFile('AUTHORIZED_KEYS', v);
+  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const [i, line] of lines.entries()) {
+    const parsed = ssh2.utils.parseKey(line);
+    if (parsed instanceof Error || (Array.isArray(parsed) ? parsed[0] : parsed)?.isPrivateKey()) {
+      throw fail('AUTHORIZED_KEYS', v, `line ${i + 1} is not a public key`);
+    }
+  }
+  return lines;
 }
 
 function isReadableFile(path: string): boolean {

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 // Small validators shared by the config keys. Each returns a problem sentence or null, so the
 // caller can attach the key, the value and the fix (see ConfigError).
 
@@ -35,4 +37,46 @@ export function userProblem(value: string): string | null {
 /** Names used in markers, container and directory names: kept to a safe, boring alphabet. */
 export function nameProblem(value: string): string | null {
   return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value) ? null : 'is not a valid name (lower case letters, digits, _ and -, starting with a letter or digit)';
+}
+
+export function ipProblem(value: string): string | null {
+  if (isIP(value)) return null;
+  return `"${value}" is not an IP address`;
+}
+
+/** A DNS name (not an address): what a domain or a record must be. */
+export function hostNameProblem(value: string): string | null {
+  if (isIP(value)) return `"${value}" is an address, not a domain name`;
+  const p = hostProblem(value);
+  return p ? `"${value}" ${p}` : value.includes('.') ? null : `"${value}" has no dot; give the full name`;
+}
+
+export function resolverProblem(value: string): string | null {
+  const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(value) ?? /^([0-9.]+)(?::(\d+))?$/.exec(value) ?? /^([0-9A-Fa-f:]+)()$/.exec(value);
+  if (!m || !isIP(m[1]!)) return `"${value}" is not IP or IP:port`;
+  return m[2] ? portProblem(m[2]) : null;
+}
+
+export function booleanProblem(value: string): string | null {
+  return ['true', 'false'].includes(value) ? null : 'is neither true nor false';
+}
+
+/** One sshd_config directive: a keyword and a value, nothing that opens a block. */
+export function sshdDirectiveProblem(value: string): string | null {
+  if (!/^[A-Za-z]+\s+\S/.test(value)) return `"${value}" is not "Keyword value"`;
+  if (/^match\b/i.test(value)) return 'Match blocks are not allowed (they would swallow the lines after them)';
+  return /[\n\r#]/.test(value) ? `"${value}" contains a line break or comment` : null;
+}
+
+/** Checks each item of a separated list; empty items are ignored. */
+export function listProblem(value: string, item: (v: string) => string | null, sep: RegExp = /\s*,\s*/): string | null {
+  for (const part of value.trim().split(sep).filter(Boolean)) {
+    const p = item(part);
+    if (p) return p;
+  }
+  return null;
+}
+
+export function splitList(value: string | undefined, sep: RegExp = /\s*,\s*/): string[] {
+  return (value ?? '').trim().split(sep).filter(Boolean);
 }

@@ -152,6 +152,26 @@ const BAD: BadCase[] = [
   { name: 'RETRIES -1', env: `${OK}RETRIES=-1\n`, key: 'RETRIES', value: '-1', kind: 'config' },
   { name: 'APP_NAME My App', env: `${OK}APP_NAME=My App\n`, key: 'APP_NAME', value: 'My App', kind: 'config' },
   { name: 'APP_NAME -app', env: `${OK}APP_NAME=-app\n`, key: 'APP_NAME', value: '-app', kind: 'config' },
+  // bootstrap and release keys
+  { name: 'APP_PORT 0', env: `${OK}APP_PORT=0\n`, key: 'APP_PORT', value: '0', kind: 'config' },
+  { name: 'APP_DOMAIN with a space', env: `${OK}APP_DOMAIN=api example.com\n`, key: 'APP_DOMAIN', value: 'api example.com', kind: 'config' },
+  { name: 'APP_DOMAIN an address', env: `${OK}APP_DOMAIN=203.0.113.7\n`, key: 'APP_DOMAIN', value: '203.0.113.7', kind: 'config' },
+  { name: 'APP_DOMAIN without a dot', env: `${OK}APP_DOMAIN=localhost\n`, key: 'APP_DOMAIN', value: 'localhost', kind: 'config' },
+  { name: 'PUBLIC_IPS not an address', env: `${OK}PUBLIC_IPS=203.0.113.7,1.2.3\n`, key: 'PUBLIC_IPS', value: '203.0.113.7,1.2.3', kind: 'config' },
+  { name: 'DNS_RESOLVERS a name', env: `${OK}DNS_RESOLVERS=dns.google\n`, key: 'DNS_RESOLVERS', value: 'dns.google', kind: 'config' },
+  { name: 'DNS_RESOLVERS port 0', env: `${OK}DNS_RESOLVERS=127.0.0.1:0\n`, key: 'DNS_RESOLVERS', value: '127.0.0.1:0', kind: 'config' },
+  { name: 'DNS_AUTHORITATIVE yes', env: `${OK}DNS_AUTHORITATIVE=yes\n`, key: 'DNS_AUTHORITATIVE', value: 'yes', kind: 'config' },
+  { name: 'DNS_WAIT 0', env: `${OK}DNS_WAIT=0\n`, key: 'DNS_WAIT', value: '0', kind: 'config' },
+  { name: 'APP_REPO https', env: `${OK}APP_REPO=https://github.com/acme/app.git\n`, key: 'APP_REPO', value: 'https://github.com/acme/app.git', kind: 'config' },
+  { name: 'APP_REPO with ..', env: `${OK}APP_REPO=git@github.com:acme/../etc.git\n`, key: 'APP_REPO', value: 'git@github.com:acme/../etc.git', kind: 'config' },
+  { name: 'APP_REPO without owner', env: `${OK}APP_REPO=git@github.com:app.git\n`, key: 'APP_REPO', value: 'git@github.com:app.git', kind: 'config' },
+  { name: 'GITHUB_API_URL not a URL', env: `${OK}GITHUB_API_URL=api.github.com\n`, key: 'GITHUB_API_URL', value: 'api.github.com', kind: 'config' },
+  { name: 'EXTRA_PACKAGES with a shell word', env: `${OK}EXTRA_PACKAGES=htop;rm\n`, key: 'EXTRA_PACKAGES', value: 'htop;rm', kind: 'config' },
+  { name: 'FIREWALL iptables', env: `${OK}FIREWALL=iptables\n`, key: 'FIREWALL', value: 'iptables', kind: 'config' },
+  { name: 'SSHD_OPTIONS Match block', env: `${OK}SSHD_OPTIONS=Match User x\n`, key: 'SSHD_OPTIONS', value: 'Match User x', kind: 'config' },
+  { name: 'SSHD_OPTIONS keyword only', env: `${OK}SSHD_OPTIONS=PermitEmptyPasswords\n`, key: 'SSHD_OPTIONS', value: 'PermitEmptyPasswords', kind: 'config' },
+  { name: 'FORGE_KNOWN_HOSTS missing', env: `${OK}FORGE_KNOWN_HOSTS=no-such-file\n`, key: 'FORGE_KNOWN_HOSTS', value: 'no-such-file', kind: 'config' },
+  { name: 'AUTHORIZED_KEYS missing', env: `${OK}AUTHORIZED_KEYS=no-such-file\n`, key: 'AUTHORIZED_KEYS', value: 'no-such-file', kind: 'config' },
   // CRON_FILE
   { name: 'CRON_FILE missing file', env: `${OK}CRON_FILE=no-such.cron\n`, key: 'CRON_FILE', value: 'no-such.cron', kind: 'config' },
   { name: 'CRON_FILE is a directory', env: `${OK}CRON_FILE=crondir\n`, key: 'CRON_FILE', value: 'crondir', kind: 'config' },
@@ -280,6 +300,11 @@ for (const c of BAD) {
   });
 }
 
+/** What hoist derives from a key pair: the public half, as an authorized_keys line. */
+function publicLineOf(pubFile: string): string {
+  return `${readFileSync(pubFile, 'utf8').trim().split(' ').slice(0, 2).join(' ')} hoist`;
+}
+
 test('a minimal .env gives the documented defaults', () => {
   const { envFile, hosts } = load(OK);
   assert.is(envFile, join(dir, `case-${caseNo}.env`));
@@ -298,6 +323,18 @@ test('a minimal .env gives the documented defaults', () => {
     commandTimeoutMs: 900000,
     retries: 3,
     appName: 'app',
+    appPort: 8000,
+    authorizedKeys: [publicLineOf(join(dir, 'id.pub'))],
+    domains: [],
+    publicIps: [],
+    dnsResolvers: [],
+    dnsAuthoritative: false,
+    dnsWaitMs: 600_000,
+    githubApiUrl: 'https://api.github.com',
+    deployKeyWaitMs: 600_000,
+    extraPackages: [],
+    firewall: 'none',
+    sshdOptions: [],
   });
 });
 
@@ -315,6 +352,18 @@ test('every setting given in .env is used', () => {
     'RETRIES=0',
     'APP_NAME=sentiment-api',
     'CRON_FILE=jobs.cron',
+    'APP_PORT=9000',
+    'APP_DOMAIN=api.example.com, www.example.com',
+    'PUBLIC_IPS=203.0.113.7,2001:db8::7',
+    'DNS_RESOLVERS=127.0.0.1:5353,9.9.9.9',
+    'DNS_AUTHORITATIVE=true',
+    'DNS_WAIT=30',
+    'APP_REPO=git@github.com:acme/sentiment-api.git',
+    'GITHUB_API_URL=https://ghe.example.com/api/v3/',
+    'DEPLOY_KEY_WAIT=20',
+    'EXTRA_PACKAGES=htop, tmux  ncdu',
+    'FIREWALL=ufw',
+    'SSHD_OPTIONS=MaxAuthTries 3; ClientAliveInterval 300',
     '',
   ].join('\n');
   const [h] = load(env).hosts;
@@ -330,6 +379,19 @@ test('every setting given in .env is used', () => {
     retries: 0,
     appName: 'sentiment-api',
     cronFile: join(dir, 'jobs.cron'),
+    appPort: 9000,
+    authorizedKeys: [publicLineOf(join(dir, 'id.pub'))],
+    domains: ['api.example.com', 'www.example.com'],
+    publicIps: ['203.0.113.7', '2001:db8::7'],
+    dnsResolvers: ['127.0.0.1:5353', '9.9.9.9'],
+    dnsAuthoritative: true,
+    dnsWaitMs: 30_000,
+    repo: { url: 'git@github.com:acme/sentiment-api.git', user: 'git', host: 'github.com', port: 22, path: 'acme/sentiment-api.git', owner: 'acme', repo: 'sentiment-api' },
+    githubApiUrl: 'https://ghe.example.com/api/v3',
+    deployKeyWaitMs: 20_000,
+    extraPackages: ['htop', 'tmux', 'ncdu'],
+    firewall: 'ufw',
+    sshdOptions: ['MaxAuthTries 3', 'ClientAliveInterval 300'],
   });
 });
 

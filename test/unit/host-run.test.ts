@@ -2,7 +2,6 @@ process.env.HOIST_RETRY_MIN_MS = '1';
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { HostConfig } from '../../lib/config/load-config.ts';
 import type { RunEvent } from '../../lib/engine/events.ts';
 import { HostRun } from '../../lib/engine/host-run.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
@@ -20,6 +19,7 @@ import {
 } from '../../lib/errors.ts';
 import { runChecked, type ExecResult } from '../../lib/exec/executor.ts';
 import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
+import { testHost } from '../harness/settings.ts';
 import { sh } from '../../lib/shell-quote.ts';
 
 // HostRun is driven exactly as the listr runner drives it (connect, then runTask(i) in order,
@@ -92,23 +92,7 @@ function fakeTask(name: string, want: string, o: FakeOptions = {}): Task<string,
 }
 
 function input(retries = 2): TaskInput {
-  const host: HostConfig = {
-    name: 'h1',
-    address: '127.0.0.1',
-    tags: [],
-    settings: {
-      sshPort: 22,
-      sshUser: 'root',
-      deployUser: 'deploy',
-      sshKeyPath: '/dev/null',
-      knownHostsPath: '/dev/null',
-      connectTimeoutMs: 1000,
-      commandTimeoutMs: 1000,
-      retries,
-      appName: 'app',
-    },
-  };
-  return { host, loginUser: 'deploy' };
+  return { host: testHost({ retries }), loginUser: 'deploy' };
 }
 
 interface Setup {
