@@ -22,6 +22,7 @@ export type RunEvent =
   | { type: 'task-start'; host: string; task: string }
   | { type: 'task-retry'; host: string; task: string; attempt: number; of: number; error: string }
   | { type: 'task-planned'; host: string; task: string; steps: string[]; reason?: string }
+  | { type: 'task-progress'; host: string; task: string; message: string }
   | { type: 'task-end'; host: string; result: TaskResult }
   | { type: 'rollback'; host: string; task: string; ok: boolean; error?: string };
 

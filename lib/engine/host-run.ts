@@ -3,12 +3,12 @@
 // stack is unwound in reverse, so the host ends as it was (listr2 would only undo the failing
 // task). Every phase that fails for a passing reason is retried.
 import type { HostConfig } from '../config/load-config.ts';
-import type { Executor } from '../exec/executor.ts';
+import type { ExecutorPool } from '../exec/executor-pool.ts';
 import { VerifyError } from '../errors.ts';
 import type { EventListener, TaskResult } from './events.ts';
 import type { Pipeline } from './pipeline.ts';
 import { withRetry } from './retry.ts';
-import type { ApplyContext, Plan, Task, TaskInput } from './task.ts';
+import type { ApplyContext, Login, Plan, Task, TaskInput } from './task.ts';
 
 export interface HostRunOptions {
   dryRun: boolean;
@@ -33,7 +33,7 @@ export class HostRun {
     private readonly pipeline: Pipeline,
     /** One `want` per task, computed before any host was contacted. */
     private readonly wanted: unknown[],
-    readonly exec: Executor & { connect(): Promise<unknown> },
+    readonly executors: ExecutorPool,
     private readonly opts: HostRunOptions,
     private readonly emit: EventListener,
   ) {
@@ -45,10 +45,26 @@ export class HostRun {
     return this.error !== undefined;
   }
 
+  /** The account the first remote task works as; null when every task runs locally. */
+  get firstLogin(): Login | null {
+    const first = this.pipeline.tasks.find((t) => !t.local);
+    return first ? this.loginOf(first) : null;
+  }
+
+  private loginOf(task: Task): Login {
+    return task.login ?? this.pipeline.login;
+  }
+
+  private execFor(task: Task) {
+    return this.executors.get(this.loginOf(task));
+  }
+
   async connect(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
     this.startedAt = Date.now();
+    const login = this.firstLogin;
+    if (!login) return;
     try {
-      await withRetry(() => this.exec.connect(), { retries: this.opts.retries, onRetry });
+      await withRetry(() => this.executors.get(login).connect(), { retries: this.opts.retries, onRetry });
     } catch (e) {
       this.error = (e as Error).message;
       this.endedAt = Date.now();
@@ -88,9 +104,16 @@ export class HostRun {
         if (plan.files) result.files = plan.files;
         result.status = 'changed';
         if (!this.opts.dryRun) {
-          const ctx: ApplyContext<unknown, unknown> = { ...ctxBase, before };
-          if (task.rollback) this.undo.push({ taskIndex: i, run: () => task.rollback!(this.exec, ctx) });
-          const apply = () => task.apply(this.exec, plan.steps, ctx);
+          const progress = (message: string) => this.emit({ type: 'task-progress', host: this.host.name, task: task.name, message });
+          const ctx: ApplyContext<unknown, unknown> = {
+            ...ctxBase,
+            before,
+            progress,
+            freshConnection: (login: Login) => this.executors.fresh(login),
+          };
+          const exec = this.execFor(task);
+          if (task.rollback) this.undo.push({ taskIndex: i, run: () => task.rollback!(exec, ctx) });
+          const apply = () => task.apply(exec, plan.steps, ctx);
           await (task.retrySafe ? withRetry(apply, { retries: this.opts.retries, onRetry: retrying }) : apply());
           await withRetry(() => this.verify(task, ctx), { retries: this.opts.retries, onRetry: retrying });
         }
@@ -112,12 +135,12 @@ export class HostRun {
   private async probe(task: Task, wanted: unknown): Promise<unknown> {
     const p = task.probe(wanted, this.input);
     if ('local' in p) return p.local();
-    const r = await this.exec.exec(p.command, { sudo: p.sudo ?? false });
+    const r = await this.execFor(task).exec(p.command, { sudo: p.sudo ?? false });
     return p.parse(r);
   }
 
   private async verify(task: Task, ctx: ApplyContext<unknown, unknown>): Promise<void> {
-    if (task.verify) return task.verify(this.exec, ctx);
+    if (task.verify) return task.verify(this.execFor(task), ctx);
     const after = await this.probe(task, ctx.wanted);
     const again = task.plan(ctx.wanted, after);
     if (again.changes) {
@@ -143,6 +166,6 @@ export class HostRun {
   }
 
   async close(): Promise<void> {
-    await this.exec.close();
+    await this.executors.closeAll();
   }
 }

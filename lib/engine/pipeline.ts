@@ -1,12 +1,12 @@
 // A pipeline is data: a name, the account it logs in as, and the tasks in order. Users write
 // their own as a short TypeScript file; the engine treats them exactly like ours.
-import type { Task } from './task.ts';
+import type { Login, Task } from './task.ts';
 
 export interface Pipeline {
   name: string;
   description: string;
-  /** 'deploy' logs in as DEPLOY_USER (everyday work); 'admin' as SSH_USER (bootstrap). */
-  login: 'deploy' | 'admin';
+  /** The account tasks work as unless they say otherwise (Task.login). */
+  login: Login;
   // Tasks of a pipeline have different Wanted/Fact types; the engine only passes them through.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   tasks: Task<any, any, any>[];

@@ -6,14 +6,15 @@ import { readFileSync } from 'node:fs';
 import { Listr, type ListrTask, type ListrTaskWrapper } from 'listr2';
 import type { HostConfig, LoadedConfig } from '../config/load-config.ts';
 import { EXIT } from '../errors.ts';
-import { SshExecutor } from '../exec/ssh-executor.ts';
+import { LazyExecutorPool } from '../exec/executor-pool.ts';
+import { SshExecutor, type SshExecutorOptions } from '../exec/ssh-executor.ts';
 import type { SshTarget } from '../ssh/connect.ts';
 import { fileDiff } from '../render/file-diff.ts';
 import { buildReport, type RunReport } from '../report/run-report.ts';
 import type { RunEvent } from './events.ts';
 import { HostRun } from './host-run.ts';
 import type { Pipeline } from './pipeline.ts';
-import type { TaskInput } from './task.ts';
+import type { Login, TaskInput } from './task.ts';
 
 export interface RunOptions {
   dryRun: boolean;
@@ -44,7 +45,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   };
   const runs = config.hosts.map(
     (host, i) =>
-      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, new SshExecutor(executorOptions(host, pipeline, opts)), {
+      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, new LazyExecutorPool((login) => new SshExecutor(executorOptions(host, login, opts))), {
         dryRun: opts.dryRun,
         retries: host.settings.retries,
       }, onEvent),
@@ -52,7 +53,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
 
   const list = new Listr(
     runs.map((run): ListrTask => ({
-      title: `${run.host.name} (${run.exec.label})`,
+      title: `${run.host.name} (${run.host.address}:${run.host.settings.sshPort})`,
       task: (_ctx, hostTask) =>
         hostTask.newListr(
           [
@@ -116,26 +117,24 @@ function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boo
   }
 }
 
-function executorOptions(host: HostConfig, pipeline: Pipeline, opts: RunOptions) {
+function executorOptions(host: HostConfig, login: Login, opts: RunOptions): SshExecutorOptions {
   const s = host.settings;
-  const privateKey = readFileSync(s.sshKeyPath);
   const base = {
-    privateKey,
+    privateKey: readFileSync(s.sshKeyPath),
     ...(s.sshKeyPassphrase ? { passphrase: s.sshKeyPassphrase } : {}),
     knownHostsPath: s.knownHostsPath,
     acceptNew: opts.acceptNew,
     connectTimeoutMs: s.connectTimeoutMs,
   };
-  const target: SshTarget = {
-    ...base,
-    host: host.address,
-    port: s.sshPort,
-    user: loginUser(host, pipeline),
-  };
+  const as = (user: string): SshTarget => ({ ...base, host: host.address, port: s.sshPort, user });
   const jump: SshTarget | undefined = s.jump ? { ...base, host: s.jump.host, port: s.jump.port, user: s.jump.user } : undefined;
-  return { target, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs };
+  // 'admin' tries the deploy user first: once bootstrapped, the provider's root login is off.
+  const targets = login === 'admin' && s.deployUser !== s.sshUser ? [as(s.deployUser), as(s.sshUser)] : [as(s.deployUser)];
+  return { targets, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs };
 }
 
 function loginUser(host: HostConfig, pipeline: Pipeline): string {
+  // Before connecting we cannot know whether 'admin' will be the deploy user: assume the
+  // provider's account, which makes tasks use sudo -u where it matters (works for both).
   return pipeline.login === 'admin' ? host.settings.sshUser : host.settings.deployUser;
 }

@@ -1,6 +1,7 @@
 // The contract every task follows, built-in or written by a user: probe -> plan -> apply ->
 // verify, with rollback to undo apply. Probe and plan are separate so that a dry run and a
 // second run can show, without changing anything, what would happen and why nothing would.
+import type { ConnectableExecutor } from '../exec/executor-pool.ts';
 import type { ExecResult, Executor } from '../exec/executor.ts';
 import type { HostConfig } from '../config/load-config.ts';
 import type { Cmd } from '../shell-quote.ts';
@@ -37,6 +38,9 @@ export type Plan<S extends Step = Step> =
   | { changes: false; reason: string }
   | { changes: true; steps: S[]; files?: FileChange[] };
 
+/** 'deploy': DEPLOY_USER. 'admin': DEPLOY_USER if it can already log in, else SSH_USER (bootstrap). */
+export type Login = 'deploy' | 'admin';
+
 export interface TaskInput {
   host: HostConfig;
   /** The account the pipeline is logged in as (SSH_USER or DEPLOY_USER). */
@@ -62,6 +66,10 @@ export interface Task<Wanted = unknown, Fact = unknown, S extends Step = Step> {
   rollback?(exec: Executor, ctx: ApplyContext<Wanted, Fact>): Promise<void>;
   /** Checks the result; the default probes again and expects an empty plan. */
   verify?(exec: Executor, ctx: ApplyContext<Wanted, Fact>): Promise<void>;
+  /** Runs entirely here (its probe is local): needs no connection. */
+  local?: boolean;
+  /** Which account the task works as: the pipeline's by default (see Pipeline.login). */
+  login?: Login;
   /**
    * Apply can be run again after a transient failure halfway (it converges rather than
    * repeats). Otherwise a failed apply is rolled back instead of retried.
@@ -74,6 +82,10 @@ export interface ApplyContext<Wanted, Fact> {
   /** The host as probed before apply: what rollback restores. */
   before: Fact;
   input: TaskInput;
+  /** Tells the operator what a long step is doing now (shown under the task in the live list). */
+  progress(message: string): void;
+  /** A new connection, apart from the shared one: proves a login works (caller closes it). */
+  freshConnection(login: Login): ConnectableExecutor;
 }
 
 /** Identity function that gives a task literal its types; for user-written tasks too. */

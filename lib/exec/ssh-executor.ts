@@ -4,14 +4,15 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client as SshClient, ClientChannel, SFTPWrapper } from 'ssh2';
-import { CommandTimeoutError, ConnectError, ConnectionLostError } from '../errors.ts';
+import { AuthError, CommandTimeoutError, ConnectError, ConnectionLostError } from '../errors.ts';
 import { sh, withSudo, type Cmd } from '../shell-quote.ts';
 import { openConnection, type SshTarget } from '../ssh/connect.ts';
 import { runChecked, type ExecOptions, type ExecResult, type Executor, type UploadOptions } from './executor.ts';
 import { Semaphore } from './semaphore.ts';
 
 export interface SshExecutorOptions {
-  target: SshTarget;
+  /** Tried in order; the next only when the previous one's key was refused (AuthError). */
+  targets: SshTarget[];
   /** Bastion to tunnel through (ProxyJump). */
   jump?: SshTarget;
   commandTimeoutMs: number;
@@ -28,7 +29,7 @@ const TIMEOUT_EXIT = 124;
 const BACKSTOP_MS = 10_000;
 
 export class SshExecutor implements Executor {
-  readonly label: string;
+  label: string;
   /** How many connections this executor opened: 1 in a healthy run, more after reconnects. */
   connectionsOpened = 0;
   private client: SshClient | null = null;
@@ -37,13 +38,21 @@ export class SshExecutor implements Executor {
   private sftpChannel: Promise<SFTPWrapper> | null = null;
   private readonly channels = new Semaphore(MAX_CHANNELS);
 
+  /** The account the open connection is logged in as. */
+  private target: SshTarget;
+
   constructor(private readonly opts: SshExecutorOptions) {
-    const t = opts.target;
-    this.label = `${t.user}@${t.host}:${t.port}`;
+    if (opts.targets.length === 0) throw new Error('SshExecutor needs a target');
+    this.target = opts.targets[0]!;
+    this.label = labelOf(this.target);
+  }
+
+  get user(): string {
+    return this.target.user;
   }
 
   get isRoot(): boolean {
-    return this.opts.target.user === 'root';
+    return this.target.user === 'root';
   }
 
   /** Connects now (the engine does it first, to show connecting as its own step). */
@@ -59,16 +68,23 @@ export class SshExecutor implements Executor {
     let sock: NodeJS.ReadableStream | undefined;
     let jump: SshClient | null = null;
     try {
-      if (this.opts.jump) {
-        jump = await openConnection(this.opts.jump);
-        const bastion = jump;
-        sock = await new Promise<NodeJS.ReadableStream>((res, rej) =>
-          bastion.forwardOut('127.0.0.1', 0, this.opts.target.host, this.opts.target.port, (err, stream) =>
-            err ? rej(new ConnectError(`bastion ${this.opts.jump!.host} could not reach ${this.label}: ${err.message}`, true)) : res(stream),
-          ),
-        );
+      let client: SshClient | null = null;
+      for (const [i, target] of this.opts.targets.entries()) {
+        if (this.opts.jump) {
+          jump?.end();
+          jump = await openConnection(this.opts.jump);
+          sock = await forward(jump, this.opts.jump, target);
+        }
+        try {
+          client = await openConnection(target, sock);
+          this.target = target;
+          this.label = labelOf(target);
+          break;
+        } catch (e) {
+          if (!(e instanceof AuthError) || i === this.opts.targets.length - 1) throw e;
+        }
       }
-      const client = await openConnection(this.opts.target, sock);
+      if (!client) throw new Error('unreachable: no target connected');
       this.connectionsOpened++;
       const lost = () => {
         if (this.client === client) this.dropConnection();
@@ -228,4 +244,17 @@ export class SshExecutor implements Executor {
   async close(): Promise<void> {
     this.dropConnection();
   }
+}
+
+function labelOf(t: SshTarget): string {
+  return `${t.user}@${t.host}:${t.port}`;
+}
+
+/** A tunnel through the bastion to the target's sshd (ssh -J). */
+function forward(bastion: SshClient, jump: SshTarget, target: SshTarget): Promise<NodeJS.ReadableStream> {
+  return new Promise((res, rej) =>
+    bastion.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) =>
+      err ? rej(new ConnectError(`bastion ${jump.host} could not reach ${target.host}:${target.port}: ${err.message}`, true)) : res(stream),
+    ),
+  );
 }

@@ -35,7 +35,7 @@ function target(over: Partial<SshTarget> = {}): SshTarget {
 }
 
 function executor(over: Partial<SshTarget> = {}): SshExecutor {
-  const e = new SshExecutor({ target: target(over), commandTimeoutMs: 30_000 });
+  const e = new SshExecutor({ targets: [target(over)], commandTimeoutMs: 30_000 });
   others.push(e);
   return e;
 }
@@ -161,7 +161,7 @@ async function roundTrip(e: SshExecutor, words: string[], sudo = false): Promise
 test.before(async () => {
   tb = await new Testbed().start({ count: 1, deployUser: true });
   host = tb.hosts[0]!;
-  ex = new SshExecutor({ target: target(), commandTimeoutMs: 30_000 });
+  ex = new SshExecutor({ targets: [target()], commandTimeoutMs: 30_000 });
 });
 
 test.after(async () => {
@@ -305,6 +305,14 @@ test('upload with sudo places a root-owned file and cleans up', async () => {
 
   const leftovers = await onHost('ls -a /tmp /etc /home/deploy /home/deploy/up | grep -F .hoist- || true');
   assert.is(leftovers, '', 'temporary files were left behind');
+});
+
+test('a refused first login falls back to the next account, which the label then names', async () => {
+  const fallback = new SshExecutor({ targets: [target({ user: 'nobody-here' }), target({ user: 'root' })], commandTimeoutMs: 30_000 });
+  others.push(fallback);
+  assert.is((await fallback.exec(argv('id', '-un'))).stdout, 'root\n');
+  assert.is(fallback.user, 'root');
+  assert.match(fallback.label, /^root@127\.0\.0\.1:/);
 });
 
 test('a command running past its timeout is stopped and the executor keeps working', async () => {

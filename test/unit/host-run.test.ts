@@ -20,6 +20,7 @@ import {
 import { runChecked, type ExecResult } from '../../lib/exec/executor.ts';
 import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
 import { testHost } from '../harness/settings.ts';
+import { singleExecutorPool } from '../../lib/exec/executor-pool.ts';
 import { sh } from '../../lib/shell-quote.ts';
 
 // HostRun is driven exactly as the listr runner drives it (connect, then runTask(i) in order,
@@ -112,7 +113,7 @@ async function setup(s: Setup) {
   const wanted = await Promise.all(s.tasks.map((t) => t.want(inp)));
   const exec = new RecordingExecutor([...(s.faults ?? []), simulatedHost(state)], { connectFailures: s.connectFailures ?? [] });
   const events: RunEvent[] = [];
-  const run = new HostRun(inp, pipeline, wanted, exec, { dryRun: s.dryRun ?? false, retries: s.retries ?? 2 }, (e) => events.push(e));
+  const run = new HostRun(inp, pipeline, wanted, singleExecutorPool(exec), { dryRun: s.dryRun ?? false, retries: s.retries ?? 2 }, (e) => events.push(e));
   return { state, exec, events, run, pipeline };
 }
 
@@ -499,14 +500,22 @@ test('connect fails at once on AuthError and records the error', async () => {
 });
 
 test('connect fails on a ConnectError not worth retrying, and after retries are used up', async () => {
-  const once = await setup({ tasks: [], connectFailures: [new ConnectError('no such host', false)] });
+  const once = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [new ConnectError('no such host', false)] });
   await rejects(() => once.run.connect(() => {}), /no such host/);
   assert.is(once.exec.connectCount, 1);
 
-  const down = await setup({ tasks: [], connectFailures: [1, 2, 3, 4].map((n) => new ConnectError(`timeout ${n}`, true)), retries: 2 });
+  const down = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [1, 2, 3, 4].map((n) => new ConnectError(`timeout ${n}`, true)), retries: 2 });
   await rejects(() => down.run.connect(() => {}), /timeout 3/);
   assert.is(down.exec.connectCount, 3);
   assert.is(down.run.error, 'timeout 3');
+});
+
+test('a pipeline of local tasks only never connects', async () => {
+  const local = { ...fakeTask('a', 'v1'), local: true };
+  const { run, exec } = await setup({ tasks: [local], connectFailures: [new AuthError('must not be tried')] });
+  await run.connect(() => {});
+  assert.is(exec.connectCount, 0);
+  assert.is(run.firstLogin, null);
 });
 
 // ---------------------------------------------------------------------------------------------
