@@ -109,6 +109,9 @@ function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boo
       view.title = r.status === 'unchanged' ? `${name}: unchanged (${r.reason}${attempts})` : `${name}: ${status}${attempts}`;
       break;
     }
+    case 'task-progress':
+      view.output = e.message;
+      break;
     case 'rollback':
       view.title = e.ok ? `${name}: rolled back` : `${name}: ROLLBACK FAILED (${e.error})`;
       break;
