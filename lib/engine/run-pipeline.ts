@@ -133,7 +133,7 @@ function executorOptions(host: HostConfig, login: Login, opts: RunOptions): SshE
   const jump: SshTarget | undefined = s.jump ? { ...base, host: s.jump.host, port: s.jump.port, user: s.jump.user } : undefined;
   // 'admin' tries the deploy user first: once bootstrapped, the provider's root login is off.
   const targets = login === 'admin' && s.deployUser !== s.sshUser ? [as(s.deployUser), as(s.sshUser)] : [as(s.deployUser)];
-  return { targets, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs };
+  return { targets, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs, requireSudo: login === 'admin' };
 }
 
 function loginUser(host: HostConfig, pipeline: Pipeline): string {

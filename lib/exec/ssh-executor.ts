@@ -16,6 +16,8 @@ export interface SshExecutorOptions {
   /** Bastion to tunnel through (ProxyJump). */
   jump?: SshTarget;
   commandTimeoutMs: number;
+  /** Skip an earlier target whose account cannot `sudo -n` (the 'admin' login). */
+  requireSudo?: boolean;
 }
 
 /**
@@ -75,14 +77,22 @@ export class SshExecutor implements Executor {
           jump = await openConnection(this.opts.jump);
           sock = await forward(jump, this.opts.jump, target);
         }
+        const last = i === this.opts.targets.length - 1;
         try {
           client = await openConnection(target, sock);
-          this.target = target;
-          this.label = labelOf(target);
-          break;
         } catch (e) {
-          if (!(e instanceof AuthError) || i === this.opts.targets.length - 1) throw e;
+          if (!(e instanceof AuthError) || last) throw e;
+          continue;
         }
+        // An earlier target that logs in but cannot sudo is not the admin we need.
+        if (this.opts.requireSudo && !last && target.user !== 'root' && !(await canSudo(client))) {
+          client.end();
+          client = null;
+          continue;
+        }
+        this.target = target;
+        this.label = labelOf(target);
+        break;
       }
       if (!client) throw new Error('unreachable: no target connected');
       this.connectionsOpened++;
@@ -257,4 +267,15 @@ function forward(bastion: SshClient, jump: SshTarget, target: SshTarget): Promis
       err ? rej(new ConnectError(`bastion ${jump.host} could not reach ${target.host}:${target.port}: ${err.message}`, true)) : res(stream),
     ),
   );
+}
+
+function canSudo(client: SshClient): Promise<boolean> {
+  return new Promise((resolve) => {
+    client.exec('sudo -n true', (err, stream) => {
+      if (err) return resolve(false);
+      stream.on('close', (code: number | null) => resolve(code === 0));
+      stream.resume();
+      stream.stderr.resume();
+    });
+  });
 }

@@ -125,5 +125,5 @@ function classify(err: Error & { level?: string; code?: string }, t: SshTarget):
   }
   if (err.code && TRANSIENT_CODES.has(err.code)) return new ConnectError(`${where}: ${err.code} (${err.message})`, true);
   if (err.code === 'ENOTFOUND') return new ConnectError(`${where}: host name does not resolve. Fix: check HOST`, false);
-  return new ConnectError(`${where}: ${err.message}`, /reset|closed|ended|socket/i.test(err.message));
+  return new ConnectError(`${where}: ${err.message}`, /reset|closed|ended|lost|socket/i.test(err.message));
 }

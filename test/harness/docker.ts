@@ -44,10 +44,32 @@ export async function removeContainers(names: string[]): Promise<void> {
   for (const n of names) started.delete(n);
 }
 
-/** Containers left by an earlier run that crashed before its own cleanup. */
+/** `docker run` flags that mark a container as a test host of this process. */
+export function testLabels(): string[] {
+  return ['--label', TEST_LABEL, '--label', `${TEST_LABEL}.pid=${process.pid}`];
+}
+
+/**
+ * Containers left by an earlier run that died before its own cleanup: only those whose test
+ * process is gone, so two test runs on one machine never remove each other's hosts.
+ */
 export function removeStaleTestContainers(): void {
-  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`]).toString().split('\n').filter(Boolean);
-  if (ids.length) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+  const rows = execFileSync('docker', ['ps', '-a', '--filter', `label=${TEST_LABEL}`, '--format', `{{.ID}} {{.Label "${TEST_LABEL}.pid"}}`])
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '));
+  const stale = rows.filter(([, pid]) => !pid || !isAlive(Number(pid))).map(([id]) => id!);
+  if (stale.length) execFileSync('docker', ['rm', '-f', '-v', ...stale], { stdio: 'ignore' });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 process.on('exit', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { docker, dockerSh, remember, removeContainers, TEST_LABEL, type ShResult } from './docker.ts';
+import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '../..');
@@ -42,7 +42,19 @@ export interface StartOptions {
   count: number;
   /** Create DEPLOY_USER `deploy` with the client key and passwordless sudo, as bootstrap would. */
   deployUser?: boolean;
+  /** Let the host run its own dockerd (the capabilities TESTBED.md lists; --privileged fails here). */
+  dockerInside?: boolean;
+  /** Another image than the fresh VPS (one made FROM it). */
+  image?: string;
 }
+
+const DOCKER_INSIDE_FLAGS = [
+  '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE',
+  '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+  '--cgroupns', 'host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup', '--tmpfs', '/run',
+  // overlay2 needs /var/lib/docker off the container's own overlay filesystem
+  '-v', '/var/lib/docker',
+];
 
 export interface CliResult extends ShResult {
   durationMs: number;
@@ -57,7 +69,7 @@ export class Testbed {
   hosts: TestHost[] = [];
 
   async start(opts: StartOptions): Promise<this> {
-    const image = await vpsImage();
+    const image = opts.image ?? (await vpsImage());
     await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hoist-test', '-f', this.keyPath]);
     const publicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
     const run = randomBytes(3).toString('hex');
@@ -70,7 +82,8 @@ export class Testbed {
 
   private async startHost(image: string, name: string, container: string, publicKey: string, opts: StartOptions): Promise<TestHost> {
     remember(container);
-    await docker('run', '-d', '--name', container, '--hostname', name, '--label', TEST_LABEL, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', '127.0.0.1::22', image);
+    const extra = opts.dockerInside ? DOCKER_INSIDE_FLAGS : [];
+    await docker('run', '-d', '--name', container, '--hostname', name, ...testLabels(), ...extra, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', '127.0.0.1::22', image);
     const port = Number((await docker('port', container, '22/tcp')).split('\n')[0]!.split(':').pop());
     await waitForSshBanner(port);
     const sh = (script: string, user = 'root', stdin?: string) => dockerSh(container, script, user, stdin);

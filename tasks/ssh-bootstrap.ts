@@ -1,0 +1,198 @@
+// Makes a fresh VPS ready for releases: the deploy user with the operator's keys and sudo,
+// Docker (with compose), Caddy, git and cron installed and running, and sshd hardened (key
+// logins only, no root). Knows it already is from one probe; a ready host gets no apt run and no
+// reload. The sshd change is kept only after a NEW login as the deploy user works.
+import { BASE_PACKAGES, installPackages, reloadSshd, startService, waitForService, type ServiceName } from '../lib/distro/debian-family.ts';
+import { HoistError } from '../lib/errors.ts';
+import { runChecked, type Executor } from '../lib/exec/executor.ts';
+import { withRetry } from '../lib/engine/retry.ts';
+import { defineTask, type ApplyContext, type Step } from '../lib/engine/task.ts';
+import { sh } from '../lib/shell-quote.ts';
+import { mergedAuthorizedKeys, SSHD_DROP_IN, sshdDropIn, sudoersContent, sudoersPath } from './ssh-bootstrap/files.ts';
+import { bootstrapProbe, parseBootstrapFact, type BootstrapFact } from './ssh-bootstrap/probe.ts';
+
+export interface BootstrapWanted {
+  user: string;
+  keys: string[];
+  sudoers: string;
+  sshdDropIn: string;
+  packages: string[];
+  firewall: 'none' | 'ufw';
+  sshPort: number;
+}
+
+type BootstrapStep = Step &
+  (
+    | { kind: 'create-user' }
+    | { kind: 'authorized-keys'; content: string }
+    | { kind: 'sudoers'; content: string }
+    | { kind: 'install-packages'; packages: string[]; compose: boolean }
+    | { kind: 'docker-group' }
+    | { kind: 'start-services'; services: ServiceName[] }
+    | { kind: 'firewall' }
+    | { kind: 'harden-sshd'; content: string }
+  );
+
+export class BootstrapError extends HoistError {}
+
+const SUPPORTED_OS = /^(debian|ubuntu) /;
+
+export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, BootstrapStep>({
+  name: 'ssh-bootstrap',
+  login: 'admin',
+
+  want({ host }) {
+    const s = host.settings;
+    const packages = [...BASE_PACKAGES, ...s.extraPackages, ...(s.firewall === 'ufw' ? ['ufw'] : [])];
+    return {
+      user: s.deployUser,
+      keys: s.authorizedKeys,
+      sudoers: sudoersContent(s.deployUser),
+      sshdDropIn: sshdDropIn(s.sshdOptions),
+      packages: [...new Set(packages)],
+      firewall: s.firewall,
+      sshPort: s.sshPort,
+    };
+  },
+
+  probe(w) {
+    return { command: bootstrapProbe(w.user, w.packages), sudo: true, parse: parseBootstrapFact };
+  },
+
+  plan(w, f) {
+    if (!SUPPORTED_OS.test(f.os)) throw new BootstrapError(`unsupported system "${f.os}": hoist bootstraps Debian 12 and Ubuntu 22.04/24.04`);
+    if (!f.sshdIncludesDropIns) {
+      throw new BootstrapError(`/etc/ssh/sshd_config does not include sshd_config.d/*.conf, so hoist's hardening would not apply; add "Include /etc/ssh/sshd_config.d/*.conf" at its top`);
+    }
+    const steps: BootstrapStep[] = [];
+    const home = f.user.home || `/home/${w.user}`;
+    if (!f.user.exists) steps.push({ kind: 'create-user', describe: `create user ${w.user}` });
+    const keys = mergedAuthorizedKeys(f.authorizedKeys, w.keys);
+    if (keys !== f.authorizedKeys) steps.push({ kind: 'authorized-keys', content: keys, describe: `add ${w.keys.length} key(s) to ${home}/.ssh/authorized_keys` });
+    if (f.sudoers !== w.sudoers) steps.push({ kind: 'sudoers', content: w.sudoers, describe: `install ${sudoersPath(w.user)} (checked with visudo -cf)` });
+    const missing = w.packages.filter((p) => !f.installed.includes(p));
+    const needCompose = f.compose === 'none';
+    if (missing.length || needCompose) {
+      const what = [...missing, ...(needCompose ? ['docker compose'] : [])].join(', ');
+      steps.push({ kind: 'install-packages', packages: missing.length ? missing : ['docker.io'], compose: needCompose, describe: `apt-get install ${what}` });
+    }
+    if (!f.user.groups.includes('docker')) steps.push({ kind: 'docker-group', describe: `add ${w.user} to the docker group` });
+    const stopped = (['docker', 'caddy', 'cron'] as const).filter((s) => f.services[s] !== 'running');
+    if (stopped.length) steps.push({ kind: 'start-services', services: stopped, describe: `start and enable ${stopped.join(', ')}` });
+    if (w.firewall === 'ufw' && f.firewall !== 'active') steps.push({ kind: 'firewall', describe: `ufw: allow ${w.sshPort}/tcp, 80/tcp, 443/tcp; enable` });
+    if (f.sshdDropIn !== w.sshdDropIn) {
+      steps.push({ kind: 'harden-sshd', content: w.sshdDropIn, describe: `harden sshd (${SSHD_DROP_IN}: no passwords, no root login), check, reload, prove a new login as ${w.user}` });
+    }
+    if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened` };
+    return {
+      changes: true,
+      steps,
+      files: [
+        { path: `${home}/.ssh/authorized_keys`, before: f.authorizedKeys, after: keys },
+        { path: sudoersPath(w.user), before: f.sudoers, after: w.sudoers },
+        { path: SSHD_DROP_IN, before: f.sshdDropIn, after: w.sshdDropIn },
+      ].filter((file) => file.before !== file.after),
+    };
+  },
+
+  async apply(exec, steps, ctx) {
+    for (const step of steps) {
+      ctx.progress(step.describe);
+      await applyStep(exec, step, ctx);
+    }
+  },
+
+  /**
+   * Puts back what differs from before: the files it owns (sshd is reloaded only if its drop-in
+   * did) and the deploy user if this run created it. Packages stay: they change nobody's access.
+   */
+  async rollback(exec, { wanted: w, before }) {
+    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages), { sudo: true }));
+    const home = before.user.home || `/home/${w.user}`;
+    if (now.sshdDropIn !== before.sshdDropIn) {
+      await restoreFile(exec, SSHD_DROP_IN, before.sshdDropIn, 0o644, 'root:root');
+      await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+    }
+    if (now.sudoers !== before.sudoers) await restoreFile(exec, sudoersPath(w.user), before.sudoers, 0o440, 'root:root');
+    if (before.user.exists && now.authorizedKeys !== before.authorizedKeys) {
+      await restoreFile(exec, `${home}/.ssh/authorized_keys`, before.authorizedKeys, 0o600, `${w.user}:${w.user}`);
+    }
+    if (!before.user.exists && now.user.exists) {
+      await runChecked(exec, sh`userdel --remove ${w.user} 2>/dev/null || userdel ${w.user}`, `removing user ${w.user}`, { sudo: true });
+    }
+  },
+});
+
+async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<BootstrapWanted, BootstrapFact>): Promise<void> {
+  const { wanted: w, before } = ctx;
+  const user = w.user;
+  switch (step.kind) {
+    case 'create-user':
+      await runChecked(exec, sh`id -u ${user} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash ${user}`, `creating user ${user}`, { sudo: true });
+      return;
+    case 'authorized-keys': {
+      const home = (await runChecked(exec, sh`getent passwd ${user} | cut -d: -f6`, 'finding the home folder', { sudo: true })).trim();
+      await runChecked(exec, sh`install -d -m 700 -o ${user} -g ${user} ${`${home}/.ssh`}`, 'making ~/.ssh', { sudo: true });
+      await exec.upload(`${home}/.ssh/authorized_keys`, step.content, { mode: 0o600, owner: `${user}:${user}`, sudo: true });
+      return;
+    }
+    case 'sudoers': {
+      // Checked before it is in place: a broken sudoers file would lock sudo for everyone.
+      const path = sudoersPath(user);
+      const candidate = `/etc/sudoers.d/.hoist-${user}.new`;
+      await exec.upload(candidate, step.content, { mode: 0o440, owner: 'root:root', sudo: true });
+      await runChecked(exec, sh`visudo -cf ${candidate} >/dev/null && mv -f ${candidate} ${path} || { rm -f ${candidate}; exit 1; }`, 'checking sudoers with visudo', { sudo: true });
+      return;
+    }
+    case 'install-packages':
+      await runChecked(exec, installPackages(step.packages, step.compose), `apt-get install ${step.packages.join(' ')}`, { sudo: true });
+      return;
+    case 'docker-group':
+      await runChecked(exec, sh`usermod -aG docker ${user}`, `adding ${user} to the docker group`, { sudo: true });
+      return;
+    case 'start-services':
+      for (const service of step.services) {
+        await runChecked(exec, sh`${startService(service)} && ${waitForService(service)}`, `starting ${service}`, { sudo: true });
+      }
+      return;
+    case 'firewall':
+      await runChecked(exec, sh`ufw allow ${`${w.sshPort}/tcp`} && ufw allow 80/tcp && ufw allow 443/tcp && ufw --force enable`, 'enabling ufw', { sudo: true });
+      return;
+    case 'harden-sshd':
+      await hardenSshd(exec, step.content, before.sshdDropIn, ctx);
+      return;
+  }
+}
+
+/** Install, check with sshd -t, reload, then prove a fresh deploy login; else put back and reload. */
+async function hardenSshd(exec: Executor, content: string, previous: string | null, ctx: ApplyContext<BootstrapWanted, BootstrapFact>): Promise<void> {
+  const user = ctx.wanted.user;
+  const putBack = async () => {
+    await restoreFile(exec, SSHD_DROP_IN, previous, 0o644, 'root:root');
+    await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+  };
+  await exec.upload(SSHD_DROP_IN, content, { mode: 0o644, owner: 'root:root', sudo: true });
+  const check = await exec.exec(sh`/usr/sbin/sshd -t`, { sudo: true });
+  if (check.code !== 0) {
+    await restoreFile(exec, SSHD_DROP_IN, previous, 0o644, 'root:root');
+    throw new BootstrapError(`sshd -t rejected the hardened config, nothing was reloaded and the previous config is back: ${check.stderr.trim()}`);
+  }
+  await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+  ctx.progress(`proving a new login as ${user} works`);
+  const probe = ctx.freshConnection('deploy');
+  try {
+    // sshd re-executes itself on reload: for a moment connections are reset (transient, retried);
+    // a refused key or a failing sudo is the answer, not a hiccup.
+    await withRetry(() => runChecked(probe, sh`sudo -n true`, `sudo as ${user} over a new connection`), { retries: 5 });
+  } catch (e) {
+    await putBack();
+    throw new BootstrapError(`after the sshd reload a new login as ${user} failed (${(e as Error).message}); the previous sshd config is back and reloaded`);
+  } finally {
+    await probe.close();
+  }
+}
+
+async function restoreFile(exec: Executor, path: string, content: string | null, mode: number, owner: string): Promise<void> {
+  if (content === null) await runChecked(exec, sh`rm -f ${path}`, `removing ${path}`, { sudo: true });
+  else await exec.upload(path, content, { mode, owner, sudo: true });
+}

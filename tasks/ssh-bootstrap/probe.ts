@@ -1,0 +1,85 @@
+// One round trip that tells ssh-bootstrap everything it compares: the deploy user, the files it
+// owns, installed packages, running services and the sshd settings in force (`sshd -T`).
+import { serviceStates, type ServiceName } from '../../lib/distro/debian-family.ts';
+import { RemoteCommandError } from '../../lib/errors.ts';
+import { sh, type Cmd } from '../../lib/shell-quote.ts';
+import { SSHD_DROP_IN, sudoersPath } from './files.ts';
+
+export interface BootstrapFact {
+  os: string;
+  user: { exists: boolean; home: string; groups: string[] };
+  authorizedKeys: string | null;
+  sudoers: string | null;
+  sshdDropIn: string | null;
+  installed: string[];
+  compose: 'v2' | 'v1' | 'none';
+  services: Partial<Record<ServiceName, 'running' | 'stopped'>>;
+  sshdIncludesDropIns: boolean;
+  /** Lower-case keyword → value, from `sshd -T`. */
+  sshd: Record<string, string>;
+  firewall: 'active' | 'inactive' | 'absent';
+}
+
+/** Prints `NAME=base64` of a file, or `NAME=-` when it does not exist. */
+function fileLine(name: string, path: Cmd | string): Cmd {
+  const p = typeof path === 'string' ? sh`${path}` : path;
+  return sh`if [ -f ${p} ]; then echo ${`file:${name}=`}"$(base64 -w0 < ${p})"; else echo ${`file:${name}=-`}; fi`;
+}
+
+export function bootstrapProbe(user: string, packages: string[]): Cmd {
+  return sh`
+. /etc/os-release; echo "os=$ID $VERSION_ID"
+if id -u ${user} >/dev/null 2>&1; then
+  home=$(getent passwd ${user} | cut -d: -f6); echo "user=present"; echo "home=$home"; echo "groups=$(id -nG ${user})"
+  ${fileLine('authorized_keys', sh`"$home/.ssh/authorized_keys"`)}
+else
+  echo "user=absent"; echo "file:authorized_keys=-"
+fi
+${fileLine('sudoers', sudoersPath(user))}
+${fileLine('sshd_drop_in', SSHD_DROP_IN)}
+dpkg-query -W -f='pkg \${Package} \${db:Status-Status}\\n' ${packages} 2>/dev/null || true
+if docker compose version >/dev/null 2>&1; then echo compose=v2; elif command -v docker-compose >/dev/null 2>&1; then echo compose=v1; else echo compose=none; fi
+{ ${serviceStates()}; } | sed 's/^/service /'
+if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf' /etc/ssh/sshd_config; then echo include=yes; else echo include=no; fi
+/usr/sbin/sshd -T 2>/dev/null | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication|pubkeyauthentication) ' | sed 's/^/sshd /'
+if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /firewall=/'; else echo firewall=absent; fi
+`;
+}
+
+export function parseBootstrapFact(r: { stdout: string; stderr: string; code: number }): BootstrapFact {
+  if (r.code !== 0) throw new RemoteCommandError('probing the host for ssh-bootstrap', r.code, r.stderr);
+  const fact: BootstrapFact = {
+    os: '',
+    user: { exists: false, home: '', groups: [] },
+    authorizedKeys: null,
+    sudoers: null,
+    sshdDropIn: null,
+    installed: [],
+    compose: 'none',
+    services: {},
+    sshdIncludesDropIns: false,
+    sshd: {},
+    firewall: 'absent',
+  };
+  const decode = (v: string) => (v === '-' ? null : Buffer.from(v, 'base64').toString('utf8'));
+  for (const line of r.stdout.split('\n')) {
+    const [head, ...rest] = line.split(' ');
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq) : '';
+    const value = eq > 0 ? line.slice(eq + 1) : '';
+    if (key === 'os') fact.os = value;
+    else if (key === 'user') fact.user.exists = value === 'present';
+    else if (key === 'home') fact.user.home = value;
+    else if (key === 'groups') fact.user.groups = value.split(/\s+/).filter(Boolean);
+    else if (key === 'file:authorized_keys') fact.authorizedKeys = decode(value);
+    else if (key === 'file:sudoers') fact.sudoers = decode(value);
+    else if (key === 'file:sshd_drop_in') fact.sshdDropIn = decode(value);
+    else if (key === 'compose') fact.compose = value as BootstrapFact['compose'];
+    else if (key === 'include') fact.sshdIncludesDropIns = value === 'yes';
+    else if (key === 'firewall') fact.firewall = value === 'active' ? 'active' : value === 'absent' ? 'absent' : 'inactive';
+    else if (head === 'pkg' && rest[1] === 'installed') fact.installed.push(rest[0]!);
+    else if (head === 'service') fact.services[rest[0] as ServiceName] = rest[1] === 'running' ? 'running' : 'stopped';
+    else if (head === 'sshd' && rest.length >= 2) fact.sshd[rest[0]!.toLowerCase()] = rest.slice(1).join(' ');
+  }
+  return fact;
+}
