@@ -4,6 +4,7 @@
 // task). Every phase that fails for a passing reason is retried.
 import type { HostConfig } from '../config/load-config.ts';
 import type { ExecutorPool } from '../exec/executor-pool.ts';
+import type { Executor } from '../exec/executor.ts';
 import { VerifyError } from '../errors.ts';
 import type { EventListener, TaskResult } from './events.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -55,8 +56,9 @@ export class HostRun {
     return task.login ?? this.pipeline.login;
   }
 
-  private execFor(task: Task) {
-    return this.executors.get(this.loginOf(task));
+  private execFor(task: Task): Executor {
+    // A local task gets no way to reach the host: "touches nothing remote" is enforced here.
+    return task.local ? NO_REMOTE : this.executors.get(this.loginOf(task));
   }
 
   async connect(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
@@ -77,6 +79,7 @@ export class HostRun {
     const task = this.pipeline.tasks[i]!;
     const result = this.results[i]!;
     const started = Date.now();
+    this.startedAt ||= started;
     result.attempts = 1;
     this.emit({ type: 'task-start', host: this.host.name, task: task.name });
     // Each phase (probe, apply, verify) has its own retry budget; `attempts` is the most any
@@ -169,3 +172,8 @@ export class HostRun {
     await this.executors.closeAll();
   }
 }
+
+const refuse = (): never => {
+  throw new Error('a local task tried to reach the host');
+};
+const NO_REMOTE: Executor = { label: 'local', exec: refuse, upload: refuse, close: async () => undefined };

@@ -59,6 +59,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
           [
             {
               title: label(run.host.name, 'connect'),
+              skip: () => (run.firstLogin ? false : 'connect: not needed, every task runs locally'),
               task: async (_c, t) => {
                 await run.connect((attempt, of, error) => {
                   t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${error.message}]`;
