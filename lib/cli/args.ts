@@ -2,6 +2,7 @@
 // never ignored.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { QUESTIONS, type InitArgs } from './init.ts';
 
 export interface RunArgs {
   command: 'run';
@@ -15,9 +16,10 @@ export interface RunArgs {
   acceptNew: boolean;
 }
 
-export type CliArgs = RunArgs | { command: 'help' } | { command: 'version' };
+export type CliArgs = RunArgs | InitArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
+       hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --app-port N]
 
 Pipelines: bootstrap, release, rollback (planned), cron; or a path to your own pipeline file.
 
@@ -30,6 +32,8 @@ Options:
   --concurrency N    hosts worked on at once (default 10)
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
 
+init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
+
 Exit codes: 0 all good, 1 a task failed (its host was rolled back), 2 bad config or arguments.`;
 
 export function parseCli(args: string[]): CliArgs {
@@ -37,6 +41,7 @@ export function parseCli(args: string[]): CliArgs {
   const wantsHelp = (a: string) => a === 'help' || a === '--help' || a === '-h';
   if (!command || wantsHelp(command) || rest.some(wantsHelp)) return { command: 'help' };
   if (command === 'version' || command === '--version') return { command: 'version' };
+  if (command === 'init') return parseInit(rest);
   if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>" (hoist help lists the options)`);
   let parsed;
   try {
@@ -76,4 +81,18 @@ export function parseCli(args: string[]): CliArgs {
     concurrency: Number(concurrency),
     acceptNew: values['accept-new'] ?? false,
   };
+}
+
+function parseInit(rest: string[]): InitArgs {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' } };
+  for (const q of QUESTIONS) options[q.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]!.replace(/\.+$/, '')}. Fix: see "hoist help"`);
+  }
+  const answers: Record<string, string> = {};
+  for (const q of QUESTIONS) if (typeof values[q.flag] === 'string') answers[q.key] = values[q.flag] as string;
+  return { command: 'init', envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
 }

@@ -9,6 +9,7 @@ import { runPipeline } from '../engine/run-pipeline.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
+import { runInit } from './init.ts';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
       return EXIT.ok;
     }
+    if (args.command === 'init') return await runInit(args);
     return await run(args);
   } catch (e) {
     const code = exitCodeFor(e);

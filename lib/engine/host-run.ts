@@ -5,7 +5,7 @@
 import type { HostConfig } from '../config/load-config.ts';
 import type { ExecutorPool } from '../exec/executor-pool.ts';
 import type { Executor } from '../exec/executor.ts';
-import { VerifyError } from '../errors.ts';
+import { ConfigError, HostKeyError, VerifyError } from '../errors.ts';
 import type { EventListener, TaskResult } from './events.ts';
 import type { Pipeline } from './pipeline.ts';
 import { withRetry } from './retry.ts';
@@ -122,6 +122,13 @@ export class HostRun {
         }
       }
     } catch (e) {
+      // In a dry run nothing is applied, so a task that needs an earlier task's change (git
+      // that bootstrap would install, say) cannot be probed yet: that is not a failure.
+      if (this.opts.dryRun && !isAccessError(e) && this.results.slice(0, i).some((r) => r.status === 'changed')) {
+        result.status = 'skipped';
+        result.reason = `planned after the changes above are made (now: ${(e as Error).message})`;
+        return result;
+      }
       result.status = 'failed';
       result.error = (e as Error).message;
       this.error = `${task.name}: ${result.error}`;
@@ -177,3 +184,11 @@ const refuse = (): never => {
   throw new Error('a local task tried to reach the host');
 };
 const NO_REMOTE: Executor = { label: 'local', exec: refuse, upload: refuse, close: async () => undefined };
+
+/**
+ * Errors that earlier changes cannot explain: bad config, and a host key that does not match.
+ * (A refused login can: the deploy user a later task logs in as may not exist before bootstrap.)
+ */
+function isAccessError(e: unknown): boolean {
+  return e instanceof ConfigError || e instanceof HostKeyError;
+}

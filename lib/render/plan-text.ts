@@ -15,7 +15,7 @@ export function planText(report: RunReport): string {
           if (f.secret) out.push(`    ${f.path}: contents change (secret, not shown)`);
           else if (f.diff) out.push(...f.diff.split('\n').map((l) => `    ${l}`));
         }
-      } else out.push(`  ${t.task}: ${t.status}${t.error ? ` (${t.error})` : ''}`);
+      } else out.push(`  ${t.task}: ${t.status}${t.error || t.reason ? ` (${t.error ?? t.reason})` : ''}`);
     }
   }
   return out.join('\n');

@@ -210,14 +210,27 @@ test('changed: apply, then verify probes again; steps recorded; events in order'
   assert.ok(r.run.endedAt >= r.run.startedAt && r.run.startedAt > 0);
 });
 
+test('dry run: a later task that cannot be probed before earlier changes is skipped with the reason, not failed', async () => {
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
+    state: { a: 'v1', b: 'v1' },
+    faults: [(l) => (l === 'cat state-b' ? new RemoteCommandError('probing b', 127, 'git: not found') : undefined)],
+    dryRun: true,
+  });
+  assert.is(r.thrown, undefined);
+  assert.equal(statuses(r.results), ['changed', 'skipped']);
+  assert.match(r.results[1]!.reason ?? '', /planned after the changes above are made.*git: not found/);
+  assert.is(r.run.failed, false);
+});
+
 test('dry run: changed with steps, nothing applied, nothing rolled back even when a later task fails', async () => {
   const r = await runAll({
     tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2'), fakeTask('c', 'v2')],
     state: { a: 'v1', b: 'v2', c: 'v1' },
-    faults: [(l) => (l === 'cat state-c' ? new AuthError('denied') : undefined)],
+    faults: [(l) => (l === 'cat state-c' ? new HostKeyError('HOST KEY CHANGED') : undefined)],
     dryRun: true,
   });
-  assert.ok(r.thrown instanceof AuthError);
+  assert.ok(r.thrown instanceof HostKeyError);
   assert.equal(statuses(r.results), ['changed', 'unchanged', 'failed']);
   assert.equal(r.results[0]!.steps, ['set a from v1 to v2']);
   assert.equal(r.exec.lines, ['cat state-a', 'cat state-b', 'cat state-c']);
