@@ -35,7 +35,10 @@ type BootstrapStep = Step &
 
 export class BootstrapError extends HoistError {}
 
-const SUPPORTED_OS = /^(debian|ubuntu) /;
+const SUPPORTED_OS = /^(debian 12|ubuntu 22\.04|ubuntu 24\.04)$/;
+
+/** What `sshd -T` must say once the drop-in is in force. */
+const HARDENED: Record<string, string> = { passwordauthentication: 'no', permitrootlogin: 'no', kbdinteractiveauthentication: 'no' };
 
 export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, BootstrapStep>({
   name: 'ssh-bootstrap',
@@ -80,7 +83,15 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     const stopped = (['docker', 'caddy', 'cron'] as const).filter((s) => f.services[s] !== 'running');
     if (stopped.length) steps.push({ kind: 'start-services', services: stopped, describe: `start and enable ${stopped.join(', ')}` });
     if (w.firewall === 'ufw' && f.firewall !== 'active') steps.push({ kind: 'firewall', describe: `ufw: allow ${w.sshPort}/tcp, 80/tcp, 443/tcp; enable` });
-    if (f.sshdDropIn !== w.sshdDropIn) {
+    if (f.sshdDropIn === w.sshdDropIn) {
+      // Our file is there, yet sshd would use other values: a file read before ours sets them.
+      const off = Object.entries(HARDENED).filter(([k, v]) => f.sshd[k] !== undefined && f.sshd[k] !== v);
+      if (off.length) {
+        throw new BootstrapError(
+          `sshd -T says ${off.map(([k]) => `${k} ${f.sshd[k]}`).join(', ')} although ${SSHD_DROP_IN} says no: a file in /etc/ssh/sshd_config.d that sorts before 00-hoist.conf, or a line in sshd_config before its Include, sets them; remove that setting`,
+        );
+      }
+    } else {
       steps.push({ kind: 'harden-sshd', content: w.sshdDropIn, describe: `harden sshd (${SSHD_DROP_IN}: no passwords, no root login), check, reload, prove a new login as ${w.user}` });
     }
     if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened` };

@@ -27,7 +27,7 @@ export function installPackages(packages: string[], withCompose: boolean): Cmd {
     ? sh`compose=docker-compose; for p in docker-compose-v2 docker-compose-plugin; do if apt-cache show "$p" >/dev/null 2>&1; then compose=$p; break; fi; done; `
     : sh``;
   const extra = withCompose ? sh` "$compose"` : sh``;
-  return sh`${APT} update >/dev/null && ${compose}${APT} install --no-install-recommends ${packages}${extra}`;
+  return sh`${APT} update >/dev/null && { ${compose}${APT} install --no-install-recommends ${packages}${extra}; }`;
 }
 
 /** One line per service: `NAME running|stopped`. */

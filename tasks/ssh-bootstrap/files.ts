@@ -28,13 +28,35 @@ export function sshdDropIn(extra: string[]): string {
   ].join('\n');
 }
 
-/** The current authorized_keys with every wanted key added; nobody else's key is removed. */
+/**
+ * The current authorized_keys with every wanted key added once; nobody else's key is removed,
+ * and a file that already has every key comes back byte for byte (no newline added, no rewrite).
+ */
 export function mergedAuthorizedKeys(current: string | null, wanted: string[]): string {
-  const lines = (current ?? '').split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const material = (line: string) => line.trim().split(/\s+/).slice(0, 2).join(' ');
-  const present = new Set(lines.filter((l) => l.trim()).map(material));
-  const missing = wanted.filter((k) => !present.has(material(k)));
-  const all = [...lines, ...missing];
-  return all.length ? `${all.join('\n')}\n` : '';
+  const text = current ?? '';
+  const present = new Set(text.split('\n').map(keyMaterial).filter(Boolean));
+  const missing: string[] = [];
+  for (const key of wanted) {
+    const material = keyMaterial(key);
+    if (material && !present.has(material)) {
+      present.add(material);
+      missing.push(key);
+    }
+  }
+  if (missing.length === 0) return text;
+  const base = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+  return `${base}${missing.join('\n')}\n`;
+}
+
+const KEY_TYPE = /^(ssh-|ecdsa-|sk-)/;
+
+/**
+ * "type base64" of an authorized_keys line, skipping any options before it (from="...",
+ * command="..." may contain spaces inside quotes): comments and options do not make another key.
+ */
+function keyMaterial(line: string): string {
+  const words = line.trim().match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
+  if (words[0]?.startsWith('#')) return '';
+  const at = words.findIndex((w) => KEY_TYPE.test(w));
+  return at >= 0 && words[at + 1] ? `${words[at]} ${words[at + 1]}` : '';
 }
