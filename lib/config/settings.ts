@@ -45,6 +45,17 @@ export interface Settings {
   extraPackages: string[];
   firewall: 'none' | 'ufw';
   sshdOptions: string[];
+  gitRef: string;
+  appEnvFile?: string;
+  keepReleases: number;
+  composeFile?: string;
+  appService: string;
+  healthPath: string;
+  healthTimeoutMs: number;
+  bluePort: number;
+  greenPort: number;
+  caddyTls: 'auto' | 'internal' | 'off';
+  caddyExtra: string[];
 }
 
 /** A raw value with where it came from, so errors can point at the file to edit. */
@@ -88,6 +99,11 @@ export function buildSettings(raw: RawSettings): Settings {
   const forgeKeys = optional('FORGE_KNOWN_HOSTS');
   const repo = optional('APP_REPO');
   const token = optional('GITHUB_TOKEN')?.value;
+  const appEnv = optional('APP_ENV_FILE');
+  const compose = optional('COMPOSE_FILE');
+  const bluePort = Number(must('BLUE_PORT').value);
+  const greenPort = Number(must('GREEN_PORT').value);
+  if (bluePort === greenPort) throw fail('GREEN_PORT', must('GREEN_PORT'), 'is the same as BLUE_PORT');
   return {
     sshPort: Number(must('SSH_PORT').value),
     sshUser: must('SSH_USER').value,
@@ -116,6 +132,17 @@ export function buildSettings(raw: RawSettings): Settings {
     extraPackages: splitList(optional('EXTRA_PACKAGES')?.value, /[\s,]+/),
     firewall: must('FIREWALL').value as 'none' | 'ufw',
     sshdOptions: splitList(optional('SSHD_OPTIONS')?.value, /\s*;\s*/),
+    gitRef: must('GIT_REF').value,
+    ...(appEnv ? { appEnvFile: readableFile('APP_ENV_FILE', appEnv) } : {}),
+    keepReleases: Number(must('KEEP_RELEASES').value),
+    ...(compose ? { composeFile: compose.value } : {}),
+    appService: must('APP_SERVICE').value,
+    healthPath: must('HEALTH_PATH').value,
+    healthTimeoutMs: Number(must('HEALTH_TIMEOUT').value) * 1000,
+    bluePort,
+    greenPort,
+    caddyTls: must('CADDY_TLS').value as 'auto' | 'internal' | 'off',
+    caddyExtra: splitList(optional('CADDY_EXTRA')?.value, /\s*;\s*/),
   };
 }
 

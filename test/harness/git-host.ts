@@ -1,43 +1,14 @@
 // Real git over SSH for the deploy-key tests: an image made FROM the test VPS image plus Debian's
 // git, used both for a git server container (user `git` with git-shell, a bare repo
 // acme/app.git with one commit) and for VPS containers that need git as a client.
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
-import { vpsImage } from './testbed.ts';
+import { imageWithPackages } from './images.ts';
 
-let imagePromise: Promise<string> | null = null;
 
 /** The VPS image plus git, built once and cached by the hash of its Dockerfile (which names the base). */
 export function gitImage(): Promise<string> {
-  imagePromise ??= (async () => {
-    const base = await vpsImage();
-    const dockerfile = `FROM ${base}\nRUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*\n`;
-    const tag = `hoist-test-git:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
-    const exists = await docker('image', 'inspect', tag).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await dockerBuild(tag, dockerfile);
-    return tag;
-  })();
-  return imagePromise;
-}
-
-function dockerBuild(tag: string, dockerfile: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['build', '-q', '-t', tag, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`docker build ${tag} failed (exit ${code}): ${stderr.slice(-2000)}`));
-    });
-    child.stdin.end(dockerfile);
-  });
+  return imageWithPackages('git', ['git']);
 }
 
 async function ipOf(container: string): Promise<string> {

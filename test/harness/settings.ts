@@ -25,6 +25,15 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     extraPackages: [],
     firewall: 'none',
     sshdOptions: [],
+    gitRef: 'main',
+    keepReleases: 5,
+    appService: 'web',
+    healthPath: '/',
+    healthTimeoutMs: 120_000,
+    bluePort: 18001,
+    greenPort: 18002,
+    caddyTls: 'auto',
+    caddyExtra: [],
     ...overrides,
   };
 }

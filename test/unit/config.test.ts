@@ -24,6 +24,7 @@ test.before(() => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'inv', 'db_key')]);
   writeFileSync(join(dir, 'notakey.txt'), 'this is not a private key\n');
   writeFileSync(join(dir, 'jobs.cron'), 'MAILTO=""\n*/5 * * * * /srv/app/tick.sh\n');
+  writeFileSync(join(dir, 'app.env'), 'SECRET=x\n');
   writeFileSync(join(dir, 'bad.cron'), '# nightly jobs\n61 * * * * x\n');
   mkdirSync(join(dir, 'crondir'));
 });
@@ -172,6 +173,15 @@ const BAD: BadCase[] = [
   { name: 'SSHD_OPTIONS keyword only', env: `${OK}SSHD_OPTIONS=PermitEmptyPasswords\n`, key: 'SSHD_OPTIONS', value: 'PermitEmptyPasswords', kind: 'config' },
   { name: 'FORGE_KNOWN_HOSTS missing', env: `${OK}FORGE_KNOWN_HOSTS=no-such-file\n`, key: 'FORGE_KNOWN_HOSTS', value: 'no-such-file', kind: 'config' },
   { name: 'AUTHORIZED_KEYS missing', env: `${OK}AUTHORIZED_KEYS=no-such-file\n`, key: 'AUTHORIZED_KEYS', value: 'no-such-file', kind: 'config' },
+  { name: 'GIT_REF with ..', env: `${OK}GIT_REF=main..evil\n`, key: 'GIT_REF', value: 'main..evil', kind: 'config' },
+  { name: 'GIT_REF starting with a dash', env: `${OK}GIT_REF=-x\n`, key: 'GIT_REF', value: '-x', kind: 'config' },
+  { name: 'KEEP_RELEASES 0', env: `${OK}KEEP_RELEASES=0\n`, key: 'KEEP_RELEASES', value: '0', kind: 'config' },
+  { name: 'COMPOSE_FILE outside the repo', env: `${OK}COMPOSE_FILE=../compose.yaml\n`, key: 'COMPOSE_FILE', value: '../compose.yaml', kind: 'config' },
+  { name: 'HEALTH_PATH without slash', env: `${OK}HEALTH_PATH=health\n`, key: 'HEALTH_PATH', value: 'health', kind: 'config' },
+  { name: 'GREEN_PORT equal to BLUE_PORT', env: `${OK}GREEN_PORT=18001\n`, key: 'GREEN_PORT', value: '18001', kind: 'config' },
+  { name: 'CADDY_TLS yes', env: `${OK}CADDY_TLS=yes\n`, key: 'CADDY_TLS', value: 'yes', kind: 'config' },
+  { name: 'CADDY_EXTRA with a block', env: `${OK}CADDY_EXTRA=handle { respond 200 }\n`, key: 'CADDY_EXTRA', value: 'handle { respond 200 }', kind: 'config' },
+  { name: 'APP_ENV_FILE missing', env: `${OK}APP_ENV_FILE=no-such.env\n`, key: 'APP_ENV_FILE', value: 'no-such.env', kind: 'config' },
   // CRON_FILE
   { name: 'CRON_FILE missing file', env: `${OK}CRON_FILE=no-such.cron\n`, key: 'CRON_FILE', value: 'no-such.cron', kind: 'config' },
   { name: 'CRON_FILE is a directory', env: `${OK}CRON_FILE=crondir\n`, key: 'CRON_FILE', value: 'crondir', kind: 'config' },
@@ -335,6 +345,15 @@ test('a minimal .env gives the documented defaults', () => {
     extraPackages: [],
     firewall: 'none',
     sshdOptions: [],
+    gitRef: 'main',
+    keepReleases: 5,
+    appService: 'web',
+    healthPath: '/',
+    healthTimeoutMs: 120_000,
+    bluePort: 18001,
+    greenPort: 18002,
+    caddyTls: 'auto',
+    caddyExtra: [],
   });
 });
 
@@ -364,6 +383,17 @@ test('every setting given in .env is used', () => {
     'EXTRA_PACKAGES=htop, tmux  ncdu',
     'FIREWALL=ufw',
     'SSHD_OPTIONS=MaxAuthTries 3; ClientAliveInterval 300',
+    'GIT_REF=v1.2.0',
+    'APP_ENV_FILE=app.env',
+    'KEEP_RELEASES=3',
+    'COMPOSE_FILE=deploy/compose.yaml',
+    'APP_SERVICE=api',
+    'HEALTH_PATH=/health',
+    'HEALTH_TIMEOUT=30',
+    'BLUE_PORT=19001',
+    'GREEN_PORT=19002',
+    'CADDY_TLS=internal',
+    'CADDY_EXTRA=encode gzip; header X-Robots-Tag noindex',
     '',
   ].join('\n');
   const [h] = load(env).hosts;
@@ -392,6 +422,17 @@ test('every setting given in .env is used', () => {
     extraPackages: ['htop', 'tmux', 'ncdu'],
     firewall: 'ufw',
     sshdOptions: ['MaxAuthTries 3', 'ClientAliveInterval 300'],
+    gitRef: 'v1.2.0',
+    appEnvFile: join(dir, 'app.env'),
+    keepReleases: 3,
+    composeFile: 'deploy/compose.yaml',
+    appService: 'api',
+    healthPath: '/health',
+    healthTimeoutMs: 30_000,
+    bluePort: 19001,
+    greenPort: 19002,
+    caddyTls: 'internal',
+    caddyExtra: ['encode gzip', 'header X-Robots-Tag noindex'],
   });
 });
 

@@ -1,0 +1,81 @@
+// Images the test hosts run, all made here from Debian's packages: the fresh VPS (see
+// build-vps-image.sh), the same VPS with packages already installed (faster tests of the
+// release tasks), and a busybox base for test apps, since no registry can be pulled from.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { docker, dockerSh } from './docker.ts';
+import { vpsImage } from './testbed.ts';
+
+const built = new Map<string, Promise<string>>();
+
+/** The fresh VPS image plus Debian `packages`, cached by name and content. */
+export function imageWithPackages(name: string, packages: string[]): Promise<string> {
+  const key = `${name}:${packages.join(' ')}`;
+  let p = built.get(key);
+  if (!p) {
+    p = (async () => {
+      const base = await vpsImage();
+      const dockerfile = `FROM ${base}\nRUN apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')} && rm -rf /var/lib/apt/lists/*\n`;
+      const tag = `hoist-test-${name}:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
+      if (!(await exists(tag))) await dockerBuild(tag, dockerfile);
+      return tag;
+    })();
+    built.set(key, p);
+  }
+  return p;
+}
+
+/** A VPS as bootstrap leaves it, minus the user and sshd changes: Docker, compose, Caddy, git. */
+export function readyImage(): Promise<string> {
+  return imageWithPackages('ready', ['docker.io', 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static']);
+}
+
+/**
+ * A minimal base image for test apps (`FROM hoist-test-base`), made inside a ready host from its
+ * busybox-static and imported into the host's own dockerd.
+ */
+export async function loadAppBase(container: string): Promise<void> {
+  const script = `set -e
+if ! docker image inspect hoist-test-base >/dev/null 2>&1; then
+  d=$(mktemp -d); mkdir -p "$d/bin" "$d/www" "$d/tmp"
+  cp /bin/busybox "$d/bin/busybox"
+  for c in sh httpd wget cat echo sleep ls mkdir; do ln -s busybox "$d/bin/$c"; done
+  tar -C "$d" -c . | docker import --change 'ENV PATH=/bin' - hoist-test-base >/dev/null
+  rm -rf "$d"
+fi`;
+  const r = await dockerSh(container, script);
+  if (r.code !== 0) throw new Error(`making the app base image in ${container}: ${r.stderr}`);
+}
+
+/** Starts what bootstrap would have started, in a ready host without systemd. */
+export async function startReadyServices(container: string): Promise<void> {
+  const script = `set -e
+pidof dockerd >/dev/null || start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/hoist-docker.pid --output /var/log/hoist-docker.log --exec /usr/sbin/dockerd
+pidof caddy >/dev/null || start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/hoist-caddy.pid --chuid caddy --output /var/log/hoist-caddy.log --exec /usr/bin/caddy -- run --environ --config /etc/caddy/Caddyfile
+i=0; until docker info >/dev/null 2>&1 && curl -fsS localhost:2019/config/ >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 150 ] && { echo 'dockerd or caddy did not start' >&2; exit 1; }; sleep 0.2; done`;
+  const r = await dockerSh(container, script);
+  if (r.code !== 0) throw new Error(`starting docker and caddy in ${container}: ${r.stderr}`);
+}
+
+async function exists(tag: string): Promise<boolean> {
+  return docker('image', 'inspect', tag).then(
+    () => true,
+    () => false,
+  );
+}
+
+function dockerBuild(tag: string, dockerfile: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['build', '-q', '-t', tag, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`docker build ${tag} failed (exit ${code}): ${stderr.slice(-2000)}`));
+    });
+    child.stdin.end(dockerfile);
+  });
+}
