@@ -34,7 +34,8 @@ export class ConnectionLostError extends HoistError {
   }
 }
 
-export class ConnectError extends HoistError {
+/** An error whose thrower knows whether it may pass by itself (a timeout) or not (no such host). */
+export class MaybePassingError extends HoistError {
   constructor(
     message: string,
     private readonly worthRetrying: boolean,
@@ -45,6 +46,8 @@ export class ConnectError extends HoistError {
     return this.worthRetrying;
   }
 }
+
+export class ConnectError extends MaybePassingError {}
 
 /** The server rejected our key: retrying cannot help, and hammering it may get us banned. */
 export class AuthError extends HoistError {}

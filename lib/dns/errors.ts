@@ -1,7 +1,7 @@
 // The two ways dns-verify fails on purpose: the records stayed wrong for the whole wait (the
 // operator must act at the DNS provider, so retrying is pointless), or a lookup hoist needs
 // for itself did not get an answer (a passing network problem, worth another try).
-import { HoistError } from '../errors.ts';
+import { HoistError, MaybePassingError } from '../errors.ts';
 
 /** The records were still wrong when the wait ran out; the message lists what to create or fix. */
 export class DnsNotReadyError extends HoistError {
@@ -20,14 +20,4 @@ export class DnsNotReadyError extends HoistError {
 }
 
 /** A lookup of hoist's own inputs (the host's addresses) got no answer at all. */
-export class DnsLookupError extends HoistError {
-  constructor(
-    message: string,
-    private readonly passing: boolean,
-  ) {
-    super(message);
-  }
-  override get transient(): boolean {
-    return this.passing;
-  }
-}
+export class DnsLookupError extends MaybePassingError {}
