@@ -92,7 +92,7 @@ export class HostRun {
       const ctxBase = { wanted: this.wanted[i], input: this.input };
       const probe = () => this.probe(task, ctxBase.wanted);
       const before = await withRetry(probe, { retries: this.opts.retries, onRetry: retrying });
-      const plan: Plan = task.plan(ctxBase.wanted, before);
+      const plan: Plan = task.plan(ctxBase.wanted, before, this.input);
       this.emit({
         type: 'task-planned',
         host: this.host.name,
@@ -152,7 +152,7 @@ export class HostRun {
   private async verify(task: Task, ctx: ApplyContext<unknown, unknown>): Promise<void> {
     if (task.verify) return task.verify(this.execFor(task), ctx);
     const after = await this.probe(task, ctx.wanted);
-    const again = task.plan(ctx.wanted, after);
+    const again = task.plan(ctx.wanted, after, this.input);
     if (again.changes) {
       throw new VerifyError(`after applying, the host still differs: ${again.steps.map((s) => s.describe).join('; ')}`);
     }

@@ -1,6 +1,7 @@
 // A pipeline is data: a name, the account it logs in as, and the tasks in order. Users write
 // their own as a short TypeScript file; the engine treats them exactly like ours.
-import type { Login, Task } from './task.ts';
+import type { Executor } from '../exec/executor.ts';
+import type { Login, Task, TaskInput } from './task.ts';
 
 export interface Pipeline {
   name: string;
@@ -10,6 +11,18 @@ export interface Pipeline {
   // Tasks of a pipeline have different Wanted/Fact types; the engine only passes them through.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   tasks: Task<any, any, any>[];
+  /**
+   * Runs once per run, after every task's `want` and before any task on any host: for facts
+   * that must be the same on every host (GIT_REF resolved to one commit). Read-only on hosts.
+   * What it returns is `input.shared` in every task.
+   */
+  prepare?(ctx: PrepareContext): Promise<Readonly<Record<string, unknown>>>;
+}
+
+export interface PrepareContext {
+  hosts: readonly TaskInput[];
+  /** A connection to `host` as `login`; closed by the engine when prepare ends. */
+  executor(host: TaskInput, login: Login): Executor;
 }
 
 export function definePipeline(p: Pipeline): Pipeline {

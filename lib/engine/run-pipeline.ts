@@ -32,6 +32,22 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   const startedAt = Date.now();
   const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline) }));
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
+  if (pipeline.prepare) {
+    const opened: SshExecutor[] = [];
+    try {
+      const shared = await pipeline.prepare({
+        hosts: inputs,
+        executor: (input, login) => {
+          const exec = new SshExecutor(executorOptions(input.host, login, opts));
+          opened.push(exec);
+          return exec;
+        },
+      });
+      for (const input of inputs) input.shared = shared;
+    } finally {
+      await Promise.all(opened.map((e) => e.close()));
+    }
+  }
 
   const views = new Map<string, AnyTaskWrapper>();
   // Plain lines (CI, make) lose the nesting of the task list, so each line names its host.

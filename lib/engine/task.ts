@@ -45,6 +45,8 @@ export interface TaskInput {
   host: HostConfig;
   /** The account the pipeline is logged in as (SSH_USER or DEPLOY_USER). */
   loginUser: string;
+  /** What the pipeline's `prepare` found for the whole run (empty without one). */
+  shared?: Readonly<Record<string, unknown>>;
 }
 
 export interface Task<Wanted = unknown, Fact = unknown, S extends Step = Step> {
@@ -57,7 +59,7 @@ export interface Task<Wanted = unknown, Fact = unknown, S extends Step = Step> {
   want(input: TaskInput): Wanted | Promise<Wanted>;
   probe(wanted: Wanted, input: TaskInput): Probe<Fact>;
   /** Pure: what must change to get from `fact` to `wanted`, or why nothing must. */
-  plan(wanted: Wanted, fact: Fact): Plan<S>;
+  plan(wanted: Wanted, fact: Fact, input?: TaskInput): Plan<S>;
   apply(exec: Executor, steps: S[], ctx: ApplyContext<Wanted, Fact>): Promise<void>;
   /**
    * Puts back what `fact` described. Called when this task or a later one fails, so it must

@@ -236,6 +236,17 @@ test('one failing host does not stop the others; the summary names each outcome'
   }
 });
 
+test('a pipeline\'s prepare runs once, and every host gets what it found', async () => {
+  tb.writeEnv({});
+  tb.writeInventory(tb.hosts);
+  const { r, report } = await hoist(['run', join(REPO_ROOT, 'test/fixtures/pipelines/shared-fact.ts'), '--inventory', tb.inventoryPath]);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.equal(statuses(report, 'write-shared'), Array(5).fill('changed'));
+  for (const h of tb.hosts) assert.is((await h.sh('cat ~/.hoist-shared', 'deploy')).stdout, 'web1\n', `${h.name} got web1's hostname`);
+  const again = await hoist(['run', join(REPO_ROOT, 'test/fixtures/pipelines/shared-fact.ts'), '--inventory', tb.inventoryPath]);
+  assert.equal(statuses(again.report, 'write-shared'), Array(5).fill('unchanged'));
+});
+
 test('5 hosts run in parallel: their runs overlap and take well under 5x one host', async () => {
   await resetCrontabs(tb.hosts);
   tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });

@@ -1,0 +1,86 @@
+// git-sync's probe: ONE command that reports, without reading any file content back, whether
+// the cache exists and holds the commit, every release directory with its REVISION and .env
+// link, pending-release, the `current` link, and shared/.env's sha256, mode and owner. Until
+// the engine resolves GIT_REF once per run, it also runs `git ls-remote` (temporary).
+import { HoistError, RemoteCommandError } from '../../lib/errors.ts';
+import type { ExecResult } from '../../lib/exec/executor.ts';
+import { appLayout, byAge, ENV_LINK_TARGET, isReleaseName } from '../../lib/release/layout.ts';
+import { lsRemoteRefCommand, parseLsRemote, pickCommit, refNotFound } from '../../lib/release/ls-remote.ts';
+import { sh, type Cmd } from '../../lib/shell-quote.ts';
+import type { GitSyncFact, GitSyncWanted, ReleaseDir } from './types.ts';
+
+/** How long the probe's own `git ls-remote` may take (temporary resolution only). */
+export const PROBE_LS_REMOTE_SECONDS = 20;
+
+type ProbeWanted = Pick<GitSyncWanted, 'app' | 'repo' | 'ref' | 'sha'>;
+
+export function probeCommand(w: ProbeWanted): Cmd {
+  const L = appLayout(w.app);
+  const git = sh`git --git-dir=${L.cache}`;
+  const hasCommit = w.sha
+    ? sh`if [ -d ${L.cache} ] && ${git} cat-file -e ${`${w.sha}^{commit}`} 2>/dev/null; then echo has=${w.sha}; fi`
+    : // Temporary: resolve on the host; report which of the listed commits the cache holds.
+      sh`out=$(${lsRemoteRefCommand(w.repo.url, w.ref, PROBE_LS_REMOTE_SECONDS)} 2>&1); printf 'lsremote=%s\\n' "$?"
+printf 'lsout='; printf '%s' "$out" | base64 -w0; echo
+if [ -d ${L.cache} ]; then printf '%s\\n' "$out" | awk -F'\\t' 'NF==2{print $1}' | ${git} cat-file --batch-check='%(objectname) %(objecttype)' 2>/dev/null | awk '$2=="commit"{print "has="$1}'; fi`;
+  return sh`cd || exit 97
+printf 'home=%s\\n' "$HOME"
+if command -v git >/dev/null 2>&1; then echo git=yes; else echo git=no; fi
+if [ -d ${L.cache} ]; then echo cache=yes; else echo cache=no; fi
+${hasCommit}
+for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; if [ "$(readlink "$d.env")" = ${ENV_LINK_TARGET} ]; then l=yes; else l=no; fi; printf 'release=%s %s %s\\n' "$n" "$l" "$(head -c 100 "$d"REVISION 2>/dev/null | head -n 1)"; done
+printf 'pending=%s\\n' "$(head -n 1 ${L.pending} 2>/dev/null)"
+printf 'current=%s\\n' "$(readlink ${L.current} 2>/dev/null)"
+if [ -f ${L.env} ]; then printf 'env=%s %s\\n' "$(sha256sum <${L.env} | cut -d' ' -f1)" "$(stat -c '%a %U' ${L.env})"; else echo env=-; fi
+echo end=ok`;
+}
+
+const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+
+export function parseProbe(w: ProbeWanted, r: ExecResult): GitSyncFact {
+  const fields = new Map<string, string>();
+  const has: string[] = [];
+  const releases: ReleaseDir[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (key === 'has' && /^[0-9a-f]{40}$/.test(value)) has.push(value);
+    else if (key === 'release') {
+      const m = /^(\S+) (yes|no) ?(.*)$/.exec(value);
+      if (m && isReleaseName(m[1]!)) releases.push({ name: m[1]!, envLinked: m[2] === 'yes', revision: /^[0-9a-f]{40}$/.test(m[3]!.trim()) ? m[3]!.trim() : '' });
+    } else fields.set(key, value);
+  }
+  const home = fields.get('home');
+  if (r.code !== 0 || !home || fields.get('end') !== 'ok') throw new RemoteCommandError('probing the releases', r.code, r.stderr);
+  const git = fields.get('git') === 'yes';
+  const order = byAge(releases.map((d) => d.name));
+  const env = /^([0-9a-f]{64}) (\d+) (\S+)$/.exec(fields.get('env') ?? '');
+  const current = fields.get('current') ?? '';
+  const last = current.replace(/\/+$/, '').split('/').pop() ?? '';
+  return {
+    home,
+    git,
+    cache: fields.get('cache') === 'yes',
+    cacheHas: has,
+    resolved: w.sha ? null : resolveFromProbe(w, git, fields),
+    releases: order.map((n) => releases.find((d) => d.name === n)!),
+    pending: fields.get('pending')?.trim() || null,
+    current: current && isReleaseName(last) ? last : null,
+    env: env ? { sha256: env[1]!, mode: env[2]!, owner: env[3]! } : null,
+  };
+}
+
+function resolveFromProbe(w: ProbeWanted, git: boolean, fields: Map<string, string>): { sha: string; name: string } {
+  if (!git) throw new HoistError('git is not installed on the host: run the bootstrap pipeline first');
+  const out = decode(fields.get('lsout') ?? '');
+  const code = fields.get('lsremote');
+  if (code !== '0') {
+    const why = code === '124' ? `timed out after ${PROBE_LS_REMOTE_SECONDS}s` : out.trim().split('\n').slice(-3).join(' | ') || `exit ${code ?? '?'}`;
+    throw new HoistError(`resolving GIT_REF=${JSON.stringify(w.ref)}: git ls-remote ${w.repo.url} failed: ${why} (does the deploy-key task run first?)`);
+  }
+  const picked = pickCommit(parseLsRemote(out), w.ref);
+  if (!picked) throw refNotFound(w.ref, w.repo.url);
+  return picked;
+}

@@ -1,0 +1,65 @@
+// caddy-reload's probe parse from recorded answers (fresh host, set-up host, odd files), and the
+// port source: active-slot file -> BLUE_PORT / GREEN_PORT, or a port the pipeline hands over.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RemoteCommandError } from '../../lib/errors.ts';
+import type { RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
+import { caddyReload, caddyReloadFor, type CaddyFact, type CaddyWanted } from '../../tasks/caddy-reload.ts';
+import { parseCaddyProbe } from '../../tasks/caddy-reload/probe.ts';
+import { portOfActiveSlot } from '../../tasks/caddy-reload/port.ts';
+import { CaddyError } from '../../tasks/caddy-reload/types.ts';
+import { testHost } from '../harness/settings.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const input: TaskInput = { host: testHost({ appName: 'api', domains: ['api.example.com'], bluePort: 18001, greenPort: 18002 }), loginUser: 'deploy' };
+const w = caddyReload.want(input) as CaddyWanted;
+const answer = (lines: string[]) => ({ code: 0, stdout: lines.join('\n') + '\n', stderr: '' });
+const probeOf = (task: typeof caddyReload) => task.probe(w, input) as RemoteProbe<CaddyFact>;
+
+test('parse: a fresh ready host (Debian Caddyfile, no site file, no slot file)', () => {
+  const caddyfile = ':80 {\n\tfile_server\n}\n';
+  const state = parseCaddyProbe(answer(['site=-', `caddyfile=${b64(caddyfile)}`, 'caddyfile_stat=644 root:root', 'caddy=running', 'slot=-']));
+  assert.equal(state, { site: null, caddyfile, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null });
+});
+
+test('parse: a set-up host; an empty site file is not a missing one; the slot is trimmed', () => {
+  const state = parseCaddyProbe(answer(['site=', `caddyfile=${b64('import /etc/caddy/sites/*.caddy\n')}`, 'caddyfile_stat=640 root:caddy', 'caddy=stopped', `slot=${b64('green\n')}`]));
+  assert.is(state.site, '');
+  assert.is(state.caddyfileMode, '640');
+  assert.is(state.caddyfileOwner, 'root:caddy');
+  assert.is(state.running, false);
+  assert.is(state.activeSlot, 'green');
+});
+
+test('parse: no Caddyfile; a failed or truncated probe is an error, not an empty host', () => {
+  assert.is(parseCaddyProbe(answer(['site=-', 'caddyfile=-', 'caddy=running', 'slot=-'])).caddyfile, null);
+  assert.throws(() => parseCaddyProbe({ code: 1, stdout: '', stderr: 'sudo: a password is required\n' }), (e: Error) => e instanceof RemoteCommandError && /password is required/.test(e.message));
+  assert.throws(() => parseCaddyProbe(answer(['site=-', 'caddyfile=-'])), /no caddy, slot in the answer/);
+});
+
+test('probe: one command as root; the port comes from the active slot', () => {
+  const p = probeOf(caddyReload);
+  assert.is(p.sudo, true);
+  const lines = (slot: string) => answer(['site=-', `caddyfile=${b64('')}`, 'caddyfile_stat=644 root:root', 'caddy=running', `slot=${slot}`]);
+  assert.is(p.parse(lines('-')).port, 18001, 'no state file: blue');
+  assert.is(p.parse(lines(b64('blue\n'))).port, 18001);
+  assert.is(p.parse(lines(b64('green\n'))).port, 18002);
+  assert.throws(() => p.parse(lines(b64('purple\n'))), (e: Error) => e instanceof CaddyError && e.message === '~deploy/apps/api/active-slot says "purple"; it must say blue or green');
+});
+
+test('caddyReloadFor: the pipeline\'s port source is asked at probe time, with the slot file too', () => {
+  const seen: (string | null)[] = [];
+  const task = caddyReloadFor((i) => (seen.push(i.activeSlot), i.host.settings.appName === 'api' ? 19000 : 1));
+  const fact = probeOf(task).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', `slot=${b64('green')}`]));
+  assert.is(fact.port, 19000);
+  assert.equal(seen, ['green']);
+  const bad = caddyReloadFor(() => 70000);
+  assert.throws(() => probeOf(bad).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', 'slot=-'])), /the port source gave 70000/);
+});
+
+test('portOfActiveSlot alone', () => {
+  assert.is(portOfActiveSlot({ ...input, activeSlot: null }), 18001);
+  assert.is(portOfActiveSlot({ ...input, activeSlot: 'green' }), 18002);
+});
+
+test.run();
