@@ -1,7 +1,6 @@
-// git-sync's apply and rollback. Every step converges when run again (retrySafe): the cache is
-// made only if missing, a release is built in a staging folder and renamed into place only if
-// it has no REVISION yet, writes are atomic. Rollback works from the probe's facts alone: it
-// removes the release this run created, puts pending-release and shared/.env back, keeps the cache.
+// git-sync's apply and rollback. Every step converges when run again (retrySafe); rollback works
+// from the probe's facts alone: it removes the release this run made and puts pending-release
+// and shared/.env back (the .env from the backup the run kept); the cache stays.
 import type { ApplyContext } from '../../lib/engine/task.ts';
 import { runChecked, type Executor } from '../../lib/exec/executor.ts';
 import { appLayout } from '../../lib/release/layout.ts';

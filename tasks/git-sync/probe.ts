@@ -1,11 +1,12 @@
-// git-sync's probe: ONE command that reports, without reading any file content back, whether
-// the cache exists and holds the commit, every release directory with its REVISION and .env
-// link, pending-release, the `current` link, and shared/.env's sha256, mode and owner. Until
-// the engine resolves GIT_REF once per run, it also runs `git ls-remote` (temporary).
+// git-sync's probe: ONE command reporting the cache, each release (REVISION, .env link), pending
+// and current, and shared/.env's sha256/mode/owner, never any content. Without a commit from the
+// pipeline's `prepare` (a pipeline that has none), it resolves GIT_REF itself with `git ls-remote`.
+import type { TaskInput } from '../../lib/engine/task.ts';
 import { HoistError, RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { appLayout, byAge, ENV_LINK_TARGET, isReleaseName } from '../../lib/release/layout.ts';
 import { lsRemoteRefCommand, parseLsRemote, pickCommit, refNotFound } from '../../lib/release/ls-remote.ts';
+import { releaseTargetOf } from '../../lib/release/target.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import type { GitSyncFact, GitSyncWanted, ReleaseDir } from './types.ts';
 
@@ -13,6 +14,16 @@ import type { GitSyncFact, GitSyncWanted, ReleaseDir } from './types.ts';
 export const PROBE_LS_REMOTE_SECONDS = 20;
 
 type ProbeWanted = Pick<GitSyncWanted, 'app' | 'repo' | 'ref' | 'sha'>;
+
+/**
+ * The wanted commit as the probe sees it: `want`'s (GIT_REF a full sha), else the ReleaseTarget
+ * the pipeline's `prepare` put in input.shared after `want` ran, else null (ls-remote here).
+ */
+export function probeWanted(w: ProbeWanted, input: Pick<TaskInput, 'shared'>): ProbeWanted & { given: boolean } {
+  if (w.sha) return { ...w, given: false };
+  const t = releaseTargetOf(input);
+  return t ? { ...w, sha: t.sha, ref: t.ref, given: true } : { ...w, given: false };
+}
 
 export function probeCommand(w: ProbeWanted): Cmd {
   const L = appLayout(w.app);
@@ -37,7 +48,7 @@ echo end=ok`;
 
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 
-export function parseProbe(w: ProbeWanted, r: ExecResult): GitSyncFact {
+export function parseProbe(w: ProbeWanted & { given?: boolean }, r: ExecResult): GitSyncFact {
   const fields = new Map<string, string>();
   const has: string[] = [];
   const releases: ReleaseDir[] = [];
@@ -64,7 +75,7 @@ export function parseProbe(w: ProbeWanted, r: ExecResult): GitSyncFact {
     git,
     cache: fields.get('cache') === 'yes',
     cacheHas: has,
-    resolved: w.sha ? null : resolveFromProbe(w, git, fields),
+    resolved: w.sha ? (w.given ? { sha: w.sha, name: w.ref } : null) : resolveFromProbe(w, git, fields),
     releases: order.map((n) => releases.find((d) => d.name === n)!),
     pending: fields.get('pending')?.trim() || null,
     current: current && isReleaseName(last) ? last : null,

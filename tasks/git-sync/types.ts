@@ -12,9 +12,9 @@ export interface GitSyncWanted {
   /** GIT_REF as written. */
   ref: string;
   /**
-   * The commit, when known before the probe: from the engine's ReleaseTarget, or GIT_REF is a
-   * full sha. null: the probe resolves GIT_REF on the host (temporary, until the engine resolves
-   * once per run).
+   * The commit, when known at `want`: GIT_REF is a full sha (or input.shared.release was set).
+   * null: the probe takes it from input.shared.release (the pipeline's `prepare`), or resolves
+   * GIT_REF on the host itself when the pipeline has no prepare.
    */
   sha: string | null;
   /** UTC yyyymmddHHMMSS of this run: the new release's name starts with it. */
@@ -41,7 +41,7 @@ export interface GitSyncFact {
   cache: boolean;
   /** Commits the cache holds among those asked about (the wanted sha, or every ls-remote sha). */
   cacheHas: string[];
-  /** Present when the probe resolved GIT_REF itself (wanted.sha was null). */
+  /** The commit, when `want` did not know it: from input.shared.release, or ls-remote here. */
   resolved: { sha: string; name: string } | null;
   /** Release directories, by name (oldest first). */
   releases: ReleaseDir[];

@@ -1,10 +1,10 @@
 // git-sync's `want`: everything decided locally before any connection — the repo and ref, the
-// commit when it is already known (from the engine's ReleaseTarget, or GIT_REF is a full sha),
-// this run's release stamp, and the app's .env read and checked here (a ConfigError otherwise).
+// commit when GIT_REF is a full sha (else the pipeline's `prepare` or the probe finds it), this
+// run's release stamp, and the app's .env read and checked here (a ConfigError otherwise).
 import { ConfigError } from '../../lib/errors.ts';
 import type { TaskInput } from '../../lib/engine/task.ts';
 import { releaseStamp } from '../../lib/release/layout.ts';
-import { isFullSha, type ReleaseInput } from '../../lib/release/target.ts';
+import { isFullSha, releaseTargetOf } from '../../lib/release/target.ts';
 import { readEnvFile } from './env-file.ts';
 import type { GitSyncWanted } from './types.ts';
 
@@ -12,14 +12,14 @@ import type { GitSyncWanted } from './types.ts';
 const MIN_FETCH_MS = 15 * 60_000;
 
 /** `now` is fixed once per run (process) so every host's new release gets the same name. */
-export function gitSyncWanted(input: TaskInput & ReleaseInput, now: Date): GitSyncWanted {
+export function gitSyncWanted(input: TaskInput, now: Date): GitSyncWanted {
   const s = input.host.settings;
   if (!s.repo) {
     throw new ConfigError('APP_REPO', undefined, 'is not set, and git-sync needs the repository to deploy', 'set APP_REPO to the SSH clone URL, e.g. git@github.com:acme/sentiment-api.git');
   }
-  const target = input.release;
-  if (target && !isFullSha(target.sha)) throw new Error(`the release target is not a full commit sha: ${target.sha}`);
-  const sha = target ? target.sha.toLowerCase() : isFullSha(s.gitRef) ? s.gitRef.toLowerCase() : null;
+  // The engine runs `want` before `prepare`; a target here means a caller resolved it earlier.
+  const target = releaseTargetOf(input);
+  const sha = target ? target.sha : isFullSha(s.gitRef) ? s.gitRef.toLowerCase() : null;
   return {
     app: s.appName,
     user: s.deployUser,

@@ -1,7 +1,11 @@
 // Real git over SSH for the deploy-key tests: an image made FROM the test VPS image plus Debian's
 // git, used both for a git server container (user `git` with git-shell, a bare repo
 // acme/app.git with one commit) and for VPS containers that need git as a client.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
 import { imageWithPackages } from './images.ts';
 
@@ -43,6 +47,8 @@ export interface GitServer {
   grant(publicKey: string): Promise<void>;
   revoke(publicKey: string): Promise<void>;
   authorizedKeys(): Promise<string>;
+  /** Commits `files` (path → content) on main of acme/NAME.git, optionally tags it; returns the sha. */
+  commit(name: string, files: Record<string, string>, message: string, tag?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -93,6 +99,35 @@ export async function startGitServer(repos: string[] = ['app']): Promise<GitServ
     async authorizedKeys() {
       return must(await dockerSh(container, 'cat /home/git/.ssh/authorized_keys', 'git'), 'reading authorized_keys');
     },
+    async commit(name, files, message, tag) {
+      // The contents travel as a base64 tar on stdin: no file content is ever a shell word.
+      const tar = await tarOf(files);
+      const script = `set -e
+w=$(mktemp -d); git clone -q /home/git/acme/$1.git "$w"
+base64 -d | tar -x -C "$w"
+git -C "$w" add -A
+git -C "$w" -c user.name=test -c user.email=test@example.invalid commit -q -m "$2"
+if [ -n "$3" ]; then git -C "$w" tag -a "$3" -m "$3"; fi
+git -C "$w" push -q origin main --tags
+git -C "$w" rev-parse HEAD
+rm -rf "$w"`;
+      return must(await dockerSh(container, `set -- ${name} '${message.replace(/'/g, '')}' '${tag ?? ''}'
+${script}`, 'git', tar), 'committing').trim();
+    },
     stop: () => removeContainers([container]),
   };
+}
+
+/** A tar (base64) of `files`, made with the local tar from a temporary folder. */
+async function tarOf(files: Record<string, string>): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-commit-'));
+  try {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+    return execFileSync('tar', ['-C', dir, '-c', '.']).toString('base64');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

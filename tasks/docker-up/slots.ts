@@ -1,0 +1,47 @@
+// Blue/green slots: two compose projects per app on two loopback ports. A new release starts on
+// the slot the live one is not using, so the live one keeps serving until the new one is healthy.
+import type { Settings } from '../../lib/config/settings.ts';
+
+export type Slot = 'blue' | 'green';
+
+export const other = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blue');
+
+export function portOf(slot: Slot, s: Pick<Settings, 'bluePort' | 'greenPort'>): number {
+  return slot === 'blue' ? s.bluePort : s.greenPort;
+}
+
+/** Compose project name of an app's slot: containers, networks and volumes are scoped by it. */
+export function projectOf(app: string, slot: Slot): string {
+  return `${app}-${slot}`;
+}
+
+/** Paths (relative to the deploy user's home) of the slot state docker-up and caddy-reload share. */
+export function slotPaths(app: string) {
+  const root = `apps/${app}`;
+  return {
+    /** The slot traffic should go to: written by docker-up once its slot is healthy. */
+    active: `${root}/active-slot`,
+    /** hoist's compose override per slot: ports on 127.0.0.1 and the release's image name. */
+    override: (slot: Slot) => `${root}/slots/${slot}.yaml`,
+    dir: `${root}/slots`,
+  };
+}
+
+/**
+ * The override hoist adds to the app's compose file for one slot: APP_SERVICE published on the
+ * slot's loopback port only (Caddy is the way in), its image tagged by release so a rollback
+ * finds it without a rebuild, and a label saying which release the container runs.
+ */
+export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string }): string {
+  return [
+    '# Written by hoist for one blue/green slot; do not edit (it is rewritten on every release).',
+    'services:',
+    `  ${o.service}:`,
+    `    image: "hoist-${o.app}-${o.service}:${o.release}"`,
+    '    ports:',
+    `      - "127.0.0.1:${o.port}:${o.appPort}"`,
+    '    labels:',
+    `      hoist.release: "${o.release}"`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,74 @@
+// Makes the release that serves traffic the `current` one and retires the other slot: `current`
+// is switched atomically (a new symlink renamed over the old), then the slot no longer in use
+// is stopped after a short drain. Knows it already is when `current` names the active slot's
+// release and the other slot runs nothing.
+import { HoistError } from '../lib/errors.ts';
+import { runChecked } from '../lib/exec/executor.ts';
+import { defineTask, type Step } from '../lib/engine/task.ts';
+import { sh } from '../lib/shell-quote.ts';
+import { slotCommands, stopProject } from './docker-up/commands.ts';
+import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
+import { other, portOf, type Slot } from './docker-up/slots.ts';
+
+export interface SwitchWanted {
+  app: string;
+  ports: Record<Slot, number>;
+  healthPath: string;
+  composeFile: string | null;
+}
+
+type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot });
+
+/** Seconds between moving traffic and stopping the old slot: requests in flight finish. */
+const DRAIN_SECONDS = 2;
+
+export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>({
+  name: 'release-switch',
+
+  want({ host }) {
+    const s = host.settings;
+    return { app: s.appName, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
+  },
+
+  probe(w) {
+    return { command: dockerUpProbe({ app: w.app, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
+  },
+
+  plan(w, f) {
+    if (!f.active) throw new HoistError(`${w.app} has no active slot: docker-up did not bring a release up`);
+    const live = f.containers.find((c) => c.slot === f.active && c.release)?.release;
+    if (!live) throw new HoistError(`the ${f.active} slot of ${w.app} runs no release: docker-up did not bring it up`);
+    const steps: SwitchStep[] = [];
+    if (f.current !== live || f.pending) steps.push({ kind: 'switch-current', release: live, describe: `point current at ${live}` });
+    const idle = other(f.active);
+    if (f.containers.some((c) => c.slot === idle)) steps.push({ kind: 'retire-slot', slot: idle, describe: `stop the ${idle} slot after a ${DRAIN_SECONDS}s drain` });
+    if (!steps.length) return { changes: false, reason: `current is ${live}, served by the ${f.active} slot; nothing else runs` };
+    return { changes: true, steps };
+  },
+
+  async apply(exec, steps, { wanted: w }) {
+    for (const step of steps) {
+      if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
+      else await runChecked(exec, sh`sleep ${DRAIN_SECONDS} && ${stopProject(w.app, step.slot)}`, `stopping the ${step.slot} slot`);
+    }
+  },
+
+  /** current and pending as they were, and the retired slot running again (its images are kept). */
+  async rollback(exec, { wanted: w, before }) {
+    if (before.current) await runChecked(exec, switchCurrent(w.app, before.current), 'switching current back');
+    if (before.pending) await runChecked(exec, sh`cd && printf '%s\\n' ${before.pending} > ${`apps/${w.app}/pending-release`}`, 'restoring pending-release');
+    if (!before.active) return;
+    const idle = other(before.active);
+    const release = before.containers.find((c) => c.slot === idle && c.release)?.release;
+    if (release) {
+      const cmds = slotCommands({ app: w.app, slot: idle, release, composeFile: w.composeFile, compose: before.compose });
+      await runChecked(exec, cmds.upNoBuild, `starting the ${idle} slot again`);
+    }
+  },
+});
+
+/** Atomic: a new link under a temporary name, renamed over `current` (rename(2) replaces it). */
+function switchCurrent(app: string, release: string) {
+  const root = `apps/${app}`;
+  return sh`cd && ln -sfn ${`releases/${release}`} ${`${root}/.current.tmp`} && mv -fT ${`${root}/.current.tmp`} ${`${root}/current`} && rm -f ${`${root}/pending-release`}`;
+}

@@ -1,0 +1,125 @@
+// `pipeline:release` for real: a VPS made ready by the real bootstrap pipeline, an app repo on
+// the git server (a busybox httpd image built FROM a base loaded into the VPS: no registry),
+// Caddy in front. v1 then v2 through Caddy with a client loop that must see no failed request,
+// a no-op re-release (nothing rebuilt), and a v3 that never turns healthy while v2 keeps serving.
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunReport } from '../../lib/report/run-report.ts';
+import { DnsServer } from '../harness/dns-server.ts';
+import { FakeGitHub } from '../harness/fake-github.ts';
+import { startGitServer, type GitServer } from '../harness/git-host.ts';
+import { loadAppBase, readyImage } from '../harness/images.ts';
+import { Testbed, type TestHost } from '../harness/testbed.ts';
+
+const test = suite('release pipeline, end to end');
+const tb = new Testbed();
+const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
+const APP_SECRET = `s3cret-${randomBytes(8).toString('hex')}`;
+const DOMAIN = 'app.hoist.test';
+let git: GitServer;
+let dns: DnsServer;
+let fake: FakeGitHub;
+let host: TestHost;
+
+const appFiles = (version: string, healthy = true) => ({
+  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : '["sleep", "100000"]'}\n`,
+  'compose.yaml': 'services:\n  web:\n    build: .\n',
+  'index.html': `${version}\n`,
+});
+
+test.before(async () => {
+  const image = await readyImage();
+  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 1, dockerInside: true, image })]);
+  host = tb.hosts[0]!;
+  dns = await DnsServer.start({ records: { [DOMAIN]: ['127.0.0.1'] } });
+  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
+  await git.commit('app', appFiles('v1'), 'v1');
+  tb.writeEnv({
+    SSH_USER: 'root',
+    APP_NAME: 'app',
+    APP_DOMAIN: DOMAIN,
+    DNS_RESOLVERS: dns.address,
+    DNS_WAIT: '5',
+    APP_REPO: git.repoUrl('app'),
+    FORGE_KNOWN_HOSTS: tb.file('forge_known_hosts', `${git.knownHostsLine}\n`),
+    GITHUB_API_URL: fake.url,
+    APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`),
+    CADDY_TLS: 'off',
+    HEALTH_TIMEOUT: '15',
+    SSH_COMMAND_TIMEOUT: '600',
+  });
+  tb.writeInventory();
+  const boot = await run('bootstrap');
+  assert.is(boot.code, 0, boot.out);
+  await loadAppBase(host.container);
+});
+test.after(async () => {
+  await fake?.stop();
+  await dns?.stop();
+  await git?.stop();
+  await tb.stop();
+});
+
+async function run(pipeline: string): Promise<{ code: number; out: string; report: RunReport }> {
+  const r = await tb.hoist(['run', pipeline, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-'], { GITHUB_TOKEN: TOKEN });
+  let report: RunReport;
+  try {
+    report = JSON.parse(r.stdout) as RunReport;
+  } catch {
+    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
+  }
+  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report };
+}
+
+const throughCaddy = async () => (await host.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout.trim();
+const statuses = (report: RunReport) => Object.fromEntries(report.hosts[0]!.tasks.map((t) => [t.task, t.status]));
+
+test('v1 goes live through Caddy; the app .env is mode 600 and secret', async () => {
+  const r = await run('release');
+  assert.is(r.code, 0, r.out);
+  assert.is(await throughCaddy(), 'v1');
+  assert.is((await host.sh('stat -c "%a %U" /home/deploy/apps/app/shared/.env')).stdout.trim(), '600 deploy');
+  assert.not.ok(r.out.includes(APP_SECRET), 'the app secret appears in no output or report');
+});
+
+test('v2 replaces v1 with no failed request; a second release of v2 changes nothing and builds nothing', async () => {
+  await git.commit('app', appFiles('v2'), 'v2');
+  // A client hitting the site 20 times a second for the whole release (bounded: 3 minutes).
+  await host.sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = await run('release');
+  await new Promise((r) => setTimeout(r, 1000));
+  await host.sh('touch /tmp/loop.stop; sleep 0.3');
+  assert.is(r.code, 0, r.out);
+  assert.is(await throughCaddy(), 'v2');
+  const lines = (await host.sh('cat /tmp/loop.log')).stdout.trim().split('\n');
+  const counts: Record<string, number> = {};
+  for (const l of lines) counts[l] = (counts[l] ?? 0) + 1;
+  console.log(`    client loop during the release: ${JSON.stringify(counts)}`);
+  assert.ok(lines.length > 20, `the loop ran (${lines.length} requests)`);
+  assert.ok(lines.every((l) => l === 'v1 200' || l === 'v2 200'), `every answer v1 or v2 with 200: ${JSON.stringify(counts)}`);
+  assert.ok(counts['v2 200']! > 0);
+
+  const images = (await host.sh('docker images -q | sort')).stdout;
+  const containers = (await host.sh('docker ps -q | sort')).stdout;
+  const again = await run('release');
+  assert.is(again.code, 0, again.out);
+  assert.equal(Object.values(statuses(again.report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged'], JSON.stringify(statuses(again.report)));
+  assert.is((await host.sh('docker images -q | sort')).stdout, images, 'no image was built');
+  assert.is((await host.sh('docker ps -q | sort')).stdout, containers, 'no container was replaced');
+});
+
+test('a v3 that never turns healthy fails with its log tail; v2 keeps answering and stays current', async () => {
+  const currentBefore = (await host.sh('readlink /home/deploy/apps/app/current')).stdout;
+  await git.commit('app', appFiles('v3', false), 'v3 (broken)');
+  const r = await run('release');
+  assert.is(r.code, 1, r.out);
+  assert.match(r.report.hosts[0]!.error ?? '', /did not turn healthy/);
+  assert.is(await throughCaddy(), 'v2');
+  assert.is((await host.sh('readlink /home/deploy/apps/app/current')).stdout, currentBefore, 'current still v2');
+  const running = (await host.sh(`docker ps --format '{{.Label "hoist.release"}}'`)).stdout.trim().split('\n');
+  assert.is(running.length, 1, `only v2 runs: ${running.join(',')}`);
+});
+
+test.run();
