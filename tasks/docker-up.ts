@@ -23,6 +23,8 @@ export interface DockerUpWanted {
 export interface DockerUpStep extends Step {
   slot: Slot;
   release: string;
+  /** False when the release's image is on the host already (a rollback): start it as it is. */
+  build: boolean;
 }
 
 export class UnhealthyReleaseError extends HoistError {}
@@ -44,7 +46,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
   },
 
   plan(w, f) {
@@ -55,9 +57,10 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       return { changes: false, reason: `release ${target} is live on the ${f.active} slot (127.0.0.1:${w.ports[f.active]}) and healthy` };
     }
     const slot = f.active ? other(f.active) : 'blue';
+    const build = !f.images.includes(target);
     return {
       changes: true,
-      steps: [{ slot, release: target, describe: `build and start ${target} on the ${slot} slot (127.0.0.1:${w.ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
+      steps: [{ slot, release: target, build, describe: `${build ? 'build and start' : 'start (image already built)'} ${target} on the ${slot} slot (127.0.0.1:${w.ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
     };
   },
 
@@ -69,7 +72,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
       await exec.upload(`${await home(exec)}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port: w.ports[step.slot], appPort: w.appPort, app: w.app, release: step.release }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
-      await runChecked(exec, cmds.up, `docker compose up of ${step.release}`);
+      await runChecked(exec, step.build ? cmds.up : cmds.upNoBuild, `docker compose up of ${step.release}`);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
       const health = await exec.exec(waitHealthy(w.app, step.slot, w.ports[step.slot], w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
       if (health.code !== 0) {

@@ -12,6 +12,7 @@ import { other, portOf, type Slot } from './docker-up/slots.ts';
 
 export interface SwitchWanted {
   app: string;
+  service: string;
   ports: Record<Slot, number>;
   healthPath: string;
   composeFile: string | null;
@@ -27,11 +28,11 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
 
   want({ host }) {
     const s = host.settings;
-    return { app: s.appName, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
+    return { app: s.appName, service: s.appService, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
   },
 
   plan(w, f) {

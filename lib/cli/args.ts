@@ -14,6 +14,8 @@ export interface RunArgs {
   json?: string;
   concurrency: number;
   acceptNew: boolean;
+  /** rollback: the release to go back to (a directory name under releases/). */
+  to?: string;
 }
 
 export type CliArgs = RunArgs | InitArgs | { command: 'help' } | { command: 'version' };
@@ -21,7 +23,7 @@ export type CliArgs = RunArgs | InitArgs | { command: 'help' } | { command: 'ver
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --app-port N]
 
-Pipelines: bootstrap, release, rollback (planned), cron; or a path to your own pipeline file.
+Pipelines: bootstrap, release, rollback, cron; or a path to your own pipeline file.
 
 Options:
   --env-file F       settings file (default: .env)
@@ -31,6 +33,7 @@ Options:
   --json F|-         write the run report as JSON to F, or to stdout with -
   --concurrency N    hosts worked on at once (default 10)
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
+  --to RELEASE       rollback: the release to go back to (default: the one before current)
 
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
 
@@ -57,6 +60,7 @@ export function parseCli(args: string[]): CliArgs {
         json: { type: 'string' },
         concurrency: { type: 'string' },
         'accept-new': { type: 'boolean', default: false },
+        to: { type: 'string' },
       },
     });
   } catch (e) {
@@ -80,6 +84,7 @@ export function parseCli(args: string[]): CliArgs {
     ...(values.json ? { json: values.json } : {}),
     concurrency: Number(concurrency),
     acceptNew: values['accept-new'] ?? false,
+    ...(values.to ? { to: values.to } : {}),
   };
 }
 

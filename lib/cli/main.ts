@@ -46,6 +46,7 @@ async function run(args: RunArgs): Promise<number> {
     concurrency: args.concurrency,
     acceptNew: args.acceptNew,
     output: jsonToStdout ? 'silent' : 'auto',
+    shared: args.to ? { rollbackTo: args.to } : {},
   });
   const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
   if (args.dryRun) human(`\n${planText(report)}`);

@@ -8,11 +8,6 @@ import type { Pipeline } from './pipeline.ts';
 
 const BUILT_IN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../pipelines');
 
-/** Pipelines the mission promises but this version does not have yet, with where they are tracked. */
-const NOT_BUILT_YET: Record<string, string> = {
-  rollback: 'issue #4',
-};
-
 export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<Pipeline> {
   const file = locate(nameOrPath, cwd);
   let mod: { default?: unknown };
@@ -40,8 +35,6 @@ function locate(nameOrPath: string, cwd: string): string {
     const file = resolve(dir, `${nameOrPath}.ts`);
     if (existsSync(file)) return file;
   }
-  const planned = NOT_BUILT_YET[nameOrPath];
-  if (planned) throw new UsageError(`pipeline "${nameOrPath}" is not built yet (tracked in ${planned}). Available now: ${builtInNames().join(', ')}`);
   throw new UsageError(`no pipeline named "${nameOrPath}". Available: ${builtInNames().join(', ')}, or a path to your own .ts file`);
 }
 

@@ -23,6 +23,8 @@ export interface RunOptions {
   /** 'auto': task list on a TTY, plain lines otherwise; 'silent' when stdout carries JSON. */
   output: 'auto' | 'silent';
   onEvent?: (e: RunEvent) => void;
+  /** Run-wide values from the command line (rollback --to), seen by every task as input.shared. */
+  shared?: Readonly<Record<string, unknown>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,7 +32,7 @@ type AnyTaskWrapper = ListrTaskWrapper<any, any, any>;
 
 export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts: RunOptions): Promise<RunReport> {
   const startedAt = Date.now();
-  const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline) }));
+  const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline), shared: opts.shared ?? {} }));
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
   if (pipeline.prepare) {
     const opened: SshExecutor[] = [];
@@ -43,7 +45,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
           return exec;
         },
       });
-      for (const input of inputs) input.shared = shared;
+      for (const input of inputs) input.shared = { ...input.shared, ...shared };
     } finally {
       await Promise.all(opened.map((e) => e.close()));
     }

@@ -23,10 +23,13 @@ export interface DockerUpFact {
   containers: SlotContainer[];
   /** HTTP status of HEALTH_PATH on each slot's port; 0 when nothing answered. */
   http: Record<Slot, number>;
+  /** Releases whose image of the app service is on the host (a rollback to them needs no build). */
+  images: string[];
 }
 
 export interface ProbeInput {
   app: string;
+  service: string;
   healthPath: string;
   ports: Record<Slot, number>;
 }
@@ -48,12 +51,13 @@ echo "active=$(cat ${paths.active} 2>/dev/null)"
 if docker compose version >/dev/null 2>&1; then echo compose=v2; elif command -v docker-compose >/dev/null 2>&1; then echo compose=v1; else echo compose=none; fi
 ${perSlot('blue')}
 ${perSlot('green')}
+docker images --format 'image {{.Tag}}' ${`hoist-${p.app}-${p.service}`} 2>/dev/null || true
 `;
 }
 
 export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }): DockerUpFact {
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
-  const fact: DockerUpFact = { pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 } };
+  const fact: DockerUpFact = { pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [] };
   for (const line of r.stdout.split('\n')) {
     const [word, ...rest] = line.trim().split(/\s+/);
     if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
@@ -66,6 +70,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
       const [, slot, service = '', release = '', state = '', health = 'none'] = line.trim().split('|');
       if (slot === 'blue' || slot === 'green') fact.containers.push({ slot, service, release, state, health });
     } else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
+    else if (word === 'image' && rest[0]) fact.images.push(rest[0]);
   }
   return fact;
 }

@@ -122,4 +122,22 @@ test('a v3 that never turns healthy fails with its log tail; v2 keeps answering 
   assert.is(running.length, 1, `only v2 runs: ${running.join(',')}`);
 });
 
+test('rollback goes back to v1 from its image (no build); rollback --to v1 again changes nothing', async () => {
+  const releases = (await host.sh('ls -1 /home/deploy/apps/app/releases')).stdout.trim().split('\n');
+  const v1 = releases[0]!;
+  const images = (await host.sh('docker images -q | sort')).stdout;
+  const r = await run('rollback');
+  assert.is(r.code, 0, r.out);
+  assert.is(await throughCaddy(), 'v1');
+  assert.is((await host.sh('readlink /home/deploy/apps/app/current')).stdout.trim(), `releases/${v1}`);
+  assert.is((await host.sh('docker images -q | sort')).stdout, images, 'no image was built');
+  assert.match(r.report.hosts[0]!.tasks.find((t) => t.task === 'docker-up')!.steps[0] ?? '', /image already built/);
+
+  const again = await tb.hoist(['run', 'rollback', '--to', v1, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-']);
+  assert.is(again.code, 0, again.stderr);
+  const report = JSON.parse(again.stdout) as RunReport;
+  assert.equal(Object.values(statuses(report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  assert.is(await throughCaddy(), 'v1');
+});
+
 test.run();

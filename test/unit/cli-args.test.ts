@@ -209,13 +209,14 @@ test('the real CLI: bad config exits 2 with one config error line, before connec
   }
 });
 
-test('the real CLI: run release exits 2 saying it is not built yet', () => {
+test('the real CLI: an unknown pipeline exits 2 listing the ones there are', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hoist-cli-test-'));
   try {
-    const r = spawnSync(process.execPath, [BIN, 'run', 'release'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [BIN, 'run', 'deploy-everything'], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
     assert.is(r.error, undefined);
     assert.is(r.status, 2, `exit ${r.status}, stderr: ${r.stderr}`);
-    assert.ok(r.stderr.includes('not built yet'), r.stderr);
+    assert.ok(r.stderr.includes('no pipeline named "deploy-everything"'), r.stderr);
+    assert.ok(/bootstrap, cron, release, rollback/.test(r.stderr), r.stderr);
     assert.ok(r.stderr.startsWith('hoist: usage error:'), r.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,14 @@
+// Goes back to an earlier release (`--to RELEASE`, default: the one before current) with the
+// same health gate and traffic switch as a release, from images already on the host.
+import { definePipeline } from '../lib/engine/pipeline.ts';
+import { caddyReload } from '../tasks/caddy-reload.ts';
+import { dockerUp } from '../tasks/docker-up.ts';
+import { releaseSwitch } from '../tasks/release-switch.ts';
+import { rollbackSelect } from '../tasks/rollback-select.ts';
+
+export default definePipeline({
+  name: 'rollback',
+  description: 'an earlier release live again: rollback-select, docker-up, caddy-reload, release-switch',
+  login: 'deploy',
+  tasks: [rollbackSelect, dockerUp, caddyReload, releaseSwitch],
+});
