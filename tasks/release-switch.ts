@@ -1,7 +1,8 @@
 // Makes the release that serves traffic the `current` one and retires the other slot: `current`
 // is switched atomically (a new symlink renamed over the old), then the slot no longer in use
-// is stopped after a short drain. Knows it already is when `current` names the active slot's
-// release and the other slot runs nothing.
+// is stopped after a short drain, and images of releases git-sync removed are deleted. Knows
+// it already is when `current` names the active slot's release, the other slot runs nothing and
+// every image left belongs to a release still on the host.
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
@@ -18,7 +19,7 @@ export interface SwitchWanted {
   composeFile: string | null;
 }
 
-type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot });
+type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot } | { kind: 'prune-images'; tags: string[] });
 
 /** Seconds between moving traffic and stopping the old slot: requests in flight finish. */
 const DRAIN_SECONDS = 2;
@@ -43,6 +44,10 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     if (f.current !== live || f.pending) steps.push({ kind: 'switch-current', release: live, describe: `point current at ${live}` });
     const idle = other(f.active);
     if (f.containers.some((c) => c.slot === idle)) steps.push({ kind: 'retire-slot', slot: idle, describe: `stop the ${idle} slot after a ${DRAIN_SECONDS}s drain` });
+    // Images of releases whose folders are gone (pruned, or a failed release rolled back); the
+    // live release's image is never among them.
+    const stale = f.images.filter((tag) => !f.releases.includes(tag) && tag !== live);
+    if (stale.length) steps.push({ kind: 'prune-images', tags: stale, describe: `remove ${stale.length} image(s) of releases no longer on the host` });
     if (!steps.length) return { changes: false, reason: `current is ${live}, served by the ${f.active} slot; nothing else runs` };
     return { changes: true, steps };
   },
@@ -50,7 +55,8 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
   async apply(exec, steps, { wanted: w }) {
     for (const step of steps) {
       if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
-      else await runChecked(exec, sh`sleep ${DRAIN_SECONDS} && ${stopProject(w.app, step.slot)}`, `stopping the ${step.slot} slot`);
+      else if (step.kind === 'retire-slot') await runChecked(exec, sh`sleep ${DRAIN_SECONDS} && ${stopProject(w.app, step.slot)}`, `stopping the ${step.slot} slot`);
+      else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => `hoist-${w.app}-${w.service}:${t}`)} >/dev/null`, 'removing old images');
     }
   },
 

@@ -25,6 +25,8 @@ export interface DockerUpFact {
   http: Record<Slot, number>;
   /** Releases whose image of the app service is on the host (a rollback to them needs no build). */
   images: string[];
+  /** Release directories on the host. */
+  releases: string[];
 }
 
 export interface ProbeInput {
@@ -52,12 +54,13 @@ if docker compose version >/dev/null 2>&1; then echo compose=v2; elif command -v
 ${perSlot('blue')}
 ${perSlot('green')}
 docker images --format 'image {{.Tag}}' ${`hoist-${p.app}-${p.service}`} 2>/dev/null || true
+ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
 `;
 }
 
 export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }): DockerUpFact {
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
-  const fact: DockerUpFact = { pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [] };
+  const fact: DockerUpFact = { pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
   for (const line of r.stdout.split('\n')) {
     const [word, ...rest] = line.trim().split(/\s+/);
     if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
@@ -71,6 +74,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
       if (slot === 'blue' || slot === 'green') fact.containers.push({ slot, service, release, state, health });
     } else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
     else if (word === 'image' && rest[0]) fact.images.push(rest[0]);
+    else if (word === 'release' && rest[0] && !rest[0].startsWith('.')) fact.releases.push(rest[0]);
   }
   return fact;
 }

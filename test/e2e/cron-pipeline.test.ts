@@ -40,14 +40,7 @@ async function resetCrontabs(hosts: TestHost[]): Promise<void> {
 }
 
 async function hoist(args: string[], env: Record<string, string> = {}): Promise<{ r: CliResult; report: RunReport }> {
-  const jsonPath = join(tb.dir, `report-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
-  const r = await tb.hoist([...args, '--env-file', tb.envPath, '--json', jsonPath], env);
-  let report: RunReport;
-  try {
-    report = JSON.parse(readFileSync(jsonPath, 'utf8')) as RunReport;
-  } catch {
-    throw new Error(`no JSON report (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  }
+  const { r, report } = await tb.hoistWithReport([...args, '--env-file', tb.envPath], env);
   return { r, report };
 }
 

@@ -4,7 +4,6 @@
 // the key is added by hand), a refused token, a host without git — and the GitHub token found in
 // no output, report, file on the VPS or process command line there.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -56,18 +55,11 @@ function env(app: string, vars: Record<string, string> = {}): void {
 }
 
 async function hoist(label: string, extra: string[] = []): Promise<{ r: CliResult; report: RunReport }> {
-  const jsonPath = join(tb.dir, `report-${Date.now()}-${randomBytes(3).toString('hex')}.json`);
   // GITHUB_TOKEN='' keeps a token in this process's environment from reaching the run.
-  const r = await tb.hoist(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', jsonPath, ...extra], { GITHUB_TOKEN: '' });
-  let text: string;
-  try {
-    text = readFileSync(jsonPath, 'utf8');
-  } catch {
-    throw new Error(`no JSON report (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-  outputs.push(r.stdout, r.stderr, text);
+  const { r, report, json } = await tb.hoistWithReport(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, ...extra], { GITHUB_TOKEN: '' });
+  outputs.push(r.stdout, r.stderr, json);
   timings.push(`${label} ${r.durationMs} ms`);
-  return { r, report: JSON.parse(text) as RunReport };
+  return { r, report };
 }
 
 const task = (report: RunReport) => report.hosts[0]!.tasks[0]!;

@@ -81,17 +81,10 @@ function env(vars: Record<string, string> = {}): void {
 }
 
 async function hoist(label: string): Promise<{ r: CliResult; report: RunReport }> {
-  const jsonPath = join(tb.dir, `report-${Date.now()}-${randomBytes(3).toString('hex')}.json`);
-  const r = await tb.hoist(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', jsonPath], { GITHUB_TOKEN: '' });
-  let text: string;
-  try {
-    text = readFileSync(jsonPath, 'utf8');
-  } catch {
-    throw new Error(`no JSON report (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-  outputs.push(r.stdout, r.stderr, text);
+  const { r, report, json } = await tb.hoistWithReport(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath], { GITHUB_TOKEN: '' });
+  outputs.push(r.stdout, r.stderr, json);
   timings.push(`${label} ${r.durationMs} ms`);
-  return { r, report: JSON.parse(text) as RunReport };
+  return { r, report };
 }
 
 const sync = (report: RunReport) => report.hosts[0]!.tasks.find((t) => t.task === 'git-sync')!;

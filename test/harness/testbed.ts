@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { RunReport } from '../../lib/report/run-report.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -139,6 +140,19 @@ export class Testbed {
         resolvePromise({ code: code ?? -1, stdout, stderr, durationMs: Date.now() - started });
       });
     });
+  }
+
+  /** Runs the real CLI with `--json FILE` added and returns its parsed report too. */
+  async hoistWithReport(args: string[], env: Record<string, string> = {}): Promise<{ r: CliResult; report: RunReport; json: string }> {
+    const jsonPath = join(this.dir, `report-${Date.now()}-${randomBytes(3).toString('hex')}.json`);
+    const r = await this.hoist([...args, '--json', jsonPath], env);
+    let json: string;
+    try {
+      json = readFileSync(jsonPath, 'utf8');
+    } catch {
+      throw new Error(`no JSON report (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    }
+    return { r, report: JSON.parse(json) as RunReport, json };
   }
 
   async stop(): Promise<void> {
