@@ -2,7 +2,7 @@
 // Knows it already is by reading the crontab (`crontab -l`) and comparing the would-be result
 // byte for byte; every line outside the block is handed back untouched.
 import { readFileSync } from 'node:fs';
-import { ConfigError, RemoteCommandError } from '../lib/errors.ts';
+import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import type { Executor } from '../lib/exec/executor.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { crontabProblems, wantedEntries } from '../lib/cron/crontab-file.ts';
@@ -16,12 +16,17 @@ export interface CronWanted {
   user: string;
   /** Needs `crontab -u` through sudo when logged in as someone else. */
   asOther: boolean;
-  entries: string[];
+  /** From CRON_FILE, read here; null when they come from the live release (APP_CRONTAB). */
+  entries: string[] | null;
+  /** APP_CRONTAB: the file's path inside the repo. */
+  repoFile?: string;
 }
 
 export interface CronFact {
   exists: boolean;
   content: string;
+  /** APP_CRONTAB's content in the live release; null when the release has no such file. */
+  repoFile?: string | null;
 }
 
 export interface CronStep extends Step {
@@ -36,6 +41,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   want({ host, loginUser }) {
     const s = host.settings;
     const base = { app: s.appName, user: s.deployUser, asOther: loginUser !== s.deployUser };
+    if (s.appCrontab) return { ...base, entries: null, repoFile: s.appCrontab };
     if (!s.cronFile) return { ...base, entries: [] };
     const text = readFileSync(s.cronFile, 'utf8');
     const problem = crontabProblems(text)[0];
@@ -46,18 +52,30 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   },
 
   probe(w) {
+    const cmds = crontabCommands(w);
     return {
-      command: crontabCommands(w).list,
+      command: w.repoFile ? cmds.listWithRepoFile(`apps/${w.app}/current/${w.repoFile}`) : cmds.list,
       sudo: w.asOther,
       parse(r) {
-        if (r.code === 0) return { exists: true, content: r.stdout };
-        if (/no crontab for/.test(r.stderr)) return { exists: false, content: '' };
+        let stdout = r.stdout;
+        let repoFile: string | null | undefined;
+        if (w.repoFile) {
+          // First line: `file -` or `file <base64>`; the rest is what crontab -l printed.
+          const nl = stdout.indexOf('\n');
+          const head = stdout.slice(0, nl);
+          stdout = stdout.slice(nl + 1);
+          repoFile = head === 'file -' ? null : Buffer.from(head.slice(5), 'base64').toString('utf8');
+        }
+        const extra = w.repoFile ? { repoFile } : {};
+        if (r.code === 0) return { exists: true, content: stdout, ...extra };
+        if (/no crontab for/.test(r.stderr)) return { exists: false, content: '', ...extra };
         throw new RemoteCommandError(`reading the crontab of ${w.user}`, r.code, r.stderr);
       },
     };
   },
 
-  plan(w, fact) {
+  plan(wanted, fact) {
+    const w = { ...wanted, entries: wanted.entries ?? entriesFromRelease(wanted, fact) };
     const blockNow = entriesInBlock(fact.content, w.app);
     if (blockNow === null && w.entries.length === 0) return { changes: false, reason: `no jobs wanted and no hoist:${w.app} block present` };
     const after = withBlock(fact.content, w.app, w.entries);
@@ -81,6 +99,16 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
     await install(exec, wanted, before.exists ? before.content : '');
   },
 });
+
+/** APP_CRONTAB's entries, checked as CRON_FILE's are: a bad line fails the task (and the release). */
+function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
+  if (fact.repoFile === null || fact.repoFile === undefined) {
+    throw new HoistError(`APP_CRONTAB ${w.repoFile} is not in the live release (~/apps/${w.app}/current/${w.repoFile})`);
+  }
+  const problem = crontabProblems(fact.repoFile)[0];
+  if (problem) throw new HoistError(`APP_CRONTAB ${w.repoFile} line ${problem.line} (${problem.text}): ${problem.problem}`);
+  return wantedEntries(fact.repoFile);
+}
 
 /** Installs `content` as the whole crontab, through stdin; '' removes the crontab. */
 async function install(exec: Executor, w: CronWanted, content: string): Promise<void> {

@@ -217,6 +217,12 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set SSHD_OPTIONS to directives like "MaxAuthTries 3; ClientAliveInterval 300" (no Match blocks)',
   },
   {
+    key: 'APP_CRONTAB',
+    doc: "Crontab file inside the app's repo (e.g. deploy/crontab), read from the live release; its jobs run the release's code through ~/apps/APP_NAME/current. Use this or CRON_FILE.",
+    problem: (v) => (/^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..') && !v.startsWith('/') ? null : 'is not a relative path inside the repo'),
+    fix: 'set APP_CRONTAB to a path inside the repo, e.g. deploy/crontab, and leave CRON_FILE empty (or the other way round)',
+  },
+  {
     key: 'GIT_REF',
     doc: 'What release deploys: a branch, tag or commit of APP_REPO. Resolved to one commit before any host is touched.',
     default: 'main',

@@ -46,6 +46,7 @@ export interface Settings {
   firewall: 'none' | 'ufw';
   sshdOptions: string[];
   gitRef: string;
+  appCrontab?: string;
   appEnvFile?: string;
   keepReleases: number;
   composeFile?: string;
@@ -100,6 +101,8 @@ export function buildSettings(raw: RawSettings): Settings {
   const repo = optional('APP_REPO');
   const token = optional('GITHUB_TOKEN')?.value;
   const appEnv = optional('APP_ENV_FILE');
+  const appCrontab = optional('APP_CRONTAB');
+  if (appCrontab && cron) throw fail('APP_CRONTAB', appCrontab, 'is set together with CRON_FILE');
   const compose = optional('COMPOSE_FILE');
   const bluePort = Number(must('BLUE_PORT').value);
   const greenPort = Number(must('GREEN_PORT').value);
@@ -133,6 +136,7 @@ export function buildSettings(raw: RawSettings): Settings {
     firewall: must('FIREWALL').value as 'none' | 'ufw',
     sshdOptions: splitList(optional('SSHD_OPTIONS')?.value, /\s*;\s*/),
     gitRef: must('GIT_REF').value,
+    ...(appCrontab ? { appCrontab: appCrontab.value } : {}),
     ...(appEnv ? { appEnvFile: readableFile('APP_ENV_FILE', appEnv) } : {}),
     keepReleases: Number(must('KEEP_RELEASES').value),
     ...(compose ? { composeFile: compose.value } : {}),

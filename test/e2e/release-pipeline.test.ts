@@ -26,6 +26,7 @@ const appFiles = (version: string, healthy = true) => ({
   'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : '["sleep", "100000"]'}\n`,
   'compose.yaml': 'services:\n  web:\n    build: .\n',
   'index.html': `${version}\n`,
+  'deploy/crontab': `# jobs of the app, run from the live release\n*/10 * * * * cd ~/apps/app/current && cat index.html >/dev/null # ${version}\n`,
 });
 
 test.before(async () => {
@@ -46,6 +47,7 @@ test.before(async () => {
     GITHUB_API_URL: fake.url,
     APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`),
     CADDY_TLS: 'off',
+    APP_CRONTAB: 'deploy/crontab',
     HEALTH_TIMEOUT: '15',
     SSH_COMMAND_TIMEOUT: '600',
   });
@@ -79,6 +81,7 @@ test('v1 goes live through Caddy; the app .env is mode 600 and secret', async ()
   const r = await run('release');
   assert.is(r.code, 0, r.out);
   assert.is(await throughCaddy(), 'v1');
+  assert.match((await host.sh('crontab -l', 'deploy')).stdout, /# BEGIN hoist:app [^\n]*\n# jobs of the app, run from the live release\n[^\n]* # v1\n# END hoist:app/, 'the release\'s crontab is installed');
   assert.is((await host.sh('stat -c "%a %U" /home/deploy/apps/app/shared/.env')).stdout.trim(), '600 deploy');
   assert.not.ok(r.out.includes(APP_SECRET), 'the app secret appears in no output or report');
 });
@@ -93,6 +96,7 @@ test('v2 replaces v1 with no failed request; a second release of v2 changes noth
   await host.sh('touch /tmp/loop.stop; sleep 0.3');
   assert.is(r.code, 0, r.out);
   assert.is(await throughCaddy(), 'v2');
+  assert.match((await host.sh('crontab -l', 'deploy')).stdout, / # v2\n/, 'the crontab follows the release');
   const lines = (await host.sh('cat /tmp/loop.log')).stdout.trim().split('\n');
   const counts: Record<string, number> = {};
   for (const l of lines) counts[l] = (counts[l] ?? 0) + 1;

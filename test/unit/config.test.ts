@@ -182,6 +182,8 @@ const BAD: BadCase[] = [
   { name: 'CADDY_TLS yes', env: `${OK}CADDY_TLS=yes\n`, key: 'CADDY_TLS', value: 'yes', kind: 'config' },
   { name: 'CADDY_EXTRA with a block', env: `${OK}CADDY_EXTRA=handle { respond 200 }\n`, key: 'CADDY_EXTRA', value: 'handle { respond 200 }', kind: 'config' },
   { name: 'APP_ENV_FILE missing', env: `${OK}APP_ENV_FILE=no-such.env\n`, key: 'APP_ENV_FILE', value: 'no-such.env', kind: 'config' },
+  { name: 'APP_CRONTAB together with CRON_FILE', env: `${OK}CRON_FILE=jobs.cron\nAPP_CRONTAB=deploy/crontab\n`, key: 'APP_CRONTAB', value: 'deploy/crontab', kind: 'config' },
+  { name: 'APP_CRONTAB outside the repo', env: `${OK}APP_CRONTAB=../crontab\n`, key: 'APP_CRONTAB', value: '../crontab', kind: 'config' },
   // CRON_FILE
   { name: 'CRON_FILE missing file', env: `${OK}CRON_FILE=no-such.cron\n`, key: 'CRON_FILE', value: 'no-such.cron', kind: 'config' },
   { name: 'CRON_FILE is a directory', env: `${OK}CRON_FILE=crondir\n`, key: 'CRON_FILE', value: 'crondir', kind: 'config' },

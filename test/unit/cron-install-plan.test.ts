@@ -61,4 +61,26 @@ test('plan: a damaged block is refused, never guessed at', () => {
   assert.throws(() => cronInstall.plan(wanted(['@daily a']), { exists: true, content: `${BEGIN}\n@daily a\n` }), /damaged/);
 });
 
+test('APP_CRONTAB: the file is read from the live release in the same round trip as crontab -l', () => {
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab' };
+  const probe = remote(cronInstall.probe(w, input));
+  assert.is(
+    probe.command.line,
+    `f="$(getent passwd deploy | cut -d: -f6)"/apps/api/current/deploy/crontab; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; crontab -l`,
+  );
+  const file = '@hourly ./bin/refresh\n';
+  const fact = probe.parse({ code: 0, stdout: `file ${Buffer.from(file).toString('base64')}\nMAILTO=x\n`, stderr: '' });
+  assert.equal(fact, { exists: true, content: 'MAILTO=x\n', repoFile: file });
+  const plan = cronInstall.plan(w, fact);
+  assert.ok(plan.changes);
+  if (plan.changes) assert.is(plan.steps[0]!.content, `MAILTO=x\n${BEGIN}\n@hourly ./bin/refresh\n${END}\n`);
+  assert.equal(probe.parse({ code: 1, stdout: 'file -\n', stderr: 'no crontab for deploy\n' }), { exists: false, content: '', repoFile: null });
+});
+
+test('APP_CRONTAB: a release without the file, or with a bad line, fails the plan naming it', () => {
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab' };
+  assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: null }), /APP_CRONTAB deploy\/crontab is not in the live release/);
+  assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: '* * * * * ok\n99 * * * * bad\n' }), /line 2 .*minute "99" is outside 0-59/);
+});
+
 test.run();
