@@ -24,7 +24,9 @@ export interface SshExecutorOptions {
  * sshd allows 10 channels per connection (MaxSessions); the 11th is refused. Keep below that,
  * with room for the SFTP channel.
  */
-const MAX_CHANNELS = 8;
+const MAX_CHANNELS = 6;
+/** Tries to open a channel before giving up (about 10 s in all, see openChannel). */
+const CHANNEL_OPEN_TRIES = 20;
 /** Exit status of coreutils `timeout` when it had to stop the command. */
 const TIMEOUT_EXIT = 124;
 /** How long past the limit we wait for the host's `timeout` before giving up on the channel. */
@@ -129,17 +131,29 @@ export class SshExecutor implements Executor {
     const bounded = sh`timeout -k 5 ${Math.ceil(timeoutMs / 1000)} sh -c ${cmd.line}`;
     const line = opts.sudo && !this.isRoot ? withSudo(bounded).line : bounded.line;
     return this.channels.run(async () => {
-      const channel = await new Promise<ClientChannel>((res, rej) =>
-        client.exec(line, (err, stream) =>
-          // A refused channel is not a lost connection: the commands already running go on.
-          err ? rej(this.client === client ? new ConnectError(`${this.label} refused a new channel: ${err.message}`, true) : this.lost(err.message)) : res(stream),
-        ),
-      );
+      const channel = await this.openChannel(client, line);
       const started = Date.now();
       const result = await this.collect(client, channel, timeoutMs + BACKSTOP_MS, opts.stdin);
       if (result.code === TIMEOUT_EXIT && Date.now() - started >= timeoutMs - 1000) throw this.timedOut(timeoutMs);
       return result;
     });
+  }
+
+  /**
+   * sshd frees a finished session's slot a moment after the channel closes, so under load a new
+   * channel can be refused although fewer than MaxSessions are open: wait a little and ask
+   * again (bounded). A refused channel is not a lost connection: running commands go on.
+   */
+  private async openChannel(client: SshClient, line: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<ClientChannel>((res, rej) => client.exec(line, (err, stream) => (err ? rej(err) : res(stream))));
+      } catch (e) {
+        if (this.client !== client) throw this.lost((e as Error).message);
+        if (attempt >= CHANNEL_OPEN_TRIES) throw new ConnectError(`${this.label} refused a new channel ${attempt} times: ${(e as Error).message}`, true);
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   }
 
   private collect(client: SshClient, channel: ClientChannel, timeoutMs: number, stdin: ExecOptions['stdin']): Promise<ExecResult> {
