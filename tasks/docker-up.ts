@@ -3,7 +3,7 @@
 // traffic has moved). Knows it already is when the active slot runs that release, every
 // container of it runs (healthy where checked) and HEALTH_PATH answers 2xx/3xx.
 import { HoistError } from '../lib/errors.ts';
-import { runChecked, type Executor } from '../lib/exec/executor.ts';
+import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
@@ -70,7 +70,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const cmds = slotCommands({ app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose });
       const paths = slotPaths(w.app);
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
-      await exec.upload(`${await home(exec)}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port: w.ports[step.slot], appPort: w.appPort, app: w.app, release: step.release }), { mode: 0o644 });
+      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port: w.ports[step.slot], appPort: w.appPort, app: w.app, release: step.release }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
       await runChecked(exec, step.build ? cmds.up : cmds.upNoBuild, `docker compose up of ${step.release}`);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
@@ -105,8 +105,4 @@ function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: st
     code >= 200 &&
     code < 400
   );
-}
-
-async function home(exec: Executor): Promise<string> {
-  return (await runChecked(exec, sh`cd && pwd`, 'finding the home folder')).trim();
 }

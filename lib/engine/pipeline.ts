@@ -21,7 +21,7 @@ export interface Pipeline {
 
 export interface PrepareContext {
   hosts: readonly TaskInput[];
-  /** A connection to `host` as `login`; closed by the engine when prepare ends. */
+  /** The run's shared connection to `host` as `login` (its tasks reuse it; the engine closes it). */
   executor(host: TaskInput, login: Login): Executor;
 }
 

@@ -34,20 +34,15 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   const startedAt = Date.now();
   const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline), shared: opts.shared ?? {} }));
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
+  // One pool per host for the whole run: prepare's connection is the one the tasks then reuse.
+  const pools = config.hosts.map((host) => new LazyExecutorPool((login) => new SshExecutor(executorOptions(host, login, opts))));
   if (pipeline.prepare) {
-    const opened: SshExecutor[] = [];
     try {
-      const shared = await pipeline.prepare({
-        hosts: inputs,
-        executor: (input, login) => {
-          const exec = new SshExecutor(executorOptions(input.host, login, opts));
-          opened.push(exec);
-          return exec;
-        },
-      });
+      const shared = await pipeline.prepare({ hosts: inputs, executor: (input, login) => pools[inputs.indexOf(input)]!.get(login) });
       for (const input of inputs) input.shared = { ...input.shared, ...shared };
-    } finally {
-      await Promise.all(opened.map((e) => e.close()));
+    } catch (e) {
+      await Promise.all(pools.map((p) => p.closeAll()));
+      throw e;
     }
   }
 
@@ -63,7 +58,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   };
   const runs = config.hosts.map(
     (host, i) =>
-      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, new LazyExecutorPool((login) => new SshExecutor(executorOptions(host, login, opts))), {
+      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, {
         dryRun: opts.dryRun,
         retries: host.settings.retries,
       }, onEvent),

@@ -16,6 +16,8 @@ export interface SlotContainer {
 }
 
 export interface DockerUpFact {
+  /** The deploy user's home (absolute), where SFTP writes hoist's override files. */
+  home: string;
   pending: string | null;
   current: string | null;
   active: Slot | null;
@@ -47,6 +49,7 @@ for id in $(docker ps -aq --filter ${`label=com.docker.compose.project=${project
 done
 echo ${`http ${slot}`} "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${`http://127.0.0.1:${p.ports[slot]}${p.healthPath}`} || true)"`;
   return sh`cd && 
+echo "home=$HOME"
 echo "pending=$(cat ${`${root}/pending-release`} 2>/dev/null)"
 echo "current=$(readlink ${`${root}/current`} 2>/dev/null | sed 's#.*/##')"
 echo "active=$(cat ${paths.active} 2>/dev/null)"
@@ -60,10 +63,11 @@ ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
 
 export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }): DockerUpFact {
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
-  const fact: DockerUpFact = { pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
+  const fact: DockerUpFact = { home: '', pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
   for (const line of r.stdout.split('\n')) {
     const [word, ...rest] = line.trim().split(/\s+/);
-    if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
+    if (line.startsWith('home=')) fact.home = line.slice(5).trim();
+    else if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
     else if (line.startsWith('current=')) fact.current = line.slice(8).trim() || null;
     else if (line.startsWith('active=')) {
       const v = line.slice(7).trim();
