@@ -74,6 +74,16 @@ const DPKG_LOCK = /Could not get lock|dpkg frontend lock|Unable to acquire the d
 
 export class VerifyError extends HoistError {}
 
+/** Another run holds the host's deploy lock: fail fast, never retried (it would only wait). */
+export class LockHeldError extends HoistError {}
+
+/** Ctrl-C or SIGTERM arrived: no new step starts, the host is rolled back. */
+export class InterruptedError extends HoistError {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}: stopped before the next step`);
+  }
+}
+
 function lastLines(text: string, n: number): string {
   return text.trim().split('\n').slice(-n).join(' | ');
 }

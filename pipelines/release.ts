@@ -29,4 +29,7 @@ export default definePipeline({
     await runChecked(exec, sh`command -v git >/dev/null`, 'looking for git (run the bootstrap pipeline first)');
     return { release: { sha: await resolveRef(exec, repo, gitRef), ref: gitRef } satisfies ReleaseTarget };
   },
+
+  releaseLink: ({ host }) => `apps/${host.settings.appName}/current`,
+  revision: (shared) => (shared.release as ReleaseTarget | undefined)?.sha ?? null,
 });

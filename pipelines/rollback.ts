@@ -11,4 +11,6 @@ export default definePipeline({
   description: 'an earlier release live again: rollback-select, docker-up, caddy-reload, release-switch',
   login: 'deploy',
   tasks: [rollbackSelect, dockerUp, caddyReload, releaseSwitch],
+  releaseLink: ({ host }) => `apps/${host.settings.appName}/current`,
+  revision: (shared) => `back to ${typeof shared.rollbackTo === 'string' ? shared.rollbackTo : 'the previous release'}`,
 });

@@ -2,25 +2,45 @@
 // never ignored.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { parseCount, type Count } from '../engine/rollout.ts';
 import { QUESTIONS, type InitArgs } from './init.ts';
 
-export interface RunArgs {
-  command: 'run';
-  pipeline: string;
+/** What every command that reaches hosts shares: where the settings are and which hosts. */
+export interface HostArgs {
   envFile?: string;
   inventory?: string;
   hosts: string[];
-  dryRun: boolean;
+  tags: string[];
   json?: string;
-  concurrency: number;
   acceptNew: boolean;
+  concurrency: number;
+}
+
+export interface RunArgs extends HostArgs {
+  command: 'run';
+  pipeline: string;
+  dryRun: boolean;
+  batch?: Count;
+  canary?: number;
+  maxFail?: Count;
+  fleetRollback: boolean;
   /** rollback: the release to go back to (a directory name under releases/). */
   to?: string;
 }
 
-export type CliArgs = RunArgs | InitArgs | { command: 'help' } | { command: 'version' };
+export interface StatusArgs extends HostArgs {
+  command: 'status';
+}
+
+export interface UnlockArgs extends HostArgs {
+  command: 'unlock';
+}
+
+export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
+       hoist status [--json F|-] [--hosts a,b] [--tag t]
+       hoist unlock [--hosts a,b] [--tag t]
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --app-port N]
 
 Pipelines: bootstrap, release, rollback, cron; or a path to your own pipeline file.
@@ -29,15 +49,26 @@ Options:
   --env-file F       settings file (default: .env)
   --inventory F      YAML/JSON inventory of hosts, for fleets
   --hosts a,b        only these hosts (inventory names, or HOST)
+  --tag t1,t2        only hosts with one of these inventory tags
   --dry-run          show what would change, per host and task, and change nothing
   --json F|-         write the run report as JSON to F, or to stdout with -
   --concurrency N    hosts worked on at once (default 10)
+  --canary N         run the first N hosts alone first; the rest only if they pass
+  --batch N|N%       rolling: N hosts (or N% of them) at a time, the next batch only
+                     after the previous one finished healthy
+  --max-fail N|N%    failed hosts tolerated before no new host starts (default: no limit;
+                     0 with --canary or --batch)
+  --fleet-rollback   when --max-fail is exceeded, roll back the hosts already released
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
   --to RELEASE       rollback: the release to go back to (default: the one before current)
 
+status shows per host: reachable, live release, containers healthy, DNS, Caddy, deploy lock.
+unlock frees the deploy lock a run left behind (it says whose it was).
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
+Every run's report is kept under .hoist/runs/.
 
-Exit codes: 0 all good, 1 a task failed (its host was rolled back), 2 bad config or arguments.`;
+Exit codes: 0 all good, 1 a task failed (its host was rolled back) or status found a problem,
+2 bad config or arguments, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).`;
 
 export function parseCli(args: string[]): CliArgs {
   const [command, ...rest] = args;
@@ -45,10 +76,51 @@ export function parseCli(args: string[]): CliArgs {
   if (!command || wantsHelp(command) || rest.some(wantsHelp)) return { command: 'help' };
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'init') return parseInit(rest);
-  if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>" (hoist help lists the options)`);
-  let parsed;
+  if (command === 'status' || command === 'unlock') {
+    const { values, positionals } = parseFlags(rest, {});
+    if (positionals.length) throw new UsageError(`"hoist ${command}" takes no pipeline, got "${positionals[0]}". Fix: hoist ${command} --hosts NAME`);
+    return { command, ...hostArgs(values) };
+  }
+  if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>", "hoist status" or "hoist unlock" (hoist help lists the options)`);
+  const { values, positionals } = parseFlags(rest, {
+    'dry-run': { type: 'boolean', default: false },
+    batch: { type: 'string' },
+    canary: { type: 'string' },
+    'max-fail': { type: 'string' },
+    'fleet-rollback': { type: 'boolean', default: false },
+    to: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);
+  const batch = optionalCount(values.batch, '--batch', 'a number of hosts or a percentage, e.g. --batch 2 or --batch 25%');
+  const maxFail = optionalCount(values['max-fail'], '--max-fail', 'a number of hosts or a percentage, e.g. --max-fail 0 or --max-fail 10%');
+  if (batch && 'hosts' in batch && batch.hosts < 1) throw new UsageError('--batch 0: a batch needs at least one host. Fix: --batch 1 or more');
+  let canary: number | undefined;
+  if (values.canary !== undefined) {
+    canary = wholeNumber(String(values.canary), '--canary', 1, 10_000);
+  }
+  if (values['fleet-rollback'] && !maxFail && !batch && !canary) {
+    throw new UsageError('--fleet-rollback needs a failure budget to act on. Fix: add --max-fail N (or use --canary / --batch)');
+  }
+  return {
+    command: 'run',
+    pipeline: positionals[0]!,
+    ...hostArgs(values),
+    dryRun: values['dry-run'] === true,
+    ...(batch ? { batch } : {}),
+    ...(canary !== undefined ? { canary } : {}),
+    ...(maxFail ? { maxFail } : {}),
+    fleetRollback: values['fleet-rollback'] === true,
+    ...(typeof values.to === 'string' && values.to ? { to: values.to } : {}),
+  };
+}
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: boolean }>;
+type FlagValues = Record<string, string | boolean | undefined>;
+
+/** The flags every host command takes, plus `extra`; unknown flags are usage errors. */
+function parseFlags(rest: string[], extra: FlagSpec): { values: FlagValues; positionals: string[] } {
   try {
-    parsed = parseArgs({
+    const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
       strict: true,
@@ -56,36 +128,47 @@ export function parseCli(args: string[]): CliArgs {
         'env-file': { type: 'string' },
         inventory: { type: 'string' },
         hosts: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
+        tag: { type: 'string' },
         json: { type: 'string' },
         concurrency: { type: 'string' },
         'accept-new': { type: 'boolean', default: false },
-        to: { type: 'string' },
+        ...extra,
       },
     });
+    return { values: values as FlagValues, positionals };
   } catch (e) {
     const first = (e as Error).message.split('\n')[0]!.replace(/\.+$/, '');
     throw new UsageError(`${first}. Fix: see "hoist help"`);
   }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);
-  const concurrency = values.concurrency ?? '10';
-  if (!/^\d+$/.test(concurrency) || Number(concurrency) < 1 || Number(concurrency) > 500) {
-    throw new UsageError(`--concurrency ${concurrency}: must be a whole number from 1 to 500`);
-  }
-  const hosts = (values.hosts ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+}
+
+function hostArgs(values: FlagValues): HostArgs {
+  const list = (v: string | boolean | undefined) => (typeof v === 'string' ? v : '').split(',').map((h) => h.trim()).filter(Boolean);
+  const str = (k: string) => (typeof values[k] === 'string' && values[k] ? (values[k] as string) : undefined);
+  const envFile = str('env-file');
+  const inventory = str('inventory');
+  const json = str('json');
   return {
-    command: 'run',
-    pipeline: positionals[0]!,
-    ...(values['env-file'] ? { envFile: values['env-file'] } : {}),
-    ...(values.inventory ? { inventory: values.inventory } : {}),
-    hosts,
-    dryRun: values['dry-run'] ?? false,
-    ...(values.json ? { json: values.json } : {}),
-    concurrency: Number(concurrency),
-    acceptNew: values['accept-new'] ?? false,
-    ...(values.to ? { to: values.to } : {}),
+    ...(envFile ? { envFile } : {}),
+    ...(inventory ? { inventory } : {}),
+    hosts: list(values.hosts),
+    tags: list(values.tag),
+    ...(json ? { json } : {}),
+    acceptNew: values['accept-new'] === true,
+    concurrency: values.concurrency === undefined ? 10 : wholeNumber(String(values.concurrency), '--concurrency', 1, 500),
   };
+}
+
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`${flag} ${text}: must be a whole number from ${min} to ${max}`);
+  return Number(text);
+}
+
+function optionalCount(text: string | boolean | undefined, flag: string, fix: string): Count | undefined {
+  if (typeof text !== 'string') return undefined;
+  const c = parseCount(text);
+  if (!c) throw new UsageError(`${flag} ${text}: not a count. Fix: give ${fix}`);
+  return c;
 }
 
 function parseInit(rest: string[]): InitArgs {

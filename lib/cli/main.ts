@@ -2,14 +2,18 @@
 // list (or plain lines), the dry run's plan, a summary table, and the JSON report if asked; the
 // exit code says how it went (see USAGE).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadConfig } from '../config/load-config.ts';
 import { ConfigError, EXIT, exitCodeFor, HoistError, UsageError } from '../errors.ts';
+import { Interrupt, type StopSignal } from '../engine/interrupt.ts';
 import { loadPipeline } from '../engine/load-pipeline.ts';
 import { runPipeline } from '../engine/run-pipeline.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
+import { saveRunReport } from '../report/run-history.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { runInit } from './init.ts';
+import { loadSelectedConfig } from './select-hosts.ts';
+import { runStatus } from './status.ts';
+import { runUnlock } from './unlock.ts';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -23,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (args.command === 'init') return await runInit(args);
+    if (args.command === 'status') return await runStatus(args);
+    if (args.command === 'unlock') return await runUnlock(args);
     return await run(args);
   } catch (e) {
     const code = exitCodeFor(e);
@@ -35,26 +41,62 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(args: RunArgs): Promise<number> {
   const pipeline = await loadPipeline(args.pipeline);
-  const config = loadConfig({
-    ...(args.envFile ? { envFile: args.envFile } : {}),
-    ...(args.inventory ? { inventoryFile: args.inventory } : {}),
-    only: args.hosts,
-  });
+  const config = loadSelectedConfig(args);
   const jsonToStdout = args.json === '-';
-  const report = await runPipeline(pipeline, config, {
-    dryRun: args.dryRun,
-    concurrency: args.concurrency,
-    acceptNew: args.acceptNew,
-    output: jsonToStdout ? 'silent' : 'auto',
-    shared: args.to ? { rollbackTo: args.to } : {},
-  });
+  const interrupt = new Interrupt();
+  const stopListening = listenForStop(interrupt);
+  let report;
+  try {
+    report = await runPipeline(pipeline, config, {
+      dryRun: args.dryRun,
+      concurrency: args.concurrency,
+      ...(args.batch ? { batch: args.batch } : {}),
+      ...(args.canary !== undefined ? { canary: args.canary } : {}),
+      ...(args.maxFail ? { maxFail: args.maxFail } : {}),
+      fleetRollback: args.fleetRollback,
+      acceptNew: args.acceptNew,
+      output: jsonToStdout ? 'silent' : 'auto',
+      shared: args.to ? { rollbackTo: args.to } : {},
+      interrupt,
+    });
+  } finally {
+    stopListening();
+  }
   const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
   if (args.dryRun) human(`\n${planText(report)}`);
   human(`\n${summaryTable(report)}`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  try {
+    human(`report: ${saveRunReport(report)}`);
+  } catch (e) {
+    human(`warning: the run report could not be kept under .hoist/runs (${(e as Error).message})`);
+  }
   if (args.json) {
-    const json = `${JSON.stringify(report, null, 2)}\n`;
     if (jsonToStdout) process.stdout.write(json);
     else writeFileSync(args.json, json);
   }
   return report.exitCode;
+}
+
+/**
+ * First Ctrl-C / SIGTERM: no new step starts, hosts in flight finish their current command and
+ * are rolled back, locks are freed, exit 130 / 143. A second one exits at once (locks may stay).
+ */
+function listenForStop(interrupt: Interrupt): () => void {
+  const on = (signal: StopSignal) => () => {
+    const code = signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    if (interrupt.signal) {
+      process.stderr.write(`\nhoist: ${signal} again: exiting now without cleaning up. Hosts may still be locked: hoist unlock\n`);
+      process.exit(code);
+    }
+    interrupt.trigger(signal);
+    process.stderr.write(`\nhoist: ${signal}: stopping. Steps in flight finish, their hosts are rolled back, locks are freed. ${signal} again exits at once.\n`);
+  };
+  const handlers = { SIGINT: on('SIGINT'), SIGTERM: on('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  return () => {
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  };
 }

@@ -1,12 +1,16 @@
-// Runs one pipeline on one host: for each task probe -> plan -> apply -> verify, pushing the
-// task's undo on this host's own rollback stack before its apply starts. When a task fails the
-// stack is unwound in reverse, so the host ends as it was (listr2 would only undo the failing
-// task). Every phase that fails for a passing reason is retried.
+// Runs one pipeline on one host: takes the host's deploy lock, then for each task probe -> plan
+// -> apply -> verify, pushing the task's undo on this host's own rollback stack before its apply
+// starts. When a task fails the stack is unwound in reverse, so the host ends as it was (listr2
+// would only undo the failing task). The stack is kept after success too: a fleet rollback
+// unwinds hosts that finished. Every phase that fails for a passing reason is retried.
 import type { HostConfig } from '../config/load-config.ts';
-import type { ExecutorPool } from '../exec/executor-pool.ts';
+import type { ConnectableExecutor, ExecutorPool } from '../exec/executor-pool.ts';
 import type { Executor } from '../exec/executor.ts';
-import { ConfigError, HostKeyError, VerifyError } from '../errors.ts';
+import { ConfigError, HostKeyError, InterruptedError, VerifyError } from '../errors.ts';
+import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
+import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type LockInfo } from './host-lock.ts';
+import type { Interrupt } from './interrupt.ts';
 import type { Pipeline } from './pipeline.ts';
 import { withRetry } from './retry.ts';
 import type { ApplyContext, Login, Plan, Task, TaskInput } from './task.ts';
@@ -14,7 +18,13 @@ import type { ApplyContext, Login, Plan, Task, TaskInput } from './task.ts';
 export interface HostRunOptions {
   dryRun: boolean;
   retries: number;
+  /** Names this run in locks and audit lines. */
+  runId: string;
+  interrupt: Interrupt;
 }
+
+/** pending: not started yet; skipped: never started (budget spent, interrupted). */
+export type HostState = 'pending' | 'running' | 'ok' | 'failed' | 'rolled-back' | 'skipped';
 
 interface Undo {
   taskIndex: number;
@@ -25,7 +35,15 @@ export class HostRun {
   readonly results: TaskResult[];
   startedAt = 0;
   endedAt = 0;
+  state: HostState = 'pending';
   error: string | undefined;
+  /** Why the host was skipped or rolled back although its own tasks passed. */
+  note: string | undefined;
+  /** The live release before and after the run (the pipeline's releaseLink), when it has one. */
+  release: { before: string | null; after: string | null } = { before: null, after: null };
+  /** Problems that did not fail the host but need the operator (a lock left behind). */
+  readonly warnings: string[] = [];
+  private lock: LockInfo | null = null;
   private readonly undo: Undo[] = [];
   readonly host: HostConfig;
 
@@ -43,7 +61,12 @@ export class HostRun {
   }
 
   get failed(): boolean {
-    return this.error !== undefined;
+    return this.state === 'failed';
+  }
+
+  /** Tasks that changed the host in this run (a dry run's would-be changes too). */
+  get changedTasks(): string[] {
+    return this.results.filter((r) => r.status === 'changed').map((r) => r.task);
   }
 
   /** The account the first remote task works as; null when every task runs locally. */
@@ -61,25 +84,52 @@ export class HostRun {
     return task.local ? NO_REMOTE : this.executors.get(this.loginOf(task));
   }
 
-  async connect(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
+  /** Marks a host that will not be started, and why. */
+  skip(reason: string): void {
+    this.state = 'skipped';
+    this.note = reason;
+  }
+
+  /** Connects and takes the deploy lock (a dry run only reads it). Fails fast if it is held. */
+  async start(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
     this.startedAt = Date.now();
+    this.state = 'running';
     const login = this.firstLogin;
     if (!login) return;
     try {
-      await withRetry(() => this.executors.get(login).connect(), { retries: this.opts.retries, onRetry });
+      this.opts.interrupt.check();
+      const exec = this.executors.get(login);
+      await withRetry(() => exec.connect(), { retries: this.opts.retries, onRetry });
+      await this.takeLock(exec, onRetry);
     } catch (e) {
-      this.error = (e as Error).message;
-      this.endedAt = Date.now();
+      this.fail((e as Error).message);
       throw e;
     }
+  }
+
+  private async takeLock(exec: ConnectableExecutor, onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
+    const link = this.pipeline.releaseLink?.(this.input) ?? null;
+    if (this.opts.dryRun) {
+      const peek = parseLockProbe(await withRetry(() => exec.exec(peekCommand(link)), { retries: this.opts.retries, onRetry }));
+      this.release = { before: peek.current, after: peek.current };
+      // A dry run changes nothing, so a held lock does not stop it; the plan may be outdated soon.
+      if (peek.heldBy) this.warnings.push(`${lockHeldError(this.host.name, peek.heldBy).message.split('. Fix:')[0]}: the plan may change when that run ends`);
+      return;
+    }
+    const info = newLockInfo(this.opts.runId, this.pipeline.name, this.pipeline.revision?.(this.input.shared ?? {}) ?? null);
+    // Retrying is safe: a second attempt finds our own record if the first one took it.
+    const probe = parseLockProbe(await withRetry(() => exec.exec(acquireCommand(info, link)), { retries: this.opts.retries, onRetry }));
+    this.release.before = probe.current;
+    if (probe.heldBy && !(probe.heldBy.run === info.run && probe.heldBy.who === info.who)) throw lockHeldError(this.host.name, probe.heldBy);
+    this.lock = info;
   }
 
   /** Runs task `i`; on failure unwinds this host's stack and rethrows. */
   async runTask(i: number): Promise<TaskResult> {
     const task = this.pipeline.tasks[i]!;
     const result = this.results[i]!;
+    if (this.state !== 'running') return result;
     const started = Date.now();
-    this.startedAt ||= started;
     result.attempts = 1;
     this.emit({ type: 'task-start', host: this.host.name, task: task.name });
     // Each phase (probe, apply, verify) has its own retry budget; `attempts` is the most any
@@ -89,6 +139,7 @@ export class HostRun {
       this.emit({ type: 'task-retry', host: this.host.name, task: task.name, attempt, of, error: error.message });
     };
     try {
+      this.opts.interrupt.check();
       const ctxBase = { wanted: this.wanted[i], input: this.input };
       const probe = () => this.probe(task, ctxBase.wanted);
       const before = await withRetry(probe, { retries: this.opts.retries, onRetry: retrying });
@@ -116,9 +167,12 @@ export class HostRun {
           };
           const exec = this.execFor(task);
           if (task.rollback) this.undo.push({ taskIndex: i, run: () => task.rollback!(exec, ctx) });
-          const apply = () => task.apply(exec, plan.steps, ctx);
+          // Apply and verify see an executor that refuses new commands once interrupted; the
+          // rollback gets the plain one, it must run after an interrupt.
+          const guarded = interruptible(exec, this.opts.interrupt);
+          const apply = () => task.apply(guarded, plan.steps, ctx);
           await (task.retrySafe ? withRetry(apply, { retries: this.opts.retries, onRetry: retrying }) : apply());
-          await withRetry(() => this.verify(task, ctx), { retries: this.opts.retries, onRetry: retrying });
+          await withRetry(() => this.verify(task, guarded, ctx), { retries: this.opts.retries, onRetry: retrying });
         }
       }
     } catch (e) {
@@ -131,15 +185,24 @@ export class HostRun {
       }
       result.status = 'failed';
       result.error = (e as Error).message;
-      this.error = `${task.name}: ${result.error}`;
+      this.fail(`${task.name}: ${result.error}`);
       await this.unwind();
       throw e;
     } finally {
       result.durationMs = Date.now() - started;
       this.emit({ type: 'task-end', host: this.host.name, result });
-      if (i === this.pipeline.tasks.length - 1 || this.failed) this.endedAt = Date.now();
+      if (i === this.pipeline.tasks.length - 1 && this.state === 'running') {
+        this.state = 'ok';
+        this.endedAt = Date.now();
+      }
     }
     return result;
+  }
+
+  private fail(message: string): void {
+    this.state = 'failed';
+    this.error = message;
+    this.endedAt = Date.now();
   }
 
   private async probe(task: Task, wanted: unknown): Promise<unknown> {
@@ -149,13 +212,22 @@ export class HostRun {
     return p.parse(r);
   }
 
-  private async verify(task: Task, ctx: ApplyContext<unknown, unknown>): Promise<void> {
-    if (task.verify) return task.verify(this.execFor(task), ctx);
+  private async verify(task: Task, exec: Executor, ctx: ApplyContext<unknown, unknown>): Promise<void> {
+    if (task.verify) return task.verify(exec, ctx);
     const after = await this.probe(task, ctx.wanted);
     const again = task.plan(ctx.wanted, after, this.input);
     if (again.changes) {
       throw new VerifyError(`after applying, the host still differs: ${again.steps.map((s) => s.describe).join('; ')}`);
     }
+  }
+
+  /** Fleet rollback: undoes a host that finished, because others failed. */
+  async rollBackFinished(reason: string): Promise<void> {
+    if (this.state !== 'ok' || !this.undo.length) return;
+    this.note = reason;
+    await this.unwind();
+    this.state = 'rolled-back';
+    this.endedAt = Date.now();
   }
 
   /** Undoes completed (and the failing) tasks' changes, newest first. */
@@ -175,6 +247,27 @@ export class HostRun {
     }
   }
 
+  /** Frees the lock (if this run took it), logs the run on the host, reads the release after. */
+  async finish(): Promise<void> {
+    const lock = this.lock;
+    if (!lock) return;
+    const link = this.pipeline.releaseLink?.(this.input) ?? null;
+    const line = auditLine(lock, this.auditResult(), { changed: this.changedTasks, ...(this.error ? { error: this.error } : {}) });
+    try {
+      const exec = this.executors.get(this.firstLogin!);
+      const r = parseLockProbe(await withRetry(() => exec.exec(releaseCommand(lock, line, link)), { retries: this.opts.retries }));
+      this.release.after = r.current;
+      this.lock = null;
+    } catch (e) {
+      this.warnings.push(`the deploy lock could not be freed (${(e as Error).message}). Fix: hoist unlock --hosts ${this.host.name}`);
+    }
+  }
+
+  private auditResult(): AuditResult {
+    if (this.state === 'failed' && this.opts.interrupt.signal) return 'interrupted';
+    return this.state === 'ok' ? 'ok' : this.state === 'rolled-back' ? 'rolled-back' : 'failed';
+  }
+
   async close(): Promise<void> {
     await this.executors.closeAll();
   }
@@ -185,10 +278,27 @@ const refuse = (): never => {
 };
 const NO_REMOTE: Executor = { label: 'local', exec: refuse, upload: refuse, close: async () => undefined };
 
+/** The executor as apply sees it: after Ctrl-C, the next command is refused instead of run. */
+function interruptible(exec: Executor, interrupt: Interrupt): Executor {
+  return {
+    label: exec.label,
+    exec: (cmd, opts) => {
+      interrupt.check();
+      return exec.exec(cmd, opts);
+    },
+    upload: (...args) => {
+      interrupt.check();
+      return exec.upload(...args);
+    },
+    close: () => exec.close(),
+  };
+}
+
 /**
- * Errors that earlier changes cannot explain: bad config, and a host key that does not match.
- * (A refused login can: the deploy user a later task logs in as may not exist before bootstrap.)
+ * Errors that earlier changes cannot explain: bad config, a host key that does not match, an
+ * interrupt. (A refused login can: the deploy user a later task logs in as may not exist
+ * before bootstrap.)
  */
 function isAccessError(e: unknown): boolean {
-  return e instanceof ConfigError || e instanceof HostKeyError;
+  return e instanceof ConfigError || e instanceof HostKeyError || e instanceof InterruptedError;
 }

@@ -17,6 +17,13 @@ export interface Pipeline {
    * What it returns is `input.shared` in every task.
    */
   prepare?(ctx: PrepareContext): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The symlink (relative to the login's home) that names the live release, read before and
+   * after the run for the summary's "release before -> after". None: the column stays empty.
+   */
+  releaseLink?(input: TaskInput): string;
+  /** What this run deploys, in words for the lock and the audit log (a sha, "back to X"). */
+  revision?(shared: Readonly<Record<string, unknown>>): string | null;
 }
 
 export interface PrepareContext {

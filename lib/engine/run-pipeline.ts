@@ -1,7 +1,10 @@
-// Runs a pipeline over hosts on listr2: hosts in parallel up to the concurrency, tasks of one
-// host in order. All local work (every task's `want` on every host, reading keys) happens
-// first, so a bad input fails the run before any host is contacted. A failing host never stops
-// the others; the report collects every host's outcome.
+// Runs a pipeline over hosts on listr2: waves of hosts one after another (canary, batches), the
+// hosts of a wave in parallel up to the concurrency, the tasks of one host in order. All local
+// work (every task's `want` on every host, reading keys) happens first, so a bad input fails the
+// run before any host is contacted. A failing host never stops the others unless the failure
+// budget (--max-fail) is spent; then no new host starts, and with --fleet-rollback the hosts
+// that finished are rolled back too. The report collects every host's outcome.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Listr, type ListrTask, type ListrTaskWrapper } from 'listr2';
 import type { HostConfig, LoadedConfig } from '../config/load-config.ts';
@@ -13,18 +16,21 @@ import { fileDiff } from '../render/file-diff.ts';
 import { buildReport, type RunReport } from '../report/run-report.ts';
 import type { RunEvent } from './events.ts';
 import { HostRun } from './host-run.ts';
+import { Interrupt } from './interrupt.ts';
 import type { Pipeline } from './pipeline.ts';
+import { failureBudget, planWaves, type RolloutOptions } from './rollout.ts';
 import type { Login, TaskInput } from './task.ts';
 
-export interface RunOptions {
+export interface RunOptions extends RolloutOptions {
   dryRun: boolean;
-  concurrency: number;
   acceptNew: boolean;
   /** 'auto': task list on a TTY, plain lines otherwise; 'silent' when stdout carries JSON. */
   output: 'auto' | 'silent';
   onEvent?: (e: RunEvent) => void;
   /** Run-wide values from the command line (rollback --to), seen by every task as input.shared. */
   shared?: Readonly<Record<string, unknown>>;
+  /** Tripped by the CLI on SIGINT/SIGTERM. */
+  interrupt?: Interrupt;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +38,8 @@ type AnyTaskWrapper = ListrTaskWrapper<any, any, any>;
 
 export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts: RunOptions): Promise<RunReport> {
   const startedAt = Date.now();
+  const runId = `${new Date(startedAt).toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+  const interrupt = opts.interrupt ?? new Interrupt();
   const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline), shared: opts.shared ?? {} }));
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
   // One pool per host for the whole run: prepare's connection is the one the tasks then reuse.
@@ -57,58 +65,103 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
     if (view) updateView(view, label(e.host, name), e, opts.dryRun);
   };
   const runs = config.hosts.map(
-    (host, i) =>
-      new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, {
-        dryRun: opts.dryRun,
-        retries: host.settings.retries,
-      }, onEvent),
+    (host, i) => new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, { dryRun: opts.dryRun, retries: host.settings.retries, runId, interrupt }, onEvent),
   );
 
-  const list = new Listr(
-    runs.map((run): ListrTask => ({
-      title: `${run.host.name} (${run.host.address}:${run.host.settings.sshPort})`,
-      task: (_ctx, hostTask) =>
-        hostTask.newListr(
-          [
-            {
-              title: label(run.host.name, 'connect'),
-              skip: () => (run.firstLogin ? false : 'connect: not needed, every task runs locally'),
-              task: async (_c, t) => {
-                await run.connect((attempt, of, error) => {
-                  t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${error.message}]`;
-                });
-                t.title = label(run.host.name, 'connect');
-              },
+  const waves = planWaves(runs, opts);
+  const budget = failureBudget(opts, runs.length);
+  const failures = () => runs.filter((r) => r.failed).length;
+  const budgetSpent = () => failures() > budget;
+  /** Why a host that has not started must not start now, if it must not. */
+  const holdReason = (): string | null => {
+    if (interrupt.signal) return `not started: the run was interrupted (${interrupt.signal})`;
+    if (budgetSpent()) return `not started: ${failures()} host(s) failed, more than --max-fail allows (${budget})`;
+    return null;
+  };
+
+  const hostTask = (run: HostRun): ListrTask => ({
+    title: `${run.host.name} (${run.host.address}:${run.host.settings.sshPort})`,
+    task: (_ctx, hostView) => {
+      const held = holdReason();
+      if (held) {
+        run.skip(held);
+        hostView.skip(held);
+        return;
+      }
+      return hostView.newListr(
+        [
+          {
+            title: label(run.host.name, 'connect'),
+            task: async (_c, t) => {
+              await run.start((attempt, of, error) => {
+                t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${error.message}]`;
+              });
+              t.title = label(run.host.name, run.firstLogin ? 'connect' : 'connect: not needed, every task runs locally');
             },
-            ...pipeline.tasks.map(
-              (task, i): ListrTask => ({
-                title: label(run.host.name, task.name),
-                task: async (_c, t) => {
-                  views.set(`${run.host.name}\0${task.name}`, t);
-                  await run.runTask(i);
-                },
-              }),
-            ),
-          ],
-          { concurrent: false, exitOnError: true },
-        ),
-    })),
-    {
-      concurrent: Math.max(1, opts.concurrency),
-      exitOnError: false,
-      renderer: opts.output === 'silent' ? 'silent' : 'default',
-      fallbackRenderer: 'simple',
-      rendererOptions: { collapseSubtasks: false, collapseErrors: false },
-      registerSignalListeners: false,
+          },
+          ...pipeline.tasks.map(
+            (task, i): ListrTask => ({
+              title: label(run.host.name, task.name),
+              // listr2 hands its parent's exitOnError down to subtasks, so a host's own
+              // failure must stop its later tasks here, not by listr's option.
+              skip: () => (run.state !== 'running' ? 'not run: an earlier step failed' : false),
+              task: async (_c, t) => {
+                views.set(`${run.host.name}\0${task.name}`, t);
+                await run.runTask(i);
+              },
+            }),
+          ),
+        ],
+        { concurrent: false, exitOnError: true },
+      );
     },
-  );
+  });
+
+  const stages: ListrTask[] = waves.map((wave, w) => ({
+    title: waves.length > 1 ? `batch ${w + 1}/${waves.length}: ${wave.map((r) => r.host.name).join(', ')}` : 'hosts',
+    skip: () => {
+      const held = holdReason();
+      if (!held) return false;
+      for (const r of wave) r.skip(held);
+      return held;
+    },
+    task: (_ctx, waveView) => waveView.newListr(wave.map(hostTask), { concurrent: Math.max(1, opts.concurrency), exitOnError: false }),
+  }));
+  if (opts.fleetRollback && !opts.dryRun) {
+    stages.push({
+      title: 'fleet rollback',
+      skip: () => (budgetSpent() ? false : 'fleet rollback: not needed'),
+      task: (_ctx, view) => {
+        const done = runs.filter((r) => r.state === 'ok');
+        const reason = `rolled back by --fleet-rollback: ${failures()} host(s) failed, more than --max-fail allows (${budget})`;
+        return view.newListr(
+          done.map((r) => ({ title: `${r.host.name}: roll back`, task: () => r.rollBackFinished(reason) })),
+          { concurrent: Math.max(1, opts.concurrency), exitOnError: false },
+        );
+      },
+    });
+  }
+
+  const list = new Listr(stages, {
+    concurrent: false,
+    exitOnError: false,
+    renderer: opts.output === 'silent' ? 'silent' : 'default',
+    fallbackRenderer: 'simple',
+    rendererOptions: { collapseSubtasks: false, collapseErrors: false },
+    registerSignalListeners: false,
+  });
   try {
     await list.run();
   } finally {
+    // Locks are freed (and the audit lines written) after everything, rollbacks included: a
+    // host stays locked as long as this run may still change it.
+    await Promise.all(runs.map((r) => r.finish()));
     await Promise.all(runs.map((r) => r.close()));
   }
-  const exitCode = runs.some((r) => r.failed) ? EXIT.taskFailed : EXIT.ok;
-  return buildReport(pipeline.name, opts.dryRun, startedAt, runs, exitCode, fileDiff);
+  const exitCode = interrupt.signal
+    ? interrupt.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm
+    : runs.some((r) => r.state !== 'ok') ? EXIT.taskFailed : EXIT.ok;
+  return buildReport({ pipeline: pipeline.name, runId, dryRun: opts.dryRun, startedAt, runs, waves, budget, opts, interrupted: interrupt.signal, exitCode }, fileDiff);
 }
 
 function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boolean): void {
@@ -134,7 +187,7 @@ function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boo
   }
 }
 
-function executorOptions(host: HostConfig, login: Login, opts: RunOptions): SshExecutorOptions {
+export function executorOptions(host: HostConfig, login: Login, opts: { acceptNew: boolean }): SshExecutorOptions {
   const s = host.settings;
   const base = {
     privateKey: readFileSync(s.sshKeyPath),

@@ -1,30 +1,58 @@
-// One table at the end of every run: a line per host and task with its outcome, so the result
-// is readable without scrolling back through the live task list.
-import type { RunReport } from '../report/run-report.ts';
+// One table at the end of every run: a line per host with its release before -> after, outcome,
+// time and what happened, so the result is readable without scrolling back through the live
+// task list. Multi-line errors go below the table, whole.
+import type { HostReport, RunReport } from '../report/run-report.ts';
 
 export function summaryTable(report: RunReport): string {
-  const rows: string[][] = [['HOST', 'TASK', 'STATUS', 'TIME', 'NOTE']];
-  for (const h of report.hosts) {
-    if (h.tasks.every((t) => t.status === 'skipped') && h.error) rows.push([h.name, '(connect)', 'failed', '', h.error]);
-    for (const t of h.tasks) {
-      const note = t.error ?? (t.rollbackError ? `ROLLBACK FAILED: ${t.rollbackError}` : t.reason ?? t.steps.join('; '));
-      const attempts = t.attempts > 1 ? ` (${t.attempts} attempts)` : '';
-      rows.push([h.name, t.task, t.status + attempts, `${(t.durationMs / 1000).toFixed(1)}s`, note]);
-    }
-  }
-  // A multi-line error keeps the table readable: its first line in the table, all of it below.
+  const staged = report.rollout.batches > 1;
+  const head = ['HOST', ...(staged ? ['BATCH'] : []), 'RELEASE', 'STATUS', 'TIME', 'NOTE'];
+  const rows: string[][] = [head];
   const details: string[] = [];
-  for (const row of rows.slice(1)) {
-    const [first, ...more] = row[4]!.split('\n');
-    if (more.length) {
-      row[4] = `${first} (more below)`;
-      details.push(`${row[0]} ${row[1]}:`, ...[first!, ...more].map((l) => `  ${l}`));
-    }
+  for (const h of report.hosts) {
+    const [first, ...more] = hostNote(h, report.dryRun).split('\n');
+    if (more.length) details.push(`${h.name}:`, ...[first!, ...more].map((l) => `  ${l}`));
+    rows.push([
+      h.name,
+      ...(staged ? [String(h.batch)] : []),
+      releaseCell(h),
+      h.status,
+      h.startedAt ? `${(h.durationMs / 1000).toFixed(1)}s` : '-',
+      more.length ? `${first} (more below)` : first!,
+    ]);
   }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const failed = report.hosts.filter((h) => h.status === 'failed').length;
+  const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
-  if (details.length) lines.push('', ...details, '');
-  lines.push(`${report.hosts.length - failed} of ${report.hosts.length} hosts ok${failed ? `, ${failed} failed` : ''} (${(report.durationMs / 1000).toFixed(1)}s)`);
+  const warnings = report.hosts.flatMap((h) => h.warnings.map((w) => `warning: ${h.name}: ${w}`));
+  if (details.length || warnings.length) lines.push('', ...details, ...warnings, '');
+  lines.push(totals(report));
   return lines.join('\n');
+}
+
+function releaseCell(h: HostReport): string {
+  const { before, after } = h.release;
+  if (!before && !after) return '-';
+  return before === after ? `${before ?? '-'} (same)` : `${before ?? '-'} -> ${after ?? '-'}`;
+}
+
+function hostNote(h: HostReport, dryRun: boolean): string {
+  const rollbackFailed = h.tasks.filter((t) => t.rollbackError).map((t) => `ROLLBACK FAILED in ${t.task}: ${t.rollbackError}`);
+  if (h.status === 'failed') {
+    const failedTask = h.tasks.find((t) => t.status === 'failed');
+    const undone = h.tasks.some((t) => t.status === 'rolled-back') ? ' (rolled back)' : '';
+    return [failedTask ? `${failedTask.task} failed${undone}: ${failedTask.error}` : (h.error ?? 'failed'), ...rollbackFailed].join('\n');
+  }
+  if (h.status === 'skipped' || h.status === 'rolled-back') return [h.note ?? h.status, ...rollbackFailed].join('\n');
+  const changed = h.tasks.filter((t) => t.status === 'changed').map((t) => t.task);
+  const attempts = h.tasks.filter((t) => t.attempts > 1).map((t) => `${t.task} took ${t.attempts} attempts`);
+  const what = changed.length ? `${dryRun ? 'would change' : 'changed'}: ${changed.join(', ')}` : 'no changes';
+  return [what, ...attempts].join('; ');
+}
+
+function totals(report: RunReport): string {
+  const count = (s: HostReport['status']) => report.hosts.filter((h) => h.status === s).length;
+  const ok = count('ok');
+  const parts = [`${ok} of ${report.hosts.length} hosts ok`];
+  for (const s of ['failed', 'rolled-back', 'skipped'] as const) if (count(s)) parts.push(`${count(s)} ${s}`);
+  const interrupted = report.interrupted ? ` — interrupted by ${report.interrupted}` : '';
+  return `${parts.join(', ')} (${(report.durationMs / 1000).toFixed(1)}s)${interrupted}`;
 }

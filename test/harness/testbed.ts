@@ -3,7 +3,7 @@
 // key, a known_hosts file pinning every host, and helpers to write .env / inventory and run
 // the real CLI. `stop()` removes the hosts.
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,8 +120,8 @@ export class Testbed {
     return p;
   }
 
-  /** Runs the real CLI, as the npm scripts do. */
-  hoist(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  /** Runs the real CLI, as the npm scripts do. `onSpawn` gets its process (a test may kill it). */
+  hoist(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
     const started = Date.now();
     return new Promise((resolvePromise, reject) => {
       const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hoist.mjs'), ...args], {
@@ -129,6 +129,7 @@ export class Testbed {
         env: { ...process.env, HOIST_RETRY_MIN_MS: '200', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      onSpawn?.(child);
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

@@ -52,6 +52,8 @@ test('run with only a pipeline gives the defaults', () => {
     dryRun: false,
     concurrency: 10,
     acceptNew: false,
+    tags: [],
+    fleetRollback: false,
   });
 });
 
@@ -67,6 +69,8 @@ test('every flag, separate values', () => {
     json: 'out.json',
     concurrency: 4,
     acceptNew: true,
+    tags: [],
+    fleetRollback: false,
   });
 });
 
@@ -82,6 +86,8 @@ test('every flag, --flag=value form and flags before the pipeline', () => {
     json: '-',
     concurrency: 500,
     acceptNew: true,
+    tags: [],
+    fleetRollback: false,
   });
 });
 
@@ -224,3 +230,29 @@ test('the real CLI: an unknown pipeline exits 2 listing the ones there are', () 
 });
 
 test.run();
+
+test('rollout flags: canary, batch as count or share, failure budget, fleet rollback, tags', () => {
+  const a = parseCli(['run', 'release', '--canary', '1', '--batch', '25%', '--max-fail', '2', '--fleet-rollback', '--tag', 'web,gpu']);
+  assert.equal(
+    { ...a },
+    { command: 'run', pipeline: 'release', hosts: [], tags: ['web', 'gpu'], acceptNew: false, concurrency: 10, dryRun: false, canary: 1, batch: { percent: 25 }, maxFail: { hosts: 2 }, fleetRollback: true },
+  );
+  const b = parseCli(['run', 'release', '--batch', '3', '--max-fail', '10%']);
+  assert.equal([(b as { batch: unknown }).batch, (b as { maxFail: unknown }).maxFail], [{ hosts: 3 }, { percent: 10 }]);
+});
+
+test('bad rollout flags are usage errors that say what to give', () => {
+  usageError(['run', 'release', '--batch', 'two'], '--batch two');
+  usageError(['run', 'release', '--batch', '0'], 'at least one host');
+  usageError(['run', 'release', '--batch', '150%'], '--batch 150%');
+  usageError(['run', 'release', '--max-fail', '-1'], '--max-fail');
+  usageError(['run', 'release', '--canary', '0'], '--canary 0');
+  usageError(['run', 'release', '--fleet-rollback'], '--max-fail');
+});
+
+test('status and unlock take the host flags and no pipeline', () => {
+  assert.equal(parseCli(['status', '--json', '-', '--tag', 'web']), { command: 'status', hosts: [], tags: ['web'], json: '-', acceptNew: false, concurrency: 10 });
+  assert.equal(parseCli(['unlock', '--hosts', 'web1']), { command: 'unlock', hosts: ['web1'], tags: [], acceptNew: false, concurrency: 10 });
+  usageError(['status', 'release'], 'takes no pipeline');
+  usageError(['unlock', '--dry-run'], '--dry-run');
+});

@@ -8,6 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRepoUrl } from '../../lib/config/repo-url.ts';
 import type { RunEvent } from '../../lib/engine/events.ts';
+import { Interrupt } from '../../lib/engine/interrupt.ts';
+import { freeDeployLock, isLockCommand } from '../harness/lock-responder.ts';
 import { HostRun } from '../../lib/engine/host-run.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
 import { defineTask, type Task } from '../../lib/engine/task.ts';
@@ -41,6 +43,7 @@ const freshSim = (): Sim => ({ privateKey: null, pub: null, config: null, instea
 class SimHost extends RecordingExecutor {
   constructor(readonly sim: Sim) {
     super([
+      freeDeployLock,
       (line, opts) => {
         const s = this.sim;
         const lsOk = s.access && s.privateKey !== null && (s.config ?? '').includes('IdentityFile ~/.ssh/hoist_api_deploy') && s.insteadOf.includes(repo.url) && s.knownHosts.includes(GITHUB_HOST_KEYS[0]!);
@@ -103,8 +106,8 @@ async function run(sim: Sim, settings: Parameters<typeof testHost>[0], tasks: Ta
   const wanted = await Promise.all(tasks.map((t) => t.want(input)));
   const exec = new SimHost(sim);
   const events: RunEvent[] = [];
-  const hr = new HostRun(input, pipeline, wanted, singleExecutorPool(exec), { dryRun: false, retries: 1 }, (e) => events.push(e));
-  await hr.connect(() => undefined);
+  const hr = new HostRun(input, pipeline, wanted, singleExecutorPool(exec), { dryRun: false, retries: 1, runId: 'unit', interrupt: new Interrupt() }, (e) => events.push(e));
+  await hr.start(() => undefined);
   let error: Error | null = null;
   for (let i = 0; i < tasks.length; i++) {
     try {
@@ -158,7 +161,7 @@ test('with a token: key made on the host, block, git URL, pins, registered once;
   assert.is(second.results[0]!.status, 'unchanged');
   assert.is(second.results[0]!.reason, 'deploy key for acme/api in place and git ls-remote works');
   assert.is(fake.requests.length, before, 'a second run asks GitHub nothing');
-  assert.equal(second.exec.lines.length, 1, 'a second run is one probe');
+  assert.equal(second.exec.lines.filter((l) => !isLockCommand(l)).length, 1, 'a second run is one probe (besides the deploy lock)');
 });
 
 test('a later failure rolls back: the key this run added is deleted; host files stay', async () => {

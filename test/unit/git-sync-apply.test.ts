@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RepoUrl } from '../../lib/config/repo-url.ts';
 import type { RunEvent } from '../../lib/engine/events.ts';
+import { Interrupt } from '../../lib/engine/interrupt.ts';
 import { HostRun } from '../../lib/engine/host-run.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
 import { defineTask, type Task } from '../../lib/engine/task.ts';
@@ -84,8 +85,8 @@ async function run(exec: LocalShell, tasks: Task[], settings: Parameters<typeof 
   const pipeline = definePipeline({ name: 'test', description: 'unit', login: 'deploy', tasks });
   const wanted = await Promise.all(tasks.map((t) => t.want(input)));
   const events: RunEvent[] = [];
-  const hr = new HostRun(input, pipeline, wanted, singleExecutorPool(exec), { dryRun: false, retries: 2 }, (e) => events.push(e));
-  await hr.connect(() => {});
+  const hr = new HostRun(input, pipeline, wanted, singleExecutorPool(exec), { dryRun: false, retries: 2, runId: 'unit', interrupt: new Interrupt() }, (e) => events.push(e));
+  await hr.start(() => {});
   let thrown: unknown;
   for (let i = 0; i < tasks.length; i++) {
     try {

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunEvent } from '../../lib/engine/events.ts';
 import { HostRun } from '../../lib/engine/host-run.ts';
+import { Interrupt } from '../../lib/engine/interrupt.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
 import { withRetry } from '../../lib/engine/retry.ts';
 import { defineTask, type Task, type TaskInput } from '../../lib/engine/task.ts';
@@ -14,12 +15,18 @@ import {
   ConnectError,
   ConnectionLostError,
   HostKeyError,
+  InterruptedError,
+  LockHeldError,
   RemoteCommandError,
   VerifyError,
 } from '../../lib/errors.ts';
 import { runChecked, type ExecResult } from '../../lib/exec/executor.ts';
 import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
 import { testHost } from '../harness/settings.ts';
+import { freeDeployLock, isLockCommand } from '../harness/lock-responder.ts';
+
+/** Command lines the tasks sent (the deploy lock's own are tested elsewhere). */
+const taskLines = (exec: RecordingExecutor) => exec.lines.filter((l) => !isLockCommand(l));
 import { singleExecutorPool } from '../../lib/exec/executor-pool.ts';
 import { sh } from '../../lib/shell-quote.ts';
 
@@ -104,16 +111,19 @@ interface Setup {
   dryRun?: boolean;
   retries?: number;
   connectFailures?: Error[];
+  interrupt?: Interrupt;
 }
+
 
 async function setup(s: Setup) {
   const state = s.state ?? {};
   const inp = input(s.retries ?? 2);
   const pipeline = definePipeline({ name: 'test', description: 'unit test', login: 'deploy', tasks: s.tasks });
   const wanted = await Promise.all(s.tasks.map((t) => t.want(inp)));
-  const exec = new RecordingExecutor([...(s.faults ?? []), simulatedHost(state)], { connectFailures: s.connectFailures ?? [] });
+  const exec = new RecordingExecutor([...(s.faults ?? []), freeDeployLock, simulatedHost(state)], { connectFailures: s.connectFailures ?? [] });
   const events: RunEvent[] = [];
-  const run = new HostRun(inp, pipeline, wanted, singleExecutorPool(exec), { dryRun: s.dryRun ?? false, retries: s.retries ?? 2 }, (e) => events.push(e));
+  const opts = { dryRun: s.dryRun ?? false, retries: s.retries ?? 2, runId: 'unit', interrupt: s.interrupt ?? new Interrupt() };
+  const run = new HostRun(inp, pipeline, wanted, singleExecutorPool(exec), opts, (e) => events.push(e));
   return { state, exec, events, run, pipeline };
 }
 
@@ -121,7 +131,7 @@ async function setup(s: Setup) {
 async function runAll(s: Setup) {
   const ctx = await setup(s);
   let thrown: unknown;
-  await ctx.run.connect(() => {});
+  await ctx.run.start(() => {});
   for (let i = 0; i < ctx.pipeline.tasks.length; i++) {
     try {
       await ctx.run.runTask(i);
@@ -188,7 +198,7 @@ test('empty plan: unchanged with the reason, nothing applied', async () => {
   assert.is(r.results[0]!.reason, 'a is already v1');
   assert.equal(r.results[0]!.steps, []);
   assert.is(r.results[0]!.attempts, 1);
-  assert.equal(r.exec.lines, ['cat state-a']);
+  assert.equal(taskLines(r.exec), ['cat state-a']);
   assert.is(r.run.failed, false);
   const planned = ofType(r.events, 'task-planned')[0]!;
   assert.is(planned.reason, 'a is already v1');
@@ -198,7 +208,7 @@ test('empty plan: unchanged with the reason, nothing applied', async () => {
 test('changed: apply, then verify probes again; steps recorded; events in order', async () => {
   const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' } });
   assert.is(r.thrown, undefined);
-  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'set state-a v2', 'cat state-a']);
   assert.is(r.results[0]!.status, 'changed');
   assert.equal(r.results[0]!.steps, ['set a from v1 to v2']);
   assert.is(r.results[0]!.attempts, 1);
@@ -233,7 +243,7 @@ test('dry run: changed with steps, nothing applied, nothing rolled back even whe
   assert.ok(r.thrown instanceof HostKeyError);
   assert.equal(statuses(r.results), ['changed', 'unchanged', 'failed']);
   assert.equal(r.results[0]!.steps, ['set a from v1 to v2']);
-  assert.equal(r.exec.lines, ['cat state-a', 'cat state-b', 'cat state-c']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'cat state-b', 'cat state-c']);
   assert.equal(ofType(r.events, 'rollback'), []);
   assert.equal(r.state, { a: 'v1', b: 'v2', c: 'v1' });
 });
@@ -242,7 +252,7 @@ test('dry run of a whole pipeline: every changing task reports its steps, only p
   const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state: { a: 'v1', b: 'v1' }, dryRun: true });
   assert.is(r.thrown, undefined);
   assert.equal(statuses(r.results), ['changed', 'changed']);
-  assert.ok(r.exec.lines.every((l) => l.startsWith('cat ')));
+  assert.ok(taskLines(r.exec).every((l) => l.startsWith('cat ')));
   assert.is(r.run.failed, false);
 });
 
@@ -260,8 +270,8 @@ test('task 3 of 3 fails: 1 and 2 rolled back in reverse order, the failing one r
   assert.match(r.results[2]!.error ?? '', /apply c .*failed \(exit 1\): disk full/);
   assert.is(r.results[2]!.attempts, 1);
   // Rollbacks after the failing apply, newest first: c (may have partly applied), b, a.
-  const failedAt = r.exec.lines.indexOf('set state-c v2');
-  assert.equal(r.exec.lines.slice(failedAt + 1), ['set state-c v1', 'set state-b v1', 'set state-a v1']);
+  const failedAt = taskLines(r.exec).indexOf('set state-c v2');
+  assert.equal(taskLines(r.exec).slice(failedAt + 1), ['set state-c v1', 'set state-b v1', 'set state-a v1']);
   assert.equal(r.state, { a: 'v1', b: 'v1', c: 'v1' });
   assert.equal(
     ofType(r.events, 'rollback').map((e) => [e.task, e.ok]),
@@ -281,7 +291,7 @@ test('unchanged tasks are not rolled back and stay unchanged', async () => {
     faults: [failTimes('set state-c v2', 1, () => failing())],
   });
   assert.equal(statuses(r.results), ['rolled-back', 'unchanged', 'failed']);
-  assert.ok(!r.exec.lines.some((l) => l.startsWith('set state-b')));
+  assert.ok(!taskLines(r.exec).some((l) => l.startsWith('set state-b')));
   assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['c', 'a']);
   assert.equal(r.state, { a: 'v1', b: 'v1', c: 'v1' });
 });
@@ -306,7 +316,7 @@ test('tasks after the failing one stay skipped', async () => {
   });
   assert.equal(statuses(r.results), ['failed', 'skipped']);
   assert.is(r.results[1]!.attempts, 0);
-  assert.ok(!r.exec.lines.some((l) => l.includes('state-b')));
+  assert.ok(!taskLines(r.exec).some((l) => l.includes('state-b')));
 });
 
 test('verify failure: apply that changes nothing fails with what still differs, and is rolled back', async () => {
@@ -318,7 +328,7 @@ test('verify failure: apply that changes nothing fails with what still differs, 
   assert.equal(statuses(r.results), ['rolled-back', 'failed']);
   assert.is(r.results[1]!.error, 'after applying, the host still differs: set b from v1 to v2');
   assert.is(r.results[1]!.attempts, 1, 'a VerifyError is not retried');
-  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-b', 'true', 'cat state-b', 'set state-b v1', 'set state-a v1']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-b', 'true', 'cat state-b', 'set state-b v1', 'set state-a v1']);
   assert.equal(r.state, { a: 'v1', b: 'v1' });
 });
 
@@ -339,7 +349,7 @@ test('a rollback that throws: status kept, rollbackError set, ok:false event, un
   assert.is(rollbacks[1]!.error, r.results[1]!.rollbackError);
   assert.equal(r.state, { a: 'v1', b: 'v2', c: 'v1' });
   // The non-transient rollback failure was tried once only.
-  assert.is(r.exec.lines.filter((l) => l === 'set state-b v1').length, 1);
+  assert.is(taskLines(r.exec).filter((l) => l === 'set state-b v1').length, 1);
 });
 
 test("the failing task's own rollback failing keeps it failed with both errors", async () => {
@@ -361,7 +371,7 @@ test('a rollback that fails transiently is retried', async () => {
   });
   assert.equal(statuses(r.results), ['rolled-back', 'failed']);
   assert.is(r.results[0]!.rollbackError, undefined);
-  assert.is(r.exec.lines.filter((l) => l === 'set state-a v1').length, 2);
+  assert.is(taskLines(r.exec).filter((l) => l === 'set state-a v1').length, 2);
   assert.equal(r.state, { a: 'v1', b: 'v1' });
 });
 
@@ -389,7 +399,7 @@ test('a transient error in probe is retried: 2 attempts, a task-retry event with
   assert.is(retries[0]!.of, 3);
   assert.is(retries[0]!.task, 'a');
   assert.match(retries[0]!.error, /lost the connection/);
-  assert.equal(r.exec.lines, ['cat state-a', 'cat state-a', 'set state-a v2', 'cat state-a']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'cat state-a', 'set state-a v2', 'cat state-a']);
 });
 
 test('a transient error in apply of a retrySafe task is retried', async () => {
@@ -403,7 +413,7 @@ test('a transient error in apply of a retrySafe task is retried', async () => {
   assert.is(r.results[0]!.attempts, 2);
   assert.equal(ofType(r.events, 'task-retry').map((e) => e.attempt), [2]);
   assert.equal(ofType(r.events, 'rollback'), []);
-  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'set state-a v2', 'cat state-a']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'set state-a v2', 'set state-a v2', 'cat state-a']);
 });
 
 test('a transient error in apply of a task that is not retrySafe is not retried: the host is rolled back', async () => {
@@ -416,7 +426,7 @@ test('a transient error in apply of a task that is not retrySafe is not retried:
   assert.equal(statuses(r.results), ['rolled-back', 'failed']);
   assert.is(r.results[1]!.attempts, 1);
   assert.equal(ofType(r.events, 'task-retry'), []);
-  assert.is(r.exec.lines.filter((l) => l === 'set state-b v2').length, 1);
+  assert.is(taskLines(r.exec).filter((l) => l === 'set state-b v2').length, 1);
   assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['b', 'a']);
   assert.equal(r.state, { a: 'v1', b: 'v1' });
 });
@@ -431,7 +441,7 @@ test('a transient error in verify is retried', async () => {
   });
   assert.is(r.results[0]!.status, 'changed');
   assert.is(r.results[0]!.attempts, 2);
-  assert.equal(r.exec.lines, ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-a']);
+  assert.equal(taskLines(r.exec), ['cat state-a', 'set state-a v2', 'cat state-a', 'cat state-a']);
 });
 
 test('non-transient errors are not retried: AuthError, RemoteCommandError without a dpkg lock', async () => {
@@ -475,7 +485,7 @@ test('retries exhausted: failed after retries+1 attempts, then rolled back', asy
   assert.equal(statuses(r.results), ['rolled-back', 'failed']);
   assert.is(r.results[1]!.attempts, 4);
   assert.equal(ofType(r.events, 'task-retry').map((e) => `${e.attempt}/${e.of}`), ['2/4', '3/4', '4/4']);
-  assert.is(r.exec.lines.filter((l) => l === 'cat state-b').length, 4);
+  assert.is(taskLines(r.exec).filter((l) => l === 'cat state-b').length, 4);
 });
 
 test('retries: 0 means one attempt', async () => {
@@ -495,7 +505,7 @@ test('connect retries a transient ConnectError and then succeeds', async () => {
     retries: 3,
   });
   const seen: string[] = [];
-  await run.connect((attempt, of, error) => seen.push(`${attempt}/${of} ${error.message}`));
+  await run.start((attempt, of, error) => seen.push(`${attempt}/${of} ${error.message}`));
   assert.is(exec.connectCount, 3);
   assert.equal(seen, ['2/4 timed out', '3/4 refused']);
   assert.is(run.failed, false);
@@ -504,7 +514,7 @@ test('connect retries a transient ConnectError and then succeeds', async () => {
 test('connect fails at once on AuthError and records the error', async () => {
   const { run, exec } = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [new AuthError('key rejected by h1')], retries: 3 });
   const seen: number[] = [];
-  await rejects(() => run.connect((a) => seen.push(a)), (e: unknown) => e instanceof AuthError);
+  await rejects(() => run.start((a) => seen.push(a)), (e: unknown) => e instanceof AuthError);
   assert.is(exec.connectCount, 1);
   assert.equal(seen, []);
   assert.is(run.failed, true);
@@ -514,11 +524,11 @@ test('connect fails at once on AuthError and records the error', async () => {
 
 test('connect fails on a ConnectError not worth retrying, and after retries are used up', async () => {
   const once = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [new ConnectError('no such host', false)] });
-  await rejects(() => once.run.connect(() => {}), /no such host/);
+  await rejects(() => once.run.start(() => {}), /no such host/);
   assert.is(once.exec.connectCount, 1);
 
   const down = await setup({ tasks: [fakeTask('a', 'v1')], connectFailures: [1, 2, 3, 4].map((n) => new ConnectError(`timeout ${n}`, true)), retries: 2 });
-  await rejects(() => down.run.connect(() => {}), /timeout 3/);
+  await rejects(() => down.run.start(() => {}), /timeout 3/);
   assert.is(down.exec.connectCount, 3);
   assert.is(down.run.error, 'timeout 3');
 });
@@ -526,7 +536,7 @@ test('connect fails on a ConnectError not worth retrying, and after retries are 
 test('a pipeline of local tasks only never connects', async () => {
   const local = { ...fakeTask('a', 'v1'), local: true };
   const { run, exec } = await setup({ tasks: [local], connectFailures: [new AuthError('must not be tried')] });
-  await run.connect(() => {});
+  await run.start(() => {});
   assert.is(exec.connectCount, 0);
   assert.is(run.firstLogin, null);
 });
@@ -604,6 +614,62 @@ test('withRetry reads HOIST_RETRY_MIN_MS when no minTimeoutMs is given', async (
   assert.is(await withRetry(c.fn, { retries: 2 }), 'ok');
   // With the 500 ms default, two waits would take over a second.
   assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// deploy lock, interrupt, fleet rollback
+
+test('a lock held by another run fails the host at start, before any task probes', async () => {
+  const holder = JSON.stringify({ who: 'alice@laptop', run: 'r1', pipeline: 'release', revision: 'abc123', since: new Date(Date.now() - 3 * 3600_000).toISOString() });
+  const held: Responder = (line) => (line.startsWith('cd && mkdir -p .hoist') ? ok(`lock held ${holder}\ncurrent 20260101-abc\n`) : undefined);
+  const { run, exec } = await setup({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [held] });
+  await rejects(() => run.start(() => {}), (e: unknown) => e instanceof LockHeldError && /alice@laptop \(release of abc123, run r1\).*3h ago; it may be stale.*hoist unlock --hosts/.test((e as Error).message));
+  assert.is(run.state, 'failed');
+  assert.equal(taskLines(exec), []);
+  assert.is(run.release.before, '20260101-abc');
+});
+
+test('finish frees the lock and appends one audit line naming the run and its result', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' } });
+  await r.run.finish();
+  const last = r.exec.lines.at(-1)!;
+  assert.ok(last.startsWith('cd && { [ "$(readlink .hoist/lock'), last);
+  const audit = /printf '%s\\n' '(\{.*\})' >> \.hoist\/audit\.log/.exec(last);
+  assert.ok(audit, last);
+  const entry = JSON.parse(audit![1]!) as Record<string, unknown>;
+  assert.equal([entry.run, entry.pipeline, entry.result, entry.changed], ['unit', 'test', 'ok', ['a']]);
+});
+
+test('an interrupt stops the task before its next command and rolls the host back', async () => {
+  const interrupt = new Interrupt();
+  // Trips the interrupt while task a's apply is in its first command, as Ctrl-C would.
+  const trip: Responder = (line) => {
+    if (line === 'set state-a v2') interrupt.trigger('SIGINT');
+    return undefined;
+  };
+  const twoSteps = defineTask<string, string>({
+    ...fakeTask('a', 'v2'),
+    apply: async (exec) => {
+      await runChecked(exec, sh`set state-a v2`, 'first');
+      await runChecked(exec, sh`set state-a v3`, 'second');
+    },
+  });
+  const r = await runAll({ tasks: [twoSteps, fakeTask('b', 'v2')], state: { a: 'v1', b: 'v1' }, faults: [trip], interrupt });
+  assert.instance(r.thrown, InterruptedError);
+  assert.ok(!taskLines(r.exec).includes('set state-a v3'), 'no new command after the interrupt');
+  assert.equal(r.state, { a: 'v1', b: 'v1' });
+  assert.is(r.results[0]!.status, 'failed');
+  assert.match(r.results[0]!.error!, /interrupted by SIGINT/);
+  assert.is(r.results[1]!.status, 'skipped');
+});
+
+test('rollBackFinished undoes a host that finished, newest task first', async () => {
+  const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state: { a: 'v1', b: 'v1' } });
+  assert.is(r.run.state, 'ok');
+  const before = taskLines(r.exec).length;
+  await r.run.rollBackFinished('others failed');
+  assert.equal(taskLines(r.exec).slice(before), ['set state-b v1', 'set state-a v1']);
+  assert.equal([r.run.state, r.run.note, r.state], ['rolled-back', 'others failed', { a: 'v1', b: 'v1' }]);
 });
 
 test.run();

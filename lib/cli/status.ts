@@ -1,0 +1,30 @@
+// `hoist status [--json F|-]`: every selected host checked at once (bounded by --concurrency),
+// printed as a table or JSON. Exit 1 when any host is not healthy, so cron or CI can alert on it.
+import { writeFileSync } from 'node:fs';
+import { EXIT } from '../errors.ts';
+import { SshExecutor } from '../exec/ssh-executor.ts';
+import { executorOptions } from '../engine/run-pipeline.ts';
+import { statusTable } from '../render/status-table.ts';
+import { hostStatus, type HostStatus } from '../status/host-status.ts';
+import type { StatusArgs } from './args.ts';
+import { loadSelectedConfig } from './select-hosts.ts';
+import { mapLimit } from './map-limit.ts';
+
+export async function runStatus(args: StatusArgs): Promise<number> {
+  const config = loadSelectedConfig(args);
+  const statuses: HostStatus[] = await mapLimit(config.hosts, args.concurrency, async (host) => {
+    const exec = new SshExecutor(executorOptions(host, 'deploy', args));
+    try {
+      return await hostStatus(host, exec);
+    } finally {
+      await exec.close();
+    }
+  });
+  const json = `${JSON.stringify({ hoist: 1, checkedAt: new Date().toISOString(), hosts: statuses }, null, 2)}\n`;
+  if (args.json === '-') process.stdout.write(json);
+  else {
+    if (args.json) writeFileSync(args.json, json);
+    process.stdout.write(`${statusTable(statuses)}\n`);
+  }
+  return statuses.every((s) => s.healthy) ? EXIT.ok : EXIT.taskFailed;
+}

@@ -1,0 +1,115 @@
+// `hoist status`: how each host is doing right now, read-only. One connection per host and the
+// probes the release tasks already have (docker-up's, caddy-reload's, dns-verify's, the deploy
+// lock's), sent concurrently over it, so status costs about one round trip after the handshake.
+import type { HostConfig } from '../config/load-config.ts';
+import type { ConnectableExecutor } from '../exec/executor-pool.ts';
+import type { ExecResult } from '../exec/executor.ts';
+import { describeHolder, parseLockProbe, peekCommand } from '../engine/host-lock.ts';
+import type { TaskInput } from '../engine/task.ts';
+import { caddyReload } from '../../tasks/caddy-reload.ts';
+import { httpCheck } from '../../tasks/caddy-reload/commands.ts';
+import { dnsVerify } from '../../tasks/dns-verify.ts';
+import { dockerUp } from '../../tasks/docker-up.ts';
+import { parseDockerUpFact, type DockerUpFact } from '../../tasks/docker-up/probe.ts';
+
+export interface Check {
+  ok: boolean;
+  detail: string;
+}
+
+export interface HostStatus {
+  name: string;
+  address: string;
+  reachable: Check;
+  release: string | null;
+  commit: string | null;
+  containers: Check;
+  dns: Check;
+  caddy: Check;
+  lock: { held: boolean; detail: string };
+  healthy: boolean;
+}
+
+const unknown = (why: string): Check => ({ ok: false, detail: why });
+
+export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): Promise<HostStatus> {
+  const input: TaskInput = { host, loginUser: host.settings.deployUser };
+  const address = `${host.address}:${host.settings.sshPort}`;
+  const dns = dnsCheck(input);
+  try {
+    await exec.connect();
+  } catch (e) {
+    const why = `not reachable: ${(e as Error).message}`;
+    return finish({ name: host.name, address, reachable: { ok: false, detail: (e as Error).message }, release: null, commit: null, containers: unknown(why), dns: await dns, caddy: unknown(why), lock: { held: false, detail: 'unknown' } });
+  }
+  const docker = dockerUp.want(input) as Awaited<ReturnType<typeof dockerUp.want>>;
+  const caddy = caddyReload.want(input) as Awaited<ReturnType<typeof caddyReload.want>>;
+  const dockerProbe = dockerUp.probe(docker, input) as { command: Parameters<ConnectableExecutor['exec']>[0] };
+  const caddyProbe = caddyReload.probe(caddy, input) as { command: Parameters<ConnectableExecutor['exec']>[0]; sudo?: boolean; parse(r: ExecResult): unknown };
+  const [lockR, dockerR, caddyR, httpR] = await Promise.all([
+    exec.exec(peekCommand(`apps/${host.settings.appName}/current`)),
+    exec.exec(dockerProbe.command),
+    exec.exec(caddyProbe.command, { sudo: true }),
+    exec.exec(httpCheck(caddy.domains, caddy.tls), { sudo: true }),
+  ]);
+  const lock = parseLockProbe(lockR);
+  let fact: DockerUpFact | null = null;
+  let containers: Check;
+  try {
+    fact = parseDockerUpFact(dockerR);
+    containers = containerCheck(fact, docker.service);
+  } catch (e) {
+    containers = unknown((e as Error).message);
+  }
+  let caddyCheck: Check;
+  try {
+    const plan = caddyReload.plan(caddy, caddyProbe.parse(caddyR) as never, input);
+    const codes = httpR.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+    const bad = codes.filter(([, code]) => !code || Number(code) >= 500);
+    if (plan.changes) caddyCheck = { ok: false, detail: `config differs: ${plan.steps.map((s) => s.describe).join('; ')}` };
+    else if (httpR.code !== 0) caddyCheck = { ok: false, detail: `does not answer: ${httpR.stderr.trim().split('\n').pop() ?? ''}` };
+    else if (bad.length) caddyCheck = { ok: false, detail: bad.map(([d, c]) => `${d} answers ${c}`).join(', ') };
+    else caddyCheck = { ok: true, detail: codes.map(([d, c]) => `${d} ${c}`).join(', ') };
+  } catch (e) {
+    caddyCheck = unknown((e as Error).message);
+  }
+  const release = lock.current ?? fact?.current ?? null;
+  return finish({
+    name: host.name,
+    address,
+    reachable: { ok: true, detail: exec.label },
+    release,
+    commit: release?.split('-')[1] ?? null,
+    containers,
+    dns: await dns,
+    caddy: caddyCheck,
+    lock: lock.heldBy ? { held: true, detail: describeHolder(lock.heldBy) } : { held: false, detail: 'free' },
+  });
+}
+
+function finish(s: Omit<HostStatus, 'healthy'>): HostStatus {
+  return { ...s, healthy: s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok };
+}
+
+/** The live slot's containers all running (and healthy where they have a check), its port answering. */
+function containerCheck(f: DockerUpFact, service: string): Check {
+  if (!f.active) return { ok: false, detail: 'no release has been brought up' };
+  const mine = f.containers.filter((c) => c.slot === f.active);
+  if (!mine.some((c) => c.service === service)) return { ok: false, detail: `no ${service} container in the ${f.active} slot` };
+  const sick = mine.filter((c) => c.state !== 'running' || !(c.health === 'healthy' || c.health === 'none'));
+  if (sick.length) return { ok: false, detail: sick.map((c) => `${c.service} ${c.state}${c.health !== 'none' ? `/${c.health}` : ''}`).join(', ') };
+  const code = f.http[f.active];
+  if (code < 200 || code >= 400) return { ok: false, detail: `${mine.length} running, but the health path answers ${code || 'nothing'}` };
+  return { ok: true, detail: `${mine.length} running in the ${f.active} slot, health ${code}` };
+}
+
+async function dnsCheck(input: TaskInput): Promise<Check> {
+  try {
+    const w = dnsVerify.want(input) as Awaited<ReturnType<typeof dnsVerify.want>>;
+    const probe = dnsVerify.probe(w, input) as { local(): Promise<Parameters<typeof dnsVerify.plan>[1]> };
+    const plan = dnsVerify.plan(w, await probe.local(), input);
+    return plan.changes ? { ok: false, detail: plan.steps.map((s) => s.describe).join('; ') } : { ok: true, detail: plan.reason };
+  } catch (e) {
+    return unknown((e as Error).message);
+  }
+}
