@@ -5,7 +5,7 @@
 // unwinds hosts that finished. Every phase that fails for a passing reason is retried.
 import type { HostConfig } from '../config/load-config.ts';
 import type { ConnectableExecutor, ExecutorPool } from '../exec/executor-pool.ts';
-import type { Executor } from '../exec/executor.ts';
+import type { ExecResult, Executor } from '../exec/executor.ts';
 import { ConfigError, HostKeyError, InterruptedError, VerifyError } from '../errors.ts';
 import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
@@ -45,6 +45,11 @@ export class HostRun {
   readonly warnings: string[] = [];
   private lock: LockInfo | null = null;
   private readonly undo: Undo[] = [];
+  /**
+   * Probe results by command line since the last change: two tasks that look at the host the
+   * same way (docker-up and release-switch) cost one round trip when nothing changed between.
+   */
+  private readonly probeCache = new Map<string, Promise<ExecResult>>();
   readonly host: HostConfig;
 
   constructor(
@@ -166,6 +171,7 @@ export class HostRun {
             freshConnection: (login: Login) => this.executors.fresh(login),
           };
           const exec = this.execFor(task);
+          this.probeCache.clear();
           if (task.rollback) this.undo.push({ taskIndex: i, run: () => task.rollback!(exec, ctx) });
           // Apply and verify see an executor that refuses new commands once interrupted; the
           // rollback gets the plain one, it must run after an interrupt.
@@ -205,16 +211,23 @@ export class HostRun {
     this.endedAt = Date.now();
   }
 
-  private async probe(task: Task, wanted: unknown): Promise<unknown> {
+  private async probe(task: Task, wanted: unknown, fresh = false): Promise<unknown> {
     const p = task.probe(wanted, this.input);
     if ('local' in p) return p.local();
-    const r = await this.execFor(task).exec(p.command, { sudo: p.sudo ?? false });
-    return p.parse(r);
+    const key = `${this.loginOf(task)}\0${p.sudo ? 'sudo' : ''}\0${p.command.line}`;
+    let pending = fresh ? undefined : this.probeCache.get(key);
+    if (!pending) {
+      pending = this.execFor(task).exec(p.command, { sudo: p.sudo ?? false });
+      this.probeCache.set(key, pending);
+      // A failed probe is not kept: the retry must ask the host again.
+      pending.catch(() => this.probeCache.delete(key));
+    }
+    return p.parse(await pending);
   }
 
   private async verify(task: Task, exec: Executor, ctx: ApplyContext<unknown, unknown>): Promise<void> {
     if (task.verify) return task.verify(exec, ctx);
-    const after = await this.probe(task, ctx.wanted);
+    const after = await this.probe(task, ctx.wanted, true);
     const again = task.plan(ctx.wanted, after, this.input);
     if (again.changes) {
       throw new VerifyError(`after applying, the host still differs: ${again.steps.map((s) => s.describe).join('; ')}`);

@@ -672,4 +672,16 @@ test('rollBackFinished undoes a host that finished, newest task first', async ()
   assert.equal([r.run.state, r.run.note, r.state], ['rolled-back', 'others failed', { a: 'v1', b: 'v1' }]);
 });
 
+test('two tasks with the same probe cost one round trip until something changes', async () => {
+  const sameProbe = (name: string, want: string) => defineTask<string, string>({ ...fakeTask(name, want), probe: () => ({ command: sh`cat state-a`, parse: (r) => r.stdout }) });
+  const quiet = await runAll({ tasks: [sameProbe('a', 'v1'), sameProbe('b', 'v1')], state: { a: 'v1' } });
+  assert.equal(taskLines(quiet.exec), ['cat state-a'], 'the second task reused the first probe');
+  assert.equal(quiet.results.map((r) => r.status), ['unchanged', 'unchanged']);
+
+  // After a change the cache is dropped: b sees a's new value (and verify looked again).
+  const busy = await runAll({ tasks: [sameProbe('a', 'v2'), sameProbe('b', 'v2')], state: { a: 'v1' } });
+  assert.equal(taskLines(busy.exec), ['cat state-a', 'set state-a v2', 'cat state-a']);
+  assert.equal(busy.results.map((r) => r.status), ['changed', 'unchanged']);
+});
+
 test.run();
