@@ -10,10 +10,7 @@ import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { saveRunReport } from '../report/run-history.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
-import { runInit } from './init.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
-import { runStatus } from './status.ts';
-import { runUnlock } from './unlock.ts';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -26,9 +23,10 @@ export async function main(argv: string[]): Promise<number> {
       console.log(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
       return EXIT.ok;
     }
-    if (args.command === 'init') return await runInit(args);
-    if (args.command === 'status') return await runStatus(args);
-    if (args.command === 'unlock') return await runUnlock(args);
+    // Loaded on demand: each command pulls in only its own modules (startup is paid on every run).
+    if (args.command === 'init') return await (await import('./init.ts')).runInit(args);
+    if (args.command === 'status') return await (await import('./status.ts')).runStatus(args);
+    if (args.command === 'unlock') return await (await import('./unlock.ts')).runUnlock(args);
     return await run(args);
   } catch (e) {
     const code = exitCodeFor(e);
