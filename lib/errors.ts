@@ -1,9 +1,15 @@
 // Every error hoist raises on purpose has a class here, so the engine can decide two things
 // without string matching at the call site: is it worth retrying, and which exit code it means.
+// Every message is made with the known secret values hidden (lib/secrets/redact.ts): they often
+// carry remote output (a command's stderr, a failed release's log tail) that hoist does not control.
+import { redact } from './secrets/redact.ts';
 
 export const EXIT = { ok: 0, taskFailed: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
 
 export class HoistError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(redact(message ?? ''), options);
+  }
   /** Safe to try the same step again after a pause. */
   get transient(): boolean {
     return false;

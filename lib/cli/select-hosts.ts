@@ -2,6 +2,7 @@
 // is an error: a run that silently does nothing looks like a run that succeeded.
 import { loadConfig, type LoadedConfig } from '../config/load-config.ts';
 import { UsageError } from '../errors.ts';
+import { registerConfigSecrets } from '../secrets/register.ts';
 import type { HostArgs } from './args.ts';
 
 export function loadSelectedConfig(args: HostArgs): LoadedConfig {
@@ -10,6 +11,7 @@ export function loadSelectedConfig(args: HostArgs): LoadedConfig {
     ...(args.inventory ? { inventoryFile: args.inventory } : {}),
     only: args.hosts,
   });
+  registerConfigSecrets(config);
   if (!args.tags.length) return config;
   const hosts = config.hosts.filter((h) => h.tags.some((t) => args.tags.includes(t)));
   if (!hosts.length) {

@@ -7,6 +7,7 @@ import type { HostConfig } from '../config/load-config.ts';
 import type { ConnectableExecutor, ExecutorPool } from '../exec/executor-pool.ts';
 import type { ExecResult, Executor } from '../exec/executor.ts';
 import { ConfigError, HostKeyError, InterruptedError, VerifyError } from '../errors.ts';
+import { redact } from '../secrets/redact.ts';
 import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
 import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type LockInfo } from './host-lock.ts';
@@ -190,7 +191,8 @@ export class HostRun {
         return result;
       }
       result.status = 'failed';
-      result.error = (e as Error).message;
+      // HoistErrors are redacted when made; anything else (a bug, a library's error) is here.
+      result.error = redact((e as Error).message);
       this.fail(`${task.name}: ${result.error}`);
       await this.unwind();
       throw e;

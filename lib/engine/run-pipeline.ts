@@ -62,7 +62,15 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
     opts.onEvent?.(e);
     const name = e.type === 'task-end' ? e.result.task : e.task;
     const view = views.get(`${e.host}\0${name}`);
-    if (view) updateView(view, label(e.host, name), e, opts.dryRun);
+    // listr2's terminal renderer throws when a finished task's output is set (a rollback's
+    // progress): what is shown must never fail the work it shows.
+    if (view) {
+      try {
+        updateView(view, label(e.host, name), e, opts.dryRun);
+      } catch {
+        // the view is gone; the report still has everything
+      }
+    }
   };
   const runs = config.hosts.map(
     (host, i) => new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, { dryRun: opts.dryRun, retries: host.settings.retries, runId, interrupt }, onEvent),

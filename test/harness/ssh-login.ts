@@ -7,6 +7,8 @@ export interface LoginAttempt {
   port: number;
   user: string;
   privateKey?: Buffer;
+  /** Of an encrypted privateKey. */
+  passphrase?: string;
   password?: string;
   command?: string;
 }
@@ -36,6 +38,7 @@ export async function tryLogin(a: LoginAttempt): Promise<{ ok: boolean; output: 
       port: a.port,
       username: a.user,
       ...(a.privateKey ? { privateKey: a.privateKey } : {}),
+      ...(a.passphrase ? { passphrase: a.passphrase } : {}),
       ...(a.password ? { password: a.password, tryKeyboard: false } : {}),
       readyTimeout: 10_000,
       hostVerifier: () => true,
