@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import YAML from 'yaml';
 import { UsageError } from '../errors.ts';
 import type { RawValue } from './settings.ts';
-import { hostProblem, portProblem } from './validators.ts';
+import { hostProblem, portProblem, printable } from './validators.ts';
 
 export interface InventoryHost {
   name: string;
@@ -21,9 +21,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export class InventoryError extends UsageError {
   constructor(file: string, path: string, problem: string, fix: string) {
-    super(`${path} in ${file}: ${problem}. Fix: ${fix}`);
+    // Names and values from the file are the user's: a YAML key or string may hold a line break
+    // or a terminal escape. Escaped, the message stays one line and prints as plain text.
+    super(`${printable(path)} in ${file}: ${printable(problem)}. Fix: ${fix}`);
   }
 }
+
 
 export function parseInventory(file: string): InventoryHost[] {
   let text: string;
@@ -34,7 +37,12 @@ export function parseInventory(file: string): InventoryHost[] {
   }
   let doc: unknown;
   try {
-    doc = YAML.parse(text);
+    // parseDocument, not parse: parse prints YAML warnings (an unknown tag such as !!js/function)
+    // to stderr and goes on with a guess; here a warning stops the run like an error does.
+    const parsed = YAML.parseDocument(text);
+    const problem = parsed.errors[0] ?? parsed.warnings[0];
+    if (problem) throw problem;
+    doc = parsed.toJS();
   } catch (e) {
     throw new InventoryError(file, '(file)', `is not valid YAML or JSON (${(e as Error).message.split('\n')[0]})`, 'correct the syntax');
   }
@@ -54,7 +62,7 @@ export function parseInventory(file: string): InventoryHost[] {
     const address = entry.host;
     if (typeof address !== 'string') throw bad(`${at}.host`, 'is missing or not a string', 'set host: to the address of the machine');
     const addressProblem = hostProblem(address);
-    if (addressProblem) throw bad(`${at}.host`, `"${address}" ${addressProblem}`, 'set host: to a host name or IP address');
+    if (addressProblem) throw bad(`${at}.host`, `${JSON.stringify(address)} ${addressProblem}`, 'set host: to a host name or IP address');
 
     const source = `${file} (${at})`;
     const baseDir = dirname(file);
@@ -63,7 +71,7 @@ export function parseInventory(file: string): InventoryHost[] {
       const p = String(entry.port);
       if (typeof entry.port !== 'number' && typeof entry.port !== 'string') throw bad(`${at}.port`, 'is not a number', 'set port: to the sshd port');
       const portIssue = portProblem(p);
-      if (portIssue) throw bad(`${at}.port`, `"${p}" ${portIssue}`, 'set port: to the sshd port (1-65535)');
+      if (portIssue) throw bad(`${at}.port`, `${JSON.stringify(p)} ${portIssue}`, 'set port: to the sshd port (1-65535)');
       port = { value: p, source, baseDir };
     }
     const tags = entry.tags ?? [];

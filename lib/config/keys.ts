@@ -12,6 +12,7 @@ import {
   portProblem,
   positiveIntProblem,
   resolverProblem,
+  shown,
   sshdDirectiveProblem,
   userProblem,
 } from './validators.ts';
@@ -169,6 +170,8 @@ export const KEYS: readonly KeyDef[] = [
     key: 'GITHUB_TOKEN',
     doc: 'Token allowed to add deploy keys to APP_REPO (fine-grained: Administration write). Secret. Empty: hoist prints the key for you to add.',
     secret: true,
+    // It travels in an HTTP header: a line break would end the header (and start another one).
+    problem: (v) => (/^[\x21-\x7e]+$/.test(v) ? null : 'holds spaces, line breaks or non-ASCII characters, which no token has'),
     fix: 'set GITHUB_TOKEN to a token with access to the repository, or leave it empty to add the key by hand',
   },
   {
@@ -199,7 +202,7 @@ export const KEYS: readonly KeyDef[] = [
     key: 'EXTRA_PACKAGES',
     doc: 'Extra Debian/Ubuntu packages bootstrap installs (your productivity tools), space- or comma-separated.',
     perHost: true,
-    problem: (v) => listProblem(v, (p) => (/^[a-z0-9][a-z0-9+.-]+$/.test(p) ? null : `"${p}" is not a package name`), /[\s,]+/),
+    problem: (v) => listProblem(v, (p) => (/^[a-z0-9][a-z0-9+.-]+$/.test(p) ? null : `${shown(p)} is not a package name`), /[\s,]+/),
     fix: 'set EXTRA_PACKAGES to package names, e.g. EXTRA_PACKAGES=htop tmux',
   },
   {
@@ -219,7 +222,7 @@ export const KEYS: readonly KeyDef[] = [
   {
     key: 'APP_CRONTAB',
     doc: "Crontab file inside the app's repo (e.g. deploy/crontab), read from the live release; its jobs run the release's code through ~/apps/APP_NAME/current. Use this or CRON_FILE.",
-    problem: (v) => (/^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..') && !v.startsWith('/') ? null : 'is not a relative path inside the repo'),
+    problem: (v) => repoPathProblem(v),
     fix: 'set APP_CRONTAB to a path inside the repo, e.g. deploy/crontab, and leave CRON_FILE empty (or the other way round)',
   },
   {
@@ -244,15 +247,18 @@ export const KEYS: readonly KeyDef[] = [
   {
     key: 'COMPOSE_FILE',
     doc: 'Compose file in the repo, relative to its root. Empty: compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml.',
-    problem: (v) => (/^[A-Za-z0-9._/-]+$/.test(v) && !v.split('/').includes('..') && !v.startsWith('/') ? null : 'is not a relative path inside the repo'),
+    problem: (v) => repoPathProblem(v),
     fix: 'set COMPOSE_FILE to a path inside the repo, e.g. deploy/compose.yaml',
   },
   {
     key: 'APP_SERVICE',
     doc: 'The compose service that answers HTTP on APP_PORT; hoist publishes it on 127.0.0.1 (blue/green ports) for Caddy.',
     default: 'web',
-    problem: (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? null : 'is not a compose service name'),
-    fix: 'set APP_SERVICE to the name of the service in your compose file, e.g. web',
+    // hoist tags the service's image hoist-APP_NAME-APP_SERVICE, and Docker refuses an image name
+    // with upper case letters or a separator at the end: such a service would fail at the build,
+    // after the release was checked out on every host.
+    problem: (v) => (/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/.test(v) ? null : /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? 'cannot be part of a Docker image name (lower case letters and digits, joined by ., _ or -)' : 'is not a compose service name'),
+    fix: 'set APP_SERVICE to the name of the service in your compose file, e.g. web (rename a service with upper case letters)',
   },
   {
     key: 'HEALTH_PATH',
@@ -295,9 +301,38 @@ export const KEYS: readonly KeyDef[] = [
     key: 'CADDY_EXTRA',
     doc: "Extra Caddyfile directives inside the app's site block, ';'-separated (e.g. encode gzip; header X-Robots-Tag noindex).",
     perHost: true,
-    problem: (v) => (/[{}\n\r]/.test(v) ? 'may not contain braces or line breaks (no nested blocks)' : null),
+    problem: caddyExtraProblem,
     fix: 'set CADDY_EXTRA to one-line directives separated by ;, or leave it empty',
   },
 ];
+
+/**
+ * A path inside the repo, as the release checks it out. `.env` at the release's root is the
+ * app's secret .env (git-sync links it there): as a crontab or compose file it would be printed
+ * in diffs and error messages, so no segment may be `.env`.
+ */
+function repoPathProblem(v: string): string | null {
+  if (!/^[A-Za-z0-9._/-]+$/.test(v) || v.split('/').includes('..') || v.startsWith('/')) return 'is not a relative path inside the repo';
+  return v.split('/').includes('.env') ? "names the app's .env (secrets), which hoist links into every release" : null;
+}
+
+/**
+ * The site block is hoist's: an item may not open or close a block, break a line, or leave a
+ * quote open (Caddy's lexer would read on past the line, into the block's closing brace).
+ */
+function caddyExtraProblem(v: string): string | null {
+  if (/[{}\n\r]/.test(v)) return 'may not contain braces or line breaks (no nested blocks)';
+  for (const item of v.split(';')) {
+    let quote: '"' | '`' | null = null;
+    for (let i = 0; i < item.length; i++) {
+      const c = item[i];
+      if (quote === '"' && c === '\\') i++;
+      else if (quote && c === quote) quote = null;
+      else if (!quote && (c === '"' || c === '`')) quote = c;
+    }
+    if (quote) return `${shown(item.trim())} leaves a ${quote} quote open`;
+  }
+  return null;
+}
 
 export const KEY_BY_NAME = new Map(KEYS.map((k) => [k.key, k]));

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, UsageError } from '../errors.ts';
+import { envSyntaxProblem } from './env-syntax.ts';
 import { KEYS, KEY_BY_NAME } from './keys.ts';
 import { parseInventory, type InventoryHost } from './inventory.ts';
 import { buildSettings, fail, type RawSettings, type Settings } from './settings.ts';
@@ -41,6 +42,12 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     throw new UsageError(`--env-file ${opts.envFile}: no such file. Fix: give the path of your .env (cp .env.example .env to start one)`);
   }
   addSecretsFromEnvironment(raw, opts.env ?? process.env);
+  // Every value given is checked, even one the inventory overrides for every host (a port: field
+  // replaces SSH_PORT): a malformed line is a mistake whether or not it happens to be used.
+  for (const [key, value] of raw) {
+    const problem = key === 'HOST' || value.value === '' ? null : (KEY_BY_NAME.get(key)?.problem?.(value.value) ?? null);
+    if (problem) throw fail(key, value, problem);
+  }
 
   const inventory = opts.inventoryFile ? parseInventory(resolve(opts.inventoryFile)) : null;
   const hostValue = raw.get('HOST');
@@ -63,8 +70,21 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 }
 
 function readEnvFile(path: string, into: RawSettings): void {
-  const parsed = dotenv.parse(readFileSync(path));
+  const text = readFileSync(path, 'utf8');
   const source = path;
+  // dotenv drops lines it cannot read and lets a repeated key win silently: stop instead. Only
+  // the key is named, never the line, which may hold a secret.
+  const syntax = envSyntaxProblem(text);
+  if (syntax?.kind === 'duplicate') {
+    throw new ConfigError(syntax.key, undefined, `is set twice (lines ${syntax.lines[0]} and ${syntax.lines[1]}); the last one would win silently`, 'keep one of the two lines', source);
+  }
+  if (syntax?.kind === 'not-key-value') {
+    const fix = 'write it as KEY=value (quote a value with spaces or #), make it a # comment, or remove it';
+    throw syntax.key
+      ? new ConfigError(syntax.key, undefined, `(line ${syntax.line}) is not written as KEY=value, so it would be ignored`, fix, source)
+      : new ConfigError(`line ${syntax.line}`, undefined, 'is neither KEY=value, a comment nor blank, so it would be ignored', fix, source);
+  }
+  const parsed = dotenv.parse(text);
   for (const [key, value] of Object.entries(parsed)) {
     if (!KEY_BY_NAME.has(key)) throw unknownKey(key, value, source);
     into.set(key, { value, source, baseDir: dirname(path) });
@@ -83,12 +103,16 @@ function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
   const raw: RawSettings = new Map(shared);
   for (const [key, value] of h.vars) {
     const def = KEY_BY_NAME.get(key);
-    if (!def) throw unknownKey(key, value.value, value.source);
+    if (!def) throw unknownKey(printableKey(key), value.value, value.source);
     if (!def.perHost) {
       const fix = key === 'HOST' ? "give the address as the host's host: field" : `move ${key} to .env`;
       throw new ConfigError(key, def.secret ? '(hidden)' : value.value, 'cannot differ per host', fix, value.source);
     }
     raw.set(key, value);
+  }
+  // The host's port: field would replace vars.SSH_PORT without a word: one of them is a mistake.
+  if (h.port && h.vars.has('SSH_PORT')) {
+    throw new ConfigError('SSH_PORT', h.vars.get('SSH_PORT')!.value, `is set in vars and as port: ${h.port.value}`, 'keep one of the two', h.port.source);
   }
   if (h.port) raw.set('SSH_PORT', h.port);
   return { name: h.name, address: h.address, tags: h.tags, settings: buildSettings(raw) };
@@ -111,6 +135,14 @@ function unknownKey(key: string, value: string, source: string): ConfigError {
   // A misspelt secret (SSH_KEY_PASSPHRAS=...) is still a secret: hide what looks like one.
   const looksSecret = (close && KEY_BY_NAME.get(close)?.secret) || /PASS|TOKEN|SECRET|PRIVATE/i.test(key);
   return new ConfigError(key, looksSecret ? '(hidden)' : value, 'is not a hoist setting', fix, source);
+}
+
+/**
+ * An inventory's vars may have any key (YAML allows line breaks and escapes in one): such a key
+ * is shown JSON-quoted, so the error stays one line and cannot write to the terminal.
+ */
+function printableKey(key: string): string {
+  return /^[\x21-\x7e]+$/.test(key) ? key : JSON.stringify(key);
 }
 
 function editDistance(a: string, b: string): number {

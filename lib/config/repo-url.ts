@@ -1,5 +1,7 @@
 // The app repository's SSH URL, taken apart: the forge host (for known_hosts and ssh config),
 // and owner/repo (for the forge's API). Both scp-like and ssh:// forms are accepted.
+import { hostProblem } from './validators.ts';
+
 export interface RepoUrl {
   url: string;
   user: string;
@@ -19,7 +21,10 @@ export function parseRepoUrl(url: string): RepoUrl | null {
   const ssh = scp ? null : SSH_URL.exec(url);
   if (!scp && !ssh) return null;
   const [user, host, port, path] = scp ? [scp[1]!, scp[2]!, '22', scp[3]!] : [ssh![1]!, ssh![2]!.replace(/^\[|\]$/g, ''), ssh![3] ?? '22', ssh![4]!];
-  if (path.split('/').some((seg) => seg === '..' || seg === '')) return null;
+  // A host or path segment that starts with '-' reads as an option to ssh or git (the
+  // `ssh -oProxyCommand=...` family of bugs): no forge names anything that way.
+  if (hostProblem(host)) return null;
+  if (path.split('/').some((seg) => seg === '..' || seg === '' || seg.startsWith('-'))) return null;
   const segments = path.replace(/\.git$/, '').split('/');
   if (segments.length < 2) return null;
   const portNumber = Number(port);

@@ -1,14 +1,14 @@
 // Typed settings for one host, made from the raw strings of .env, the process environment
 // (secrets only) and the inventory's per-host vars. Everything that can be checked locally is
 // checked here, before any connection: values, files that must exist, keys that must parse.
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
 import { ConfigError } from '../errors.ts';
 import { KEY_BY_NAME } from './keys.ts';
 import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
-import { hostProblem, portProblem, splitList, userProblem } from './validators.ts';
+import { hostProblem, portProblem, printable, splitList, userProblem } from './validators.ts';
 
 export interface JumpSpec {
   user: string;
@@ -89,8 +89,14 @@ export function buildSettings(raw: RawSettings): Settings {
   };
 
   const keyPath = expandPath(must('SSH_KEY'));
-  const passphrase = optional('SSH_KEY_PASSPHRASE')?.value;
-  checkPrivateKey(keyPath, raw.get('SSH_KEY') ?? get('SSH_KEY')!, passphrase);
+  const passphraseValue = optional('SSH_KEY_PASSPHRASE');
+  const passphrase = passphraseValue?.value;
+  checkPrivateKey(keyPath, raw.get('SSH_KEY') ?? get('SSH_KEY')!, passphraseValue);
+  const knownHosts = must('KNOWN_HOSTS');
+  const knownHostsPath = expandPath(knownHosts);
+  // Read only when connecting; a folder or a device there would fail every host after the
+  // run started instead of now. A missing file is fine: --accept-new creates it.
+  if (existsSync(knownHostsPath) && !isReadableFile(knownHostsPath)) throw fail('KNOWN_HOSTS', knownHosts, `is not a readable file (${knownHostsPath})`);
   const cron = optional('CRON_FILE');
   const cronFile = cron ? expandPath(cron) : undefined;
   if (cron && cronFile && !isReadableFile(cronFile)) throw fail('CRON_FILE', cron, `is not a readable file (${cronFile})`);
@@ -113,7 +119,7 @@ export function buildSettings(raw: RawSettings): Settings {
     deployUser: must('DEPLOY_USER').value,
     sshKeyPath: keyPath,
     ...(passphrase ? { sshKeyPassphrase: passphrase } : {}),
-    knownHostsPath: expandPath(must('KNOWN_HOSTS')),
+    knownHostsPath,
     ...(jump ? { jump: parseJump(jump) } : {}),
     connectTimeoutMs: Number(must('SSH_CONNECT_TIMEOUT').value) * 1000,
     commandTimeoutMs: Number(must('SSH_COMMAND_TIMEOUT').value) * 1000,
@@ -159,7 +165,8 @@ function checkValue(key: string, v: RawValue): void {
 export function fail(key: string, v: RawValue | undefined, problem: string): ConfigError {
   const def = KEY_BY_NAME.get(key);
   const shown = v && def?.secret ? '(hidden)' : v?.value;
-  return new ConfigError(key, shown, problem, def?.fix ?? 'see .env.example', v?.source);
+  // The problem may quote a path made from the value: kept to one plain line like the value.
+  return new ConfigError(key, shown, printable(problem), def?.fix ?? 'see .env.example', v?.source);
 }
 
 export function expandPath(v: RawValue): string {
@@ -167,7 +174,8 @@ export function expandPath(v: RawValue): string {
   return isAbsolute(p) ? p : resolve(v.baseDir, p);
 }
 
-function checkPrivateKey(path: string, v: RawValue, passphrase: string | undefined): void {
+function checkPrivateKey(path: string, v: RawValue, passphraseValue: RawValue | undefined): void {
+  const passphrase = passphraseValue?.value;
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -177,6 +185,9 @@ function checkPrivateKey(path: string, v: RawValue, passphrase: string | undefin
   const parsed = ssh2.utils.parseKey(bytes, passphrase);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
+    // A wrong passphrase is SSH_KEY_PASSPHRASE's mistake, not the key file's: name that key
+    // (its value stays hidden) so the message points at the line to fix.
+    if (encrypted && passphraseValue && passphrase) throw fail('SSH_KEY_PASSPHRASE', passphraseValue, `does not decrypt SSH_KEY ${path} (${parsed.message})`);
     const problem = encrypted && !passphrase ? 'is encrypted and SSH_KEY_PASSPHRASE is empty' : `is not a usable private key (${parsed.message})`;
     throw fail('SSH_KEY', v, problem);
   }

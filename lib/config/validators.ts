@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 
 // Small validators shared by the config keys. Each returns a problem sentence or null, so the
-// caller can attach the key, the value and the fix (see ConfigError).
+// caller can attach the key, the value and the fix (see ConfigError). A value quoted inside the
+// sentence goes through `shown` (JSON): it may hold a line break or a terminal escape, and the
+// message must stay one plain line.
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -39,21 +41,35 @@ export function nameProblem(value: string): string | null {
   return /^[a-z0-9][a-z0-9_-]{0,62}$/.test(value) ? null : 'is not a valid name (lower case letters, digits, _ and -, starting with a letter or digit)';
 }
 
+/**
+ * `text` with control characters (C0, DEL, C1, line and paragraph separators) written as \uXXXX:
+ * a problem sentence that quotes a path or a name from the user stays one plain line.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `value` as it appears inside a problem sentence: quoted, with control characters escaped. */
+export function shown(value: string): string {
+  return JSON.stringify(value);
+}
+
 export function ipProblem(value: string): string | null {
   if (isIP(value)) return null;
-  return `"${value}" is not an IP address`;
+  return `${shown(value)} is not an IP address`;
 }
 
 /** A DNS name (not an address): what a domain or a record must be. */
 export function hostNameProblem(value: string): string | null {
-  if (isIP(value)) return `"${value}" is an address, not a domain name`;
+  if (isIP(value)) return `${shown(value)} is an address, not a domain name`;
   const p = hostProblem(value);
-  return p ? `"${value}" ${p}` : value.includes('.') ? null : `"${value}" has no dot; give the full name`;
+  return p ? `${shown(value)} ${p}` : value.includes('.') ? null : `${shown(value)} has no dot; give the full name`;
 }
 
 export function resolverProblem(value: string): string | null {
   const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(value) ?? /^([0-9.]+)(?::(\d+))?$/.exec(value) ?? /^([0-9A-Fa-f:]+)()$/.exec(value);
-  if (!m || !isIP(m[1]!)) return `"${value}" is not IP or IP:port`;
+  if (!m || !isIP(m[1]!)) return `${shown(value)} is not IP or IP:port`;
   return m[2] ? portProblem(m[2]) : null;
 }
 
@@ -63,9 +79,9 @@ export function booleanProblem(value: string): string | null {
 
 /** One sshd_config directive: a keyword and a value, nothing that opens a block. */
 export function sshdDirectiveProblem(value: string): string | null {
-  if (!/^[A-Za-z]+\s+\S/.test(value)) return `"${value}" is not "Keyword value"`;
+  if (!/^[A-Za-z]+\s+\S/.test(value)) return `${shown(value)} is not "Keyword value"`;
   if (/^match\b/i.test(value)) return 'Match blocks are not allowed (they would swallow the lines after them)';
-  return /[\n\r#]/.test(value) ? `"${value}" contains a line break or comment` : null;
+  return /[\n\r#]/.test(value) ? `${shown(value)} contains a line break or comment` : null;
 }
 
 /** Checks each item of a separated list; empty items are ignored. */
