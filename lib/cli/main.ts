@@ -4,8 +4,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError, EXIT, exitCodeFor, HoistError, UsageError } from '../errors.ts';
 import { Interrupt, type StopSignal } from '../engine/interrupt.ts';
-import { loadPipeline } from '../engine/load-pipeline.ts';
-import { runPipeline } from '../engine/run-pipeline.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { saveRunReport } from '../report/run-history.ts';
@@ -38,8 +36,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(args: RunArgs): Promise<number> {
-  const pipeline = await loadPipeline(args.pipeline);
+  // Settings first: a config error (exit 2) costs no SSH, listr2 or pipeline module loading.
   const config = loadSelectedConfig(args);
+  const [{ loadPipeline }, { runPipeline }] = await Promise.all([import('../engine/load-pipeline.ts'), import('../engine/run-pipeline.ts')]);
+  const pipeline = await loadPipeline(args.pipeline);
   const jsonToStdout = args.json === '-';
   const interrupt = new Interrupt();
   const stopListening = listenForStop(interrupt);
