@@ -36,10 +36,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(args: RunArgs): Promise<number> {
-  // Settings first: a config error (exit 2) costs no SSH, listr2 or pipeline module loading.
-  const config = loadSelectedConfig(args);
-  const [{ loadPipeline }, { runPipeline }] = await Promise.all([import('../engine/load-pipeline.ts'), import('../engine/run-pipeline.ts')]);
+  const { loadPipeline } = await import('../engine/load-pipeline.ts');
   const pipeline = await loadPipeline(args.pipeline);
+  const config = loadSelectedConfig(args);
+  // The engine (listr2, ssh2) loads only once the settings are good: a config error is cheap.
+  const { runPipeline } = await import('../engine/run-pipeline.ts');
   const jsonToStdout = args.json === '-';
   const interrupt = new Interrupt();
   const stopListening = listenForStop(interrupt);
