@@ -6,7 +6,7 @@
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
-import { sh } from '../lib/shell-quote.ts';
+import { sh, type Cmd } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject } from './docker-up/commands.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { other, portOf, type Slot } from './docker-up/slots.ts';
@@ -19,7 +19,7 @@ export interface SwitchWanted {
   composeFile: string | null;
 }
 
-type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot } | { kind: 'prune-images'; tags: string[] });
+type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot; live: string } | { kind: 'prune-images'; tags: string[] });
 
 /** Seconds between moving traffic and stopping the old slot: requests in flight finish. */
 const DRAIN_SECONDS = 2;
@@ -43,7 +43,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     const steps: SwitchStep[] = [];
     if (f.current !== live || f.pending) steps.push({ kind: 'switch-current', release: live, describe: `point current at ${live}` });
     const idle = other(f.active);
-    if (f.containers.some((c) => c.slot === idle)) steps.push({ kind: 'retire-slot', slot: idle, describe: `stop the ${idle} slot after a ${DRAIN_SECONDS}s drain` });
+    if (f.containers.some((c) => c.slot === idle)) steps.push({ kind: 'retire-slot', slot: idle, live, describe: `stop the ${idle} slot after a ${DRAIN_SECONDS}s drain` });
     // Images of releases whose folders are gone (pruned, or a failed release rolled back); the
     // live release's image is never among them.
     const stale = f.images.filter((tag) => !f.releases.includes(tag) && tag !== live);
@@ -55,7 +55,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
   async apply(exec, steps, { wanted: w }) {
     for (const step of steps) {
       if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
-      else if (step.kind === 'retire-slot') await runChecked(exec, sh`sleep ${DRAIN_SECONDS} && ${stopProject(w.app, step.slot)}`, `stopping the ${step.slot} slot`);
+      else if (step.kind === 'retire-slot') await runChecked(exec, retireSlot(w.app, step.slot, step.live), `stopping the ${step.slot} slot`);
       else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => `hoist-${w.app}-${w.service}:${t}`)} >/dev/null`, 'removing old images');
     }
   },
@@ -73,6 +73,25 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     }
   },
 });
+
+/**
+ * Stops the idle slot after the drain, only if this run is still there to see it and `current`
+ * still names the release being kept. A connection lost during the drain leaves this command
+ * running on the host (sshd does not stop it): once the run rolled back (current and Caddy back
+ * on the old slot), stopping that slot 2 s later would leave nothing serving (issue #6, the
+ * release-switch fault test saw 502s). The `echo` after the drain fails (SIGPIPE or EPIPE) once
+ * the session is gone, and the check on `current` catches a rollback that came in on a new
+ * connection while the old session lingered.
+ */
+export function retireSlot(app: string, slot: Slot, live: string): Cmd {
+  return afterDrainIfLive(app, live, DRAIN_SECONDS, stopProject(app, slot), `the ${slot} slot is left running`);
+}
+
+/** `action` after `seconds`, if the session is still there and `current` still names `live`; else exit 3. */
+export function afterDrainIfLive(app: string, live: string, seconds: number, action: Cmd, skipped: string): Cmd {
+  const current = `apps/${app}/current`;
+  return sh`cd && sleep ${seconds} && echo drained && if [ "$(readlink ${current})" = ${`releases/${live}`} ]; then ${action}; else echo ${`current no longer names ${live} (the switch was undone): ${skipped}`} >&2; exit 3; fi`;
+}
 
 /** Atomic: a new link under a temporary name, renamed over `current` (rename(2) replaces it). */
 function switchCurrent(app: string, release: string) {

@@ -73,13 +73,19 @@ export class SshExecutor implements Executor {
     let jump: SshClient | null = null;
     try {
       let client: SshClient | null = null;
-      for (const [i, target] of this.opts.targets.entries()) {
+      // A reconnect tries the account the connection had first: accounts change during a run
+      // (bootstrap creates the deploy user), and an apply or rollback that began as root must
+      // not go on as another user (issue #6: ssh-bootstrap's rollback, reconnected as the deploy
+      // user it had just created, could not remove that user while logged in as it). The others
+      // follow: after sshd is hardened, root is refused and the deploy user takes over.
+      const targets = this.connectionsOpened > 0 ? [this.target, ...this.opts.targets.filter((t) => t !== this.target)] : this.opts.targets;
+      for (const [i, target] of targets.entries()) {
         if (this.opts.jump) {
           jump?.end();
           jump = await openConnection(this.opts.jump);
           sock = await forward(jump, this.opts.jump, target);
         }
-        const last = i === this.opts.targets.length - 1;
+        const last = i === targets.length - 1;
         try {
           client = await openConnection(target, sock);
         } catch (e) {

@@ -15,6 +15,8 @@ export interface RunState {
   registeredId?: number;
   /** When the wait for a hand-added key ends; survives a retried apply. */
   waitDeadline?: number;
+  /** This run sent a POST for the key (its answer may have been lost with the connection). */
+  createSent?: boolean;
 }
 
 export class DeployKeyWaitError extends HoistError {}
@@ -41,8 +43,13 @@ export async function register(exec: Executor, ctx: Ctx, publicKey: string, stat
   const api = githubClient(ctx);
   if (api) {
     ctx.progress(`checking the deploy keys of ${repoName(w)} through GitHub's API`);
-    const { key, created } = await api.ensure(w.repo, publicKey, `hoist ${w.hostName}`);
-    if (created) state.registeredId = key.id;
+    // Not api.ensure(): a POST whose answer was lost (connection cut; the retried apply then
+    // finds the key) still added the key in this run, and rollback must delete it (issue #6).
+    const found = await api.find(w.repo, publicKey);
+    const created = !found;
+    if (!found) state.createSent = true;
+    const key = found ?? (await api.create(w.repo, publicKey, `hoist ${w.hostName}`));
+    if (created || state.createSent) state.registeredId = key.id;
     ctx.progress(created ? `added read-only deploy key ${key.id} to ${repoName(w)}` : `the key is deploy key ${key.id} of ${repoName(w)} already`);
     return;
   }

@@ -261,6 +261,39 @@ test('a refused first login falls back to the next account, which the label then
   assert.match(fallback.label, /^root@127\.0\.0\.1:/);
 });
 
+test('a reconnect logs in as the account it had, though an earlier one can log in by now', async () => {
+  // As in a bootstrap: the run starts as root (the deploy user does not exist yet), creates the
+  // deploy user, then loses the connection; its rollback must go on as root.
+  const e = new SshExecutor({ targets: [target({ user: 'late' }), target({ user: 'root' })], commandTimeoutMs: 30_000 });
+  others.push(e);
+  const cut = async (seconds: string) => {
+    const pending = rejection(e.exec(argv('sleep', seconds)));
+    await waitFor(`sleep ${seconds} on the host`, async () => (await host.sh(`pgrep -f '^sleep ${seconds}$'`)).code === 0);
+    await host.sh(`pkill -KILL -f '^sshd: (root|late)'`);
+    assert.instance(await pending, ConnectionLostError);
+  };
+  try {
+    assert.is((await e.exec(argv('id', '-un'))).stdout, 'root\n');
+    await onHost('useradd -m late && install -d -m 700 -o late -g late /home/late/.ssh && install -m 600 -o late -g late /root/.ssh/authorized_keys /home/late/.ssh/');
+    await cut('23');
+    assert.is((await e.exec(argv('id', '-un'))).stdout, 'root\n', 'still root after the reconnect');
+    assert.is(e.connectionsOpened, 2);
+    // Once the account it had is refused, the others are tried in order.
+    await onHost("echo 'DenyUsers root' >/etc/ssh/sshd_config.d/90-test.conf && kill -HUP 1");
+    await waitFor('root refused', async () => {
+      const probe = new SshExecutor({ targets: [target({ user: 'root' })], commandTimeoutMs: 30_000 });
+      const outcome = await probe.exec(argv('true')).then(() => null, (x: Error) => x);
+      await probe.close();
+      return outcome instanceof AuthError;
+    }, 10_000);
+    await cut('24');
+    assert.is((await e.exec(argv('id', '-un'))).stdout, 'late\n');
+  } finally {
+    await e.close();
+    await host.sh('rm -f /etc/ssh/sshd_config.d/90-test.conf && kill -HUP 1; sleep 0.5; pkill -KILL -u late; userdel -r late 2>/dev/null; true');
+  }
+});
+
 test('a command running past its timeout is stopped and the executor keeps working', async () => {
   const started = Date.now();
   const err = await rejection(ex.exec(argv('sleep', '30'), { timeoutMs: 1000 }));

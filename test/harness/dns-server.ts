@@ -99,7 +99,18 @@ export class DnsServer {
     }
   }
 
+  /** The server stops answering (SIGSTOP): lookups time out, as with a resolver that went away. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  /** Answers again (SIGCONT); queries that arrived meanwhile are answered late. */
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -261,6 +261,13 @@ export class FakeGitHub {
   readonly keys = new Map<string, FakeDeployKey[]>();
   /** Statuses to answer the next requests with (5xx outages), before any other handling. */
   readonly failNext: number[] = [];
+  /**
+   * Connection faults for the next requests of an operation (first match used up): 'before'
+   * closes the socket without doing anything, 'after' does the work (a POST creates the key)
+   * and then closes the socket instead of answering, as a connection lost mid-call does.
+   * The request is still checked against the description and recorded (status 0).
+   */
+  readonly dropNext: { operationId: string; when: 'before' | 'after' }[] = [];
   private server: Server | null = null;
   private nextId = 1000;
   url = '';
@@ -329,9 +336,15 @@ export class FakeGitHub {
     }
     const record: RecordedRequest = { method: req.method ?? '', path: u.pathname, query: u.search, operationId: null, status: 0, headers, body: undefined };
     this.requests.push(record);
+    let cutAnswer = false;
     const answer = (status: number, body?: unknown, extra: Record<string, string> = {}) => {
       record.status = status;
       if (record.operationId && status < 400) this.checkResponse(record, status, body);
+      if (cutAnswer) {
+        record.status = 0;
+        req.socket.destroy();
+        return;
+      }
       send(res, status, body, extra);
     };
 
@@ -348,6 +361,14 @@ export class FakeGitHub {
     }
     const outage = this.failNext.shift();
     if (outage) return answer(outage, { message: 'Server Error' });
+    const dropAt = this.dropNext.findIndex((d) => d.operationId === checked.operationId);
+    const drop = dropAt >= 0 ? this.dropNext.splice(dropAt, 1)[0]! : null;
+    if (drop?.when === 'before') {
+      req.socket.destroy();
+      return;
+    }
+    // The work is done below, but the answer never arrives: `answer` cuts the socket instead.
+    if (drop) cutAnswer = true;
 
     const token = (req.headers.authorization ?? '').replace(/^(Bearer|token) /, '');
     if (token !== this.opts.token && token !== this.opts.readOnlyToken) return answer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });

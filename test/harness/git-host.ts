@@ -126,7 +126,7 @@ async function tarOf(files: Record<string, string>): Promise<string> {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), content);
     }
-    return execFileSync('tar', ['-C', dir, '-c', '.']).toString('base64');
+    return execFileSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 256 * 1024 * 1024 }).toString('base64');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -177,6 +177,21 @@ test('a later failure rolls back: the key this run added is deleted; host files 
   assert.equal(fake.keys.get('acme/api'), []);
 });
 
+test('the answer to the POST is lost: the retry finds the key, and a later failure still deletes it', async () => {
+  current = freshSim();
+  fake.keys.set('acme/api', []);
+  fake.requests.length = 0;
+  fake.dropNext.push({ operationId: 'repos/create-deploy-key', when: 'after' });
+  const r = await run(current, { githubToken: TOKEN, githubApiUrl: fake.url }, [deployKey as Task, alwaysFails]);
+  assert.match(r.error?.message ?? '', /failing on purpose/);
+  assert.is(r.results[0]!.attempts, 2, 'the apply was retried after the lost answer');
+  assert.equal(r.results.map((x) => x.status), ['rolled-back', 'failed']);
+  // POST status 0: the key was made, the answer never came; the retry found it by its material.
+  assert.equal(fake.requests.map((x) => `${x.method} ${x.status}`), ['GET 200', 'POST 0', 'GET 200', 'DELETE 204']);
+  assert.equal(fake.keys.get('acme/api'), [], 'the key this run added is gone');
+  assert.not.ok(current.access);
+});
+
 test('a key already registered is not added again, and rollback does not delete what it did not add', async () => {
   current = freshSim();
   current.privateKey = PRIVATE;

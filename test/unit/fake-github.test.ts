@@ -89,6 +89,22 @@ test('valid but refused by GitHub: wrong token 401, unknown repo 404, duplicate 
   assert.equal(fake.violations, []);
 });
 
+test('dropNext: the socket is cut before the work or after it (the key exists, the answer never comes)', async () => {
+  fake.keys.set('acme/app', []);
+  const key2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJmYXJ0ZXN0a2V5Zm9ydW5pdHRlc3RzMDAwMDAx drop';
+  const body = JSON.stringify({ key: key2 });
+  fake.dropNext.push({ operationId: 'repos/create-deploy-key', when: 'before' }, { operationId: 'repos/create-deploy-key', when: 'after' });
+  const lost = async () => call('POST', '/repos/acme/app/keys', GOOD, body).then(() => 'answered', (e: Error) => e.name);
+  assert.is(await lost(), 'TypeError', 'fetch failed: no answer');
+  assert.equal(fake.keys.get('acme/app'), [], 'cut before: nothing was done');
+  assert.is(await lost(), 'TypeError');
+  assert.is(fake.keys.get('acme/app')!.length, 1, 'cut after: the key was made');
+  assert.equal(fake.calls('repos/create-deploy-key').slice(-2).map((c) => c.status), [0, 0]);
+  assert.is((await call('GET', '/repos/acme/app/keys')).status, 200, 'the next request is answered again');
+  assert.equal(fake.dropNext, []);
+  assert.equal(fake.violations, []);
+});
+
 test('schema subset: type, required, properties, additionalProperties false, enum, items, $ref, nullable', () => {
   const { doc } = description();
   const schema = {
