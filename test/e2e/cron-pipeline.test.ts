@@ -228,7 +228,7 @@ test('one failing host does not stop the others; the summary names each outcome'
     assert.is(r.code, 1);
     assert.equal(report.hosts.map((h) => h.status), ['ok', 'failed', 'ok']);
     assert.equal(statuses(report, 'cron-install'), ['changed', 'failed', 'changed']);
-    assert.match(r.stdout, /web2\s+cron-install\s+failed/);
+    assert.match(r.stdout, /web2\s+-\s+failed\s+\S+\s+cron-install failed: /);
     assert.match(r.stdout, /2 of 3 hosts ok, 1 failed/);
     const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
     assert.is(again.r.code, 1);
