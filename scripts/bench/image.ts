@@ -2,10 +2,8 @@
 // plus python3, which Ansible needs on its targets (hoist needs nothing but a shell). Built as
 // a thin layer FROM the ready image so the slow apt install of Docker is shared with the tests;
 // cached by the hash of its Dockerfile (which names the ready image's content tag).
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { docker } from '../../test/harness/docker.ts';
-import { readyImage } from '../../test/harness/images.ts';
+import { dockerBuild, exists, readyImage } from '../../test/harness/images.ts';
 
 export async function benchImage(): Promise<string> {
   const ready = await readyImage();
@@ -13,26 +11,6 @@ export async function benchImage(): Promise<string> {
   // layer is empty; installing it explicitly keeps the bench correct if that ever changes.
   const dockerfile = `FROM ${ready}\nRUN command -v python3 >/dev/null || (apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*)\n`;
   const tag = `hoist-test-bench:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
-  const present = await docker('image', 'inspect', tag).then(
-    () => true,
-    () => false,
-  );
-  if (!present) await build(tag, dockerfile);
+  if (!(await exists(tag))) await dockerBuild(tag, dockerfile);
   return tag;
-}
-
-function build(tag: string, dockerfile: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['build', '-q', '-t', tag, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`docker build ${tag} failed (exit ${code}): ${stderr.slice(-2000)}`));
-    });
-    child.stdin.end(dockerfile);
-  });
 }

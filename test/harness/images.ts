@@ -57,14 +57,15 @@ i=0; until docker info >/dev/null 2>&1 && curl -fsS localhost:2019/config/ >/dev
   if (r.code !== 0) throw new Error(`starting docker and caddy in ${container}: ${r.stderr}`);
 }
 
-async function exists(tag: string): Promise<boolean> {
+/** Is an image with this tag on the machine? (The benchmark builds its own images the same way.) */
+export async function exists(tag: string): Promise<boolean> {
   return docker('image', 'inspect', tag).then(
     () => true,
     () => false,
   );
 }
 
-function dockerBuild(tag: string, dockerfile: string): Promise<void> {
+export function dockerBuild(tag: string, dockerfile: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('docker', ['build', '-q', '-t', tag, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
