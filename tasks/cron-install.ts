@@ -46,7 +46,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
     const text = readFileSync(s.cronFile, 'utf8');
     const problem = crontabProblems(text)[0];
     if (problem) {
-      throw new ConfigError('CRON_FILE', s.cronFile, `line ${problem.line} (${problem.text}): ${problem.problem}`, 'correct that line of the crontab file');
+      throw new ConfigError('CRON_FILE', s.cronFile, `line ${problem.line} ${JSON.stringify(problem.text)}: ${problem.problem}`, 'correct that line of the crontab file');
     }
     return { ...base, entries: wantedEntries(text) };
   },
@@ -106,7 +106,7 @@ function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
     throw new HoistError(`APP_CRONTAB ${w.repoFile} is not in the live release (~/apps/${w.app}/current/${w.repoFile})`);
   }
   const problem = crontabProblems(fact.repoFile)[0];
-  if (problem) throw new HoistError(`APP_CRONTAB ${w.repoFile} line ${problem.line} (${problem.text}): ${problem.problem}`);
+  if (problem) throw new HoistError(`APP_CRONTAB ${w.repoFile} line ${problem.line} ${JSON.stringify(problem.text)}: ${problem.problem}`);
   return wantedEntries(fact.repoFile);
 }
 

@@ -36,7 +36,9 @@ export function overrideYaml(o: { service: string; port: number; appPort: number
   return [
     '# Written by hoist for one blue/green slot; do not edit (it is rewritten on every release).',
     'services:',
-    `  ${o.service}:`,
+    // Quoted: YAML would read a service named `on`, `no`, `null` or `1` as a boolean, null or
+    // number, and compose would then not merge this into the app's service of that name.
+    `  ${JSON.stringify(o.service)}:`,
     `    image: "hoist-${o.app}-${o.service}:${o.release}"`,
     '    ports:',
     `      - "127.0.0.1:${o.port}:${o.appPort}"`,

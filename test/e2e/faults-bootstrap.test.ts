@@ -221,11 +221,21 @@ test('dns-verify: the DNS server stays away for all of DNS_WAIT: the run fails n
 test('deploy-key: cut during the SFTP upload of ~/.ssh/config, retried; no temporary file left', async () => {
   env({}, 'other');
   // The run's first upload on the deploy connection is deploy-key's ~/.ssh/config: sftp-server
-  // starts for it.
-  const w = await watchFor(web2, { pattern: '^/usr/lib/openssh/sftp-server', timeoutMs: 120_000, pollMs: 50 });
-  const r = await run(web2);
-  await w.stop();
-  assert.ok(await w.fired, `the fault never fired (exit ${r.code})\n${r.out}`);
+  // starts for it. The upload of a small file takes a few ms, less than the watcher's poll, so
+  // a slow host (1 s before the real sftp-server answers) gives it a window: the cut lands while
+  // the upload waits for its SFTP session. Only the test host is changed, and put back after.
+  const SFTP = '/usr/lib/openssh/sftp-server';
+  const shim = await web2.sh(`mv ${SFTP} ${SFTP}.real && printf '#!/bin/sh\\nsleep 1\\nexec ${SFTP}.real "$@"\\n' >${SFTP} && chmod 755 ${SFTP}`);
+  assert.is(shim.code, 0, shim.stderr);
+  let r: Run;
+  try {
+    const w = await watchFor(web2, { pattern: `^/bin/sh ${SFTP}$`, timeoutMs: 120_000, pollMs: 50 });
+    r = await run(web2);
+    await w.stop();
+    assert.ok(await w.fired, `the fault never fired (exit ${r.code})\n${r.out}`);
+  } finally {
+    await web2.sh(`mv -f ${SFTP}.real ${SFTP}`);
+  }
   assert.is(r.code, 0, r.out);
   const key = taskOf(r, 'deploy-key');
   assert.is(key.status, 'changed');

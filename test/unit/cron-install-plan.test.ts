@@ -81,6 +81,17 @@ test('APP_CRONTAB: a release without the file, or with a bad line, fails the pla
   const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab' };
   assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: null }), /APP_CRONTAB deploy\/crontab is not in the live release/);
   assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: '* * * * * ok\n99 * * * * bad\n' }), /line 2 .*minute "99" is outside 0-59/);
+  // A line with control characters is shown escaped: the error stays one line, and a terminal
+  // escape in the release's file cannot repaint the operator's screen.
+  const hostile = '99 * * * * echo \x1b[2J\rgone';
+  try {
+    cronInstall.plan(w, { exists: false, content: '', repoFile: `${hostile}\n` });
+    assert.unreachable('a bad line must fail the plan');
+  } catch (e) {
+    const message = (e as Error).message;
+    assert.ok(message.includes(JSON.stringify(hostile)), message);
+    assert.not.match(message, /[\x00-\x1f]/);
+  }
 });
 
 test.run();
