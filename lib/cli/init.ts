@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { KEY_BY_NAME } from '../config/keys.ts';
 import { UsageError } from '../errors.ts';
+import { packageFile } from '../package-root.ts';
 
 export interface InitArgs {
   command: 'init';
@@ -42,7 +43,7 @@ export const QUESTIONS: Question[] = [
   { key: 'APP_PORT', flag: 'app-port', prompt: 'Port your app listens on', default: '8000' },
 ];
 
-const EXAMPLE = new URL('../../.env.example', import.meta.url);
+const EXAMPLE = packageFile('.env.example');
 
 export async function runInit(args: InitArgs, io = { input: process.stdin, output: process.stdout }): Promise<number> {
   const target = resolve(args.envFile);

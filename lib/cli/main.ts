@@ -2,6 +2,7 @@
 // list (or plain lines), the dry run's plan, a summary table, and the JSON report if asked; the
 // exit code says how it went (see USAGE).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { packageFile } from '../package-root.ts';
 import { ConfigError, EXIT, exitCodeFor, HoistError, UsageError } from '../errors.ts';
 import { Interrupt, type StopSignal } from '../engine/interrupt.ts';
 import { planText } from '../render/plan-text.ts';
@@ -18,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     if (args.command === 'version') {
-      console.log(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+      console.log(JSON.parse(readFileSync(packageFile('package.json'), 'utf8')).version);
       return EXIT.ok;
     }
     // Loaded on demand: each command pulls in only its own modules (startup is paid on every run).

@@ -5,13 +5,18 @@ import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.ts';
 import type { Pipeline } from './pipeline.ts';
+import { ensureTypeScriptLoader, needsTypeScriptLoader } from './typescript-loader.ts';
 
-const BUILT_IN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../pipelines');
+const HERE = fileURLToPath(import.meta.url);
+const BUILT_IN_DIR = resolve(dirname(HERE), '../../pipelines');
+// hoist's own pipelines are .ts next to its sources, .js in its compiled tree (dist/).
+const BUILT_IN_EXT = extname(HERE);
 
 export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<Pipeline> {
   const file = locate(nameOrPath, cwd);
   let mod: { default?: unknown };
   try {
+    if (needsTypeScriptLoader(file)) await ensureTypeScriptLoader();
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (e) {
     throw new UsageError(`pipeline ${nameOrPath} (${file}) failed to load: ${(e as Error).message}`);
@@ -31,16 +36,16 @@ function locate(nameOrPath: string, cwd: string): string {
     return file;
   }
   if (!/^[a-z0-9][a-z0-9-]*$/.test(nameOrPath)) throw new UsageError(`"${nameOrPath}" is not a pipeline name`);
-  for (const dir of [resolve(cwd, 'pipelines'), BUILT_IN_DIR]) {
-    const file = resolve(dir, `${nameOrPath}.ts`);
-    if (existsSync(file)) return file;
-  }
+  const user = resolve(cwd, 'pipelines', `${nameOrPath}.ts`);
+  if (existsSync(user)) return user;
+  const builtIn = resolve(BUILT_IN_DIR, `${nameOrPath}${BUILT_IN_EXT}`);
+  if (existsSync(builtIn)) return builtIn;
   throw new UsageError(`no pipeline named "${nameOrPath}". Available: ${builtInNames().join(', ')}, or a path to your own .ts file`);
 }
 
 export function builtInNames(): string[] {
   return readdirSync(BUILT_IN_DIR)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(BUILT_IN_EXT))
+    .map((f) => f.slice(0, -BUILT_IN_EXT.length))
     .sort();
 }
