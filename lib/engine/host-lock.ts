@@ -2,7 +2,9 @@
 // the holder. Creating a symlink is atomic and fails if one exists, so two runs can never both
 // take it, and the record is written in the same step (no window where a lock has no owner).
 // The same round trip reads where the app's `current` points, for the summary's "release
-// before"; releasing the lock appends the run's line to the host's audit log and reads it again.
+// before", and runs the first task's probe once the lock is ours (the host cannot change under
+// it then): a no-op run pays no round trip for the lock. Releasing the lock appends the run's
+// line to the host's audit log and reads `current` again.
 import { hostname, userInfo } from 'node:os';
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
@@ -29,16 +31,36 @@ export interface LockProbe {
   heldBy: LockInfo | null;
   /** Where `current` pointed (its last path part), null when there is none. */
   current: string | null;
+  /** What the command carried along (`then`) answered, as if run on its own; null if not run. */
+  then: ExecResult | null;
 }
 
-/** Takes the lock and reads the current release, in one round trip. */
-export function acquireCommand(info: LockInfo, releaseLink: string | null): Cmd {
-  return sh`cd && mkdir -p .hoist && chmod 700 .hoist && { ln -s ${JSON.stringify(info)} .hoist/lock 2>/dev/null && echo 'lock ours' || printf 'lock held %s\\n' "$(readlink .hoist/lock)"; }; ${readCurrent(releaseLink)}`;
+/**
+ * A command sent in the lock's round trip, run in a subshell of its own (its `cd` and `exit`
+ * stay inside). Its output is framed by `marker` lines, so it reads back exactly as if it had
+ * been sent alone; the marker is random per run, which the command's output cannot guess.
+ */
+export interface CarriedCommand {
+  command: Cmd;
+  marker: string;
 }
 
-/** Reads the lock and the current release without taking anything (dry run, status). */
-export function peekCommand(releaseLink: string | null): Cmd {
-  return sh`cd && if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; else echo 'lock free'; fi; ${readCurrent(releaseLink)}`;
+/**
+ * Takes the lock and reads the current release, in one round trip; then, only if the lock is
+ * ours, runs `then`. Retrying is safe: a second attempt finds our own record and counts it ours.
+ */
+export function acquireCommand(info: LockInfo, releaseLink: string | null, then?: CarriedCommand): Cmd {
+  const record = JSON.stringify(info);
+  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+}
+
+/** Reads the lock and the current release without taking anything (dry run, status); runs `then` too. */
+export function peekCommand(releaseLink: string | null, then?: CarriedCommand): Cmd {
+  return sh`cd && if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; else echo 'lock free'; fi; ${readCurrent(releaseLink)}${then ? sh`; ${carried(then)}` : sh``}`;
+}
+
+function carried(then: CarriedCommand): Cmd {
+  return sh`echo ${then.marker}; (${then.command}); printf '\\n%s %s\\n' ${then.marker} "$?"`;
 }
 
 /**
@@ -58,15 +80,26 @@ function readCurrent(releaseLink: string | null): Cmd {
   return releaseLink ? sh`printf 'current %s\\n' "$(readlink ${releaseLink} 2>/dev/null)"` : sh`echo 'current '`;
 }
 
-export function parseLockProbe(r: ExecResult): LockProbe {
+export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {
   if (r.code !== 0) throw new Error(`reading the deploy lock failed (exit ${r.code}): ${r.stderr.trim()}`);
   let heldBy: LockInfo | null = null;
   let current: string | null = null;
-  for (const line of r.stdout.split('\n')) {
+  let own = r.stdout;
+  let then: ExecResult | null = null;
+  const start = marker ? r.stdout.indexOf(`${marker}\n`) : -1;
+  if (marker && start >= 0) {
+    own = r.stdout.slice(0, start);
+    const rest = r.stdout.slice(start + marker.length + 1);
+    const end = rest.lastIndexOf(`\n${marker} `);
+    const code = end >= 0 ? Number.parseInt(rest.slice(end + marker.length + 2), 10) : Number.NaN;
+    if (!Number.isInteger(code)) throw new Error(`reading the deploy lock failed: the carried command's output ends without its marker`);
+    then = { stdout: rest.slice(0, end), stderr: r.stderr, code };
+  }
+  for (const line of own.split('\n')) {
     if (line.startsWith('lock held ')) heldBy = parseInfo(line.slice('lock held '.length));
     else if (line.startsWith('current ')) current = line.slice('current '.length).trim().split('/').pop() || null;
   }
-  return { heldBy, current };
+  return { heldBy, current, then };
 }
 
 function parseInfo(text: string): LockInfo {

@@ -3,18 +3,20 @@
 // starts. When a task fails the stack is unwound in reverse, so the host ends as it was (listr2
 // would only undo the failing task). The stack is kept after success too: a fleet rollback
 // unwinds hosts that finished. Every phase that fails for a passing reason is retried.
+import { randomBytes } from 'node:crypto';
 import type { HostConfig } from '../config/load-config.ts';
 import type { ConnectableExecutor, ExecutorPool } from '../exec/executor-pool.ts';
 import type { ExecResult, Executor } from '../exec/executor.ts';
 import { ConfigError, HostKeyError, InterruptedError, VerifyError } from '../errors.ts';
 import { redact } from '../secrets/redact.ts';
+import type { Cmd } from '../shell-quote.ts';
 import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
-import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type LockInfo } from './host-lock.ts';
+import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommand, type LockInfo, type LockProbe } from './host-lock.ts';
 import type { Interrupt } from './interrupt.ts';
 import type { Pipeline } from './pipeline.ts';
 import { withRetry } from './retry.ts';
-import type { ApplyContext, Login, Plan, Task, TaskInput } from './task.ts';
+import type { ApplyContext, Login, Plan, RemoteProbe, Task, TaskInput } from './task.ts';
 
 export interface HostRunOptions {
   dryRun: boolean;
@@ -115,8 +117,15 @@ export class HostRun {
 
   private async takeLock(exec: ConnectableExecutor, onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
     const link = this.pipeline.releaseLink?.(this.input) ?? null;
+    const carry = this.carriedProbe();
+    const ask = async (command: Cmd): Promise<LockProbe> => {
+      const answer = parseLockProbe(await withRetry(() => exec.exec(command), { retries: this.opts.retries, onRetry }), carry?.carried.marker);
+      // The first task's probe rode along: its runTask finds the answer in the cache.
+      if (carry && answer.then) this.probeCache.set(carry.key, Promise.resolve(answer.then));
+      return answer;
+    };
     if (this.opts.dryRun) {
-      const peek = parseLockProbe(await withRetry(() => exec.exec(peekCommand(link)), { retries: this.opts.retries, onRetry }));
+      const peek = await ask(peekCommand(link, carry?.carried));
       this.release = { before: peek.current, after: peek.current };
       // A dry run changes nothing, so a held lock does not stop it; the plan may be outdated soon.
       if (peek.heldBy) this.warnings.push(`${lockHeldError(this.host.name, peek.heldBy).message.split('. Fix:')[0]}: the plan may change when that run ends`);
@@ -124,10 +133,32 @@ export class HostRun {
     }
     const info = newLockInfo(this.opts.runId, this.pipeline.name, this.pipeline.revision?.(this.input.shared ?? {}) ?? null);
     // Retrying is safe: a second attempt finds our own record if the first one took it.
-    const probe = parseLockProbe(await withRetry(() => exec.exec(acquireCommand(info, link)), { retries: this.opts.retries, onRetry }));
+    const probe = await ask(acquireCommand(info, link, carry?.carried));
     this.release.before = probe.current;
     if (probe.heldBy && !(probe.heldBy.run === info.run && probe.heldBy.who === info.who)) throw lockHeldError(this.host.name, probe.heldBy);
     this.lock = info;
+  }
+
+  /**
+   * The first task's probe, to send in the lock's round trip: only a remote probe of the first
+   * task (nothing runs before it) under the same account without sudo (the lock's command has
+   * none). A probe that cannot be built here is left to runTask, which reports it as the task's.
+   */
+  private carriedProbe(): { key: string; carried: CarriedCommand } | null {
+    const first = this.pipeline.tasks[0];
+    if (!first || first.local) return null;
+    let p: ReturnType<Task['probe']>;
+    try {
+      p = first.probe(this.wanted[0], this.input);
+    } catch {
+      return null;
+    }
+    if ('local' in p || p.sudo) return null;
+    return { key: this.probeKey(first, p), carried: { command: p.command, marker: `hoist-carried-${randomBytes(8).toString('hex')}` } };
+  }
+
+  private probeKey(task: Task, p: RemoteProbe<unknown>): string {
+    return `${this.loginOf(task)}\0${p.sudo ? 'sudo' : ''}\0${p.command.line}`;
   }
 
   /** Runs task `i`; on failure unwinds this host's stack and rethrows. */
@@ -216,7 +247,7 @@ export class HostRun {
   private async probe(task: Task, wanted: unknown, fresh = false): Promise<unknown> {
     const p = task.probe(wanted, this.input);
     if ('local' in p) return p.local();
-    const key = `${this.loginOf(task)}\0${p.sudo ? 'sudo' : ''}\0${p.command.line}`;
+    const key = this.probeKey(task, p);
     let pending = fresh ? undefined : this.probeCache.get(key);
     if (!pending) {
       pending = this.execFor(task).exec(p.command, { sudo: p.sudo ?? false });

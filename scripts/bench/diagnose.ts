@@ -1,5 +1,5 @@
 // Where hoist's no-op release spends its time, from one extra UNTIMED run with trace-exec.mjs
-// preloaded: time to the first SSH connect (Node + tsx + hoist's modules + config), the
+// preloaded: time to the first SSH connect (Node + hoist's compiled modules + config), the
 // handshake, each command per host (how many round trips, how long each took), and the time
 // from the last command to exit. Also the bare startup of `node` and of `hoist --version`.
 import { readFileSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ interface Trace {
 export interface Diagnosis {
   hosts: number;
   wallMs: number;
-  /** Process start to the first SSH connect: Node, tsx, hoist's modules, config, every `want`. */
+  /** Process start to the first SSH connect: Node, hoist's modules, config, every `want`. */
   toFirstConnectMs: number;
   handshakeMs: number;
   /** Per host: SSH connections and commands (each command: channel open + exec + exit = round trips). */

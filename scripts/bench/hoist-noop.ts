@@ -1,5 +1,5 @@
 // One timed no-op release with hoist, exactly as a user runs it: the whole CLI process
-// (`node bin/hoist.mjs run release`), so Node's and tsx's startup, config loading and the JSON
+// (`node bin/hoist.mjs run release`), so Node's and hoist's startup, config loading and the JSON
 // report all count. A run in which anything was not `unchanged` is not a no-op: it throws, and
 // the benchmark stops rather than report a number for the wrong thing.
 import { readFileSync, rmSync } from 'node:fs';

@@ -54,7 +54,7 @@ export async function machineInfo(host: TestHost): Promise<MachineInfo> {
     debian: debianVersion,
     versions: {
       node: process.version,
-      hoist: `${pkgVersion(REPO_ROOT)} (commit ${commit}${dirty})`,
+      hoist: `${pkgVersion(REPO_ROOT)} (commit ${commit}${dirty}), run compiled from dist/ (npm run build)`,
       ssh2: pkgVersion(join(REPO_ROOT, 'node_modules/ssh2')),
       tsx: pkgVersion(join(REPO_ROOT, 'node_modules/tsx')),
       'ansible-core': (await out('ansible-playbook', ['--version'])).split('\n')[0]!.replace(/^ansible-playbook \[core (.*)\]$/, '$1'),

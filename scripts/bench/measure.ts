@@ -1,5 +1,5 @@
 // Runs one command as a child process and measures what the benchmark compares: wall clock
-// from spawn to exit (the whole process, so interpreter and tsx startup count, as they do for a
+// from spawn to exit (the whole process, so interpreter and module loading count, as they do for a
 // user), and optionally its peak resident memory. Every run is bounded by a timeout.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -105,7 +105,7 @@ export function renderReport(i: ReportInput): string {
   p('Each is timed as wall clock from spawn to exit of its whole process, as a user would wait for it:');
   p();
   p(`- **hoist**: \`node bin/hoist.mjs run release --concurrency N --json FILE\` with an inventory of the N hosts. It connects once per host as the deploy user and runs the release pipeline's ${i.tasks} tasks (${Object.keys(first.taskMs).join(', ')}); each reads the host in one probe and plans nothing. ` +
-    'Node, tsx, loading hoist\'s TypeScript, config checks, the summary and the JSON report all count. "pipeline" is the report\'s own `durationMs` (inside the process, from the pipeline\'s start to its end).');
+    'Node, loading hoist (compiled to JavaScript in dist/, as `npm ci` builds it), config checks, the summary and the JSON report all count. "pipeline" is the report\'s own `durationMs` (inside the process, from the pipeline\'s start to its end).');
   p('- **Ansible**: `ansible-playbook --forks N` of scripts/bench/noop-release.yml (Debian\'s ansible-core): facts off, pipelining on, the Python on the hosts named (no interpreter discovery), ' +
     'OpenSSH with Ansible\'s default connection sharing (ControlPersist; a fresh control folder per run), the same key and known_hosts. Its checks are those of hoist\'s probes: the release dir, the git revision of `current`, the Caddy site file (`copy`, as root), the `.env` file (`copy`), the crontab block, container state and health plus the app answering on its slot port (one \`docker ps\`, one \`docker inspect\` per container, one \`curl\`). ' +
     'hoist\'s probes check a little more (both slots, compose, images of removed releases: see below), as its plans need it.');
@@ -143,7 +143,7 @@ export function renderReport(i: ReportInput): string {
   p('## Where hoist\'s time goes');
   p();
   const st = i.startup;
-  p(`- Startup, no host contacted: \`node -e 0\` ${s(st.nodeMs)} s; \`hoist --version\` ${s(st.hoistVersionMs)} s (Node, tsx's loader, and hoist's CLI with every module it imports), peak memory ${mib(st.hoistVersionPeakMiB)}.`);
+  p(`- Startup, no host contacted: \`node -e 0\` ${s(st.nodeMs)} s; \`hoist --version\` ${s(st.hoistVersionMs)} s (Node and hoist's compiled CLI with every module it imports), peak memory ${mib(st.hoistVersionPeakMiB)}.`);
   for (const d of i.diagnoses) {
     p(`- One traced run at ${d.hosts} host(s) (ssh2's Client wrapped by scripts/bench/trace-exec.mjs; not one of the timed runs), ${s(d.wallMs)} s in all: ` +
       `${s(d.toFirstConnectMs)} s from process start to the first SSH connect; handshake ${s(d.handshakeMs)} s (median); ` +
@@ -225,7 +225,7 @@ function why(i: ReportInput, rows: Row[]): string[] {
   const lines: string[] = ['Why, in numbers from the traced runs and the probe pieces below:', ''];
   if (r1) {
     lines.push(
-      `- **Fixed cost before any host is contacted.** hoist's process needs ${s(small.toFirstConnectMs)} s to its first SSH connect (\`node -e 0\` alone: ${s(i.startup.nodeMs)} s; \`hoist --version\`: ${s(i.startup.hoistVersionMs)} s, i.e. tsx and hoist's module graph). ` +
+      `- **Fixed cost before any host is contacted.** hoist's process needs ${s(small.toFirstConnectMs)} s to its first SSH connect (\`node -e 0\` alone: ${s(i.startup.nodeMs)} s; \`hoist --version\`: ${s(i.startup.hoistVersionMs)} s, i.e. hoist's module graph). ` +
         `At ${r1.n} host(s) that alone is ${x(ratio(small.toFirstConnectMs, r1.floor))} the floor's whole run (${s(r1.floor)} s).`,
     );
   }

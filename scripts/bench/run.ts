@@ -12,6 +12,7 @@ import { ansibleRun, prepareAnsible } from './ansible.ts';
 import { parseArgs } from './args.ts';
 import { diagnose, probePieces, startup } from './diagnose.ts';
 import { DEPLOY_USER, Fleet } from './fleet.ts';
+import { REPO_ROOT } from '../../test/harness/testbed.ts';
 import { floorRun } from './floor.ts';
 import { hoistNoop } from './hoist-noop.ts';
 import { busyness, machineInfo } from './machine.ts';
@@ -32,6 +33,15 @@ if (args.fromJson) {
   writeFileSync(args.out, renderReport({ ...saved, date: new Date(saved.date) }));
   log(`wrote ${args.out} from ${args.fromJson}`);
   process.exit(0);
+}
+
+// hoist as users run it after `npm ci`: compiled (bin/hoist.mjs falls back to the TypeScript
+// sources through tsx when dist/ is stale, which would time a different, slower start).
+// @ts-expect-error: plain JavaScript without type declarations
+const { distIsFresh } = (await import('../../bin/dist-fresh.mjs')) as { distIsFresh: (root: string) => boolean };
+if (!distIsFresh(REPO_ROOT)) {
+  console.error('bench: dist/ is missing or older than the sources. Fix: npm run build (npm run bench does it first)');
+  process.exit(1);
 }
 
 const prereqs = spawnSync('bash', [join(dirname(fileURLToPath(import.meta.url)), 'prereqs.sh')], { stdio: 'inherit', timeout: 15 * 60_000 });

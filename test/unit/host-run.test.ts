@@ -629,6 +629,28 @@ test('a lock held by another run fails the host at start, before any task probes
   assert.is(run.release.before, '20260101-abc');
 });
 
+/** Answers the lock's command with the carried first probe run against the simulated host. */
+function carryingLock(state: State): Responder {
+  const host = simulatedHost(state);
+  return (line, opts) => {
+    const m = /^cd && (?:mkdir -p \.hoist|if \[ -L \.hoist\/lock \]).*echo (hoist-carried-[0-9a-f]+); \((.*)\); printf /.exec(line);
+    if (!m) return undefined;
+    const probe = host(m[2]!, opts) as ExecResult;
+    return ok(`lock ours\ncurrent \n${m[1]}\n${probe.stdout}\n${m[1]} ${probe.code}\n`);
+  };
+}
+
+test('the first task\'s probe rides in the lock\'s round trip; later tasks probe on their own', async () => {
+  for (const dryRun of [false, true]) {
+    const state = { a: 'v2', b: 'v1' };
+    const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state, faults: [carryingLock(state)], dryRun });
+    assert.equal(statuses(r.results), ['unchanged', 'changed']);
+    const expected = dryRun ? ['cat state-b'] : ['cat state-b', 'set state-b v2', 'cat state-b'];
+    assert.equal(taskLines(r.exec), expected, dryRun ? 'dry run' : 'run');
+    assert.is(r.exec.lines.filter(isLockCommand).length, 1, 'one lock command');
+  }
+});
+
 test('finish frees the lock and appends one audit line naming the run and its result', async () => {
   const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' } });
   await r.run.finish();

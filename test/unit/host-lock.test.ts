@@ -1,0 +1,84 @@
+// The deploy lock's commands run here by a real /bin/sh in a scratch HOME: what the host's shell
+// makes of them, including the first task's probe carried in the same round trip.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { acquireCommand, newLockInfo, parseLockProbe, peekCommand, type CarriedCommand } from '../../lib/engine/host-lock.ts';
+import type { ExecResult } from '../../lib/exec/executor.ts';
+import { sh, type Cmd } from '../../lib/shell-quote.ts';
+
+/** Runs as an SSH exec does: in HOME, which is where the lock lives. */
+function inHome(home: string, cmd: Cmd): ExecResult {
+  const r = spawnSync('/bin/sh', ['-c', cmd.line], { cwd: home, env: { PATH: process.env.PATH, HOME: home }, encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+}
+
+function scratchHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'hoist-lock-'));
+  execFileSync('/bin/sh', ['-c', 'mkdir -p apps/app/releases/r1 && ln -s releases/r1 apps/app/current'], { cwd: home });
+  return home;
+}
+
+// A probe whose output has no final newline, looks like the lock's own lines, goes to stderr too
+// and exits non-zero: it must read back exactly as if it had been sent alone.
+const probe = sh`cd apps && printf 'lock held {}\\ncurrent x\\nlast line, no newline'; echo oops >&2; exit 3`;
+const carried: CarriedCommand = { command: probe, marker: 'hoist-carried-0123456789abcdef' };
+
+test('taking the lock carries the first probe: its answer reads back as if it were sent alone', () => {
+  const home = scratchHome();
+  try {
+    const alone = inHome(home, probe);
+    const info = newLockInfo('run1', 'release', 'abc');
+    const r = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), carried.marker);
+    assert.is(r.heldBy, null);
+    assert.is(r.current, 'r1');
+    assert.equal(r.then, alone);
+    assert.equal(alone, { stdout: 'lock held {}\ncurrent x\nlast line, no newline', stderr: 'oops\n', code: 3 });
+    // Sent again (a retry after a lost answer): our own record counts as ours, the probe runs.
+    const again = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), carried.marker);
+    assert.equal([again.heldBy, again.then], [null, alone]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a lock held by another run: the carried probe does not run', () => {
+  const home = scratchHome();
+  try {
+    const other = newLockInfo('run0', 'release', 'old');
+    assert.is(parseLockProbe(inHome(home, acquireCommand(other, 'apps/app/current'))).heldBy, null);
+    const r = parseLockProbe(inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), 'apps/app/current', carried)), carried.marker);
+    assert.equal(r.heldBy, other);
+    assert.is(r.then, null);
+    assert.is(r.current, 'r1');
+    // A peek (dry run) carries the probe whoever holds the lock, and takes nothing.
+    const peek = parseLockProbe(inHome(home, peekCommand('apps/app/current', carried)), carried.marker);
+    assert.equal([peek.heldBy, peek.then?.code, peek.then?.stdout.endsWith('no newline')], [other, 3, true]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a home where the lock cannot be made fails the command instead of reading as free', () => {
+  const home = scratchHome();
+  try {
+    execFileSync('/bin/sh', ['-c', 'touch .hoist'], { cwd: home });
+    const r = inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), null, carried));
+    assert.is.not(r.code, 0);
+    assert.throws(() => parseLockProbe(r, carried.marker), /reading the deploy lock failed \(exit 1\)/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('an answer cut short after the marker is an error, not a half-read probe', () => {
+  assert.throws(
+    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}\npartial`, stderr: '', code: 0 }, carried.marker),
+    /ends without its marker/,
+  );
+});
+
+test.run();
