@@ -5,10 +5,10 @@
 // before", and runs the first task's probe once the lock is ours (the host cannot change under
 // it then): a no-op run pays no round trip for the lock. Releasing the lock appends the run's
 // line to the host's audit log and reads `current` again.
-import { hostname, userInfo } from 'node:os';
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
+import { thisMachine } from './lock-takeover.ts';
 
 /** Who holds the lock and for what: shown to the next run that finds it taken. */
 export interface LockInfo {
@@ -17,18 +17,22 @@ export interface LockInfo {
   pipeline: string;
   revision: string | null;
   since: string;
+  /** The holder's process on its machine: a lock whose process died here can be taken over. */
+  pid?: number;
 }
 
 /** A lock older than this is called possibly stale in the message (a release rarely takes it). */
 const STALE_AFTER_MS = 60 * 60_000;
 
 export function newLockInfo(run: string, pipeline: string, revision: string | null, now = new Date()): LockInfo {
-  return { who: `${userInfo().username}@${hostname()}`, run, pipeline, revision, since: now.toISOString() };
+  return { who: thisMachine(), run, pipeline, revision, since: now.toISOString(), pid: process.pid };
 }
 
 export interface LockProbe {
   /** Null: this run now holds the lock (or a peek found it free). */
   heldBy: LockInfo | null;
+  /** The holder's record exactly as the link holds it (a takeover names it to remove it). */
+  heldRaw: string | null;
   /** Where `current` pointed (its last path part), null when there is none. */
   current: string | null;
   /** What the command carried along (`then`) answered, as if run on its own; null if not run. */
@@ -48,10 +52,16 @@ export interface CarriedCommand {
 /**
  * Takes the lock and reads the current release, in one round trip; then, only if the lock is
  * ours, runs `then`. Retrying is safe: a second attempt finds our own record and counts it ours.
+ * With `takeOver` (a dead holder's record, see lock-takeover.ts), that lock is removed first if
+ * it is still the one there; `mkdir` makes the look-and-remove one step, so two runs taking over
+ * at once cannot both remove a lock (the second would remove the first's fresh one).
  */
-export function acquireCommand(info: LockInfo, releaseLink: string | null, then?: CarriedCommand): Cmd {
+export function acquireCommand(info: LockInfo, releaseLink: string | null, then?: CarriedCommand, takeOver?: string): Cmd {
   const record = JSON.stringify(info);
-  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+  const removeDead = takeOver
+    ? sh`if mkdir .hoist/takeover 2>/dev/null; then [ "$(readlink .hoist/lock)" != ${takeOver} ] || rm -f .hoist/lock; rmdir .hoist/takeover; fi; `
+    : sh``;
+  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
 }
 
 /** Reads the lock and the current release without taking anything (dry run, status); runs `then` too. */
@@ -73,7 +83,7 @@ export function releaseCommand(info: LockInfo, auditLine: string, releaseLink: s
 
 /** `hoist unlock`: frees whatever lock there is, says whose it was, and logs that it did. */
 export function breakCommand(auditLine: string): Cmd {
-  return sh`cd && if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; rm -f .hoist/lock && printf '%s\\n' ${auditLine} >> .hoist/audit.log; else echo 'lock free'; fi`;
+  return sh`cd && rmdir .hoist/takeover 2>/dev/null; if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; rm -f .hoist/lock && printf '%s\\n' ${auditLine} >> .hoist/audit.log; else echo 'lock free'; fi`;
 }
 
 function readCurrent(releaseLink: string | null): Cmd {
@@ -83,6 +93,7 @@ function readCurrent(releaseLink: string | null): Cmd {
 export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {
   if (r.code !== 0) throw new Error(`reading the deploy lock failed (exit ${r.code}): ${r.stderr.trim()}`);
   let heldBy: LockInfo | null = null;
+  let heldRaw: string | null = null;
   let current: string | null = null;
   let own = r.stdout;
   let then: ExecResult | null = null;
@@ -96,17 +107,22 @@ export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {
     then = { stdout: rest.slice(0, end), stderr: r.stderr, code };
   }
   for (const line of own.split('\n')) {
-    if (line.startsWith('lock held ')) heldBy = parseInfo(line.slice('lock held '.length));
+    if (line.startsWith('lock held ')) {
+      heldRaw = line.slice('lock held '.length);
+      heldBy = parseInfo(heldRaw);
+    }
     else if (line.startsWith('current ')) current = line.slice('current '.length).trim().split('/').pop() || null;
   }
-  return { heldBy, current, then };
+  return { heldBy, heldRaw, current, then };
 }
 
 function parseInfo(text: string): LockInfo {
   try {
     const v = JSON.parse(text) as Partial<LockInfo>;
     if (typeof v.who === 'string' && typeof v.since === 'string') {
-      return { who: v.who, run: String(v.run ?? '?'), pipeline: String(v.pipeline ?? '?'), revision: v.revision ?? null, since: v.since };
+      const info: LockInfo = { who: v.who, run: String(v.run ?? '?'), pipeline: String(v.pipeline ?? '?'), revision: v.revision ?? null, since: v.since };
+      if (typeof v.pid === 'number' && Number.isSafeInteger(v.pid) && v.pid > 0) info.pid = v.pid;
+      return info;
     }
   } catch {
     // Not one of ours (someone made the link by hand): still a lock, holder unknown.

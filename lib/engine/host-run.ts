@@ -14,6 +14,7 @@ import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
 import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommand, type LockInfo, type LockProbe } from './host-lock.ts';
 import type { Interrupt } from './interrupt.ts';
+import { holderGoneHere } from './lock-takeover.ts';
 import type { Pipeline } from './pipeline.ts';
 import { withRetry } from './retry.ts';
 import type { ApplyContext, Login, Plan, RemoteProbe, Task, TaskInput } from './task.ts';
@@ -133,9 +134,17 @@ export class HostRun {
     }
     const info = newLockInfo(this.opts.runId, this.pipeline.name, this.pipeline.revision?.(this.input.shared ?? {}) ?? null);
     // Retrying is safe: a second attempt finds our own record if the first one took it.
-    const probe = await ask(acquireCommand(info, link, carry?.carried));
+    let probe = await ask(acquireCommand(info, link, carry?.carried));
+    const othersLock = (p: LockProbe) => !!p.heldBy && !(p.heldBy.run === info.run && p.heldBy.who === info.who);
+    if (othersLock(probe) && holderGoneHere(probe.heldBy!)) {
+      const dead = probe.heldBy!;
+      probe = await ask(acquireCommand(info, link, carry?.carried, probe.heldRaw!));
+      if (!othersLock(probe)) {
+        this.warnings.push(`took over the deploy lock of run ${dead.run} (${dead.pipeline}, since ${dead.since}): its process ${dead.pid} on this machine is gone; this run starts from where it stopped`);
+      }
+    }
     this.release.before = probe.current;
-    if (probe.heldBy && !(probe.heldBy.run === info.run && probe.heldBy.who === info.who)) throw lockHeldError(this.host.name, probe.heldBy);
+    if (othersLock(probe)) throw lockHeldError(this.host.name, probe.heldBy!);
     this.lock = info;
   }
 

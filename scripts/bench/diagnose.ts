@@ -101,14 +101,16 @@ const PIECES: [string, string][] = [
   ['sh -c true (the floor\'s command)', 'sh -c true'],
   ['timeout -k 5 900 sh -c true (hoist\'s wrapper of every command)', 'timeout -k 5 900 sh -c true'],
   ['sudo -n true (caddy-reload\'s probe runs under sudo)', 'sudo -n true'],
-  ['docker compose version (docker-up\'s compose v2 check; fails here: v1 only)', 'docker compose version'],
-  ['docker ps -aq --filter label=… (docker-up: once per slot)', 'docker ps -aq --filter label=com.docker.compose.project=app-blue'],
-  ['docker inspect --format … (docker-up: once per container)', 'docker inspect --format "{{.State.Status}}" "$id"'],
-  ['docker images --format … (docker-up)', "docker images --format '{{.Tag}}' hoist-app-web"],
+  ['curl Docker\'s API socket for the app\'s containers (docker-up)', `curl -s --max-time 10 --unix-socket /var/run/docker.sock -G http://docker/containers/json --data-urlencode all=1 --data-urlencode 'filters={"label":["com.docker.compose.project"]}'`],
+  ['curl Docker\'s API socket for the release images (docker-up)', `curl -s --max-time 10 --unix-socket /var/run/docker.sock -G http://docker/images/json --data-urlencode 'filters={"reference":["hoist-app-web"]}'`],
+  ['docker ps (one docker CLI run, for comparison: docker-up\'s first probe made five)', 'docker ps -q'],
   ['curl the slot port (docker-up: once per slot)', "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:18001/"],
   ['git cat-file -e (git-sync)', 'git --git-dir=apps/app/repo.git cat-file -e HEAD'],
   ['crontab -l (cron-install)', 'crontab -l'],
 ];
+
+/** The pieces the probes are made of now (a saved run may have timed an earlier probe's). */
+export const CURRENT_PIECES: string[] = PIECES.map(([what]) => what);
 
 /**
  * Median time of each piece on `host`, minus the cost of timing nothing (the two `date` calls

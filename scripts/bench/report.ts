@@ -3,7 +3,7 @@
 // numbers, where hoist's time goes, and every raw sample.
 import type { AnsibleSample } from './ansible.ts';
 import type { BenchArgs } from './args.ts';
-import type { Diagnosis, Startup } from './diagnose.ts';
+import { CURRENT_PIECES, type Diagnosis, type Startup } from './diagnose.ts';
 import type { FloorSample } from './floor.ts';
 import type { HoistSample } from './hoist-noop.ts';
 import type { MachineInfo } from './machine.ts';
@@ -159,7 +159,8 @@ export function renderReport(i: ReportInput): string {
   p();
   p('| piece | ms |');
   p('| --- | --- |');
-  for (const piece of i.pieces) p(`| ${piece.what} | ${piece.medianMs.toFixed(1)} |`);
+  // Saved measurements may name pieces of an earlier probe: shown, but said to be no longer used.
+  for (const piece of i.pieces) p(`| ${piece.what}${CURRENT_PIECES.includes(piece.what) ? '' : ' (not in the current probes)'} | ${piece.medianMs.toFixed(1)} |`);
   p();
   p('Per task, from hoist\'s JSON report (median over hosts, then over runs; a no-op task is its probe and plan), ms:');
   p();
@@ -230,12 +231,19 @@ function why(i: ReportInput, rows: Row[]): string[] {
     );
   }
   const lockCmds = big.commands.filter((c) => c.cmd.includes('.hoist')).length;
+  // The trace keeps 90 characters of each command: the lock's acquire that carries the first
+  // probe begins `… || exit 1; if ln -s` (the earlier one did not carry it).
+  const carries = big.commands.some((c) => c.cmd.includes('chmod 700 .hoist || exit 1; if ln -s'));
   const heavy = [...big.commands].sort((a, b) => b.medianMs - a.medianMs)[0];
   lines.push(
     `- **More and heavier commands per host.** hoist sends ${big.commandsPerHost} commands per host where the floor sends ${i.tasks} \`true\`s` +
-      (lockCmds ? ` (${lockCmds} of them take and free the deploy lock in ~/.hoist, with the audit line). ` : '. ') +
+      (lockCmds
+        ? carries
+          ? ` (the first takes the deploy lock in ~/.hoist and carries the first task's probe; the last frees it and appends the audit line). `
+          : ` (${lockCmds} of them take and free the deploy lock in ~/.hoist, with the audit line). `
+        : '. ') +
       `At ${big.hosts} host(s) the commands take ${s(big.commandSumMs)} s per host added up` +
-      (heavy ? `; the heaviest is \`${heavy.cmd.slice(0, 40).replace(/`/g, "'")}…\` at ${s(heavy.medianMs)} s (docker-up's probe: the compose v2 check, \`docker ps\` per slot, \`docker inspect\` per container, \`curl\` per slot and \`docker images\`, each a docker CLI process talking to the host's dockerd; see the pieces table).` : '.'),
+      (heavy ? `; the heaviest is \`${heavy.cmd.slice(0, 40).replace(/`/g, "'")}…\` at ${s(heavy.medianMs)} s (docker-up's probe: the app's containers and release images from Docker's API socket with curl, and the app's health through each slot's port; each answer costs the host's dockerd or app some CPU; see the pieces table).` : '.'),
   );
   if (rN && r1 && rN !== r1) {
     lines.push(

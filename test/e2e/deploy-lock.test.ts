@@ -159,6 +159,33 @@ test('a stale lock is reported with its age; hoist unlock frees it, says whose i
   assert.is(report.hosts[0]!.status, 'ok');
 });
 
+test('a run killed outright here leaves its lock; the next run on this machine takes it over and finishes', async () => {
+  await reset();
+  let child: ChildProcess | undefined;
+  const first = tb.hoist(args(SLOW), {}, (c) => (child = c));
+  await waitFor('the slow step to start', async () => (await asDeploy('cat ~/.slow-step 2>/dev/null')).includes('started'));
+  const holder = JSON.parse(await asDeploy('readlink ~/.hoist/lock')) as Record<string, unknown>;
+  assert.equal([holder.who, holder.pid], [ME, child!.pid]);
+  // No signal handler runs on SIGKILL: no rollback, no unlock (as when the laptop dies).
+  child!.kill('SIGKILL');
+  await first;
+  assert.ok(await lockExists(), 'a killed run cannot free its lock');
+
+  // The lock's process is gone from this machine, so it cannot be deploying: taken over, with a
+  // warning naming the dead run. (A lock from another machine is only freed by hoist unlock, above.)
+  const { r, report } = await runWithReport(SLOW);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(report.hosts[0]!.warnings.join('\n'), new RegExp(`took over the deploy lock of run ${holder.run} \\(slow-step, since .*\\): its process ${holder.pid} on this machine is gone`));
+  assert.equal(report.hosts[0]!.tasks.map((t) => t.status), ['unchanged', 'changed'], 'the slow step is finished, the crontab was done');
+  assert.not.ok(await lockExists(), 'the lock is freed after the run that took it over');
+  assert.equal([(await lastAudit()).run, (await lastAudit()).result], [report.run, 'ok']);
+
+  const again = await runWithReport(SLOW);
+  assert.is(again.r.code, 0, again.r.stderr);
+  assert.ok(again.report.hosts[0]!.tasks.every((t) => t.status === 'unchanged'));
+  assert.equal(again.report.hosts[0]!.warnings, []);
+});
+
 test('every run leaves its report under .hoist/runs/, private to the user', () => {
   const dir = join(tb.dir, '.hoist', 'runs');
   assert.ok(existsSync(dir));

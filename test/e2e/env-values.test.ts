@@ -32,17 +32,17 @@ import dotenv from 'dotenv';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
-import { DnsServer } from '../harness/dns-server.ts';
 import { dockerSh } from '../harness/docker.ts';
 import { envText } from '../harness/env-text.ts';
-import { FakeGitHub } from '../harness/fake-github.ts';
-import { startGitServer, type GitServer } from '../harness/git-host.ts';
+import type { GitServer } from '../harness/git-host.ts';
 import { RELEASE_CARRIED, RELEASE_CARRIED_FILES, releaseCarriedValues } from '../harness/hostile-release-rows.ts';
-import { loadAppBase, readyImage } from '../harness/images.ts';
-import { Testbed, type TestHost } from '../harness/testbed.ts';
+import { loadAppBase } from '../harness/images.ts';
+import { ReleaseBed } from '../harness/release-bed.ts';
+import type { TestHost } from '../harness/testbed.ts';
 
 const test = suite('app .env values and hostile release settings, end to end');
-const tb = new Testbed();
+const bed = new ReleaseBed();
+const tb = bed.tb;
 const RUN = randomBytes(4).toString('hex');
 const MARK = `hoist-pwned-${RUN}`;
 const M = `/tmp/${MARK}`;
@@ -91,8 +91,6 @@ const VALUES: Record<string, EnvValue> = {
 const ENV_FILE_TEXT = `# the app's settings: every value below is what hoist must deliver\n${Object.values(VALUES).map((v) => v.line).join('\n')}\n`;
 
 let git: GitServer;
-let dns: DnsServer;
-let fake: FakeGitHub;
 let host: TestHost;
 let envFile = '';
 let forgeLine = '';
@@ -111,11 +109,7 @@ const appFiles = () => ({
 
 test.before(async () => {
   const started = Date.now();
-  const image = await readyImage();
-  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 1, dockerInside: true, image })]);
-  host = tb.hosts[0]!;
-  dns = await DnsServer.start({ records: { [DOMAIN]: ['127.0.0.1'] } });
-  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
   sha = await git.commit('app', appFiles(), 'hostile app');
   // GIT_REF is a branch other than main, pointing at that commit.
   const made = await dockerSh(git.container, `git --git-dir=/home/git/acme/app.git branch ${CARRIED.GIT_REF!} ${sha}`, 'git');
@@ -131,35 +125,20 @@ test.before(async () => {
   authorizedLine = readFileSync(`${extraKey}.pub`, 'utf8').trim();
   const authorizedKeys = tb.file('authorized_keys', `# extra keys\n${authorizedLine}\n`);
   envFile = tb.file('app.env', ENV_FILE_TEXT);
+  // Written with envText, not bed.env() (Testbed.writeEnv quotes with JSON.stringify): the hostile
+  // values must reach hoist exactly. Of writeEnv's own keys it has always set all but RETRIES.
   const env = {
     SSH_KEY: tb.keyPath,
     KNOWN_HOSTS: tb.knownHostsPath,
     SSH_CONNECT_TIMEOUT: '10',
-    SSH_USER: 'root',
-    APP_NAME: 'app',
-    APP_DOMAIN: DOMAIN,
-    DNS_RESOLVERS: dns.address,
-    DNS_WAIT: '5',
-    APP_REPO: git.repoUrl('app'),
-    FORGE_KNOWN_HOSTS: forgeKnownHosts,
-    GITHUB_API_URL: fake.url,
-    AUTHORIZED_KEYS: authorizedKeys,
-    APP_ENV_FILE: envFile,
-    CADDY_TLS: 'off',
-    HEALTH_TIMEOUT: '60',
-    SSH_COMMAND_TIMEOUT: '600',
-    ...CARRIED,
+    ...bed.vars({ FORGE_KNOWN_HOSTS: forgeKnownHosts, AUTHORIZED_KEYS: authorizedKeys, APP_ENV_FILE: envFile, HEALTH_TIMEOUT: '60', ...CARRIED }),
   };
   tb.file('.env', envText(env));
-  tb.writeInventory();
   timings.push(`setup ${Date.now() - started} ms`);
 });
 test.after(async () => {
   console.log(`    timing: ${timings.join('; ')}`);
-  await fake?.stop();
-  await dns?.stop();
-  await git?.stop();
-  await tb.stop();
+  await bed.stop();
 });
 
 async function run(pipeline: string, label: string): Promise<RunReport> {

@@ -8,19 +8,17 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
-import { DnsServer } from '../harness/dns-server.ts';
-import { FakeGitHub } from '../harness/fake-github.ts';
-import { startGitServer, type GitServer } from '../harness/git-host.ts';
-import { loadAppBase, readyImage } from '../harness/images.ts';
-import { Testbed, type TestHost } from '../harness/testbed.ts';
+import type { GitServer } from '../harness/git-host.ts';
+import { loadAppBase } from '../harness/images.ts';
+import { ReleaseBed } from '../harness/release-bed.ts';
+import type { TestHost } from '../harness/testbed.ts';
 
 const test = suite('fleet rollouts of the release pipeline, end to end');
-const tb = new Testbed();
+const bed = new ReleaseBed();
+const tb = bed.tb;
 const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
 const DOMAIN = 'fleet.hoist.test';
 let git: GitServer;
-let dns: DnsServer;
-let fake: FakeGitHub;
 
 /**
  * A busybox web app. Hosts with /opt/hoist-flag/broken (made by a test) run a release that
@@ -33,25 +31,9 @@ const appFiles = (version: string, healthy = true) => ({
 });
 
 test.before(async () => {
-  const image = await readyImage();
-  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 4, dockerInside: true, image })]);
-  dns = await DnsServer.start({ records: { [DOMAIN]: ['127.0.0.1'] } });
-  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
+  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 4 }));
   await git.commit('app', appFiles('v1'), 'v1');
-  tb.writeEnv({
-    SSH_USER: 'root',
-    APP_NAME: 'app',
-    APP_DOMAIN: DOMAIN,
-    DNS_RESOLVERS: dns.address,
-    DNS_WAIT: '5',
-    APP_REPO: git.repoUrl('app'),
-    FORGE_KNOWN_HOSTS: tb.file('forge_known_hosts', `${git.knownHostsLine}\n`),
-    GITHUB_API_URL: fake.url,
-    CADDY_TLS: 'off',
-    HEALTH_TIMEOUT: '10',
-    SSH_COMMAND_TIMEOUT: '600',
-  });
-  tb.writeInventory();
+  bed.env({ HEALTH_TIMEOUT: '10' });
   const boot = await run(['bootstrap', '--concurrency', '4']);
   assert.is(boot.code, 0, boot.out);
   await Promise.all(tb.hosts.map(async (h) => {
@@ -62,10 +44,7 @@ test.before(async () => {
   assert.is(v1.code, 0, v1.out);
 });
 test.after(async () => {
-  await fake?.stop();
-  await dns?.stop();
-  await git?.stop();
-  await tb.stop();
+  await bed.stop();
 });
 
 async function run(args: string[], onSpawn?: (c: ChildProcess) => void): Promise<{ code: number; out: string; report: RunReport }> {

@@ -6,20 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
-import { DnsServer } from '../harness/dns-server.ts';
-import { FakeGitHub } from '../harness/fake-github.ts';
-import { startGitServer, type GitServer } from '../harness/git-host.ts';
-import { loadAppBase, readyImage } from '../harness/images.ts';
-import { Testbed, type TestHost } from '../harness/testbed.ts';
+import type { GitServer } from '../harness/git-host.ts';
+import { loadAppBase } from '../harness/images.ts';
+import { ReleaseBed } from '../harness/release-bed.ts';
+import type { TestHost } from '../harness/testbed.ts';
 
 const test = suite('release pipeline, end to end');
-const tb = new Testbed();
+const bed = new ReleaseBed();
+const tb = bed.tb;
 const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
 const APP_SECRET = `s3cret-${randomBytes(8).toString('hex')}`;
 const DOMAIN = 'app.hoist.test';
 let git: GitServer;
-let dns: DnsServer;
-let fake: FakeGitHub;
 let host: TestHost;
 
 const appFiles = (version: string, healthy = true) => ({
@@ -30,37 +28,19 @@ const appFiles = (version: string, healthy = true) => ({
 });
 
 test.before(async () => {
-  const image = await readyImage();
-  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 1, dockerInside: true, image })]);
-  host = tb.hosts[0]!;
-  dns = await DnsServer.start({ records: { [DOMAIN]: ['127.0.0.1'] } });
-  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
   await git.commit('app', appFiles('v1'), 'v1');
-  tb.writeEnv({
-    SSH_USER: 'root',
-    APP_NAME: 'app',
-    APP_DOMAIN: DOMAIN,
-    DNS_RESOLVERS: dns.address,
-    DNS_WAIT: '5',
-    APP_REPO: git.repoUrl('app'),
-    FORGE_KNOWN_HOSTS: tb.file('forge_known_hosts', `${git.knownHostsLine}\n`),
-    GITHUB_API_URL: fake.url,
+  bed.env({
     APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`),
-    CADDY_TLS: 'off',
     APP_CRONTAB: 'deploy/crontab',
     HEALTH_TIMEOUT: '15',
-    SSH_COMMAND_TIMEOUT: '600',
   });
-  tb.writeInventory();
   const boot = await run('bootstrap');
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
 });
 test.after(async () => {
-  await fake?.stop();
-  await dns?.stop();
-  await git?.stop();
-  await tb.stop();
+  await bed.stop();
 });
 
 async function run(pipeline: string): Promise<{ code: number; out: string; report: RunReport }> {

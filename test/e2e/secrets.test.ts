@@ -37,10 +37,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { sudoersContent } from '../../tasks/ssh-bootstrap/files.ts';
-import { DnsServer } from '../harness/dns-server.ts';
-import { FakeGitHub } from '../harness/fake-github.ts';
-import { startGitServer, type GitServer } from '../harness/git-host.ts';
-import { loadAppBase, readyImage } from '../harness/images.ts';
+import type { FakeGitHub } from '../harness/fake-github.ts';
+import type { GitServer } from '../harness/git-host.ts';
+import { loadAppBase } from '../harness/images.ts';
+import { ReleaseBed } from '../harness/release-bed.ts';
 import {
   changedSince,
   filesUnder,
@@ -56,10 +56,11 @@ import {
   type SamplerResult,
 } from '../harness/secret-watch.ts';
 import { tryLogin } from '../harness/ssh-login.ts';
-import { REPO_ROOT, Testbed, type TestHost } from '../harness/testbed.ts';
+import { REPO_ROOT, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('secrets and access, end to end');
-const tb = new Testbed();
+const bed = new ReleaseBed();
+const tb = bed.tb;
 const hex = (n: number) => randomBytes(n).toString('hex');
 const DOMAIN = 'app.hoist.test';
 const APP = '/home/deploy/apps/app';
@@ -107,7 +108,6 @@ const appFiles = (version: string, healthy = true) => ({
 // ---- state ----------------------------------------------------------------------------------
 
 let git: GitServer;
-let dns: DnsServer;
 let fake: FakeGitHub;
 let host: TestHost;
 let envVars: Record<string, string> = {};
@@ -143,32 +143,15 @@ test.before(async () => {
 });
 
 async function setUp(): Promise<void> {
-  const image = await readyImage();
-  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 1, dockerInside: true, image })]);
-  host = tb.hosts[0]!;
+  ({ git, fake, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
   // The test bed's client key gets a passphrase: SSH_KEY_PASSPHRASE is the other secret key.
   execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', PASSPHRASE, '-f', tb.keyPath], { stdio: 'ignore' });
-  dns = await DnsServer.start({ records: { [DOMAIN]: ['127.0.0.1'] } });
-  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
   await git.commit('app', appFiles('v1'), 'v1');
   for (const d of [home, tmp, jsonDir]) mkdirSync(d, { recursive: true });
   for (const [v, e] of Object.entries(ENVS)) envSources.add(tb.file(`app-${v}.env`, e.text));
-  envVars = {
-    SSH_USER: 'root',
-    APP_NAME: 'app',
-    APP_DOMAIN: DOMAIN,
-    DNS_RESOLVERS: dns.address,
-    DNS_WAIT: '5',
-    APP_REPO: git.repoUrl('app'),
-    FORGE_KNOWN_HOSTS: tb.file('forge_known_hosts', `${git.knownHostsLine}\n`),
-    GITHUB_API_URL: fake.url,
-    APP_ENV_FILE: join(tb.dir, 'app-v1.env'),
-    CADDY_TLS: 'off',
-    HEALTH_TIMEOUT: '15',
-    SSH_COMMAND_TIMEOUT: '600',
-  };
+  // Kept whole: setEnvFile() below writes it again with another APP_ENV_FILE.
+  envVars = bed.vars({ APP_ENV_FILE: join(tb.dir, 'app-v1.env'), HEALTH_TIMEOUT: '15' });
   tb.writeEnv(envVars);
-  tb.writeInventory();
   // Accounts a provider image may come with: a user with a password, root with one too. After
   // bootstrap neither may log in with it.
   const r = await host.sh("useradd -m -s /bin/bash alice && echo 'alice:correct-horse-42' | chpasswd && echo 'root:root-pass-42' | chpasswd");
@@ -179,10 +162,7 @@ async function setUp(): Promise<void> {
 }
 
 test.after(async () => {
-  await fake?.stop();
-  await dns?.stop();
-  await git?.stop();
-  await tb.stop();
+  await bed.stop();
 });
 
 // ---- running hoist, watched -----------------------------------------------------------------

@@ -74,6 +74,30 @@ test('a home where the lock cannot be made fails the command instead of reading 
   }
 });
 
+test('taking over a dead holder\'s lock removes that lock only, and only once at a time', () => {
+  const home = scratchHome();
+  const link = () => execFileSync('/bin/sh', ['-c', 'readlink .hoist/lock'], { cwd: home, encoding: 'utf8' }).trim();
+  try {
+    const dead = newLockInfo('run0', 'release', 'old');
+    inHome(home, acquireCommand(dead, null));
+    const raw = link();
+    const mine = newLockInfo('run1', 'release', 'abc');
+    // The lock changed since it was read (another run took it over first): nothing is removed.
+    const stillOld = parseLockProbe(inHome(home, acquireCommand(mine, null, undefined, raw.replace('run0', 'runX'))));
+    assert.equal([stillOld.heldBy?.run, link()], ['run0', raw]);
+    // Another takeover is in its look-and-remove step (its mkdir is there): this one waits its turn.
+    execFileSync('/bin/sh', ['-c', 'mkdir .hoist/takeover'], { cwd: home });
+    assert.is(parseLockProbe(inHome(home, acquireCommand(mine, null, undefined, raw))).heldBy?.run, 'run0');
+    execFileSync('/bin/sh', ['-c', 'rmdir .hoist/takeover'], { cwd: home });
+    const taken = parseLockProbe(inHome(home, acquireCommand(mine, 'apps/app/current', carried, raw)), carried.marker);
+    assert.equal([taken.heldBy, taken.current, taken.then?.code], [null, 'r1', 3]);
+    assert.is(link(), JSON.stringify(mine));
+    assert.is(parseLockProbe(inHome(home, peekCommand(null))).heldRaw, JSON.stringify(mine));
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
 test('an answer cut short after the marker is an error, not a half-read probe', () => {
   assert.throws(
     () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}\npartial`, stderr: '', code: 0 }, carried.marker),

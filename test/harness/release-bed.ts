@@ -1,0 +1,93 @@
+// What the release tests run against: ready hosts (Docker, compose, Caddy and git already in the
+// image, so no test waits for apt; dockerd inside each), a git server with the app's repo
+// acme/app.git, dnsmasq answering the app's domain with 127.0.0.1 (the hosts' address in the
+// inventory, so dns-verify passes), and the fake GitHub, which grants the deploy key hoist
+// registers on that git server as a forge would. `env()` writes the .env that points hoist at
+// all of it; what the app is (its commits) and how long it may take to turn healthy stay with
+// each test. `stop()` removes everything, also after a start that failed half way.
+import { DnsServer } from './dns-server.ts';
+import { FakeGitHub } from './fake-github.ts';
+import { startGitServer, type GitServer } from './git-host.ts';
+import { readyImage } from './images.ts';
+import { Testbed, type TestHost } from './testbed.ts';
+
+export interface ReleaseBedOptions {
+  /** The app's domain (APP_DOMAIN); the DNS server answers it with 127.0.0.1. */
+  domain: string;
+  /** The token the fake GitHub accepts for deploy keys: the test hands it to hoist as GITHUB_TOKEN. */
+  token: string;
+  /** How many hosts (web1..webN, default 1), all in the inventory. */
+  count?: number;
+}
+
+export class ReleaseBed {
+  /** Made at once, like a Testbed: a test may name files in its folder before the start. */
+  readonly tb = new Testbed();
+  // Set by start() one after the other; stop() stops whichever of them it got to.
+  git!: GitServer;
+  dns!: DnsServer;
+  fake!: FakeGitHub;
+  private domain = '';
+  private forgeKnownHosts: string | null = null;
+
+  /** The first host: for the one-host tests, the host. */
+  get host(): TestHost {
+    return this.tb.hosts[0]!;
+  }
+
+  async start(opts: ReleaseBedOptions): Promise<this> {
+    this.domain = opts.domain;
+    const image = await readyImage();
+    // The git server and the hosts take the longest to come up and need nothing of each other.
+    [this.git] = await Promise.all([startGitServer(['app']), this.tb.start({ count: opts.count ?? 1, dockerInside: true, image })]);
+    // Every host, as each release test had it: a run meant for fewer names them with --hosts.
+    this.tb.writeInventory();
+    this.dns = await DnsServer.start({ records: { [opts.domain]: ['127.0.0.1'] } });
+    this.fake = await new FakeGitHub({ token: opts.token, repos: ['acme/app'], onGrant: (k) => this.git.grant(k.key), onRevoke: (k) => this.git.revoke(k.key) }).start();
+    return this;
+  }
+
+  /**
+   * The .env keys every release test sets, then `extra` (which may replace one of them). Only
+   * the keys: a test writing its .env another way (exact quoting, no RETRIES) adds its own.
+   */
+  vars(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      // The hosts are fresh: bootstrap logs in as root and makes the deploy user.
+      SSH_USER: 'root',
+      APP_NAME: 'app',
+      APP_DOMAIN: this.domain,
+      DNS_RESOLVERS: this.dns.address,
+      // The record is there from the start: a dns-verify that misses it fails in seconds, not after
+      // the default 10 minutes.
+      DNS_WAIT: '5',
+      APP_REPO: this.git.repoUrl('app'),
+      // Written only when the test has no file of its own: one it made under the same name stays as it is.
+      FORGE_KNOWN_HOSTS: extra.FORGE_KNOWN_HOSTS ?? this.forgeKnownHostsFile(),
+      GITHUB_API_URL: this.fake.url,
+      // No certificate authority can be reached from a test: plain HTTP on port 80.
+      CADDY_TLS: 'off',
+      // Room for an image build on a busy machine, yet a hung command ends the test before the
+      // default 15 minutes.
+      SSH_COMMAND_TIMEOUT: '600',
+      ...extra,
+    };
+  }
+
+  /** Writes the test bed's .env (Testbed.writeEnv: its key, known_hosts, timeouts) with vars(extra). */
+  env(extra: Record<string, string> = {}): string {
+    return this.tb.writeEnv(this.vars(extra));
+  }
+
+  async stop(): Promise<void> {
+    await this.fake?.stop();
+    await this.dns?.stop();
+    await this.git?.stop();
+    await this.tb.stop();
+  }
+
+  private forgeKnownHostsFile(): string {
+    this.forgeKnownHosts ??= this.tb.file('forge_known_hosts', `${this.git.knownHostsLine}\n`);
+    return this.forgeKnownHosts;
+  }
+}
