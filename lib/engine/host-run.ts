@@ -264,7 +264,15 @@ export class HostRun {
       // A failed probe is not kept: the retry must ask the host again.
       pending.catch(() => this.probeCache.delete(key));
     }
-    return p.parse(await pending);
+    const answer = await pending;
+    try {
+      return p.parse(answer);
+    } catch (e) {
+      // Neither is an answer that does not parse (a dpkg lock, a command that failed for a passing
+      // reason): kept, every retry would read the same failure.
+      if (this.probeCache.get(key) === pending) this.probeCache.delete(key);
+      throw e;
+    }
   }
 
   private async verify(task: Task, exec: Executor, ctx: ApplyContext<unknown, unknown>): Promise<void> {

@@ -1,8 +1,10 @@
 process.env.HOIST_RETRY_MIN_MS = '1';
 
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunEvent } from '../../lib/engine/events.ts';
+import { newLockInfo } from '../../lib/engine/host-lock.ts';
 import { HostRun } from '../../lib/engine/host-run.ts';
 import { Interrupt } from '../../lib/engine/interrupt.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
@@ -474,6 +476,24 @@ test('a RemoteCommandError holding the dpkg lock is retried', async () => {
   assert.match(ofType(r.events, 'task-retry')[0]!.error, /Could not get lock/);
 });
 
+test('a probe answer that fails to parse for a passing reason is asked again, not read from the cache', async () => {
+  const strict = defineTask<string, string>({
+    ...fakeTask('a', 'v2'),
+    probe: () => ({
+      command: sh`cat state-a`,
+      parse: (r) => {
+        if (r.code !== 0) throw new RemoteCommandError('reading a', r.code, r.stderr);
+        return r.stdout;
+      },
+    }),
+  });
+  const r = await runAll({ tasks: [strict], state: { a: 'v1' }, faults: [failTimes('cat state-a', 1, () => failing(100, DPKG_STDERR))] });
+  assert.is(r.thrown, undefined);
+  assert.is(r.results[0]!.status, 'changed');
+  assert.is(r.results[0]!.attempts, 2);
+  assert.is(taskLines(r.exec).filter((l) => l === 'cat state-a').length, 3, 'probe, probe again, verify');
+});
+
 test('retries exhausted: failed after retries+1 attempts, then rolled back', async () => {
   const r = await runAll({
     tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')],
@@ -648,6 +668,38 @@ test('the first task\'s probe rides in the lock\'s round trip; later tasks probe
     const expected = dryRun ? ['cat state-b'] : ['cat state-b', 'set state-b v2', 'cat state-b'];
     assert.equal(taskLines(r.exec), expected, dryRun ? 'dry run' : 'run');
     assert.is(r.exec.lines.filter(isLockCommand).length, 1, 'one lock command');
+  }
+});
+
+test('a lock left by a dead run of this machine is taken over with a warning; a live one stops the host', async () => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 100));
+  const live = { ...newLockInfo('r-live', 'release', 'abc'), pid: child.pid! };
+  const ended = spawn('true', { stdio: 'ignore' });
+  await new Promise((r) => ended.on('close', r));
+  const dead = { ...newLockInfo('r-dead', 'release', 'abc'), pid: ended.pid! };
+  try {
+    for (const holder of [dead, live]) {
+      const raw = JSON.stringify(holder);
+      const sent: string[] = [];
+      const lock: Responder = (line) => {
+        if (!line.startsWith('cd && mkdir -p .hoist')) return undefined;
+        sent.push(line);
+        return line.includes(`mkdir .hoist/takeover`) && line.includes(`!= '${raw}' ]`) ? ok('lock ours\ncurrent r1\n') : ok(`lock held ${raw}\ncurrent r1\n`);
+      };
+      const { run } = await setup({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [lock] });
+      if (holder === dead) {
+        await run.start(() => {});
+        assert.is(run.state, 'running');
+        assert.is(sent.length, 2, 'read the lock, then took it over');
+        assert.match(run.warnings.join('\n'), new RegExp(`took over the deploy lock of run r-dead .*process ${dead.pid} on this machine is gone`));
+      } else {
+        await rejects(() => run.start(() => {}), (e: unknown) => e instanceof LockHeldError && /r-live/.test((e as Error).message));
+        assert.is(sent.length, 1, 'no takeover of a live run');
+      }
+    }
+  } finally {
+    child.kill('SIGKILL');
   }
 });
 
