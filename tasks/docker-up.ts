@@ -8,6 +8,7 @@ import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
+import { slotProblem } from './docker-up/slot-health.ts';
 import { other, overrideYaml, portOf, slotPaths, type Slot } from './docker-up/slots.ts';
 
 export interface DockerUpWanted {
@@ -95,14 +96,6 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
 });
 
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string): boolean {
-  const mine = f.containers.filter((c) => c.slot === slot);
-  const app = mine.find((c) => c.service === service);
-  const code = f.http[slot];
-  return (
-    !!app &&
-    app.release === release &&
-    mine.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none')) &&
-    code >= 200 &&
-    code < 400
-  );
+  const app = f.containers.find((c) => c.slot === slot && c.service === service);
+  return app?.release === release && slotProblem(f, slot, service) === null;
 }

@@ -11,6 +11,7 @@ import { httpCheck } from '../../tasks/caddy-reload/commands.ts';
 import { dnsVerify } from '../../tasks/dns-verify.ts';
 import { dockerUp } from '../../tasks/docker-up.ts';
 import { parseDockerUpFact, type DockerUpFact } from '../../tasks/docker-up/probe.ts';
+import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
 
 export interface Check {
   ok: boolean;
@@ -94,13 +95,10 @@ function finish(s: Omit<HostStatus, 'healthy'>): HostStatus {
 /** The live slot's containers all running (and healthy where they have a check), its port answering. */
 function containerCheck(f: DockerUpFact, service: string): Check {
   if (!f.active) return { ok: false, detail: 'no release has been brought up' };
-  const mine = f.containers.filter((c) => c.slot === f.active);
-  if (!mine.some((c) => c.service === service)) return { ok: false, detail: `no ${service} container in the ${f.active} slot` };
-  const sick = mine.filter((c) => c.state !== 'running' || !(c.health === 'healthy' || c.health === 'none'));
-  if (sick.length) return { ok: false, detail: sick.map((c) => `${c.service} ${c.state}${c.health !== 'none' ? `/${c.health}` : ''}`).join(', ') };
-  const code = f.http[f.active];
-  if (code < 200 || code >= 400) return { ok: false, detail: `${mine.length} running, but the health path answers ${code || 'nothing'}` };
-  return { ok: true, detail: `${mine.length} running in the ${f.active} slot, health ${code}` };
+  const problem = slotProblem(f, f.active, service);
+  if (problem) return { ok: false, detail: problem };
+  const running = f.containers.filter((c) => c.slot === f.active).length;
+  return { ok: true, detail: `${running} running in the ${f.active} slot, health ${f.http[f.active]}` };
 }
 
 async function dnsCheck(input: TaskInput): Promise<Check> {
