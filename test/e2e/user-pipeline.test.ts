@@ -66,6 +66,22 @@ test('the custom task is rolled back when a later task fails', async () => {
   }
 });
 
+test('a JavaScript pipeline importing hoist runs the same way (changed, then unchanged)', async () => {
+  // examples/nightly.ts has no TypeScript-only syntax: as .mjs it is what a JS user writes.
+  // Compiled hoist must still give it the package (whose entry is TypeScript) and one copy of it.
+  const js = join(tb.dir, 'pipelines/nightly-js.mjs');
+  writeFileSync(js, readFileSync(join(REPO_ROOT, 'examples/nightly.ts'), 'utf8').replace("name: 'nightly'", "name: 'nightly-js'"));
+  const first = await run(['run', js]);
+  assert.is(first.code, 0, first.out);
+  assert.is(first.report.pipeline, 'nightly-js');
+  // The test above left no data folder (rolled back) and no crontab (removed to make it fail).
+  assert.equal(statusOf(first.report), ['changed', 'changed']);
+  assert.is((await dataDir()).stdout.trim(), '750');
+  const second = await run(['run', js]);
+  assert.is(second.code, 0, second.out);
+  assert.equal(statusOf(second.report), ['unchanged', 'unchanged']);
+});
+
 test('the README shows examples/nightly.ts as it is', () => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const code = readFileSync(join(REPO_ROOT, 'examples/nightly.ts'), 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n').trim();
