@@ -2,8 +2,8 @@
 // the holder. Creating a symlink is atomic and fails if one exists, so two runs can never both
 // take it, and the record is written in the same step (no window where a lock has no owner).
 // The same round trip reads where the app's `current` points, for the summary's "release
-// before", and runs the first task's probe once the lock is ours (the host cannot change under
-// it then): a no-op run pays no round trip for the lock. Releasing the lock appends the run's
+// before", and runs the first task's probe once the lock is ours (no other hoist run can change
+// the host then): a no-op run pays no round trip for the lock. Releasing the lock appends the run's
 // line to the host's audit log and reads `current` again.
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
