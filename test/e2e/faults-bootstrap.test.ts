@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RunReport } from '../../lib/report/run-report.ts';
 import { DnsServer } from '../harness/dns-server.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { holdDpkgLock, localAptRepo, watchFor, type ProcessMatch } from '../harness/faults.ts';
 import { startGitServer, type GitServer } from '../harness/git-host.ts';
 import { readyImage } from '../harness/images.ts';
-import { REPO_ROOT, Testbed, type TestHost } from '../harness/testbed.ts';
+import { REPO_ROOT, Testbed, type PipelineRun as Run, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('faults during a bootstrap');
 const tb = new Testbed();
@@ -69,23 +68,9 @@ function env(vars: Record<string, string> = {}, app = 'app'): void {
   });
 }
 
-interface Run {
-  code: number;
-  out: string;
-  report: RunReport;
-  ms: number;
-}
-
 async function run(host: TestHost, pipeline = 'bootstrap'): Promise<Run> {
   tb.writeInventory([host]);
-  const r = await tb.hoist(['run', pipeline, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-'], { GITHUB_TOKEN: TOKEN });
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+  return tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN } });
 }
 
 const statuses = (r: Run) => r.report.hosts[0]!.tasks.map((t) => t.status);

@@ -13,7 +13,7 @@ import { cutSession, sshSessions, watchFor, type ProcessMatch, type WatchOptions
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
-import type { TestHost } from '../harness/testbed.ts';
+import type { PipelineRun as Run, TestHost } from '../harness/testbed.ts';
 
 const test = suite('faults during a release');
 const bed = new ReleaseBed();
@@ -55,22 +55,8 @@ test.after(async () => {
   await bed.stop();
 });
 
-interface Run {
-  code: number;
-  out: string;
-  report: RunReport;
-  ms: number;
-}
-
-async function run(pipeline: string, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
-  const r = await tb.hoist(['run', pipeline, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-'], { GITHUB_TOKEN: TOKEN }, onSpawn);
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+function run(pipeline: string, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
+  return tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN }, ...(onSpawn ? { onSpawn } : {}) });
 }
 
 /** A release with the connection cut when `watch.pattern` runs; fails the test if it never ran. */

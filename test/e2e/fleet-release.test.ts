@@ -11,7 +11,7 @@ import type { HostStatus } from '../../lib/status/host-status.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
-import type { TestHost } from '../harness/testbed.ts';
+import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
 const test = suite('fleet rollouts of the release pipeline, end to end');
 const bed = new ReleaseBed();
@@ -47,16 +47,8 @@ test.after(async () => {
   await bed.stop();
 });
 
-async function run(args: string[], onSpawn?: (c: ChildProcess) => void): Promise<{ code: number; out: string; report: RunReport }> {
-  const [pipeline, ...rest] = args;
-  const r = await tb.hoist(['run', pipeline!, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-', ...rest], { GITHUB_TOKEN: TOKEN }, onSpawn);
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report };
+function run([pipeline, ...args]: string[], onSpawn?: (c: ChildProcess) => void): Promise<PipelineRun> {
+  return tb.runPipeline(pipeline!, { args, env: { GITHUB_TOKEN: TOKEN }, ...(onSpawn ? { onSpawn } : {}) });
 }
 
 /** What a host serves and runs: compared before and after a run that must not touch it. */

@@ -43,16 +43,7 @@ test.after(async () => {
   await bed.stop();
 });
 
-async function run(pipeline: string): Promise<{ code: number; out: string; report: RunReport }> {
-  const r = await tb.hoist(['run', pipeline, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-'], { GITHUB_TOKEN: TOKEN });
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report };
-}
+const run = (pipeline: string) => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN } });
 
 const throughCaddy = async () => (await host.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout.trim();
 const statuses = (report: RunReport) => Object.fromEntries(report.hosts[0]!.tasks.map((t) => [t.task, t.status]));

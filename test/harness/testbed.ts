@@ -156,10 +156,33 @@ export class Testbed {
     return { r, report: JSON.parse(json) as RunReport, json };
   }
 
+  /**
+   * `hoist run PIPELINE` with the test bed's .env and inventory and `--json -`, as the e2e files
+   * run their pipelines: the exit code, all output, and the parsed report (an error if none).
+   */
+  async runPipeline(pipeline: string, opts: { args?: string[]; env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void } = {}): Promise<PipelineRun> {
+    const r = await this.hoist(['run', pipeline, '--env-file', this.envPath, '--inventory', this.inventoryPath, '--json', '-', ...(opts.args ?? [])], opts.env, opts.onSpawn);
+    let report: RunReport;
+    try {
+      report = JSON.parse(r.stdout) as RunReport;
+    } catch {
+      throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
+    }
+    return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+  }
+
   async stop(): Promise<void> {
     await removeContainers(this.hosts.map((h) => h.container));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+export interface PipelineRun {
+  code: number;
+  /** stdout and stderr, for assertion messages. */
+  out: string;
+  report: RunReport;
+  ms: number;
 }
 
 /** Waits (bounded) until sshd answers with its banner on the port. */
