@@ -1,9 +1,13 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // Entry point of the `hoist` command. hoist is TypeScript; `npm ci` compiles it to dist/ (the
 // `prepare` script), which starts about a second sooner than compiling it on the fly with tsx.
 // The compiled tree is used only while it is newer than every source, so an edited checkout runs
 // its sources and never stale JavaScript; HOIST_FROM_SOURCE=1 forces the sources. A user's own
 // `hoist run ./deploy/nightly.ts` needs no build step either way.
+// The `--` after node (here and in the npm scripts) ends Node's own options: Node 20 reads
+// `--env-file F` even after the script's name and dies with its own "F: not found" (exit 9)
+// before hoist could say which file and what to do (nodejs/node#54232). With `--` every word
+// after the script is hoist's, and the settings file's values never enter process.env.
 import { fileURLToPath } from 'node:url';
 import { distIsFresh } from './dist-fresh.mjs';
 

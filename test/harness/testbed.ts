@@ -120,11 +120,11 @@ export class Testbed {
     return p;
   }
 
-  /** Runs the real CLI, as the npm scripts do. `onSpawn` gets its process (a test may kill it). */
+  /** Runs the real CLI: the `hoist` bin itself, through its #! line. `onSpawn` gets its process (a test may kill it). */
   hoist(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
     const started = Date.now();
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hoist.mjs'), ...args], {
+      const child = spawn(join(REPO_ROOT, 'bin/hoist.mjs'), args, {
         cwd: this.dir,
         env: { ...process.env, HOIST_RETRY_MIN_MS: '200', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
