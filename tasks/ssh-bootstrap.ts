@@ -113,26 +113,79 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     }
   },
 
+  // Verified, the machine's setup stands: a later task failing for its own reasons (nobody added
+  // the deploy key in time, DNS not there yet) must not re-open root and password logins.
+  keptOnceVerified: true,
+
   /**
-   * Puts back what differs from before: the files it owns (sshd is reloaded only if its drop-in
-   * did) and the deploy user if this run created it. Packages stay: they change nobody's access.
+   * Runs only when ssh-bootstrap itself failed. Puts back what differs from before: sshd's
+   * drop-in unless this run proved a new deploy login with it (then the hardening, and the user,
+   * keys and sudo that login needs, stay), the sudoers file, the keys, and the deploy user if this
+   * run created it. Packages stay: they change nobody's access. sshd goes first and the user last,
+   * so a rollback that stops half-way leaves the way in that was there before, or a wider one.
    */
-  async rollback(exec, { wanted: w, before }) {
+  async rollback(exec, ctx) {
+    const { wanted: w, before } = ctx;
+    if (hardeningProven.has(ctx)) return;
     const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages), { sudo: true }));
     const home = before.user.home || `/home/${w.user}`;
+    const putBack: string[] = [];
+    const step = async (what: string, run: () => Promise<void>) => {
+      try {
+        await run();
+        putBack.push(what);
+      } catch (e) {
+        throw new BootstrapError(rollbackStopped(w.user, what, (e as Error).message, putBack, now, before));
+      }
+    };
     if (now.sshdDropIn !== before.sshdDropIn) {
-      await restoreFile(exec, SSHD_DROP_IN, before.sshdDropIn, 0o644, 'root:root');
-      await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+      await step(`sshd config (${SSHD_DROP_IN} as before, reloaded)`, async () => {
+        await restoreFile(exec, SSHD_DROP_IN, before.sshdDropIn, 0o644, 'root:root');
+        await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+      });
     }
-    if (now.sudoers !== before.sudoers) await restoreFile(exec, sudoersPath(w.user), before.sudoers, 0o440, 'root:root');
+    if (now.sudoers !== before.sudoers) await step(`${sudoersPath(w.user)} as before`, () => restoreFile(exec, sudoersPath(w.user), before.sudoers, 0o440, 'root:root'));
     if (before.user.exists && now.authorizedKeys !== before.authorizedKeys) {
-      await restoreFile(exec, `${home}/.ssh/authorized_keys`, before.authorizedKeys, 0o600, `${w.user}:${w.user}`);
+      await step(`${home}/.ssh/authorized_keys as before`, () => restoreFile(exec, `${home}/.ssh/authorized_keys`, before.authorizedKeys, 0o600, `${w.user}:${w.user}`));
     }
-    if (!before.user.exists && now.user.exists) {
-      await runChecked(exec, sh`userdel --remove ${w.user} 2>/dev/null || userdel ${w.user}`, `removing user ${w.user}`, { sudo: true });
-    }
+    if (!before.user.exists && now.user.exists) await step(`user ${w.user} removed`, () => removeUser(exec, w.user));
   },
 });
+
+/** Contexts whose apply proved a new deploy login after hardening sshd. */
+const hardeningProven = new WeakSet<object>();
+
+/**
+ * A user this run created: its processes (a login's leftover session, a command started through
+ * it) are this run's too, so they are ended first; `userdel` refuses while any runs.
+ */
+async function removeUser(exec: Executor, user: string): Promise<void> {
+  await runChecked(
+    exec,
+    sh`for i in 1 2 3 4 5; do pkill -KILL -u ${user} 2>/dev/null; if userdel --remove ${user} 2>/dev/null || userdel ${user}; then exit 0; fi; sleep 1; done; exit 1`,
+    `removing user ${user}`,
+    { sudo: true },
+  );
+}
+
+/** What a rollback that could not finish left on the host, in words the operator can act on. */
+export function rollbackStopped(user: string, failed: string, reason: string, putBack: string[], now: BootstrapFact, before: BootstrapFact): string {
+  const left: string[] = [];
+  const sshdAsBefore = putBack.some((p) => p.startsWith('sshd')) || now.sshdDropIn === before.sshdDropIn;
+  if (!sshdAsBefore) left.push(`sshd config as this run left it (${SSHD_DROP_IN}: no root or password logins)`);
+  if (!before.user.exists && now.user.exists) left.push(`user ${user} with the keys in AUTHORIZED_KEYS${now.user.groups.includes('docker') ? ', in the docker group' : ''}`);
+  if (!putBack.some((p) => p.startsWith('/etc/sudoers')) && now.sudoers !== before.sudoers) left.push(`${sudoersPath(user)} (sudo for ${user})`);
+  return [
+    `the rollback of ssh-bootstrap stopped at "${failed}": ${reason}.`,
+    putBack.length ? `Put back: ${putBack.join('; ')}.` : 'Nothing was put back.',
+    left.length ? `Left as this run made it: ${left.join('; ')}.` : '',
+    sshdAsBefore
+      ? 'Logins that worked before the run still work; run bootstrap again to finish the setup.'
+      : `Log in as ${user} (its keys and sudo are kept for that) or through the provider's console, then run bootstrap again.`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
 
 async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<BootstrapWanted, BootstrapFact>): Promise<void> {
   const { wanted: w, before } = ctx;
@@ -195,6 +248,7 @@ async function hardenSshd(exec: Executor, content: string, previous: string | nu
     // sshd re-executes itself on reload: for a moment connections are reset (transient, retried);
     // a refused key or a failing sudo is the answer, not a hiccup.
     await withRetry(() => runChecked(probe, sh`sudo -n true`, `sudo as ${user} over a new connection`), { retries: 5 });
+    hardeningProven.add(ctx);
   } catch (e) {
     await putBack();
     throw new BootstrapError(`after the sshd reload a new login as ${user} failed (${(e as Error).message}); the previous sshd config is back and reloaded`);

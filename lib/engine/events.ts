@@ -16,6 +16,8 @@ export interface TaskResult {
   durationMs: number;
   error?: string;
   rollbackError?: string;
+  /** Changed, verified and kept although a later task failed (Task.keptOnceVerified). */
+  kept?: boolean;
 }
 
 export type RunEvent =

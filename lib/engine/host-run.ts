@@ -220,6 +220,7 @@ export class HostRun {
           const apply = () => task.apply(guarded, plan.steps, ctx);
           await (task.retrySafe ? withRetry(apply, { retries: this.opts.retries, onRetry: retrying }) : apply());
           await withRetry(() => this.verify(task, guarded, ctx), { retries: this.opts.retries, onRetry: retrying });
+          if (task.keptOnceVerified) this.keep(i);
         }
       }
     } catch (e) {
@@ -245,6 +246,13 @@ export class HostRun {
       }
     }
     return result;
+  }
+
+  /** Takes a verified task's undo off the stack: no later failure on this host undoes it. */
+  private keep(taskIndex: number): void {
+    const at = this.undo.findIndex((u) => u.taskIndex === taskIndex);
+    if (at >= 0) this.undo.splice(at, 1);
+    this.results[taskIndex]!.kept = true;
   }
 
   private fail(message: string): void {

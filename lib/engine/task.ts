@@ -77,6 +77,12 @@ export interface Task<Wanted = unknown, Fact = unknown, S extends Step = Step> {
    * repeats). Otherwise a failed apply is rolled back instead of retried.
    */
   retrySafe?: boolean;
+  /**
+   * Once applied and verified, the change stands on its own (a machine's setup: the deploy user,
+   * sshd hardening): a later task that fails for its own reasons does not undo it, nor does a
+   * fleet rollback. Its rollback still runs when this task itself fails.
+   */
+  keptOnceVerified?: boolean;
 }
 
 export interface ApplyContext<Wanted, Fact> {

@@ -39,7 +39,8 @@ function hostNote(h: HostReport, dryRun: boolean): string {
   if (h.status === 'failed') {
     const failedTask = h.tasks.find((t) => t.status === 'failed');
     const undone = h.tasks.some((t) => t.status === 'rolled-back') ? ' (rolled back)' : '';
-    return [failedTask ? `${failedTask.task} failed${undone}: ${failedTask.error}` : (h.error ?? 'failed'), ...rollbackFailed].join('\n');
+    const kept = h.tasks.filter((t) => t.kept).map((t) => `${t.task} is done and kept (a later failure does not undo it)`);
+    return [failedTask ? `${failedTask.task} failed${undone}: ${failedTask.error}` : (h.error ?? 'failed'), ...kept, ...rollbackFailed].join('\n');
   }
   if (h.status === 'skipped' || h.status === 'rolled-back') return [h.note ?? h.status, ...rollbackFailed].join('\n');
   const changed = h.tasks.filter((t) => t.status === 'changed').map((t) => t.task);

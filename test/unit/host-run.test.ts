@@ -737,6 +737,32 @@ test('an interrupt stops the task before its next command and rolls the host bac
   assert.is(r.results[1]!.status, 'skipped');
 });
 
+test('a task kept once verified (machine setup) is not undone by a later failure, nor by a fleet rollback', async () => {
+  const kept = () => defineTask<string, string>({ ...fakeTask('setup', 'v2'), keptOnceVerified: true });
+  const r = await runAll({
+    tasks: [fakeTask('a', 'v2'), kept(), fakeTask('c', 'v2')],
+    state: { a: 'v1', setup: 'v1', c: 'v1' },
+    faults: [failTimes('set state-c v2', 1, () => failing(1, 'nobody added the key'))],
+  });
+  assert.equal(statuses(r.results), ['rolled-back', 'changed', 'failed']);
+  assert.equal([r.results[0]!.kept, r.results[1]!.kept, r.results[2]!.kept], [undefined, true, undefined]);
+  assert.equal(r.state, { a: 'v1', setup: 'v2', c: 'v1' }, 'the earlier ordinary task is undone, the kept one stays');
+  assert.equal(ofType(r.events, 'rollback').map((e) => e.task), ['c', 'a']);
+
+  const finished = await runAll({ tasks: [kept(), fakeTask('b', 'v2')], state: { setup: 'v1', b: 'v1' } });
+  await finished.run.rollBackFinished('others failed');
+  assert.equal(finished.state, { setup: 'v2', b: 'v1' }, 'a fleet rollback leaves it too');
+});
+
+test('a task kept once verified is still rolled back when it fails itself (apply or verify)', async () => {
+  const kept = defineTask<string, string>({ ...fakeTask('setup', 'v2'), keptOnceVerified: true });
+  const r = await runAll({ tasks: [kept], state: { setup: 'v1' }, faults: [failTimes('cat state-setup', 1, () => ok('v1')), failTimes('cat state-setup', 1, () => ok('v9'))] });
+  // Probe sees v1, apply sets v2, verify reads v9: still differs, so it failed and is undone.
+  assert.equal(statuses(r.results), ['failed']);
+  assert.is(r.results[0]!.kept, undefined);
+  assert.equal(r.state, { setup: 'v1' });
+});
+
 test('rollBackFinished undoes a host that finished, newest task first', async () => {
   const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state: { a: 'v1', b: 'v1' } });
   assert.is(r.run.state, 'ok');
