@@ -41,7 +41,7 @@ export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | { command: 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist status [--json F|-] [--hosts a,b] [--tag t]
        hoist unlock [--hosts a,b] [--tag t]
-       hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --app-port N]
+       hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
 
 Pipelines: bootstrap, release, rollback, cron; or a path to your own pipeline file.
 

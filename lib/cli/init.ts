@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { KEY_BY_NAME } from '../config/keys.ts';
+import { parseRepoUrl } from '../config/repo-url.ts';
 import { UsageError } from '../errors.ts';
 import { packageFile } from '../package-root.ts';
 
@@ -22,6 +23,8 @@ export interface Question {
   flag: string;
   prompt: string;
   default?: string;
+  /** A default that depends on earlier answers (APP_NAME from the repository's name). */
+  defaultFrom?: (answers: Record<string, string>) => string | undefined;
   optional?: boolean;
   /** Extra check beyond the key's own validator. */
   check?: (v: string) => string | null;
@@ -40,6 +43,8 @@ export const QUESTIONS: Question[] = [
   },
   { key: 'APP_DOMAIN', flag: 'domain', prompt: 'Domain for the app (empty: decide later)', optional: true },
   { key: 'APP_REPO', flag: 'repo', prompt: 'Repository SSH URL, e.g. git@github.com:you/app.git (empty: later)', optional: true },
+  // Several apps share one VPS: the name keeps each one's folders, containers, ports and jobs apart.
+  { key: 'APP_NAME', flag: 'name', prompt: 'Name of the app on the VPS', default: 'app', defaultFrom: (a) => appNameFromRepo(a.APP_REPO) },
   { key: 'APP_PORT', flag: 'app-port', prompt: 'Port your app listens on', default: '8000' },
 ];
 
@@ -70,8 +75,9 @@ async function ask(io: { input: NodeJS.ReadableStream; output: NodeJS.WritableSt
     for (const q of QUESTIONS) {
       // Bounded: a person gets a few tries, a script that answers nonsense forever does not.
       for (let attempt = 1; ; attempt++) {
-        const reply = (await rl.question(`${q.prompt}${q.default ? ` [${q.default}]` : ''}: `)).trim();
-        const value = reply || q.default || '';
+        const fallback = defaultOf(q, answers);
+        const reply = (await rl.question(`${q.prompt}${fallback ? ` [${fallback}]` : ''}: `)).trim();
+        const value = reply || fallback || '';
         const problem = problemWith(q, value);
         if (!problem) {
           if (value) answers[q.key] = value;
@@ -90,12 +96,24 @@ async function ask(io: { input: NodeJS.ReadableStream; output: NodeJS.WritableSt
 function fromFlags(given: Record<string, string>): Record<string, string> {
   const answers: Record<string, string> = {};
   for (const q of QUESTIONS) {
-    const value = given[q.key] ?? q.default ?? '';
+    const value = given[q.key] ?? defaultOf(q, answers) ?? '';
     const problem = problemWith(q, value);
     if (problem) throw new UsageError(`--${q.flag} ${JSON.stringify(value)}: ${problem}. Fix: ${KEY_BY_NAME.get(q.key)?.fix ?? 'see hoist help'}`);
     if (value) answers[q.key] = value;
   }
   return answers;
+}
+
+function defaultOf(q: Question, answers: Record<string, string>): string | undefined {
+  return q.defaultFrom?.(answers) ?? q.default;
+}
+
+/** `git@github.com:acme/Sentiment.API.git` → `sentiment-api`: what APP_NAME accepts, or nothing. */
+export function appNameFromRepo(repo: string | undefined): string | undefined {
+  const parsed = repo ? parseRepoUrl(repo) : null;
+  if (!parsed) return undefined;
+  const name = parsed.repo.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, 63);
+  return KEY_BY_NAME.get('APP_NAME')?.problem?.(name) ? undefined : name || undefined;
 }
 
 function problemWith(q: Question, value: string): string | null {

@@ -183,7 +183,7 @@ export const KEYS: readonly KeyDef[] = [
   },
   {
     key: 'FORGE_KNOWN_HOSTS',
-    doc: "known_hosts lines of the git server's SSH keys, pinned for the deploy user. Empty: GitHub's published keys (github.com only).",
+    doc: "Path of a file (on this machine) with the git server's known_hosts lines, pinned for the deploy user. Empty: GitHub's published keys (github.com only).",
     fix: "set FORGE_KNOWN_HOSTS to a file with the forge's keys (ssh-keyscan HOST, checked against its published fingerprints)",
   },
   {

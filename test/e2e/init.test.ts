@@ -63,7 +63,8 @@ test('a person answers the questions in a terminal; the .env it writes is accept
     [/User your provider gave you \[root\]: $/, ''],
     [/Private key.*: $/, tb.keyPath],
     [/Domain.*: $/, ''],
-    [/Repository.*: $/, 'git@github.com:acme/sentiment-api.git'],
+    [/Repository.*: $/, 'git@github.com:acme/Sentiment.API.git'],
+    [/Name of the app on the VPS \[sentiment-api\]: $/, ''],
     [/Port your app listens on \[8000\]: $/, ''],
   ]);
   assert.is(code, 0, screen);
@@ -73,6 +74,7 @@ test('a person answers the questions in a terminal; the .env it writes is accept
   assert.match(written, /^HOST=127\.0\.0\.1$/m);
   assert.match(written, new RegExp(`^SSH_PORT=${host.port}$`, 'm'));
   assert.match(written, /^SSH_USER=root$/m);
+  assert.match(written, /^APP_NAME=sentiment-api$/m, 'the app is named after its repository by default');
   assert.ok(written.includes(`SSH_KEY=${tb.keyPath}`));
   assert.is(statSync(join(project, '.env')).mode & 0o777, 0o600);
 

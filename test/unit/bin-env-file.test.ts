@@ -35,6 +35,7 @@ test('hoist init --env-file writes a settings file that does not exist yet (bin 
     assert.not.match(r.stderr, /node: .*not found/, `${how}: Node did not take the option`);
     assert.ok(existsSync(file), `${how}: ${file} written`);
     assert.match(readFileSync(file, 'utf8'), /^APP_DOMAIN=.*second\.example\.com/m);
+    assert.match(readFileSync(file, 'utf8'), /^APP_NAME=second$/m, 'named after the repository');
     assert.is(statSync(file).mode & 0o777, 0o600, `${how}: mode 600`);
   }
 });
