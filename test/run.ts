@@ -1,44 +1,72 @@
 // Runs every test file (test/unit, then test/e2e) in one uvu process and ends with the plain
-// line `tests: N passed, N failed` that CI reads. `--unit` runs only the unit tests; a path
-// argument runs just the files whose path contains it.
+// line `tests: N passed, N failed` that CI reads. `--unit` runs only the unit tests; `--dir DIR`
+// runs the *.test.ts files of DIR instead (the runner's own test uses it on test/fixtures/runner);
+// a path argument runs just the files whose path contains it.
+//
+// Exits 1 when anything failed: a test, a hook (uvu 0.5 swallows a throwing `before` hook), a file
+// that does not load, a test declared where it never runs (after `test.run()`), a file declaring
+// no tests, or no tests at all. test/harness/uvu-shim.ts (every test file's 'uvu') does the counting.
 import { readdirSync } from 'node:fs';
+import { register } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
-const filters = args.filter((a) => !a.startsWith('--'));
+const dirAt = args.indexOf('--dir');
+const dirArg = dirAt >= 0 ? args[dirAt + 1] : undefined;
+if (dirAt >= 0 && !dirArg) {
+  console.log('--dir needs a directory\n\ntests: 0 passed, 1 failed');
+  process.exit(1);
+}
+const filters = args.filter((a, i) => !a.startsWith('--') && !(dirAt >= 0 && i === dirAt + 1));
 
-const dirs = unitOnly ? ['unit'] : ['unit', 'e2e'];
-const files = dirs.flatMap((d) =>
-  readdirSync(join(here, d))
-    .filter((f) => f.endsWith('.test.ts'))
-    .sort()
-    .map((f) => resolve(here, d, f)),
-).filter((f) => filters.length === 0 || filters.some((x) => relative(here, f).includes(x)));
+const base = dirArg ? resolve(dirArg) : here;
+const dirs = dirArg ? [base] : (unitOnly ? ['unit'] : ['unit', 'e2e']).map((d) => join(here, d));
+const files = dirs
+  .flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => resolve(d, f)),
+  )
+  .filter((f) => filters.length === 0 || filters.some((x) => relative(base, f).includes(x)));
 
-// uvu prints its own totals; capture them to print the one line CI reads.
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  if (captured.length > 1_000_000) captured = captured.slice(-100_000);
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
-
-if (!unitOnly) {
+if (!unitOnly && !dirArg) {
   const { removeStaleTestContainers } = await import('./harness/docker.ts');
   removeStaleTestContainers();
 }
-const { run } = await import('uvu/run');
-await run(files.map((file) => ({ name: relative(here, file), file })), { bail: false });
 
-// eslint-disable-next-line no-control-regex
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-process.stdout.write = write;
-console.log(`\ntests: ${passed} passed, ${total - passed - skipped} failed${skipped ? `, ${skipped} skipped` : ''}`);
-if (total === 0) process.exitCode = 1;
+// Test files' `import … from 'uvu'` → the counting shim; uvu queues suites instead of running them.
+register('./harness/uvu-redirect.mjs', import.meta.url);
+const g = globalThis as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
+g.UVU_DEFER = 1;
+const shim = await import('./harness/uvu-shim.ts');
+
+for (const [i, file] of files.entries()) {
+  const name = relative(base, file);
+  g.UVU_INDEX = i;
+  g.UVU_QUEUE!.push([name]);
+  shim.beginFile(name);
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (e) {
+    shim.fileFailed(name, e);
+    console.log(`\n  FAIL ${name} failed to load\n    ${(e instanceof Error ? (e.stack ?? e.message) : String(e)).split('\n').join('\n    ')}\n`);
+  }
+}
+
+await shim.exec(false);
+const { counts, problems } = shim.finish();
+
+if (problems.length) {
+  console.log(`\n${problems.length} problem${problems.length === 1 ? '' : 's'} besides failed assertions:`);
+  for (const p of problems) console.log(`  ${p.file}: ${p.what}${p.error ? `: ${p.error.split('\n')[0]}` : ''}`);
+}
+if (counts.total === 0) console.log('\nno tests ran');
+const ok = counts.failed === 0 && problems.length === 0 && counts.total > 0;
+// Never `0 failed` on a failing run: CI reads this line.
+const failed = ok ? 0 : Math.max(counts.failed, 1);
+console.log(`\ntests: ${counts.passed} passed, ${failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
+process.exitCode = ok ? 0 : 1;
