@@ -1,11 +1,12 @@
-// Thin helpers over the docker CLI for the test bed. Every container the tests start is
-// labelled, remembered, and removed at exit even when a test crashes.
+// Thin helpers over the docker CLI for the test bed. Every container (and network) the tests
+// start is labelled, remembered, and removed at exit even when a test crashes.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 export const TEST_LABEL = 'hoist-test';
 const started = new Set<string>();
+const networks = new Set<string>();
 
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024 });
@@ -44,6 +45,21 @@ export async function removeContainers(names: string[]): Promise<void> {
   for (const n of names) started.delete(n);
 }
 
+/**
+ * A Docker network of this test process, `--internal` (no route out of the machine), labelled
+ * like the test hosts: removed by `removeNetwork`, at exit, or as stale by a later run.
+ */
+export async function createTestNetwork(name: string): Promise<void> {
+  networks.add(name);
+  await docker('network', 'create', '--internal', ...testLabels(), name);
+}
+
+/** Removes a network (after its containers are gone); never throws. */
+export async function removeNetwork(name: string): Promise<void> {
+  await run('docker', ['network', 'rm', name]).catch(() => undefined);
+  networks.delete(name);
+}
+
 /** `docker run` flags that mark a container as a test host of this process. */
 export function testLabels(): string[] {
   return ['--label', TEST_LABEL, '--label', `${TEST_LABEL}.pid=${process.pid}`];
@@ -61,6 +77,18 @@ export function removeStaleTestContainers(): void {
     .map((l) => l.split(' '));
   const stale = rows.filter(([, pid]) => !pid || !isAlive(Number(pid))).map(([id]) => id!);
   if (stale.length) execFileSync('docker', ['rm', '-f', '-v', ...stale], { stdio: 'ignore' });
+  // Then their networks (a network with a container still attached cannot go).
+  const nets = execFileSync('docker', ['network', 'ls', '--filter', `label=${TEST_LABEL}`, '--format', `{{.ID}} {{.Label "${TEST_LABEL}.pid"}}`])
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '));
+  const staleNets = nets.filter(([, pid]) => !pid || !isAlive(Number(pid))).map(([id]) => id!);
+  try {
+    if (staleNets.length) execFileSync('docker', ['network', 'rm', ...staleNets], { stdio: 'ignore' });
+  } catch {
+    // one still in use: the next run tries again
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -76,6 +104,13 @@ process.on('exit', () => {
   if (started.size) {
     try {
       execFileSync('docker', ['rm', '-f', '-v', ...started], { stdio: 'ignore' });
+    } catch {
+      // best effort at exit
+    }
+  }
+  if (networks.size) {
+    try {
+      execFileSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
     } catch {
       // best effort at exit
     }
