@@ -36,6 +36,11 @@ export class SshExecutor implements Executor {
   label: string;
   /** How many connections this executor opened: 1 in a healthy run, more after reconnects. */
   connectionsOpened = 0;
+  /**
+   * How many SSH connections it tried to open, whether they got through or not (each account
+   * tried, and the bastion's, count): what proves a refused key was not tried again.
+   */
+  connectAttempts = 0;
   private client: SshClient | null = null;
   private jumpClient: SshClient | null = null;
   private connecting: Promise<SshClient> | null = null;
@@ -82,11 +87,13 @@ export class SshExecutor implements Executor {
       for (const [i, target] of targets.entries()) {
         if (this.opts.jump) {
           jump?.end();
+          this.connectAttempts++;
           jump = await openConnection(this.opts.jump);
           sock = await forward(jump, this.opts.jump, target);
         }
         const last = i === targets.length - 1;
         try {
+          this.connectAttempts++;
           client = await openConnection(target, sock);
         } catch (e) {
           if (!(e instanceof AuthError) || last) throw e;

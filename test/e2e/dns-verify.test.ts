@@ -80,14 +80,21 @@ test('a record that appears while it waits: changed (it waited), then unchanged'
   await dns.waitForQueries(DOMAIN, asked + 2);
   await new Promise((res) => setTimeout(res, 2000));
   await dns.setRecords({ [DOMAIN]: ['127.0.0.1'] });
+  const askedWhenSet = dns.queriesFor(DOMAIN);
   const { r, task } = await running;
+  // dnsmasq's log reaches us through a pipe: let the last lines arrive (bounded).
+  await dns.waitForQueries(DOMAIN, askedWhenSet + 4);
+  const askedAfter = dns.queriesFor(DOMAIN) - askedWhenSet;
   assert.is(r.code, 0, show(r, task));
   assert.is(task.status, 'changed', show(r, task));
   assert.equal(task.steps, ['A  app.hoist.test → 127.0.0.1 (now: none)']);
   assert.ok(r.stdout.includes('waiting for DNS (30s left): A  app.hoist.test → 127.0.0.1 (now: none)'), r.stdout);
-  // Polled every 1.5 s (30 s / 20): seen within one interval of the record appearing.
-  assert.ok(task.durationMs >= 2000 && task.durationMs < 8000, `waited ${task.durationMs} ms`);
-  console.log(`    timing: record appeared after ~2 s, run took ${r.durationMs} ms (task ${task.durationMs} ms)`);
+  assert.ok(task.durationMs >= 2000, `waited ${task.durationMs} ms`);
+  // Polled every 1.5 s (30 s / 20), each look an A and an AAAA query. After the record appeared:
+  // the look that saw it (or one more, if a look was under way as it changed), then verify's
+  // look, and no more (waiting out the 30 s would be some 18 more looks).
+  assert.ok(askedAfter >= 4 && askedAfter <= 6, `${askedAfter} queries after the record appeared`);
+  console.log(`    timing: record appeared after ~2 s, run took ${r.durationMs} ms (task ${task.durationMs} ms, ${askedAfter} queries after it appeared)`);
   const again = await hoist({ DNS_WAIT: '30' });
   assert.is(again.r.code, 0);
   assert.is(again.task.status, 'unchanged', show(again.r, again.task));
@@ -95,12 +102,18 @@ test('a record that appears while it waits: changed (it waited), then unchanged'
 
 test('a wrong record: exit 1 within DNS_WAIT, naming the exact record to create', async () => {
   await dns.setRecords({ [DOMAIN]: ['127.0.0.2'] });
+  const asked = dns.queriesFor(DOMAIN);
   const { r, task, all } = await hoist({ DNS_WAIT: '3' });
   assert.is(r.code, 1, show(r, task));
   assert.is(task.status, 'failed');
-  assert.ok(r.durationMs >= 3000 && r.durationMs <= 10_000, `took ${r.durationMs} ms`);
   assert.ok(task.durationMs >= 3000, `task ${task.durationMs} ms`);
-  console.log(`    timing: DNS_WAIT=3, run took ${r.durationMs} ms (task ${task.durationMs} ms)`);
+  await dns.waitForQueries(DOMAIN, asked + 4);
+  // It gave up at DNS_WAIT, counted in looks (A + AAAA each): the probe's, then 3 s / 200 ms = 15
+  // (fewer on a busy machine, never more; one more for a timer firing a hair early). Waiting
+  // twice as long would be 15 more.
+  const looks = (dns.queriesFor(DOMAIN) - asked) / 2;
+  assert.ok(looks >= 2 && looks <= 17, `${looks} looks in a 3 s wait`);
+  console.log(`    timing: DNS_WAIT=3, run took ${r.durationMs} ms (task ${task.durationMs} ms, ${looks} looks)`);
   assert.match(task.error ?? '', /^DNS for app\.hoist\.test is not right after 3s\. Create or fix these records at your DNS provider:\n {2}A {2}app\.hoist\.test → 127\.0\.0\.1\n/);
   assert.match(task.error ?? '', /Seen now: A app\.hoist\.test: 127\.0\.0\.2/);
   assert.ok(all.includes('A  app.hoist.test → 127.0.0.1'), all);
@@ -116,12 +129,15 @@ test('a stale AAAA beside the right A: reported as a record to remove', async ()
 
 test('--dry-run with a wrong record prints the record to create and exits 0 without waiting', async () => {
   await dns.setRecords({ [DOMAIN]: ['127.0.0.2'] });
+  const asked = dns.queriesFor(DOMAIN);
   const { r, task, report } = await hoist({ DNS_WAIT: '600' }, ['--dry-run']);
   assert.is(r.code, 0, show(r, task));
   assert.ok(report.dryRun);
   assert.is(task.status, 'changed');
   assert.ok(r.stdout.includes('- A  app.hoist.test → 127.0.0.1 (now: 127.0.0.2)'), r.stdout);
-  assert.ok(r.durationMs < 10_000, `did not wait: ${r.durationMs} ms`);
+  // Did not wait: the probe's one look (an A and an AAAA query), no polling.
+  await dns.waitForQueries(DOMAIN, asked + 2);
+  assert.is(dns.queriesFor(DOMAIN) - asked, 2, 'queries of a dry run');
 });
 
 test('DNS_AUTHORITATIVE: the zone\'s own server is asked and beats a stale resolver cache', async () => {

@@ -37,8 +37,12 @@ interface Sim {
   insteadOf: string[];
   knownHosts: string;
   access: boolean;
+  /** `git ls-remote` commands run on their own (not as part of the probe). */
+  lsRemotes: number;
+  /** Someone adds the key on the forge's page right after this many of them failed. */
+  grantAfterLsRemotes?: number;
 }
-const freshSim = (): Sim => ({ privateKey: null, pub: null, config: null, insteadOf: [], knownHosts: '', access: false });
+const freshSim = (): Sim => ({ privateKey: null, pub: null, config: null, insteadOf: [], knownHosts: '', access: false, lsRemotes: 0 });
 
 class SimHost extends RecordingExecutor {
   constructor(readonly sim: Sim) {
@@ -77,7 +81,10 @@ class SimHost extends RecordingExecutor {
           s.knownHosts += String(opts.stdin ?? '');
           return ok();
         }
-        if (line.includes('git ls-remote')) return lsOk ? ok() : { stdout: '', stderr: 'git@github.com: Permission denied (publickey).\n', code: 128 };
+        if (line.includes('git ls-remote')) {
+          if (++s.lsRemotes === s.grantAfterLsRemotes) s.access = true;
+          return lsOk ? ok() : { stdout: '', stderr: 'git@github.com: Permission denied (publickey).\n', code: 128 };
+        }
         return undefined;
       },
     ]);
@@ -221,14 +228,14 @@ test('without a token: prints the key and the page, waits DEPLOY_KEY_WAIT, then 
 });
 
 test('without a token: the run goes on as soon as someone adds the key', async () => {
-  current = freshSim();
-  const timer = setTimeout(() => (current.access = true), 1200);
-  const started = Date.now();
+  // The key is added while the task waits: right after its first `git ls-remote` failed.
+  current = { ...freshSim(), grantAfterLsRemotes: 1 };
   const r = await run(current, { deployKeyWaitMs: 20_000 });
-  clearTimeout(timer);
   assert.is(r.error, null, r.error?.message);
   assert.is(r.results[0]!.status, 'changed');
-  assert.ok(Date.now() - started < 10_000);
+  // Counted, not timed: the failed one, then one poll of the wait (it worked, the wait ended
+  // there) and proveAccess's check. Waiting out the 20 s would have polled about ten times more.
+  assert.is(current.lsRemotes, 3);
 });
 
 test('no request to the fake GitHub broke its OpenAPI description', () => {

@@ -630,10 +630,22 @@ test('withRetry stops at the first non-transient error after transient ones', as
 
 test('withRetry reads HOIST_RETRY_MIN_MS when no minTimeoutMs is given', async () => {
   const c = counter<string>([lostConnection(), lostConnection(), 'ok']);
-  const t0 = Date.now();
-  assert.is(await withRetry(c.fn, { retries: 2 }), 'ok');
-  // With the 500 ms default, two waits would take over a second.
-  assert.ok(Date.now() - t0 < 500, `took ${Date.now() - t0} ms`);
+  // The backoffs p-retry asks for, not how long the call took (a busy machine stretches that).
+  const backoffs: number[] = [];
+  const realSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = ((fn: () => void, ms?: number, ...rest: unknown[]) => {
+    if (new Error().stack?.includes('p-retry')) backoffs.push(Number(ms));
+    return realSetTimeout(fn, ms, ...rest);
+  }) as typeof setTimeout;
+  try {
+    assert.is(await withRetry(c.fn, { retries: 2 }), 'ok');
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  // HOIST_RETRY_MIN_MS=1 (set at the top), factor 2, jitter ×1–2: 1–2 ms, then 2–4 ms. The 500 ms
+  // default would ask for 500 ms and more.
+  assert.is(backoffs.length, 2, backoffs.join(', '));
+  assert.ok(backoffs[0]! >= 1 && backoffs[0]! <= 2 && backoffs[1]! >= 2 && backoffs[1]! <= 4, backoffs.join(', '));
 });
 
 // ---------------------------------------------------------------------------------------------
