@@ -15,11 +15,15 @@ const SECOND = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICZ91mwTLQaKexRF/HBo09muHXlf
 const OTHER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIODUuROZj9IOyODS6AazRUyeFzw+qrYbxbIcmCgVndEw alice@laptop';
 const OTHER_RSA = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC8uMHjwlFGVbNFrsC3jeDnN9FckaPPGK3RRwIhHHaH bob@desk';
 
-/** Path of a system tool if this machine has it; tests that need it print a note otherwise. */
-function tool(path: string, name: string): string | null {
+/**
+ * Path of a system tool the test needs. A missing one fails the test (not a skip: CI would go
+ * green without the check); scripts/testbed-prereqs.sh installs them (packages sudo, openssh-server).
+ */
+function tool(path: string, name: string, pkg: string): string {
   if (existsSync(path)) return path;
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : null;
+  assert.ok(found.status === 0, `${name} is not installed here (checked ${path} and \`command -v ${name}\`): install the Debian package ${pkg} (bash scripts/testbed-prereqs.sh does)`);
+  return found.stdout.trim();
 }
 
 function withTempDir<T>(fn: (dir: string) => T): T {
@@ -48,11 +52,7 @@ test('sudoersPath: in /etc/sudoers.d, and no dot in the file name (sudo would sk
 });
 
 test('sudoersContent: visudo -cf accepts it', () => {
-  const visudo = tool('/usr/sbin/visudo', 'visudo');
-  if (!visudo) {
-    console.log('  note: visudo is not installed here (checked /usr/sbin/visudo and `command -v visudo`); the visudo -cf check was not run');
-    return;
-  }
+  const visudo = tool('/usr/sbin/visudo', 'visudo', 'sudo');
   withTempDir((dir) => {
     const file = join(dir, 'hoist-deploy');
     writeFileSync(file, sudoersContent('deploy'));
@@ -99,11 +99,7 @@ test('sshdDropIn(extra): extra directives after ours (the first value wins in ss
 });
 
 test('sshdDropIn: sshd -t -f accepts a config made of the drop-in', () => {
-  const sshd = tool('/usr/sbin/sshd', 'sshd');
-  if (!sshd) {
-    console.log('  note: sshd is not installed here (checked /usr/sbin/sshd and `command -v sshd`); the sshd -t -f check was not run');
-    return;
-  }
+  const sshd = tool('/usr/sbin/sshd', 'sshd', 'openssh-server');
   withTempDir((dir) => {
     const hostKey = join(dir, 'host_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
@@ -111,8 +107,13 @@ test('sshdDropIn: sshd -t -f accepts a config made of the drop-in', () => {
       const config = join(dir, 'sshd_config');
       writeFileSync(config, `${sshdDropIn(extra)}HostKey ${hostKey}\n`);
       const r = spawnSync(sshd, ['-t', '-f', config], { encoding: 'utf8' });
-      assert.is(r.status, 0, `sshd -t rejected the drop-in ${JSON.stringify(extra)}: ${r.stderr}`);
+      const hint = r.stderr.includes('privilege separation directory') ? ' (bash scripts/testbed-prereqs.sh makes /run/sshd)' : '';
+      assert.is(r.status, 0, `sshd -t rejected the drop-in ${JSON.stringify(extra)}: ${r.stderr}${hint}`);
     }
+    // And sshd -t really checks: a bad value is refused.
+    const config = join(dir, 'sshd_config');
+    writeFileSync(config, `${sshdDropIn(['PasswordAuthentication maybe'])}HostKey ${hostKey}\n`);
+    assert.is.not(spawnSync(sshd, ['-t', '-f', config], { encoding: 'utf8' }).status, 0, 'sshd -t accepted "PasswordAuthentication maybe"');
   });
 });
 
