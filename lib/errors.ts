@@ -2,6 +2,7 @@
 // without string matching at the call site: is it worth retrying, and which exit code it means.
 // Every message is made with the known secret values hidden (lib/secrets/redact.ts): they often
 // carry remote output (a command's stderr, a failed release's log tail) that hoist does not control.
+import { printable } from './printable.ts';
 import { redact } from './secrets/redact.ts';
 
 export const EXIT = { ok: 0, taskFailed: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
@@ -26,7 +27,7 @@ export class ConfigError extends HoistError {
     readonly source?: string,
   ) {
     const where = source ? ` in ${source}` : '';
-    const subject = value === undefined ? `${key}${where}` : `${key}=${JSON.stringify(value)}${where}:`;
+    const subject = value === undefined ? `${key}${where}` : `${key}=${printable(JSON.stringify(value))}${where}:`;
     super(`${subject} ${problem}. Fix: ${fix}`);
   }
 }

@@ -1,18 +1,22 @@
 // Makes the prepared release run and answer healthy on a blue/green slot, and points the app's
 // active-slot at it; the slot that was live keeps running (release-switch retires it once
 // traffic has moved). Knows it already is when the active slot runs that release, every
-// container of it runs (healthy where checked) and HEALTH_PATH answers 2xx/3xx.
+// container of it runs (healthy where checked) and HEALTH_PATH answers 2xx/3xx. Refuses, in
+// words, a host whose Docker does not answer (before compose would, with a Python traceback).
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
+import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { other, overrideYaml, portOf, slotPaths, type Slot } from './docker-up/slots.ts';
 
 export interface DockerUpWanted {
   app: string;
+  /** Who runs compose (the deploy user): named when Docker is not open to it. */
+  user: string;
   service: string;
   appPort: number;
   ports: Record<Slot, number>;
@@ -37,6 +41,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     const s = host.settings;
     return {
       app: s.appName,
+      user: s.deployUser,
       service: s.appService,
       appPort: s.appPort,
       ports: { blue: portOf('blue', s), green: portOf('green', s) },
@@ -47,10 +52,12 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
   plan(w, f) {
+    const docker = dockerProblem(f, w.user);
+    if (docker) throw new DockerUnavailableError(docker);
     const target = f.pending ?? f.current;
     if (!target) throw new HoistError(`no release of ${w.app} on the host: git-sync prepares one (run the release pipeline)`);
     if (f.compose === 'none') throw new HoistError('neither docker compose nor docker-compose is installed: run the bootstrap pipeline');

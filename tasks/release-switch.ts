@@ -8,11 +8,13 @@ import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh, type Cmd } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject } from './docker-up/commands.ts';
+import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { other, portOf, type Slot } from './docker-up/slots.ts';
 
 export interface SwitchWanted {
   app: string;
+  user: string;
   service: string;
   ports: Record<Slot, number>;
   healthPath: string;
@@ -29,14 +31,17 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
 
   want({ host }) {
     const s = host.settings;
-    return { app: s.appName, service: s.appService, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
+    return { app: s.appName, user: s.deployUser, service: s.appService, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: parseDockerUpFact };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
   plan(w, f) {
+    // Without Docker no slot can be read: "runs no release" below would send the operator the wrong way.
+    const docker = dockerProblem(f, w.user);
+    if (docker) throw new DockerUnavailableError(docker);
     if (!f.active) throw new HoistError(`${w.app} has no active slot: docker-up did not bring a release up`);
     const live = f.containers.find((c) => c.slot === f.active && c.release)?.release;
     if (!live) throw new HoistError(`the ${f.active} slot of ${w.app} runs no release: docker-up did not bring it up`);

@@ -4,6 +4,7 @@
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
+import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost } from '../lib/release/host-value.ts';
 import { appLayout, byAge, isReleaseName } from '../lib/release/layout.ts';
 import { sh } from '../lib/shell-quote.ts';
 
@@ -23,13 +24,14 @@ export const rollbackSelect = defineTask<{ app: string }, RollbackFact, SelectSt
 
   probe({ app }) {
     const L = appLayout(app);
+    const from = hostSources(app);
     return {
-      command: sh`cd && echo "current=$(readlink ${L.current} 2>/dev/null | sed 's#.*/##')"; echo "pending=$(cat ${L.pending} 2>/dev/null)"; ls -1 ${L.releases} 2>/dev/null | sed 's/^/release /'`,
+      command: sh`cd && printf 'current=%s\\n' ${oneLineOfLink(L.current)}; printf 'pending=%s\\n' ${oneLineOfFile(L.pending)}; ls -1 ${L.releases} 2>/dev/null | sed 's/^/release /'`,
       parse(r) {
         const fact: RollbackFact = { releases: [], current: null, pending: null };
         for (const line of r.stdout.split('\n')) {
-          if (line.startsWith('current=')) fact.current = line.slice(8).trim() || null;
-          else if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
+          if (line.startsWith('current=')) fact.current = releaseFromHost(line.slice(8), from.current);
+          else if (line.startsWith('pending=')) fact.pending = releaseFromHost(line.slice(8), from.pending);
           else if (line.startsWith('release ') && isReleaseName(line.slice(8).trim())) fact.releases.push(line.slice(8).trim());
         }
         fact.releases = byAge(fact.releases);

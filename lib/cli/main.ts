@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { packageFile } from '../package-root.ts';
 import { ConfigError, EXIT, exitCodeFor, HoistError, UsageError } from '../errors.ts';
 import { Interrupt, type StopSignal } from '../engine/interrupt.ts';
+import { printableJson, printableLines } from '../printable.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { saveRunReport } from '../report/run-history.ts';
@@ -30,8 +31,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const code = exitCodeFor(e);
     const kind = e instanceof ConfigError ? 'config error' : e instanceof UsageError ? 'usage error' : 'error';
-    // Our own errors carry a full sentence; anything else is a bug, and its stack helps.
-    process.stderr.write(`hoist: ${kind}: ${e instanceof HoistError ? e.message : ((e as Error).stack ?? String(e))}\n`);
+    // Our own errors carry a full sentence; anything else is a bug, and its stack helps. Either
+    // may quote a host's answer: no control character reaches the terminal (lib/printable.ts).
+    process.stderr.write(`hoist: ${kind}: ${printableLines(e instanceof HoistError ? e.message : ((e as Error).stack ?? String(e)))}\n`);
     return code;
   }
 }
@@ -65,7 +67,7 @@ async function run(args: RunArgs): Promise<number> {
   const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
   if (args.dryRun) human(`\n${planText(report)}`);
   human(`\n${summaryTable(report)}`);
-  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const json = `${printableJson(report)}\n`;
   try {
     human(`report: ${saveRunReport(report)}`);
   } catch (e) {

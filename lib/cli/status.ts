@@ -2,6 +2,7 @@
 // printed as a table or JSON. Exit 1 when any host is not healthy, so cron or CI can alert on it.
 import { writeFileSync } from 'node:fs';
 import { EXIT } from '../errors.ts';
+import { printableJson } from '../printable.ts';
 import { SshExecutor } from '../exec/ssh-executor.ts';
 import { executorOptions } from '../engine/run-pipeline.ts';
 import { statusTable } from '../render/status-table.ts';
@@ -20,7 +21,7 @@ export async function runStatus(args: StatusArgs): Promise<number> {
       await exec.close();
     }
   });
-  const json = `${JSON.stringify({ hoist: 1, checkedAt: new Date().toISOString(), hosts: statuses }, null, 2)}\n`;
+  const json = `${printableJson({ hoist: 1, checkedAt: new Date().toISOString(), hosts: statuses })}\n`;
   if (args.json === '-') process.stdout.write(json);
   else {
     if (args.json) writeFileSync(args.json, json);

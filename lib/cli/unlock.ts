@@ -2,6 +2,7 @@
 // saying whose it was, and records that in the host's audit log. It logs in like bootstrap does
 // (the deploy user, else SSH_USER), which reaches every lock hoist takes.
 import { EXIT } from '../errors.ts';
+import { printable } from '../printable.ts';
 import { SshExecutor } from '../exec/ssh-executor.ts';
 import { auditLine } from '../engine/audit-log.ts';
 import { breakCommand, describeHolder, newLockInfo, parseLockProbe } from '../engine/host-lock.ts';
@@ -25,6 +26,7 @@ export async function runUnlock(args: UnlockArgs): Promise<number> {
       await exec.close();
     }
   });
-  for (const o of outcomes) process.stdout.write(`${o.host}: ${o.text}\n`);
+  // The holder's record is the lock link's target, read from the host: shown escaped.
+  for (const o of outcomes) process.stdout.write(`${o.host}: ${printable(o.text)}\n`);
   return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.taskFailed;
 }

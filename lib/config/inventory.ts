@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
 import YAML from 'yaml';
 import { UsageError } from '../errors.ts';
 import type { RawValue } from './settings.ts';
-import { hostProblem, portProblem, printable } from './validators.ts';
+import { printable } from '../printable.ts';
+import { hostProblem, portProblem } from './validators.ts';
 
 export interface InventoryHost {
   name: string;

@@ -3,12 +3,14 @@
 // entry's fix. Later pipelines add their keys here.
 import { parseRepoUrl } from './repo-url.ts';
 import {
+  apiUrlProblem,
   booleanProblem,
   hostNameProblem,
   hostProblem,
   ipProblem,
   listProblem,
   nameProblem,
+  packageProblem,
   portProblem,
   positiveIntProblem,
   resolverProblem,
@@ -178,8 +180,8 @@ export const KEYS: readonly KeyDef[] = [
     key: 'GITHUB_API_URL',
     doc: "GitHub's REST API root; change it for GitHub Enterprise (https://HOST/api/v3).",
     default: 'https://api.github.com',
-    problem: (v) => (/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(v) ? null : 'is not an http(s) URL'),
-    fix: 'set GITHUB_API_URL to https://api.github.com or your Enterprise API URL',
+    problem: apiUrlProblem,
+    fix: 'set GITHUB_API_URL to https://api.github.com or your Enterprise API URL (https://HOST/api/v3); plain http only to this machine (127.0.0.1, ::1, localhost)',
   },
   {
     key: 'FORGE_KNOWN_HOSTS',
@@ -202,8 +204,8 @@ export const KEYS: readonly KeyDef[] = [
     key: 'EXTRA_PACKAGES',
     doc: 'Extra Debian/Ubuntu packages bootstrap installs (your productivity tools), space- or comma-separated.',
     perHost: true,
-    problem: (v) => listProblem(v, (p) => (/^[a-z0-9][a-z0-9+.-]+$/.test(p) ? null : `${shown(p)} is not a package name`), /[\s,]+/),
-    fix: 'set EXTRA_PACKAGES to package names, e.g. EXTRA_PACKAGES=htop tmux',
+    problem: (v) => listProblem(v, packageProblem, /[\s,]+/),
+    fix: 'set EXTRA_PACKAGES to the names of packages to install, e.g. EXTRA_PACKAGES=htop tmux (nothing after a name: a trailing - would remove that package)',
   },
   {
     key: 'FIREWALL',

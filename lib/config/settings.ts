@@ -8,7 +8,8 @@ import ssh2 from 'ssh2';
 import { ConfigError } from '../errors.ts';
 import { KEY_BY_NAME } from './keys.ts';
 import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
-import { hostProblem, portProblem, printable, splitList, userProblem } from './validators.ts';
+import { printable } from '../printable.ts';
+import { hostProblem, portProblem, splitList, userProblem } from './validators.ts';
 
 export interface JumpSpec {
   user: string;

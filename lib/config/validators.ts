@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { printable } from '../printable.ts';
 
 // Small validators shared by the config keys. Each returns a problem sentence or null, so the
 // caller can attach the key, the value and the fix (see ConfigError). A value quoted inside the
@@ -42,17 +43,11 @@ export function nameProblem(value: string): string | null {
 }
 
 /**
- * `text` with control characters (C0, DEL, C1, line and paragraph separators) written as \uXXXX:
- * a problem sentence that quotes a path or a name from the user stays one plain line.
+ * `value` as it appears inside a problem sentence: quoted, with control characters escaped (JSON
+ * escapes C0; printable the rest: C1, bidi controls).
  */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** `value` as it appears inside a problem sentence: quoted, with control characters escaped. */
 export function shown(value: string): string {
-  return JSON.stringify(value);
+  return printable(JSON.stringify(value));
 }
 
 export function ipProblem(value: string): string | null {
@@ -82,6 +77,45 @@ export function sshdDirectiveProblem(value: string): string | null {
   if (!/^[A-Za-z]+\s+\S/.test(value)) return `${shown(value)} is not "Keyword value"`;
   if (/^match\b/i.test(value)) return 'Match blocks are not allowed (they would swallow the lines after them)';
   return /[\n\r#]/.test(value) ? `${shown(value)} contains a line break or comment` : null;
+}
+
+/**
+ * One name for `apt-get install`: Debian's package name syntax (policy 5.6.1: lower case letters,
+ * digits, `+`, `-` and `.`, two or more, starting with a letter or digit), and not ending in `-`:
+ * apt-get reads a name that is no package but ends in `-` as "remove the package before it", so
+ * `openssh-server-` would take sshd away. A trailing `+` means "install" to apt-get, which
+ * install does anyway, and g++ is a package. (A `.` in a name that is no package would be a
+ * regular expression to apt-get: bootstrap's install turns that off, lib/distro/debian-family.ts.)
+ * No `=version`: bootstrap checks what is installed by name.
+ */
+export function packageProblem(name: string): string | null {
+  if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) return `${shown(name)} is not a Debian package name (lower case letters, digits, +, - and ., starting with a letter or digit)`;
+  if (name.endsWith('-')) return `${shown(name)} ends in "-", which apt-get reads as "remove ${name.slice(0, -1)}"`;
+  return null;
+}
+
+/**
+ * GitHub's API root: every request carries GITHUB_TOKEN, so plain http is allowed only to this
+ * machine (a proxy or a test stand-in on 127.0.0.0/8, ::1 or localhost), never across a network.
+ * Checked on the URL as fetch reads it (WHATWG), so `http://127.1` and `http://localhost.evil.com`
+ * are judged by the host fetch would reach.
+ */
+export function apiUrlProblem(value: string): string | null {
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value)) return 'is not an http(s) URL';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not an http(s) URL';
+  }
+  if (url.username || url.password) return 'holds a user name or password (the token travels in a header)';
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return `is plain http to ${shown(url.hostname)}: GITHUB_TOKEN would cross the network unencrypted`;
+  return null;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
 }
 
 /** Checks each item of a separated list; empty items are ignored. */

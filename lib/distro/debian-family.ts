@@ -15,8 +15,12 @@ export type ServiceName = (typeof SERVICES)[number]['name'];
 /** Packages every bootstrapped host has; compose is chosen at install time (see below). */
 export const BASE_PACKAGES = ['docker.io', 'caddy', 'git', 'cron', 'ca-certificates', 'curl'];
 
-/** `DEBIAN_FRONTEND` and a lock timeout: apt waits out a short-held dpkg lock by itself. */
-const APT = sh`DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q`;
+/**
+ * `DEBIAN_FRONTEND` and a lock timeout: apt waits out a short-held dpkg lock by itself.
+ * Pattern-Only: a name that is no package (an EXTRA_PACKAGES typo such as `curl.`) is an error,
+ * not a regular expression that installs every package it matches (apt 2.6 did: 238 of them).
+ */
+const APT = sh`DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o APT::Cmd::Pattern-Only=true -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q`;
 
 /**
  * Installs `packages` plus a compose: the v2 plugin where the archive has one (Ubuntu 24.04:
@@ -39,8 +43,21 @@ export function serviceStates(): Cmd {
 /** Starts a service now and at boot. Without systemd (containers) it is started directly. */
 export function startService(name: ServiceName): Cmd {
   const s = SERVICES.find((x) => x.name === name)!;
-  const direct = sh`start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile ${`/run/hoist-${s.name}.pid`} --chuid ${s.user} --output ${`/var/log/hoist-${s.name}.log`} --exec ${s.binary} -- ${[...s.args]}`;
-  return sh`if [ -d /run/systemd/system ]; then systemctl enable --now ${s.name}; else pidof ${s.process} >/dev/null || ${direct}; fi`;
+  return sh`if [ -d /run/systemd/system ]; then systemctl enable --now ${s.name}; else pidof ${s.process} >/dev/null || ${startDirectly(name)}; fi`;
+}
+
+/** Without systemd: the service's binary in the background, as its user, logging to /var/log. */
+function startDirectly(name: ServiceName): Cmd {
+  const s = SERVICES.find((x) => x.name === name)!;
+  return sh`start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile ${`/run/hoist-${s.name}.pid`} --chuid ${s.user} --output ${`/var/log/hoist-${s.name}.log`} --exec ${s.binary} -- ${[...s.args]}`;
+}
+
+/**
+ * What a person runs on a host to start a stopped service now, as bootstrap would start it: for
+ * messages that tell the operator the fix (systemd or not is the host's, from a probe).
+ */
+export function startServiceHint(name: ServiceName, systemd: boolean): string {
+  return systemd ? `sudo systemctl start ${name}` : `sudo ${startDirectly(name).line}`.trimEnd().replace(/ --$/, '');
 }
 
 /** Waits (bounded) until the service's process is there. */

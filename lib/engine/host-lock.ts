@@ -7,6 +7,7 @@
 // line to the host's audit log and reads `current` again.
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
+import { oneLineOfLink } from '../release/host-value.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
 import { thisMachine } from './lock-takeover.ts';
 
@@ -86,8 +87,9 @@ export function breakCommand(auditLine: string): Cmd {
   return sh`cd && rmdir .hoist/takeover 2>/dev/null; if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; rm -f .hoist/lock && printf '%s\\n' ${auditLine} >> .hoist/audit.log; else echo 'lock free'; fi`;
 }
 
+/** On one line whatever the link holds: a line break in it must not add a `lock held` line. */
 function readCurrent(releaseLink: string | null): Cmd {
-  return releaseLink ? sh`printf 'current %s\\n' "$(readlink ${releaseLink} 2>/dev/null)"` : sh`echo 'current '`;
+  return releaseLink ? sh`printf 'current %s\\n' ${oneLineOfLink(releaseLink)}` : sh`echo 'current '`;
 }
 
 export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {

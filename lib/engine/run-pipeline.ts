@@ -12,6 +12,7 @@ import { EXIT } from '../errors.ts';
 import { LazyExecutorPool } from '../exec/executor-pool.ts';
 import { SshExecutor, type SshExecutorOptions } from '../exec/ssh-executor.ts';
 import type { SshTarget } from '../ssh/connect.ts';
+import { printable, printableLines } from '../printable.ts';
 import { fileDiff } from '../render/file-diff.ts';
 import { buildReport, type RunReport } from '../report/run-report.ts';
 import type { RunEvent } from './events.ts';
@@ -101,9 +102,9 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
           {
             title: label(run.host.name, 'connect'),
             task: async (_c, t) => {
-              await run.start((attempt, of, error) => {
-                t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${error.message}]`;
-              });
+              await shownByListr(run.start((attempt, of, error) => {
+                t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${printable(error.message)}]`;
+              }));
               t.title = label(run.host.name, run.firstLogin ? 'connect' : 'connect: not needed, every task runs locally');
             },
           },
@@ -115,7 +116,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
               skip: () => (run.state !== 'running' ? 'not run: an earlier step failed' : false),
               task: async (_c, t) => {
                 views.set(`${run.host.name}\0${task.name}`, t);
-                await run.runTask(i);
+                await shownByListr(run.runTask(i));
               },
             }),
           ),
@@ -172,23 +173,36 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   return buildReport({ pipeline: pipeline.name, runId, dryRun: opts.dryRun, startedAt, runs, waves, budget, opts, interrupted: interrupt.signal, exitCode }, fileDiff);
 }
 
+/**
+ * listr2 prints a failed task's error message itself, in the terminal and in plain lines: it gets
+ * the message escaped (it often quotes the host: stderr, a log tail). The report keeps it whole.
+ */
+async function shownByListr(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (e) {
+    throw new Error(printableLines((e as Error).message));
+  }
+}
+
+/** Titles are one line each, output may be several; what came from a host is escaped in both. */
 function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boolean): void {
   switch (e.type) {
     case 'task-retry':
-      view.title = `${name} [attempt ${e.attempt}/${e.of}: ${e.error}]`;
+      view.title = `${name} [attempt ${e.attempt}/${e.of}: ${printable(e.error)}]`;
       break;
     case 'task-end': {
       const r = e.result;
       const attempts = r.attempts > 1 ? `, ${r.attempts} attempts` : '';
       const status = dryRun && r.status === 'changed' ? 'would change' : r.status;
-      view.title = r.status === 'unchanged' ? `${name}: unchanged (${r.reason}${attempts})` : `${name}: ${status}${attempts}`;
+      view.title = r.status === 'unchanged' ? `${name}: unchanged (${printable(r.reason ?? '')}${attempts})` : `${name}: ${status}${attempts}`;
       break;
     }
     case 'task-progress':
-      view.output = e.message;
+      view.output = printableLines(e.message);
       break;
     case 'rollback':
-      view.title = e.ok ? `${name}: rolled back` : `${name}: ROLLBACK FAILED (${e.error})`;
+      view.title = e.ok ? `${name}: rolled back` : `${name}: ROLLBACK FAILED (${printable(e.error ?? '')})`;
       break;
     default:
       break;

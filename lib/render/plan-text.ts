@@ -1,5 +1,7 @@
 // The dry run's printout: per host and task, the steps it would take and the diff of each file
-// it would change. Plain text, so it reads the same in a terminal, in CI logs and in make.
+// it would change. Plain text, so it reads the same in a terminal, in CI logs and in make. Diffs
+// of host files and errors carry what the host holds: escaped as a whole (lib/printable.ts).
+import { printableLines } from '../printable.ts';
 import type { RunReport } from '../report/run-report.ts';
 
 export function planText(report: RunReport): string {
@@ -18,5 +20,5 @@ export function planText(report: RunReport): string {
       } else out.push(`  ${t.task}: ${t.status}${t.error || t.reason ? ` (${t.error ?? t.reason})` : ''}`);
     }
   }
-  return out.join('\n');
+  return printableLines(out.join('\n'));
 }

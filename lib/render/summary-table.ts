@@ -1,6 +1,9 @@
 // One table at the end of every run: a line per host with its release before -> after, outcome,
 // time and what happened, so the result is readable without scrolling back through the live
-// task list. Multi-line errors go below the table, whole.
+// task list. Multi-line errors go below the table, whole. Notes and releases may hold what a host
+// said (stderr, a log tail, a link's target): escaped (lib/printable.ts), cells before they are
+// measured.
+import { printable, printableLines } from '../printable.ts';
 import type { HostReport, RunReport } from '../report/run-report.ts';
 
 export function summaryTable(report: RunReport): string {
@@ -9,7 +12,7 @@ export function summaryTable(report: RunReport): string {
   const rows: string[][] = [head];
   const details: string[] = [];
   for (const h of report.hosts) {
-    const [first, ...more] = hostNote(h, report.dryRun).split('\n');
+    const [first, ...more] = printableLines(hostNote(h, report.dryRun)).split('\n');
     if (more.length) details.push(`${h.name}:`, ...[first!, ...more].map((l) => `  ${l}`));
     rows.push([
       h.name,
@@ -17,12 +20,12 @@ export function summaryTable(report: RunReport): string {
       releaseCell(h),
       h.status,
       h.startedAt ? `${(h.durationMs / 1000).toFixed(1)}s` : '-',
-      more.length ? `${first} (more below)` : first!,
+      printable(more.length ? `${first} (more below)` : first!),
     ]);
   }
   const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
-  const warnings = report.hosts.flatMap((h) => h.warnings.map((w) => `warning: ${h.name}: ${w}`));
+  const warnings = report.hosts.flatMap((h) => h.warnings.map((w) => `warning: ${h.name}: ${printableLines(w)}`));
   if (details.length || warnings.length) lines.push('', ...details, ...warnings, '');
   lines.push(totals(report));
   return lines.join('\n');
@@ -31,7 +34,8 @@ export function summaryTable(report: RunReport): string {
 function releaseCell(h: HostReport): string {
   const { before, after } = h.release;
   if (!before && !after) return '-';
-  return before === after ? `${before ?? '-'} (same)` : `${before ?? '-'} -> ${after ?? '-'}`;
+  const [b, a] = [before, after].map((r) => (r === null ? '-' : printable(r)));
+  return before === after ? `${b} (same)` : `${b} -> ${a}`;
 }
 
 function hostNote(h: HostReport, dryRun: boolean): string {

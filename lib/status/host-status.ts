@@ -10,6 +10,7 @@ import { caddyReload } from '../../tasks/caddy-reload.ts';
 import { httpCheck } from '../../tasks/caddy-reload/commands.ts';
 import { dnsVerify } from '../../tasks/dns-verify.ts';
 import { dockerUp } from '../../tasks/docker-up.ts';
+import { dockerProblem } from '../../tasks/docker-up/docker-daemon.ts';
 import { parseDockerUpFact, type DockerUpFact } from '../../tasks/docker-up/probe.ts';
 import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
 
@@ -57,8 +58,8 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
   let fact: DockerUpFact | null = null;
   let containers: Check;
   try {
-    fact = parseDockerUpFact(dockerR);
-    containers = containerCheck(fact, docker.service);
+    fact = parseDockerUpFact(dockerR, docker.app);
+    containers = containerCheck(fact, docker.service, docker.user);
   } catch (e) {
     containers = unknown((e as Error).message);
   }
@@ -92,8 +93,10 @@ function finish(s: Omit<HostStatus, 'healthy'>): HostStatus {
   return { ...s, healthy: s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok };
 }
 
-/** The live slot's containers all running (and healthy where they have a check), its port answering. */
-function containerCheck(f: DockerUpFact, service: string): Check {
+/** Docker answering, the live slot's containers all running (healthy where checked), its port answering. */
+function containerCheck(f: DockerUpFact, service: string, user: string): Check {
+  const docker = dockerProblem(f, user);
+  if (docker) return { ok: false, detail: docker };
   if (!f.active) return { ok: false, detail: 'no release has been brought up' };
   const problem = slotProblem(f, f.active, service);
   if (problem) return { ok: false, detail: problem };

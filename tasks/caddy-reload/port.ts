@@ -2,7 +2,7 @@
 // pipeline can hand caddy-reload the slot docker-up just started; by default it is the slot the
 // host's state file names (~DEPLOY_USER/apps/APP/active-slot: blue or green), read in the probe.
 import type { TaskInput } from '../../lib/engine/task.ts';
-import { CaddyError } from './types.ts';
+import { hostSources, slotFromHost } from '../../lib/release/host-value.ts';
 
 export interface PortInput extends TaskInput {
   /** The state file's content, trimmed; null when it does not exist. */
@@ -17,10 +17,9 @@ export function activeSlotFile(app: string): string {
   return `apps/${app}/active-slot`;
 }
 
-/** blue → BLUE_PORT, green → GREEN_PORT, no file → BLUE_PORT; anything else is refused. */
+/** blue → BLUE_PORT, green → GREEN_PORT, no file (or an empty one) → BLUE_PORT; anything else is refused. */
 export const portOfActiveSlot: PortSource = ({ host, activeSlot }) => {
   const s = host.settings;
-  if (activeSlot === null || activeSlot === 'blue') return s.bluePort;
-  if (activeSlot === 'green') return s.greenPort;
-  throw new CaddyError(`~${s.deployUser}/${activeSlotFile(s.appName)} says ${JSON.stringify(activeSlot)}; it must say blue or green`);
+  const slot = slotFromHost(activeSlot ?? '', hostSources(s.appName, `~${s.deployUser}`).active);
+  return slot === 'green' ? s.greenPort : s.bluePort;
 };

@@ -1,9 +1,18 @@
-// docker-up's view of a host in one round trip: which release is prepared and which is live,
-// which slot has traffic, what runs in each slot (release, state, health) and whether each
-// slot's port answers the health path.
+// docker-up's view of a host in one round trip: whether Docker answers, which release is
+// prepared and which is live, which slot has traffic, what runs in each slot (release, state,
+// health) and whether each slot's port answers the health path.
 import { RemoteCommandError } from '../../lib/errors.ts';
+import { isReleaseName } from '../../lib/release/layout.ts';
+import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
+
+/**
+ * Whether the deploy user can talk to dockerd: it answers; no Docker installed; installed but
+ * not running (no socket, or nothing behind it); running but silent for 10 s; or the socket is
+ * there and not open to the user (not in the docker group).
+ */
+export type DockerState = 'running' | 'missing' | 'stopped' | 'no-answer' | 'denied';
 
 export interface SlotContainer {
   slot: Slot;
@@ -18,6 +27,9 @@ export interface SlotContainer {
 export interface DockerUpFact {
   /** The deploy user's home (absolute), where SFTP writes hoist's override files. */
   home: string;
+  docker: DockerState;
+  /** The host runs systemd (what starts a stopped Docker differs: lib/distro/debian-family.ts). */
+  systemd: boolean;
   pending: string | null;
   current: string | null;
   active: Slot | null;
@@ -50,11 +62,19 @@ export function dockerUpProbe(p: ProbeInput): Cmd {
   const api = (path: string, filters: object) =>
     sh`curl -s --max-time 10 --unix-socket /var/run/docker.sock -G ${`http://docker${path}`} --data-urlencode ${`filters=${JSON.stringify(filters)}`} | tr -d '\n'`;
   const health = (slot: Slot) => sh`curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${`http://127.0.0.1:${p.ports[slot]}${p.healthPath}`}`;
+  const sock = '/var/run/docker.sock';
   return sh`cd && 
 echo "home=$HOME"
-echo "pending=$(cat ${`${root}/pending-release`} 2>/dev/null)"
-echo "current=$(readlink ${`${root}/current`} 2>/dev/null | sed 's#.*/##')"
-echo "active=$(cat ${paths.active} 2>/dev/null)"
+if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
+ping=$(curl -s --max-time 10 --unix-socket ${sock} http://docker/_ping 2>/dev/null); rc=$?
+if [ "$ping" = OK ]; then echo docker=running
+elif [ $rc -eq 28 ]; then echo docker=no-answer
+elif ! command -v docker >/dev/null 2>&1 && ! [ -x /usr/sbin/dockerd ]; then echo docker=missing
+elif [ -S ${sock} ] && ! { [ -r ${sock} ] && [ -w ${sock} ]; }; then echo docker=denied
+else echo docker=stopped; fi
+printf 'pending=%s\\n' ${oneLineOfFile(`${root}/pending-release`)}
+printf 'current=%s\\n' ${oneLineOfLink(`${root}/current`)}
+printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
 compose=none
 for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose "$HOME/.docker/cli-plugins/docker-compose"; do
   if [ -x "$plugin" ]; then compose=v2; break; fi
@@ -71,9 +91,16 @@ ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
 `;
 }
 
-export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }): DockerUpFact {
+/**
+ * The probe's answer as a fact. Release names, the active slot and container labels come from
+ * files and labels anyone on the host could change: they are checked here (lib/release/host-value.ts),
+ * so no later step puts a bad one into a path, a command or the compose override.
+ */
+export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }, app: string): DockerUpFact {
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
-  const fact: DockerUpFact = { home: '', pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
+  const from = hostSources(app);
+  const fact: DockerUpFact = { home: '', docker: 'stopped', systemd: false, pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
+  let dockerSeen = false;
   const projects = new Map<string, Slot>();
   for (const line of r.stdout.split('\n')) {
     const [word, ...rest] = line.trim().split(/\s+/);
@@ -86,7 +113,9 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
         const slot = projects.get(c.Labels?.['com.docker.compose.project'] ?? '');
         if (!slot) continue;
         const labels = c.Labels ?? {};
-        fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release: labels['hoist.release'] ?? '', state: c.State ?? '', health: healthOf(c.Status ?? '') });
+        const name = (c.Names?.[0] ?? c.Id?.slice(0, 12) ?? '?').replace(/^\//, '');
+        const release = releaseFromHost(labels['hoist.release'] ?? '', from.label(name)) ?? '';
+        fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release, state: c.State ?? '', health: healthOf(c.Status ?? '') });
       }
       continue;
     }
@@ -94,29 +123,34 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
       for (const img of apiList<ApiImage>(line, 'images-json')) {
         for (const tag of img.RepoTags ?? []) {
           const at = tag.lastIndexOf(':');
-          if (at > 0 && tag.slice(at + 1) !== '<none>') fact.images.push(tag.slice(at + 1));
+          // Only hoist's own tags (a release name): an image someone tagged :latest is not ours to prune.
+          if (at > 0 && isReleaseName(tag.slice(at + 1))) fact.images.push(tag.slice(at + 1));
         }
       }
       continue;
     }
     if (line.startsWith('home=')) fact.home = line.slice(5).trim();
-    else if (line.startsWith('pending=')) fact.pending = line.slice(8).trim() || null;
-    else if (line.startsWith('current=')) fact.current = line.slice(8).trim() || null;
-    else if (line.startsWith('active=')) {
+    else if (line.startsWith('docker=')) {
       const v = line.slice(7).trim();
-      fact.active = v === 'blue' || v === 'green' ? v : null;
-    } else if (line.startsWith('compose=')) fact.compose = line.slice(8).trim() as DockerUpFact['compose'];
-    else if (line.startsWith('container|')) {
-      const [, slot, service = '', release = '', state = '', health = 'none'] = line.trim().split('|');
-      if (slot === 'blue' || slot === 'green') fact.containers.push({ slot, service, release, state, health });
-    } else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
-    else if (word === 'image' && rest[0]) fact.images.push(rest[0]);
-    else if (word === 'release' && rest[0] && !rest[0].startsWith('.')) fact.releases.push(rest[0]);
+      if (DOCKER_STATES.includes(v as DockerState)) fact.docker = v as DockerState;
+      dockerSeen = true;
+    } else if (line.startsWith('systemd=')) fact.systemd = line.slice(8).trim() === 'yes';
+    else if (line.startsWith('pending=')) fact.pending = releaseFromHost(line.slice(8), from.pending);
+    else if (line.startsWith('current=')) fact.current = releaseFromHost(line.slice(8), from.current);
+    else if (line.startsWith('active=')) fact.active = slotFromHost(line.slice(7), from.active);
+    else if (line.startsWith('compose=')) fact.compose = line.slice(8).trim() as DockerUpFact['compose'];
+    else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
+    else if (word === 'release' && rest[0] && isReleaseName(rest[0])) fact.releases.push(rest[0]);
   }
+  if (!dockerSeen || !fact.home.startsWith('/')) throw new RemoteCommandError('probing containers for docker-up (the answer is cut short)', r.code, r.stderr || r.stdout.slice(0, 300));
   return fact;
 }
 
+const DOCKER_STATES: DockerState[] = ['running', 'missing', 'stopped', 'no-answer', 'denied'];
+
 interface ApiContainer {
+  Id?: string;
+  Names?: string[];
   Labels?: Record<string, string>;
   State?: string;
   Status?: string;

@@ -4,6 +4,7 @@
 import type { TaskInput } from '../../lib/engine/task.ts';
 import { HoistError, RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
+import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost } from '../../lib/release/host-value.ts';
 import { appLayout, byAge, ENV_LINK_TARGET, isReleaseName } from '../../lib/release/layout.ts';
 import { lsRemoteRefCommand, parseLsRemote, pickCommit, refNotFound } from '../../lib/release/ls-remote.ts';
 import { releaseTargetOf } from '../../lib/release/target.ts';
@@ -40,8 +41,8 @@ if command -v git >/dev/null 2>&1; then echo git=yes; else echo git=no; fi
 if [ -d ${L.cache} ]; then echo cache=yes; else echo cache=no; fi
 ${hasCommit}
 for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; if [ "$(readlink "$d.env")" = ${ENV_LINK_TARGET} ]; then l=yes; else l=no; fi; printf 'release=%s %s %s\\n' "$n" "$l" "$(head -c 100 "$d"REVISION 2>/dev/null | head -n 1)"; done
-printf 'pending=%s\\n' "$(head -n 1 ${L.pending} 2>/dev/null)"
-printf 'current=%s\\n' "$(readlink ${L.current} 2>/dev/null)"
+printf 'pending=%s\\n' ${oneLineOfFile(L.pending)}
+printf 'current=%s\\n' ${oneLineOfLink(L.current)}
 if [ -f ${L.env} ]; then printf 'env=%s %s\\n' "$(sha256sum <${L.env} | cut -d' ' -f1)" "$(stat -c '%a %U' ${L.env})"; else echo env=-; fi
 echo end=ok`;
 }
@@ -68,8 +69,7 @@ export function parseProbe(w: ProbeWanted & { given?: boolean }, r: ExecResult):
   const git = fields.get('git') === 'yes';
   const order = byAge(releases.map((d) => d.name));
   const env = /^([0-9a-f]{64}) (\d+) (\S+)$/.exec(fields.get('env') ?? '');
-  const current = fields.get('current') ?? '';
-  const last = current.replace(/\/+$/, '').split('/').pop() ?? '';
+  const from = hostSources(w.app);
   return {
     home,
     git,
@@ -77,8 +77,8 @@ export function parseProbe(w: ProbeWanted & { given?: boolean }, r: ExecResult):
     cacheHas: has,
     resolved: w.sha ? (w.given ? { sha: w.sha, name: w.ref } : null) : resolveFromProbe(w, git, fields),
     releases: order.map((n) => releases.find((d) => d.name === n)!),
-    pending: fields.get('pending')?.trim() || null,
-    current: current && isReleaseName(last) ? last : null,
+    pending: releaseFromHost(fields.get('pending') ?? '', from.pending),
+    current: releaseFromHost(fields.get('current') ?? '', from.current),
     env: env ? { sha256: env[1]!, mode: env[2]!, owner: env[3]! } : null,
   };
 }

@@ -19,9 +19,12 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KEYS, KEY_BY_NAME } from '../../lib/config/keys.ts';
+import { printable } from '../../lib/printable.ts';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { envText } from '../harness/env-text.ts';
 import { RELEASE_CARRIED } from '../harness/hostile-release-rows.ts';
+import { HOSTILE_HOST_TEXT, rawAttacks } from '../harness/hostile-host-text.ts';
+import { hoistInTerminal, stripTerminal } from '../harness/secret-watch.ts';
 import { Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('hostile and malformed config, end to end');
@@ -126,10 +129,19 @@ const REFUSED: Refused[] = [
   { key: 'GITHUB_TOKEN', name: 'a space, from the environment', processEnv: { GITHUB_TOKEN: `ghp_env ${RUN}` }, shows: ['(hidden)'], hides: `ghp_env ${RUN}` },
   { key: 'GITHUB_TOKEN', name: 'for a forge that is not GitHub', vars: { GITHUB_TOKEN: `ghp_ok${RUN}` }, pipeline: 'bootstrap', shows: ['not github.com'], hides: `ghp_ok${RUN}` },
   k('GITHUB_API_URL', 'a header after a line break', 'https://api.github.com\nHost: evil.example'),
+  k('GITHUB_API_URL', 'plain http to another machine (the token in clear)', 'http://api.github.com', { shows: ['unencrypted'] }),
   k('FORGE_KNOWN_HOSTS', 'only hostile garbage', f('forge_garbage', `$(touch ${M}-forge) ssh-ed25519 AAAA\n127.0.0.1${SEMI}\n`), { pipeline: 'bootstrap', shows: ['has no key line for 127.0.0.1'] }),
   k('DEPLOY_KEY_WAIT', 'a unit', '600s'),
   k('AUTHORIZED_KEYS', 'a key with a forced command', f('ak_command', `command="touch ${M}-ak" ${validPub}\n`), { shows: ['line 1 is not a public key'] }),
   k('EXTRA_PACKAGES', 'an apt option', '-oAPT::Update::Pre-Invoke::=touch'),
+  // apt-get install reads a name ending in - as "remove it": bootstrap would take sshd away.
+  k('EXTRA_PACKAGES', 'a removal (trailing -)', 'htop openssh-server-', { shows: ['"openssh-server-" ends in "-"'] }),
+  {
+    key: 'EXTRA_PACKAGES',
+    name: 'a removal, per host in the inventory',
+    inventory: '{"hosts": {"web1": {"host": "127.0.0.1", "port": %PORT%, "vars": {"EXTRA_PACKAGES": "openssh-server-"}}}}',
+    shows: ['hosts.web1.vars', '"openssh-server-" ends in "-"'],
+  },
   k('FIREWALL', 'shell after ufw', `ufw${SEMI}`),
   k('SSHD_OPTIONS', 'a second directive after a line break', 'MaxAuthTries 3\nPermitRootLogin yes'),
   k('SSHD_OPTIONS', 'a comment hiding the rest', `PermitRootLogin no # ${SUB}`),
@@ -413,6 +425,69 @@ test('refused rows and carried rows, side by side; nothing an injection would cr
   const local = execFileSync('sh', ['-c', `find /tmp ${JSON.stringify(tb.dir)} -maxdepth 3 -name '${MARK}*' 2>/dev/null | head -5`], { encoding: 'utf8' });
   assert.is(local, '', `an injection ran here: ${local}`);
   assert.ok(existsSync(hostileDir) && readdirSync(hostileDir).length >= 3, 'the hostile paths were there to be used');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Text from the host (not config) reaches the terminal escaped: a lock record (the link's target),
+// a crontab line read from the release, and `current`'s target, each holding a terminal escape,
+// a window title, a C1 CSI, a CR and a right-to-left override (test/harness/hostile-host-text.ts).
+test('text from a host reaches the terminal escaped: a lock record, a crontab line, a link target (plain, terminal, JSON, unlock, status)', async () => {
+  const h = tb.hosts[2]!;
+  const env = f('host-text.env', envText({ SSH_KEY: tb.keyPath, KNOWN_HOSTS: tb.knownHostsPath, APP_NAME: 'hosttext', APP_CRONTAB: 'cron/jobs.crontab', SSH_CONNECT_TIMEOUT: '10', RETRIES: '0',
+    // For `hoist status` (caddy-reload's want needs a domain); a resolver that refuses at once.
+    APP_DOMAIN: 'hosttext.hoist.test', DNS_RESOLVERS: '127.0.0.1:9' }));
+  const inv = f('host-text-inventory.json', JSON.stringify({ hosts: { web3: { host: '127.0.0.1', port: h.port } } }));
+  const args = ['run', 'cron', '--env-file', env, '--inventory', inv];
+  const app = '/home/deploy/apps/hosttext';
+  const escaped = printable(HOSTILE_HOST_TEXT);
+  const clean = (label: string, text: string) => assert.equal(rawAttacks(text), [], `${label}: raw in ${JSON.stringify(text.slice(-1500))}`);
+  const crontab = (line: string) => h.sh(`set -e; mkdir -p ${app}/releases/r1/cron; cat > ${app}/releases/r1/cron/jobs.crontab; ln -sfn releases/r1 ${app}/current`, 'deploy', `${line}\n`);
+
+  // 1. A lock whose record (the link's target) is hostile: refused, the record shown escaped.
+  assert.is((await crontab('@daily true')).code, 0);
+  assert.is((await h.sh('mkdir -p -m 700 /home/deploy/.hoist && ln -s "$(cat)" /home/deploy/.hoist/lock', 'deploy', HOSTILE_HOST_TEXT)).code, 0);
+  for (let run = 1; run <= 2; run++) {
+    const { r, report, json } = await tb.hoistWithReport(args);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    clean(`lock, run ${run}: output`, r.stdout + r.stderr);
+    clean(`lock, run ${run}: JSON`, json);
+    assert.ok(r.stdout.includes(`deploy lock held by unknown (${escaped})`), r.stdout);
+    assert.ok(report.hosts[0]!.error!.includes(HOSTILE_HOST_TEXT), 'the JSON report keeps the value exactly');
+  }
+  const screen = await hoistInTerminal(args, { cwd: tb.dir, env: { ...process.env, HOIST_RETRY_MIN_MS: '200' }, timeoutMs: 120_000 });
+  assert.is(screen.code, 1, screen.screen);
+  clean('lock, terminal', screen.screen);
+  assert.ok(stripTerminal(screen.screen).includes(escaped), screen.screen);
+  const unlock = await tb.hoist(['unlock', '--env-file', env, '--inventory', inv]);
+  assert.is(unlock.code, 0, unlock.stdout + unlock.stderr);
+  clean('unlock', unlock.stdout + unlock.stderr);
+  assert.ok(unlock.stdout.includes(`web3: freed the lock held by unknown (${escaped})`), unlock.stdout);
+
+  // 2. A crontab line in the release (APP_CRONTAB) that cron-install refuses and quotes.
+  assert.is((await crontab(`61 * * * * echo ${HOSTILE_HOST_TEXT}`)).code, 0);
+  for (let run = 1; run <= 2; run++) {
+    const { r, json } = await tb.hoistWithReport(args);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    clean(`crontab, run ${run}: output`, r.stdout + r.stderr);
+    clean(`crontab, run ${run}: JSON`, json);
+    assert.match(r.stdout, /APP_CRONTAB cron\/jobs\.crontab line 1 "61 \* \* \* \* echo x\\u001b\[2Jy\\u001b\]0;hoist-pwned\\u0007y\\u009b5my\\rOK y\\u202ez"/);
+  }
+
+  // 3. `current` pointing at a hostile name: hoist status shows it, and docker-up's refusal of it, escaped.
+  assert.is((await h.sh(`ln -sfn "releases/$(cat)" ${app}/current`, 'deploy', HOSTILE_HOST_TEXT)).code, 0);
+  const status = await tb.hoist(['status', '--env-file', env, '--inventory', inv]);
+  assert.is(status.code, 1, status.stdout + status.stderr);
+  clean('status', status.stdout + status.stderr);
+  assert.match(status.stdout, /\nweb3 +ok +x\\u001b\[2Jy/);
+  assert.ok(status.stdout.includes(`web3: containers: ~/apps/hosttext/current points at "releases/${escaped.replace('\\u000d', '\\r')}", which is not a release name`), status.stdout);
+
+  // Put right, the pipeline converges: changed, then unchanged.
+  assert.is((await crontab('@daily true')).code, 0);
+  for (let run = 1; run <= 2; run++) {
+    const { r, report } = await tb.hoistWithReport(args);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.equal(report.hosts[0]!.tasks.map((t) => t.status), [run === 1 ? 'changed' : 'unchanged']);
+  }
 });
 
 test.run();

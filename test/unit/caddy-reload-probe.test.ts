@@ -7,7 +7,7 @@ import type { RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
 import { caddyReload, caddyReloadFor, type CaddyFact, type CaddyWanted } from '../../tasks/caddy-reload.ts';
 import { parseCaddyProbe } from '../../tasks/caddy-reload/probe.ts';
 import { portOfActiveSlot } from '../../tasks/caddy-reload/port.ts';
-import { CaddyError } from '../../tasks/caddy-reload/types.ts';
+import { HostStateError } from '../../lib/release/host-value.ts';
 import { testHost } from '../harness/settings.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -44,7 +44,11 @@ test('probe: one command as root; the port comes from the active slot', () => {
   assert.is(p.parse(lines('-')).port, 18001, 'no state file: blue');
   assert.is(p.parse(lines(b64('blue\n'))).port, 18001);
   assert.is(p.parse(lines(b64('green\n'))).port, 18002);
-  assert.throws(() => p.parse(lines(b64('purple\n'))), (e: Error) => e instanceof CaddyError && e.message === '~deploy/apps/api/active-slot says "purple"; it must say blue or green');
+  // The same check and words as docker-up's (lib/release/host-value.ts), the value escaped.
+  assert.throws(
+    () => p.parse(lines(b64('purple\x1b[2J\n'))),
+    (e: Error) => e instanceof HostStateError && e.message === '~deploy/apps/api/active-slot holds "purple\\u001b[2J", which is not blue or green. Fix: write blue or green into it (the slot whose containers serve api) or remove it',
+  );
 });
 
 test('caddyReloadFor: the pipeline\'s port source is asked at probe time, with the slot file too', () => {

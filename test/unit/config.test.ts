@@ -168,6 +168,24 @@ const BAD: BadCase[] = [
   { name: 'APP_REPO without owner', env: `${OK}APP_REPO=git@github.com:app.git\n`, key: 'APP_REPO', value: 'git@github.com:app.git', kind: 'config' },
   { name: 'GITHUB_API_URL not a URL', env: `${OK}GITHUB_API_URL=api.github.com\n`, key: 'GITHUB_API_URL', value: 'api.github.com', kind: 'config' },
   { name: 'EXTRA_PACKAGES with a shell word', env: `${OK}EXTRA_PACKAGES=htop;rm\n`, key: 'EXTRA_PACKAGES', value: 'htop;rm', kind: 'config' },
+  // apt-get install reads a name ending in - as "remove": openssh-server- would take sshd away.
+  { name: 'EXTRA_PACKAGES removing a package (trailing -)', env: `${OK}EXTRA_PACKAGES=htop openssh-server-\n`, key: 'EXTRA_PACKAGES', value: 'htop openssh-server-', kind: 'config', contains: ['"openssh-server-" ends in "-"', 'remove openssh-server', 'Fix: set EXTRA_PACKAGES'] },
+  { name: 'EXTRA_PACKAGES with a version (not supported)', env: `${OK}EXTRA_PACKAGES=nano=7.2-1\n`, key: 'EXTRA_PACKAGES', value: 'nano=7.2-1', kind: 'config', contains: ['not a Debian package name'] },
+  { name: 'EXTRA_PACKAGES upper case', env: `${OK}EXTRA_PACKAGES=Htop\n`, key: 'EXTRA_PACKAGES', value: 'Htop', kind: 'config' },
+  {
+    name: 'inventory vars EXTRA_PACKAGES removing sshd on one host',
+    env: INV_ENV,
+    inventory: inv1('    vars:\n      EXTRA_PACKAGES: "tmux, openssh-server-"\n'),
+    key: 'EXTRA_PACKAGES',
+    value: 'tmux, openssh-server-',
+    kind: 'config',
+    contains: ['hosts.web1.vars', 'remove openssh-server', 'Fix:'],
+  },
+  // Every request carries GITHUB_TOKEN: plain http only to this machine.
+  { name: 'GITHUB_API_URL plain http to another machine', env: `${OK}GITHUB_API_URL=http://ghe.example.com/api/v3\n`, key: 'GITHUB_API_URL', value: 'http://ghe.example.com/api/v3', kind: 'config', contains: ['unencrypted', 'plain http only to this machine'] },
+  { name: 'GITHUB_API_URL http to a host that starts like localhost', env: `${OK}GITHUB_API_URL=http://localhost.evil.example/\n`, key: 'GITHUB_API_URL', value: 'http://localhost.evil.example/', kind: 'config', contains: ['"localhost.evil.example"'] },
+  { name: 'GITHUB_API_URL http with 127.0.0.1 as a user name', env: `${OK}GITHUB_API_URL=http://127.0.0.1@evil.example/\n`, key: 'GITHUB_API_URL', value: 'http://127.0.0.1@evil.example/', kind: 'config', contains: ['user name'] },
+  { name: 'GITHUB_API_URL http to a private address', env: `${OK}GITHUB_API_URL=http://10.0.0.5:8080\n`, key: 'GITHUB_API_URL', value: 'http://10.0.0.5:8080', kind: 'config' },
   { name: 'FIREWALL iptables', env: `${OK}FIREWALL=iptables\n`, key: 'FIREWALL', value: 'iptables', kind: 'config' },
   { name: 'SSHD_OPTIONS Match block', env: `${OK}SSHD_OPTIONS=Match User x\n`, key: 'SSHD_OPTIONS', value: 'Match User x', kind: 'config' },
   { name: 'SSHD_OPTIONS keyword only', env: `${OK}SSHD_OPTIONS=PermitEmptyPasswords\n`, key: 'SSHD_OPTIONS', value: 'PermitEmptyPasswords', kind: 'config' },
@@ -485,6 +503,18 @@ test('SSH_JUMP without a port defaults to 22; empty optional keys are unset', ()
   assert.equal(h!.settings.jump, { user: 'ops', host: 'bastion.example.com', port: 22 });
   assert.is(h!.settings.cronFile, undefined);
   assert.is(h!.settings.sshKeyPassphrase, undefined);
+});
+
+test('GITHUB_API_URL: https anywhere, plain http to loopback only (a proxy, the tests\' fake GitHub)', () => {
+  for (const url of ['https://api.github.com', 'https://ghe.example.com/api/v3', 'http://127.0.0.1:8080', 'http://127.9.9.9/api', 'http://localhost:3000/api/v3', 'http://[::1]:8080', 'http://127.1:9000']) {
+    const [h] = load(`${OK}GITHUB_API_URL=${url}\n`).hosts;
+    assert.is(h!.settings.githubApiUrl, url, url);
+  }
+});
+
+test('EXTRA_PACKAGES: Debian package names, dots and plus signs included', () => {
+  const [h] = load(`${OK}EXTRA_PACKAGES=g++ python3.11 libstdc++6,nano+ 0xffff\n`).hosts;
+  assert.equal(h!.settings.extraPackages, ['g++', 'python3.11', 'libstdc++6', 'nano+', '0xffff']);
 });
 
 test('valid HOST forms are accepted', () => {

@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRepoUrl } from '../../lib/config/repo-url.ts';
+import { HostStateError } from '../../lib/release/host-value.ts';
 import { RefNotFoundError } from '../../lib/release/ls-remote.ts';
 import { parseProbe, probeCommand } from '../../tasks/git-sync/probe.ts';
 
@@ -23,8 +24,9 @@ test('command with a known commit: cat-file on the cache, no ls-remote, no conte
   assert.not.ok(line.includes('ls-remote'));
   assert.ok(line.includes("sha256sum <apps/api/shared/.env | cut -d' ' -f1"));
   assert.ok(line.includes('for d in apps/api/releases/*/;'));
-  assert.ok(line.includes('readlink apps/api/current'));
-  assert.ok(line.includes('head -n 1 apps/api/pending-release'));
+  // Both read on one line each: a line break in them cannot add a field to the answer.
+  assert.ok(line.includes("printf 'current=%s\\n' \"$(readlink apps/api/current 2>/dev/null | head -c 512 | tr '\\n' ' ')\""), line);
+  assert.ok(line.includes("printf 'pending=%s\\n' \"$(head -c 256 apps/api/pending-release 2>/dev/null | tr '\\n' ' ')\""), line);
   assert.not.ok(/cat [^|]*\.env|base64 [^|]*\.env/.test(line), 'the .env is never read out');
   assert.ok(line.endsWith('echo end=ok'));
 });
@@ -68,7 +70,18 @@ test('parse: releases (oldest first, foreign dirs and bad REVISIONs ignored), pe
   assert.is(f.pending, R2);
   assert.is(f.current, R1);
   assert.equal(f.env, { sha256: 'e'.repeat(64), mode: '600', owner: 'deploy' });
-  assert.is(parseProbe(known, { code: 0, stdout: stdout.replace(/current=.*/, 'current=releases/x y'), stderr: '' }).current, null, 'a link to something else is no release');
+});
+
+test('parse: pending-release or current naming no release stops git-sync, naming the file and the value (escaped)', () => {
+  const answer = (pending: string, current: string) => ({ code: 0, stdout: [...base, 'cache=no', `pending=${pending}`, `current=${current}`, 'env=-', 'end=ok'].join('\n'), stderr: '' });
+  assert.throws(
+    () => parseProbe(known, answer('../../../etc\x1b]0;x\x07 ', '')),
+    (e: Error) => e instanceof HostStateError && e.message === '~/apps/api/pending-release holds "../../../etc\\u001b]0;x\\u0007", which is not a release name (YYYYMMDDHHMMSS-<12 hex digits>). Fix: remove it (rm ~/apps/api/pending-release); the next release writes it again',
+  );
+  assert.throws(() => parseProbe(known, answer('', 'releases/x y')), (e: Error) => e instanceof HostStateError && e.message.startsWith('~/apps/api/current points at "releases/x y", which is not a release name'));
+  // A target the probe read over two lines (tr made them one): still no release.
+  assert.throws(() => parseProbe(known, answer('', `releases/${R1} active=green`)), (e: Error) => e instanceof HostStateError);
+  assert.is(parseProbe(known, answer(`${R1} `, `releases/${R1} `)).pending, R1, 'the line break hoist writes after a name');
 });
 
 test('parse (temporary): GIT_REF resolved from the probe\'s ls-remote, annotated tag peeled', () => {

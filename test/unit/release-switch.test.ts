@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import type { ApplyContext, TaskInput } from '../../lib/engine/task.ts';
 import { RecordingExecutor } from '../../lib/exec/recording-executor.ts';
 import { sh } from '../../lib/shell-quote.ts';
+import { DockerUnavailableError } from '../../tasks/docker-up/docker-daemon.ts';
 import type { DockerUpFact } from '../../tasks/docker-up/probe.ts';
 import { afterDrainIfLive, releaseSwitch, retireSlot, type SwitchWanted } from '../../tasks/release-switch.ts';
 import { testHost } from '../harness/settings.ts';
@@ -21,6 +22,8 @@ const input: TaskInput = { host: testHost({ appName: 'app' }), loginUser: 'deplo
 const w = releaseSwitch.want(input) as SwitchWanted;
 const fact: DockerUpFact = {
   home: '/home/deploy',
+  docker: 'running',
+  systemd: true,
   pending: R2,
   current: R1,
   active: 'green',
@@ -45,6 +48,10 @@ test('plan: switch current to the active slot\'s release, then retire the other 
       { kind: 'retire-slot', slot: 'blue', live: R2 },
     ],
   );
+});
+
+test('plan: a host whose Docker is not running is refused in words, not read as "no release runs"', () => {
+  assert.throws(() => releaseSwitch.plan(w, { ...fact, docker: 'stopped', containers: [] }, input), (e: Error) => e instanceof DockerUnavailableError && /^Docker is not running on this host/.test(e.message));
 });
 
 test('apply: the retire command is the guarded one (drain, still connected, current unchanged, then stop)', async () => {

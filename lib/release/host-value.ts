@@ -1,0 +1,78 @@
+// Values hoist wrote on a host and reads back: the release named in pending-release and behind
+// `current`, the slot in active-slot, the release label on a slot's containers. They become
+// paths (releases/NAME), command words and lines of the compose override's YAML, and whoever (or
+// whatever) else can write to the host may have changed them. Each is checked as strictly as the
+// names hoist makes (git-sync's isReleaseName); a bad one stops the task, naming where it was
+// found and what it holds (escaped), never used.
+import { shown } from '../config/validators.ts';
+import { HoistError } from '../errors.ts';
+import { sh, type Cmd } from '../shell-quote.ts';
+import { appLayout, isReleaseName } from './layout.ts';
+
+/** A file or label on the host holds what hoist would never have written there. */
+export class HostStateError extends HoistError {}
+
+/** Where a value was read and how the operator puts it right. */
+export interface HostSource {
+  /** `~/apps/app/pending-release`, `container app-blue_web_1's label hoist.release`. */
+  where: string;
+  /** `holds` for a file or label, `points at` for a symlink (only its last path part is the release). */
+  verb: 'holds' | 'points at';
+  fix: string;
+}
+
+/** The places an app's release state is read from; `home` is how messages name the owner's home. */
+export function hostSources(app: string, home = '~') {
+  const L = appLayout(app);
+  const at = (path: string) => `${home}/${path}`;
+  return {
+    pending: { where: at(L.pending), verb: 'holds', fix: `remove it (rm ${at(L.pending)}); the next release writes it again` } as HostSource,
+    current: { where: at(L.current), verb: 'points at', fix: `point it at a release (ln -sfn releases/NAME ${at(L.current)}) or remove it` } as HostSource,
+    active: { where: at(`${L.root}/active-slot`), verb: 'holds', fix: `write blue or green into it (the slot whose containers serve ${app}) or remove it` } as HostSource,
+    label: (container: string): HostSource => ({
+      where: `the label hoist.release of container ${container}`,
+      verb: 'holds',
+      fix: `remove that container (docker rm -f ${container}); the next release starts its slot again`,
+    }),
+  };
+}
+
+const RELEASE = 'a release name (YYYYMMDDHHMMSS-<12 hex digits>)';
+
+/**
+ * The release a host value names, null when it is empty (no such file, no label); a
+ * HostStateError when it names anything else. A link's target counts by its last path part.
+ */
+export function releaseFromHost(raw: string, from: HostSource): string | null {
+  const value = raw.trim();
+  if (!value) return null;
+  const name = from.verb === 'points at' ? (value.replace(/\/+$/, '').split('/').pop() ?? '') : value;
+  if (isReleaseName(name)) return name;
+  throw badHostValue(raw, from, RELEASE);
+}
+
+/** blue or green, null when empty; a HostStateError for anything else. */
+export function slotFromHost(raw: string, from: HostSource): 'blue' | 'green' | null {
+  const value = raw.trim();
+  if (!value) return null;
+  if (value === 'blue' || value === 'green') return value;
+  throw badHostValue(raw, from, 'blue or green');
+}
+
+function badHostValue(raw: string, from: HostSource, wanted: string): HostStateError {
+  const value = raw.trim().length > 120 ? `${raw.trim().slice(0, 120)}...` : raw.trim();
+  return new HostStateError(`${from.where} ${from.verb} ${shown(value)}, which is not ${wanted}. Fix: ${from.fix}`);
+}
+
+/**
+ * Shell: a small file's first bytes, or a symlink's target, as one line of a probe's answer. A
+ * line break in it becomes a space, so a value cannot add lines (fields) to the answer; the value
+ * is then checked whole, line breaks and all, by the functions above.
+ */
+export function oneLineOfFile(path: string): Cmd {
+  return sh`"$(head -c 256 ${path} 2>/dev/null | tr '\\n' ' ')"`;
+}
+
+export function oneLineOfLink(path: string): Cmd {
+  return sh`"$(readlink ${path} 2>/dev/null | head -c 512 | tr '\\n' ' ')"`;
+}
