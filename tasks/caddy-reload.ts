@@ -22,7 +22,7 @@ export type { CaddyFact, CaddyStep, CaddyWanted } from './caddy-reload/types.ts'
 export function caddyReloadFor(getPort: PortSource) {
   const factOf = (r: Parameters<typeof parseCaddyProbe>[0], input: TaskInput): CaddyFact => {
     const state = parseCaddyProbe(r);
-    const port = getPort({ ...input, activeSlot: state.activeSlot });
+    const port = getPort({ ...input, activeSlot: state.activeSlot, recordedPorts: state.recordedPorts });
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CaddyError(`the port source gave ${port}, not a port number`);
     return { ...state, port };
   };

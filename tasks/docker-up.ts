@@ -1,8 +1,10 @@
 // Makes the prepared release run and answer healthy on a blue/green slot, and points the app's
 // active-slot at it; the slot that was live keeps running (release-switch retires it once
 // traffic has moved). Knows it already is when the active slot runs that release, every
-// container of it runs (healthy where checked) and HEALTH_PATH answers 2xx/3xx. Refuses, in
-// words, a host whose Docker does not answer (before compose would, with a Python traceback).
+// container of it runs (healthy where checked) with the app's current .env, and HEALTH_PATH
+// answers 2xx/3xx. Refuses, in words, a host whose Docker does not answer (before compose would,
+// with a Python traceback). The slots' ports are the app's on this host: chosen once among what
+// other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
@@ -11,7 +13,8 @@ import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docke
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
-import { other, overrideYaml, portOf, slotPaths, type Slot } from './docker-up/slots.ts';
+import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
+import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 
 export interface DockerUpWanted {
   app: string;
@@ -19,17 +22,27 @@ export interface DockerUpWanted {
   user: string;
   service: string;
   appPort: number;
-  ports: Record<Slot, number>;
+  /** BLUE_PORT/GREEN_PORT, or null: the host's record, else a free pair chosen there. */
+  ports: SlotPorts | null;
+  /** APP_ENV_FILE is set: shared/.env goes into the app container's environment. */
+  env: boolean;
   composeFile: string | null;
   healthPath: string;
   healthSeconds: number;
 }
 
 export interface DockerUpStep extends Step {
+  /** Start `release` on `slot` (false: only record the ports the live slot already uses). */
+  start: boolean;
   slot: Slot;
   release: string;
   /** False when the release's image is on the host already (a rollback): start it as it is. */
   build: boolean;
+  ports: SlotPorts;
+  /** Write apps/APP/ports first (the first release here, or BLUE_PORT/GREEN_PORT changed). */
+  record: boolean;
+  /** sha256 of shared/.env, handed to the container (env_file) and labelled; null: none. */
+  envSha256: string | null;
 }
 
 export class UnhealthyReleaseError extends HoistError {}
@@ -44,7 +57,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       user: s.deployUser,
       service: s.appService,
       appPort: s.appPort,
-      ports: { blue: portOf('blue', s), green: portOf('green', s) },
+      ports: explicitPorts(s),
+      env: Boolean(s.appEnvFile),
       composeFile: s.composeFile ?? null,
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
@@ -61,28 +75,51 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     const target = f.pending ?? f.current;
     if (!target) throw new HoistError(`no release of ${w.app} on the host: git-sync prepares one (run the release pipeline)`);
     if (f.compose === 'none') throw new HoistError('neither docker compose nor docker-compose is installed: run the bootstrap pipeline');
-    if (f.active && servesHealthy(f, f.active, target, w.service)) {
-      return { changes: false, reason: `release ${target} is live on the ${f.active} slot (127.0.0.1:${w.ports[f.active]}) and healthy` };
+    const ports = choosePorts({ app: w.app, explicit: w.ports, recorded: f.recordedPorts, others: f.otherPorts, listening: f.listening, ownProjects: f.ownPorts });
+    const record = !f.recordedPorts || f.recordedPorts.blue !== ports.blue || f.recordedPorts.green !== ports.green;
+    const envSha256 = w.env ? f.envSha256 : null;
+    if (f.active && servesHealthy(f, f.active, target, w.service, envSha256)) {
+      const live = `release ${target} is live on the ${f.active} slot (127.0.0.1:${ports[f.active]}) and healthy`;
+      if (!record) return { changes: false, reason: live };
+      const describe = `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ${live}`;
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
+    checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
     const build = !f.images.includes(target);
+    const why = f.active && liveRelease(f, f.active, w.service) === target && envSha256 ? ' (its .env changed)' : '';
     return {
       changes: true,
-      steps: [{ slot, release: target, build, describe: `${build ? 'build and start' : 'start (image already built)'} ${target} on the ${slot} slot (127.0.0.1:${w.ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
+      steps: [
+        {
+          start: true,
+          slot,
+          release: target,
+          build,
+          ports,
+          record,
+          envSha256,
+          describe: `${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+        },
+      ],
     };
   },
 
   async apply(exec, steps, ctx) {
     const { wanted: w, before } = ctx;
     for (const step of steps) {
+      if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
+      if (!step.start) continue;
+      const port = step.ports[step.slot];
       const cmds = slotCommands({ app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose });
       const paths = slotPaths(w.app);
+      const env = step.envSha256 ? { path: `${before.home}/apps/${w.app}/shared/.env`, sha256: step.envSha256 } : null;
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
-      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port: w.ports[step.slot], appPort: w.appPort, app: w.app, release: step.release }), { mode: 0o644 });
+      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
       await runChecked(exec, step.build ? cmds.up : cmds.upNoBuild, `docker compose up of ${step.release}`);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
-      const health = await exec.exec(waitHealthy(w.app, step.slot, w.ports[step.slot], w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
+      const health = await exec.exec(waitHealthy(w.app, step.slot, port, w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
       if (health.code !== 0) {
         const logs = await exec.exec(cmds.logs);
         await exec.exec(cmds.down);
@@ -96,13 +133,24 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
 
   /** Traffic intent back to the old slot, the new slot's containers removed. */
   async rollback(exec, { wanted: w, before }) {
+    await runChecked(exec, writePortsRecord(w.app, before.recordedPorts), `restoring ~/${portsFile(w.app)}`);
     await runChecked(exec, writeActiveSlot(w.app, before.active), 'restoring the active slot');
     const started = before.active ? other(before.active) : 'blue';
     await runChecked(exec, stopProject(w.app, started), `removing the ${started} slot's containers`);
   },
 });
 
-function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string): boolean {
+/** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
+function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {
   const app = f.containers.find((c) => c.slot === slot && c.service === service);
-  return app?.release === release && slotProblem(f, slot, service) === null;
+  return app?.release === release && (envSha256 === null || app.env === envSha256) && slotProblem(f, slot, service) === null;
+}
+
+const liveRelease = (f: DockerUpFact, slot: Slot, service: string) => f.containers.find((c) => c.slot === slot && c.service === service)?.release;
+
+/** apps/APP/ports written whole (tmp + mv), or removed when there was none before. */
+function writePortsRecord(app: string, ports: SlotPorts | null) {
+  const file = portsFile(app);
+  if (!ports) return sh`cd && rm -f ${file}`;
+  return sh`cd && mkdir -p ${`apps/${app}`} && printf '%s' ${portsRecord(ports)} > ${`${file}.tmp`} && mv -f ${`${file}.tmp`} ${file}`;
 }

@@ -10,13 +10,14 @@ import { sh, type Cmd } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject } from './docker-up/commands.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
-import { other, portOf, type Slot } from './docker-up/slots.ts';
+import type { SlotPorts } from '../lib/release/app-ports.ts';
+import { explicitPorts, other, type Slot } from './docker-up/slots.ts';
 
 export interface SwitchWanted {
   app: string;
   user: string;
   service: string;
-  ports: Record<Slot, number>;
+  ports: SlotPorts | null;
   healthPath: string;
   composeFile: string | null;
 }
@@ -31,7 +32,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
 
   want({ host }) {
     const s = host.settings;
-    return { app: s.appName, user: s.deployUser, service: s.appService, ports: { blue: portOf('blue', s), green: portOf('green', s) }, healthPath: s.healthPath, composeFile: s.composeFile ?? null };
+    return { app: s.appName, user: s.deployUser, service: s.appService, ports: explicitPorts(s), healthPath: s.healthPath, composeFile: s.composeFile ?? null };
   },
 
   probe(w) {

@@ -278,16 +278,14 @@ export const KEYS: readonly KeyDef[] = [
   },
   {
     key: 'BLUE_PORT',
-    doc: 'Loopback port of the "blue" slot; a new release starts on the slot the live one is not using.',
-    default: '18001',
+    doc: 'Loopback port of the "blue" slot; a new release starts on the slot the live one is not using. Empty (with GREEN_PORT): hoist picks a free pair on each host from 18001 up, records it in ~/apps/APP_NAME/ports and keeps it, so apps sharing a VPS never collide.',
     perHost: true,
     problem: portProblem,
     fix: 'set BLUE_PORT to a free port, e.g. 18001',
   },
   {
     key: 'GREEN_PORT',
-    doc: 'Loopback port of the "green" slot.',
-    default: '18002',
+    doc: 'Loopback port of the "green" slot. Set both or neither.',
     perHost: true,
     problem: portProblem,
     fix: 'set GREEN_PORT to a free port other than BLUE_PORT, e.g. 18002',

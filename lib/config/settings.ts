@@ -54,8 +54,9 @@ export interface Settings {
   appService: string;
   healthPath: string;
   healthTimeoutMs: number;
-  bluePort: number;
-  greenPort: number;
+  /** BLUE_PORT/GREEN_PORT when set (both or neither); null: hoist picks and records them per host. */
+  bluePort: number | null;
+  greenPort: number | null;
   caddyTls: 'auto' | 'internal' | 'off';
   caddyExtra: string[];
 }
@@ -111,9 +112,13 @@ export function buildSettings(raw: RawSettings): Settings {
   const appCrontab = optional('APP_CRONTAB');
   if (appCrontab && cron) throw fail('APP_CRONTAB', appCrontab, 'is set together with CRON_FILE');
   const compose = optional('COMPOSE_FILE');
-  const bluePort = Number(must('BLUE_PORT').value);
-  const greenPort = Number(must('GREEN_PORT').value);
-  if (bluePort === greenPort) throw fail('GREEN_PORT', must('GREEN_PORT'), 'is the same as BLUE_PORT');
+  const blue = optional('BLUE_PORT');
+  const green = optional('GREEN_PORT');
+  if (blue && !green) throw fail('BLUE_PORT', blue, 'is set without GREEN_PORT (set both, or neither and hoist picks free ports on each host)');
+  if (green && !blue) throw fail('GREEN_PORT', green, 'is set without BLUE_PORT (set both, or neither and hoist picks free ports on each host)');
+  const bluePort = blue ? Number(blue.value) : null;
+  const greenPort = green ? Number(green.value) : null;
+  if (green && bluePort === greenPort) throw fail('GREEN_PORT', green, 'is the same as BLUE_PORT');
   return {
     sshPort: Number(must('SSH_PORT').value),
     sshUser: must('SSH_USER').value,

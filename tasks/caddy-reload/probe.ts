@@ -4,16 +4,19 @@ import { RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { CADDYFILE } from './caddyfile.ts';
+import { parsePortsRecord, portsFile } from '../../lib/release/app-ports.ts';
 import { activeSlotFile } from './port.ts';
 import type { CaddyHostState, CaddyWanted } from './types.ts';
 
 export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath'>): Cmd {
   const slot = activeSlotFile(w.app);
+  const ports = portsFile(w.app);
   return sh`if [ -f ${w.sitePath} ]; then echo "site=$(base64 -w0 < ${w.sitePath})"; else echo site=-; fi
 if [ -f ${CADDYFILE} ]; then echo "caddyfile=$(base64 -w0 < ${CADDYFILE})"; echo "caddyfile_stat=$(stat -c '%a %U:%G' ${CADDYFILE})"; else echo caddyfile=-; fi
 if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
 home=$(getent passwd ${w.deployUser} | cut -d: -f6)
 if [ -n "$home" ] && [ -f "$home/"${slot} ]; then echo "slot=$(base64 -w0 < "$home/"${slot})"; else echo slot=-; fi
+if [ -n "$home" ] && [ -f "$home/"${ports} ]; then echo "ports=$(head -c 200 "$home/"${ports} | base64 -w0)"; else echo ports=-; fi
 `;
 }
 
@@ -36,5 +39,6 @@ export function parseCaddyProbe(r: ExecResult): CaddyHostState {
     caddyfileOwner: owner,
     running: values.get('caddy') === 'running',
     activeSlot: slot === null ? null : slot.trim(),
+    recordedPorts: parsePortsRecord(decode(values.get('ports') ?? '-')),
   };
 }

@@ -1,5 +1,6 @@
 // caddy-reload's data: what is wanted (from settings, local), what the host has (one probe), the
 // steps between them, and its error. Kept apart so each part can be read and tested alone.
+import type { SlotPorts } from '../../lib/release/app-ports.ts';
 import { HoistError } from '../../lib/errors.ts';
 import type { Step } from '../../lib/engine/task.ts';
 import type { CaddyTls } from './site-block.ts';
@@ -26,6 +27,8 @@ export interface CaddyHostState {
   running: boolean;
   /** The active-slot state file, trimmed; null when missing. */
   activeSlot: string | null;
+  /** apps/APP/ports on the host, parsed; null when absent. */
+  recordedPorts: SlotPorts | null;
 }
 
 export interface CaddyFact extends CaddyHostState {

@@ -7,11 +7,15 @@ export function crontabCommands(w: { user: string; asOther: boolean }) {
   return {
     list,
     /**
-     * One round trip for APP_CRONTAB: a first line `file <base64>` (or `file -`) with the file
-     * at `path` under the user's home, then `crontab -l` (whose exit status the command keeps).
+     * One round trip: `home <path>`, `runner <sha256>` (or `runner -`) of the job runner at
+     * `runner` under the user's home, then, for APP_CRONTAB, `file <base64>` (or `file -`) of
+     * `repoFile`, then `crontab -l`, whose exit status the command keeps.
      */
-    listWithRepoFile: (path: string): Cmd =>
-      sh`f="$(getent passwd ${w.user} | cut -d: -f6)"/${path}; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; ${list}`,
+    listWithRunner: (runner: string, repoFile: string | null): Cmd => {
+      const head = sh`h="$(getent passwd ${w.user} | cut -d: -f6)"; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then echo "runner $(sha256sum < "$r" | cut -c1-64)"; else echo 'runner -'; fi`;
+      if (!repoFile) return sh`${head}; ${list}`;
+      return sh`${head}; f="$h"/${repoFile}; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; ${list}`;
+    },
     install: argv('crontab', ...who, '-'),
     remove: argv('crontab', ...who, '-r'),
   };

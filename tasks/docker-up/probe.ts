@@ -5,6 +5,7 @@ import { RemoteCommandError } from '../../lib/errors.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
 import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
+import { parsePortsRecord, portsFile, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
 
 /**
@@ -22,6 +23,8 @@ export interface SlotContainer {
   state: string;
   /** healthy, unhealthy, starting, or none (no health check defined). */
   health: string;
+  /** The hoist.env label: sha256 of the .env it was started with (absent: none, or an older hoist). */
+  env?: string;
 }
 
 export interface DockerUpFact {
@@ -41,13 +44,24 @@ export interface DockerUpFact {
   images: string[];
   /** Release directories on the host. */
   releases: string[];
+  /** This app's slot ports as recorded on the host (apps/APP/ports), or null. */
+  recordedPorts: SlotPorts | null;
+  /** Every other app's recorded ports on this host. */
+  otherPorts: Record<string, SlotPorts>;
+  /** TCP ports something listens on, and who (a container by name, else a process's uid). */
+  listening: Map<number, PortHolder>;
+  /** Host ports published by this app's own containers, by compose project (APP-blue/APP-green). */
+  ownPorts: Map<number, string>;
+  /** sha256 of apps/APP/shared/.env, or null when there is none. */
+  envSha256: string | null;
 }
 
 export interface ProbeInput {
   app: string;
   service: string;
   healthPath: string;
-  ports: Record<Slot, number>;
+  /** BLUE_PORT/GREEN_PORT when set; else the host's record (apps/APP/ports) says. */
+  ports: SlotPorts | null;
 }
 
 /**
@@ -61,7 +75,12 @@ export function dockerUpProbe(p: ProbeInput): Cmd {
   const paths = slotPaths(p.app);
   const api = (path: string, filters: object) =>
     sh`curl -s --max-time 10 --unix-socket /var/run/docker.sock -G ${`http://docker${path}`} --data-urlencode ${`filters=${JSON.stringify(filters)}`} | tr -d '\n'`;
-  const health = (slot: Slot) => sh`curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${`http://127.0.0.1:${p.ports[slot]}${p.healthPath}`}`;
+  // The slot's port is the one the user set, else the recorded one ($blue/$green below).
+  const health = (slot: Slot) =>
+    slot === 'blue'
+      ? sh`if [ -n "$blue" ]; then curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$blue"${p.healthPath}; else echo 0; fi`
+      : sh`if [ -n "$green" ]; then curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$green"${p.healthPath}; else echo 0; fi`;
+  const record = portsFile(p.app);
   const sock = '/var/run/docker.sock';
   return sh`cd && 
 echo "home=$HOME"
@@ -83,8 +102,16 @@ if [ $compose = none ]; then if command -v docker-compose >/dev/null 2>&1; then 
 echo "compose=$compose"
 echo ${`project blue ${projectOf(p.app, 'blue')}`}
 echo ${`project green ${projectOf(p.app, 'green')}`}
-echo "containers-json $(${api('/containers/json?all=1', { label: ['com.docker.compose.project'] })})"
+echo "containers-json $(${api('/containers/json?all=1', {})})"
 echo "images-json $(${api('/images/json', { reference: [`hoist-${p.app}-${p.service}`] })})"
+for f in apps/*/ports; do [ -f "$f" ] && printf 'app-ports %s %s\\n' "$(basename "$(dirname "$f")")" "$(head -c 200 "$f" | tr '\\n' ';')"; done
+blue=${p.ports ? String(p.ports.blue) : ''}; green=${p.ports ? String(p.ports.green) : ''}
+[ -n "$blue" ] || blue=$(awk '$1=="blue"{print $2}' ${record} 2>/dev/null | head -1)
+[ -n "$green" ] || green=$(awk '$1=="green"{print $2}' ${record} 2>/dev/null | head -1)
+case "$blue$green" in *[!0-9]*) blue=; green=;; esac
+awk 'FNR>1 && $4=="0A" {n=split($2,a,":"); print "listen", a[n], $8}' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u
+awk -F: '{print "user", $3, $1}' /etc/passwd
+echo "env-sha256 $(sha256sum < ${`${root}/shared/.env`} 2>/dev/null | cut -c1-64)"
 echo "http blue $(${health('blue')} || true)"
 echo "http green $(${health('green')} || true)"
 ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
@@ -99,7 +126,12 @@ ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
 export function parseDockerUpFact(r: { stdout: string; stderr: string; code: number }, app: string): DockerUpFact {
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
   const from = hostSources(app);
-  const fact: DockerUpFact = { home: '', docker: 'stopped', systemd: false, pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [] };
+  const fact: DockerUpFact = {
+    home: '', docker: 'stopped', systemd: false, pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [],
+    recordedPorts: null, otherPorts: {}, listening: new Map(), ownPorts: new Map(), envSha256: null,
+  };
+  const users = new Map<number, string>();
+  const published = new Map<number, string>();
   let dockerSeen = false;
   const projects = new Map<string, Slot>();
   for (const line of r.stdout.split('\n')) {
@@ -110,12 +142,19 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     }
     if (word === 'containers-json') {
       for (const c of apiList<ApiContainer>(line, 'containers-json')) {
-        const slot = projects.get(c.Labels?.['com.docker.compose.project'] ?? '');
-        if (!slot) continue;
         const labels = c.Labels ?? {};
         const name = (c.Names?.[0] ?? c.Id?.slice(0, 12) ?? '?').replace(/^\//, '');
+        const project = labels['com.docker.compose.project'] ?? '';
+        for (const port of c.Ports ?? []) {
+          if (!port.PublicPort) continue;
+          published.set(port.PublicPort, name);
+          if (projects.has(project)) fact.ownPorts.set(port.PublicPort, project);
+        }
+        const slot = projects.get(project);
+        if (!slot) continue;
         const release = releaseFromHost(labels['hoist.release'] ?? '', from.label(name)) ?? '';
-        fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release, state: c.State ?? '', health: healthOf(c.Status ?? '') });
+        const env = /^[0-9a-f]{64}$/.test(labels['hoist.env'] ?? '') ? { env: labels['hoist.env']! } : {};
+        fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release, state: c.State ?? '', health: healthOf(c.Status ?? ''), ...env });
       }
       continue;
     }
@@ -141,7 +180,21 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     else if (line.startsWith('compose=')) fact.compose = line.slice(8).trim() as DockerUpFact['compose'];
     else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
     else if (word === 'release' && rest[0] && isReleaseName(rest[0])) fact.releases.push(rest[0]);
+    else if (word === 'app-ports' && rest[0]) {
+      // Another app's record (or this one's). A folder name that is no app name is no app of ours.
+      const ports = parsePortsRecord(rest.slice(1).join(' '));
+      if (ports && /^[a-z0-9][a-z0-9_-]{0,62}$/.test(rest[0])) {
+        if (rest[0] === app) fact.recordedPorts = ports;
+        else fact.otherPorts[rest[0]] = ports;
+      }
+    } else if (word === 'listen' && rest[0] && /^[0-9A-F]{4}$/i.test(rest[0])) {
+      fact.listening.set(parseInt(rest[0], 16), { kind: 'process', uid: Number(rest[1]) });
+    } else if (word === 'user' && /^\d+$/.test(rest[0] ?? '') && rest[1]) users.set(Number(rest[0]), rest[1]);
+    else if (word === 'env-sha256') fact.envSha256 = /^[0-9a-f]{64}$/.test(rest[0] ?? '') ? rest[0]! : null;
   }
+  for (const holder of fact.listening.values()) if (holder.kind === 'process' && users.has(holder.uid)) holder.user = users.get(holder.uid)!;
+  // A published port is the container's (Docker's proxy process is only its stand-in).
+  for (const [port, name] of published) fact.listening.set(port, { kind: 'container', name });
   if (!dockerSeen || !fact.home.startsWith('/')) throw new RemoteCommandError('probing containers for docker-up (the answer is cut short)', r.code, r.stderr || r.stdout.slice(0, 300));
   return fact;
 }
@@ -150,6 +203,7 @@ const DOCKER_STATES: DockerState[] = ['running', 'missing', 'stopped', 'no-answe
 
 interface ApiContainer {
   Id?: string;
+  Ports?: { PublicPort?: number }[];
   Names?: string[];
   Labels?: Record<string, string>;
   State?: string;

@@ -1,13 +1,15 @@
 // Blue/green slots: two compose projects per app on two loopback ports. A new release starts on
 // the slot the live one is not using, so the live one keeps serving until the new one is healthy.
 import type { Settings } from '../../lib/config/settings.ts';
+import type { SlotPorts } from '../../lib/release/app-ports.ts';
 
 export type Slot = 'blue' | 'green';
 
 export const other = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blue');
 
-export function portOf(slot: Slot, s: Pick<Settings, 'bluePort' | 'greenPort'>): number {
-  return slot === 'blue' ? s.bluePort : s.greenPort;
+/** BLUE_PORT/GREEN_PORT when the user set them; null when hoist picks them on the host. */
+export function explicitPorts(s: Pick<Settings, 'bluePort' | 'greenPort'>): SlotPorts | null {
+  return s.bluePort !== null && s.greenPort !== null ? { blue: s.bluePort, green: s.greenPort } : null;
 }
 
 /** Compose project name of an app's slot: containers, networks and volumes are scoped by it. */
@@ -32,7 +34,7 @@ export function slotPaths(app: string) {
  * slot's loopback port only (Caddy is the way in), its image tagged by release so a rollback
  * finds it without a rebuild, and a label saying which release the container runs.
  */
-export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string }): string {
+export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string; env?: { path: string; sha256: string } | null }): string {
   return [
     '# Written by hoist for one blue/green slot; do not edit (it is rewritten on every release).',
     'services:',
@@ -40,10 +42,15 @@ export function overrideYaml(o: { service: string; port: number; appPort: number
     // number, and compose would then not merge this into the app's service of that name.
     `  ${JSON.stringify(o.service)}:`,
     `    image: "hoist-${o.app}-${o.service}:${o.release}"`,
+    // The app's settings (APP_ENV_FILE, as shared/.env) in its container's environment, with no
+    // edit to the user's compose file; compose's own ${'${VAR}'} substitution reads the same file as
+    // the project's .env. Its hash is a label, so a changed value is a change to release.
+    ...(o.env ? ['    env_file:', `      - ${JSON.stringify(o.env.path)}`] : []),
     '    ports:',
     `      - "127.0.0.1:${o.port}:${o.appPort}"`,
     '    labels:',
     `      hoist.release: "${o.release}"`,
+    ...(o.env ? [`      hoist.env: "${o.env.sha256}"`] : []),
     '',
   ].join('\n');
 }

@@ -14,7 +14,8 @@ const tb = new Testbed();
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/pipelines/caddy-only.ts');
 const SITE = '/etc/caddy/sites/hoist-shop.caddy';
 const OTHER_SITE = '\n# the operator\'s own site\nhttp://other.hoist.test {\n\trespond "other"\n}\n';
-const ENV = { APP_NAME: 'shop', APP_DOMAIN: 'app.hoist.test', CADDY_TLS: 'off' };
+// No docker-up here records the slots' ports on the host: caddy-reload alone takes them from the settings.
+const ENV = { APP_NAME: 'shop', APP_DOMAIN: 'app.hoist.test', CADDY_TLS: 'off', BLUE_PORT: '18001', GREEN_PORT: '18002' };
 let host: TestHost;
 let operatorCaddyfile = '';
 const timings: string[] = [];
@@ -177,7 +178,7 @@ test('CADDY_TLS=internal serves the domain over HTTPS with Caddy\'s own CA; the 
 });
 
 test('no APP_DOMAIN: exit 2 naming APP_DOMAIN, before connecting', async () => {
-  tb.writeEnv({ APP_NAME: 'shop', CADDY_TLS: 'off' });
+  tb.writeEnv({ APP_NAME: 'shop', CADDY_TLS: 'off', BLUE_PORT: '18001', GREEN_PORT: '18002' });
   try {
     const r = await tb.hoist(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath]);
     assert.is(r.code, 2, r.stdout + r.stderr);

@@ -18,6 +18,10 @@ export interface ReleaseBedOptions {
   token: string;
   /** How many hosts (web1..webN, default 1), all in the inventory. */
   count?: number;
+  /** Repositories acme/NAME on the git server and the fake GitHub (default: app). */
+  repos?: string[];
+  /** More domains the DNS server answers with 127.0.0.1 (a second app's). */
+  moreDomains?: string[];
 }
 
 export class ReleaseBed {
@@ -39,11 +43,12 @@ export class ReleaseBed {
     this.domain = opts.domain;
     const image = await readyImage();
     // The git server and the hosts take the longest to come up and need nothing of each other.
-    [this.git] = await Promise.all([startGitServer(['app']), this.tb.start({ count: opts.count ?? 1, dockerInside: true, image })]);
+    const repos = opts.repos ?? ['app'];
+    [this.git] = await Promise.all([startGitServer(repos), this.tb.start({ count: opts.count ?? 1, dockerInside: true, image })]);
     // Every host, as each release test had it: a run meant for fewer names them with --hosts.
     this.tb.writeInventory();
-    this.dns = await DnsServer.start({ records: { [opts.domain]: ['127.0.0.1'] } });
-    this.fake = await new FakeGitHub({ token: opts.token, repos: ['acme/app'], onGrant: (k) => this.git.grant(k.key), onRevoke: (k) => this.git.revoke(k.key) }).start();
+    this.dns = await DnsServer.start({ records: Object.fromEntries([opts.domain, ...(opts.moreDomains ?? [])].map((d) => [d, ['127.0.0.1']])) });
+    this.fake = await new FakeGitHub({ token: opts.token, repos: repos.map((r) => `acme/${r}`), onGrant: (k) => this.git.grant(k.key), onRevoke: (k) => this.git.revoke(k.key) }).start();
     return this;
   }
 

@@ -19,7 +19,7 @@ const probeOf = (task: typeof caddyReload) => task.probe(w, input) as RemoteProb
 test('parse: a fresh ready host (Debian Caddyfile, no site file, no slot file)', () => {
   const caddyfile = ':80 {\n\tfile_server\n}\n';
   const state = parseCaddyProbe(answer(['site=-', `caddyfile=${b64(caddyfile)}`, 'caddyfile_stat=644 root:root', 'caddy=running', 'slot=-']));
-  assert.equal(state, { site: null, caddyfile, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null });
+  assert.equal(state, { site: null, caddyfile, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null, recordedPorts: null });
 });
 
 test('parse: a set-up host; an empty site file is not a missing one; the slot is trimmed', () => {
@@ -61,9 +61,24 @@ test('caddyReloadFor: the pipeline\'s port source is asked at probe time, with t
   assert.throws(() => probeOf(bad).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', 'slot=-'])), /the port source gave 70000/);
 });
 
-test('portOfActiveSlot alone', () => {
-  assert.is(portOfActiveSlot({ ...input, activeSlot: null }), 18001);
-  assert.is(portOfActiveSlot({ ...input, activeSlot: 'green' }), 18002);
+test('portOfActiveSlot alone: the host\'s record first, then BLUE_PORT/GREEN_PORT, else refused naming the record', () => {
+  const recorded = { blue: 18005, green: 18006 };
+  assert.is(portOfActiveSlot({ ...input, activeSlot: null, recordedPorts: recorded }), 18005);
+  assert.is(portOfActiveSlot({ ...input, activeSlot: 'green', recordedPorts: recorded }), 18006);
+  const set = { ...input, host: testHost({ appName: 'api', bluePort: 19001, greenPort: 19002 }) };
+  assert.is(portOfActiveSlot({ ...set, activeSlot: 'green', recordedPorts: null }), 19002);
+  assert.is(portOfActiveSlot({ ...set, activeSlot: 'green', recordedPorts: recorded }), 18006, 'what the slot was started on wins');
+  const unset = { ...input, host: testHost({ appName: 'api' }) };
+  assert.throws(() => portOfActiveSlot({ ...unset, activeSlot: null, recordedPorts: null }), /has no ports on this host yet \(~deploy\/apps\/\w+\/ports\): the release pipeline's docker-up picks and records them/);
+});
+
+test('the probe reads the ports record (base64); a missing or broken one is no record', () => {
+  const task = caddyReloadFor(portOfActiveSlot);
+  const rec = Buffer.from('blue 18003\ngreen 18004\n').toString('base64');
+  assert.equal(probeOf(task).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', `slot=${b64('green')}`, `ports=${rec}`])).recordedPorts, { blue: 18003, green: 18004 });
+  assert.is(probeOf(task).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', `slot=${b64('green')}`, `ports=${rec}`])).port, 18004);
+  assert.is(probeOf(task).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', 'slot=-', 'ports=-', ])).recordedPorts, null);
+  assert.is(probeOf(task).parse(answer(['site=-', 'caddyfile=-', 'caddy=running', 'slot=-', `ports=${b64('blue x')}`])).recordedPorts, null);
 });
 
 test.run();

@@ -1,8 +1,10 @@
 // cron-install as data: the probe's parse from recorded `crontab -l` answers, and the plan from
 // a table of {wanted, fact} -> steps or no-op reason. No host involved.
+import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cronInstall, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
+import { runnerScript, runnerSha256 } from '../../tasks/cron-install/app-run.ts';
 import type { Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
 
 function remote<F>(p: Probe<F>): RemoteProbe<F> {
@@ -10,23 +12,63 @@ function remote<F>(p: Probe<F>): RemoteProbe<F> {
   return p;
 }
 
-const wanted = (entries: string[], asOther = false): CronWanted => ({ app: 'api', user: 'deploy', asOther, entries });
+const RUNNER = runnerScript({ app: 'api', service: 'web', composeFile: null });
+const wanted = (entries: string[], asOther = false): CronWanted => ({ app: 'api', user: 'deploy', asOther, entries, runner: RUNNER });
+/** What the probe prints before `crontab -l`'s own output. */
+const HEAD = 'home /home/deploy\nrunner -\n';
+const HEAD_FACT = { home: '/home/deploy', runnerSha256: null };
+const LIST = `h="$(getent passwd deploy | cut -d: -f6)"; echo "home $h"; r="$h"/apps/api/bin/hoist-run; if [ -f "$r" ]; then echo "runner $(sha256sum < "$r" | cut -c1-64)"; else echo 'runner -'; fi`;
 const input = {} as TaskInput;
 const BEGIN = '# BEGIN hoist:api (managed by hoist; edits inside this block are replaced)';
 const END = '# END hoist:api';
 
-test('probe: the command is crontab -l, through sudo -u when logged in as someone else', () => {
-  assert.is(remote(cronInstall.probe(wanted([]), input)).command.line, 'crontab -l');
+test('probe: the deploy user\'s home and job runner, then crontab -l, through sudo -u when logged in as someone else', () => {
+  assert.is(remote(cronInstall.probe(wanted([]), input)).command.line, `${LIST}; crontab -l`);
   const other = remote(cronInstall.probe(wanted([], true), input));
-  assert.is(other.command.line, 'crontab -u deploy -l');
+  assert.is(other.command.line, `${LIST}; crontab -u deploy -l`);
   assert.is(other.sudo, true);
 });
 
 test('probe: parses recorded answers of crontab -l', () => {
   const { parse } = remote(cronInstall.probe(wanted([]), input));
-  assert.equal(parse({ code: 0, stdout: '0 1 * * * x\n', stderr: '' }), { exists: true, content: '0 1 * * * x\n' });
-  assert.equal(parse({ code: 1, stdout: '', stderr: 'no crontab for deploy\n' }), { exists: false, content: '' });
-  assert.throws(() => parse({ code: 1, stdout: '', stderr: 'You (deploy) are not allowed to use this program (crontab)\n' }), /not allowed/);
+  assert.equal(parse({ code: 0, stdout: `${HEAD}0 1 * * * x\n`, stderr: '' }), { exists: true, content: '0 1 * * * x\n', ...HEAD_FACT });
+  assert.equal(parse({ code: 1, stdout: HEAD, stderr: 'no crontab for deploy\n' }), { exists: false, content: '', ...HEAD_FACT });
+  assert.equal(parse({ code: 1, stdout: `home /home/deploy\nrunner ${'c'.repeat(64)}\n`, stderr: 'no crontab for deploy\n' }), { exists: false, content: '', home: '/home/deploy', runnerSha256: 'c'.repeat(64) });
+  assert.throws(() => parse({ code: 1, stdout: HEAD, stderr: 'You (deploy) are not allowed to use this program (crontab)\n' }), /not allowed/);
+  assert.throws(() => parse({ code: 0, stdout: '0 1 * * * x\n', stderr: '' }), /cut short/);
+});
+
+test('hoist-run jobs: installed as the app\'s runner, which is installed first (once: compared by hash); plain jobs stay plain', () => {
+  const jobs = ['MAILTO=ops@example.com', '# nightly', '30 2 * * * hoist-run python train.py --full', '@hourly hoist-run', '*/5 * * * * /usr/bin/backup hoist-run'];
+  const plan = cronInstall.plan(wanted(jobs), { exists: false, content: '', ...HEAD_FACT });
+  assert.ok(plan.changes);
+  if (!plan.changes) return;
+  assert.is(plan.steps.length, 1);
+  assert.is(plan.steps[0]!.runner, RUNNER);
+  assert.match(plan.steps[0]!.describe, /^install ~\/apps\/api\/bin\/hoist-run \(runs hoist-run jobs in a one-off container of the live release\); add the hoist:api block/);
+  assert.is(
+    plan.steps[0]!.content,
+    `${BEGIN}\nMAILTO=ops@example.com\n# nightly\n30 2 * * * "$HOME"/apps/api/bin/hoist-run python train.py --full\n@hourly "$HOME"/apps/api/bin/hoist-run\n*/5 * * * * /usr/bin/backup hoist-run\n${END}\n`,
+  );
+  // Runner in place, block in place: nothing to do. Runner changed (another service): only it.
+  const installed = { exists: true, content: plan.steps[0]!.content, home: '/home/deploy', runnerSha256: runnerSha256(RUNNER) };
+  assert.is(cronInstall.plan(wanted(jobs), installed).changes, false);
+  const stale = cronInstall.plan(wanted(jobs), { ...installed, runnerSha256: 'd'.repeat(64) });
+  assert.ok(stale.changes && stale.steps[0]!.runner === RUNNER && stale.steps[0]!.content === installed.content);
+  // Plain host jobs need no runner.
+  const plain = cronInstall.plan(wanted(['@daily /usr/bin/backup']), { exists: false, content: '', ...HEAD_FACT });
+  assert.ok(plain.changes && plain.steps[0]!.runner === undefined);
+});
+
+test('the runner script: valid sh, the app and service quoted, the live slot read at run time', () => {
+  const script = runnerScript({ app: 'api', service: 'web', composeFile: 'deploy/compose prod.yaml' });
+  const check = spawnSync('/bin/sh', ['-n'], { input: script, encoding: 'utf8' });
+  assert.is(check.status, 0, check.stderr);
+  assert.match(script, /^app=api$/m);
+  assert.match(script, /^service=web$/m);
+  assert.ok(script.includes("for n in 'deploy/compose prod.yaml'; do"), script);
+  assert.match(script, /slot=\$\(head -n 1 "\$root\/active-slot"/);
+  assert.match(script, /run --rm -T "\$service" "\$@" >> "\$log" 2>&1/);
 });
 
 const cases: { name: string; want: string[]; fact: CronFact; steps?: RegExp; reason?: RegExp; after?: string }[] = [
@@ -62,23 +104,23 @@ test('plan: a damaged block is refused, never guessed at', () => {
 });
 
 test('APP_CRONTAB: the file is read from the live release in the same round trip as crontab -l', () => {
-  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab' };
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
   const probe = remote(cronInstall.probe(w, input));
   assert.is(
     probe.command.line,
-    `f="$(getent passwd deploy | cut -d: -f6)"/apps/api/current/deploy/crontab; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; crontab -l`,
+    `${LIST}; f="$h"/apps/api/current/deploy/crontab; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; crontab -l`,
   );
   const file = '@hourly ./bin/refresh\n';
-  const fact = probe.parse({ code: 0, stdout: `file ${Buffer.from(file).toString('base64')}\nMAILTO=x\n`, stderr: '' });
-  assert.equal(fact, { exists: true, content: 'MAILTO=x\n', repoFile: file });
+  const fact = probe.parse({ code: 0, stdout: `${HEAD}file ${Buffer.from(file).toString('base64')}\nMAILTO=x\n`, stderr: '' });
+  assert.equal(fact, { exists: true, content: 'MAILTO=x\n', repoFile: file, ...HEAD_FACT });
   const plan = cronInstall.plan(w, fact);
   assert.ok(plan.changes);
   if (plan.changes) assert.is(plan.steps[0]!.content, `MAILTO=x\n${BEGIN}\n@hourly ./bin/refresh\n${END}\n`);
-  assert.equal(probe.parse({ code: 1, stdout: 'file -\n', stderr: 'no crontab for deploy\n' }), { exists: false, content: '', repoFile: null });
+  assert.equal(probe.parse({ code: 1, stdout: `${HEAD}file -\n`, stderr: 'no crontab for deploy\n' }), { exists: false, content: '', repoFile: null, ...HEAD_FACT });
 });
 
 test('APP_CRONTAB: a release without the file, or with a bad line, fails the plan naming it', () => {
-  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab' };
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
   assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: null }), /APP_CRONTAB deploy\/crontab is not in the live release/);
   assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: '* * * * * ok\n99 * * * * bad\n' }), /line 2 .*minute "99" is outside 0-59/);
   // A line with control characters is shown escaped: the error stays one line, and a terminal

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DockerUpFact } from '../../tasks/docker-up/probe.ts';
+import { NO_PORTS } from '../harness/docker-up-facts.ts';
 import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
 
 type Container = DockerUpFact['containers'][number];
@@ -9,7 +10,7 @@ const worker: Container = { slot: 'green', service: 'worker', release: '', state
 const oldWeb: Container = { slot: 'blue', service: 'web', release: 'r1', state: 'exited', health: 'none' };
 
 function fact(containers: Container[], green = 200): DockerUpFact {
-  return { home: '/home/deploy', docker: 'running', systemd: true, pending: null, current: 'r2', active: 'green', compose: 'v1', containers, images: [], http: { blue: 0, green }, releases: [] } as DockerUpFact;
+  return { home: '/home/deploy', docker: 'running', systemd: true, pending: null, current: 'r2', active: 'green', compose: 'v1', containers, images: [], http: { blue: 0, green }, releases: [], ...NO_PORTS };
 }
 
 test('a slot serves when all its containers run (healthy where checked) and the health path answers 2xx/3xx', () => {

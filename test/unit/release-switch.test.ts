@@ -13,6 +13,7 @@ import { RecordingExecutor } from '../../lib/exec/recording-executor.ts';
 import { sh } from '../../lib/shell-quote.ts';
 import { DockerUnavailableError } from '../../tasks/docker-up/docker-daemon.ts';
 import type { DockerUpFact } from '../../tasks/docker-up/probe.ts';
+import { NO_PORTS } from '../harness/docker-up-facts.ts';
 import { afterDrainIfLive, releaseSwitch, retireSlot, type SwitchWanted } from '../../tasks/release-switch.ts';
 import { testHost } from '../harness/settings.ts';
 
@@ -35,6 +36,7 @@ const fact: DockerUpFact = {
   http: { blue: 200, green: 200 },
   images: [R1, R2],
   releases: [R1, R2],
+  ...NO_PORTS,
 };
 
 test('plan: switch current to the active slot\'s release, then retire the other slot, keeping that release', () => {
