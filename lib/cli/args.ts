@@ -26,6 +26,8 @@ export interface RunArgs extends HostArgs {
   fleetRollback: boolean;
   /** rollback: the release to go back to (a directory name under releases/). */
   to?: string;
+  /** A destructive pipeline (remove) runs without asking. */
+  yes?: boolean;
 }
 
 export interface StatusArgs extends HostArgs {
@@ -36,14 +38,45 @@ export interface UnlockArgs extends HostArgs {
   command: 'unlock';
 }
 
-export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | { command: 'help' } | { command: 'version' };
+/** `hoist logs`: the live slot's containers' logs (or the job log with --jobs). */
+export interface LogsArgs extends HostArgs {
+  command: 'logs';
+  /** Last N lines; absent: 100, or every line since --since. */
+  lines?: number;
+  since?: string;
+  follow: boolean;
+  /** The job log (~/apps/APP/logs/cron.log) instead of the containers'. */
+  jobs: boolean;
+  /** Another service of the live slot than APP_SERVICE. */
+  service?: string;
+}
+
+/** `hoist exec -- CMD...`: CMD in a one-off container of the live release. */
+export interface ExecArgs extends HostArgs {
+  command: 'exec';
+  service?: string;
+  /** The words after `--`, passed on byte for byte. */
+  words: string[];
+}
+
+/** `hoist ssh [-- CMD...]`: a shell (or CMD) as the deploy user on one host. */
+export interface SshArgs extends HostArgs {
+  command: 'ssh';
+  words: string[];
+}
+
+export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | LogsArgs | ExecArgs | SshArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist status [--json F|-] [--hosts a,b] [--tag t]
        hoist unlock [--hosts a,b] [--tag t]
+       hoist remove [--dry-run] [--yes] [--hosts a,b] [--tag t]
+       hoist logs [--lines N] [--since T] [--follow] [--service S | --jobs] [--hosts a,b] [--tag t]
+       hoist exec [--service S] [--hosts a,b] [--tag t] -- CMD [ARG...]
+       hoist ssh [--hosts NAME] [-- CMD [ARG...]]
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
 
-Pipelines: bootstrap, release, rollback, cron; or a path to your own pipeline file.
+Pipelines: bootstrap, release, rollback, cron, remove; or a path to your own pipeline file.
 
 Options:
   --env-file F       settings file (default: .env)
@@ -61,9 +94,22 @@ Options:
   --fleet-rollback   when --max-fail is exceeded, roll back the hosts already released
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
   --to RELEASE       rollback: the release to go back to (default: the one before current)
+  --yes              remove: go ahead without typing the app's name (needed without a terminal)
+  --lines N          logs: the last N lines (default 100; with --since: every line since T)
+  --since T          logs: lines since T: 10m, 1h30m, 2024-01-31T10:00:00Z or a unix time
+  --follow           logs: keep printing new lines until Ctrl-C
+  --jobs             logs: the app's job log (~/apps/APP/logs/cron.log) instead of its containers'
+  --service S        logs, exec: this service of the app's compose file (default: APP_SERVICE)
 
 status shows per host: reachable, live release, containers healthy, DNS, Caddy, deploy lock.
 unlock frees the deploy lock a run left behind (it says whose it was).
+remove (hoist run remove) takes APP_NAME off the hosts; other apps there are left as they are.
+logs shows the live release's logs (compose project APP-<active slot>), each line prefixed
+  with its host when several hosts are selected.
+exec runs CMD in a one-off container of the live release (its image, .env and volumes), on a
+  terminal when hoist has one; its exit status is hoist's (several hosts: 1 if any failed).
+ssh opens a shell (or runs CMD) as DEPLOY_USER on one host, its key checked against KNOWN_HOSTS.
+  CMD's words arrive as given (not split again by a shell): hoist ssh -- sh -c 'ls | wc -l'.
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
 Every run's report is kept under .hoist/runs/.
 
@@ -73,6 +119,7 @@ Exit codes: 0 all good, 1 a task failed (its host was rolled back) or status fou
 export function parseCli(args: string[]): CliArgs {
   const [command, ...rest] = args;
   const wantsHelp = (a: string) => a === 'help' || a === '--help' || a === '-h';
+  if (command === 'logs' || command === 'exec' || command === 'ssh') return parseLive(command, rest);
   if (!command || wantsHelp(command) || rest.some(wantsHelp)) return { command: 'help' };
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'init') return parseInit(rest);
@@ -81,6 +128,8 @@ export function parseCli(args: string[]): CliArgs {
     if (positionals.length) throw new UsageError(`"hoist ${command}" takes no pipeline, got "${positionals[0]}". Fix: hoist ${command} --hosts NAME`);
     return { command, ...hostArgs(values) };
   }
+  // `hoist remove …` is `hoist run remove …`.
+  if (command === 'remove') return parseCli(['run', 'remove', ...rest]);
   if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>", "hoist status" or "hoist unlock" (hoist help lists the options)`);
   const { values, positionals } = parseFlags(rest, {
     'dry-run': { type: 'boolean', default: false },
@@ -89,6 +138,7 @@ export function parseCli(args: string[]): CliArgs {
     'max-fail': { type: 'string' },
     'fleet-rollback': { type: 'boolean', default: false },
     to: { type: 'string' },
+    yes: { type: 'boolean', default: false },
   });
   if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);
   const batch = optionalCount(values.batch, '--batch', 'a number of hosts or a percentage, e.g. --batch 2 or --batch 25%');
@@ -111,6 +161,7 @@ export function parseCli(args: string[]): CliArgs {
     ...(maxFail ? { maxFail } : {}),
     fleetRollback: values['fleet-rollback'] === true,
     ...(typeof values.to === 'string' && values.to ? { to: values.to } : {}),
+    ...(values.yes === true ? { yes: true } : {}),
   };
 }
 
@@ -183,4 +234,67 @@ function parseInit(rest: string[]): InitArgs {
   const answers: Record<string, string> = {};
   for (const q of QUESTIONS) if (typeof values[q.flag] === 'string') answers[q.key] = values[q.flag] as string;
   return { command: 'init', envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
+}
+
+/**
+ * logs, exec and ssh: hoist's flags before `--`, the remote command's words after it, untouched
+ * (a `--help` among them is the command's, not hoist's).
+ */
+function parseLive(command: 'logs' | 'exec' | 'ssh', rest: string[]): LogsArgs | ExecArgs | SshArgs | { command: 'help' } {
+  const dash = rest.indexOf('--');
+  const flags = dash < 0 ? rest : rest.slice(0, dash);
+  const words = dash < 0 ? [] : rest.slice(dash + 1);
+  if (flags.some((a) => a === 'help' || a === '--help' || a === '-h')) return { command: 'help' };
+  const service: FlagSpec = { service: { type: 'string' } };
+  const extra: FlagSpec =
+    command === 'logs'
+      ? { ...service, lines: { type: 'string' }, since: { type: 'string' }, follow: { type: 'boolean', default: false }, jobs: { type: 'boolean', default: false } }
+      : command === 'exec'
+        ? service
+        : {};
+  const { values, positionals } = parseFlags(flags, extra);
+  if (values.json !== undefined) throw new UsageError(`--json: "hoist ${command}" writes no report. Fix: leave --json out`);
+  const example = command === 'exec' ? 'bin/rails db:migrate' : 'uptime';
+  if (positionals.length) {
+    throw new UsageError(
+      command === 'logs'
+        ? `"hoist logs" takes no command, got "${positionals[0]}". Fix: hoist logs --hosts NAME (hoist exec -- CMD runs one)`
+        : `"hoist ${command}" takes the command after --, got "${positionals[0]}" before it. Fix: hoist ${command} -- ${positionals.join(' ')}`,
+    );
+  }
+  const svc = typeof values.service === 'string' ? serviceName(values.service) : undefined;
+  const base = { ...hostArgs(values), ...(svc ? { service: svc } : {}) };
+  if (command === 'exec') {
+    if (!words.length) throw new UsageError(`"hoist exec" needs a command after --. Fix: hoist exec -- ${example}`);
+    return { command, ...base, words };
+  }
+  if (command === 'ssh') return { command, ...base, words };
+  if (dash >= 0) throw new UsageError(`"hoist logs" takes no command after --, got "${words.join(' ')}". Fix: hoist exec -- ${words.join(' ') || 'CMD'}`);
+  const jobs = values.jobs === true;
+  const since = typeof values.since === 'string' ? sinceValue(values.since) : undefined;
+  if (jobs && since) throw new UsageError('--since with --jobs: the job log has no timestamps hoist can read. Fix: use --lines N with --jobs');
+  if (jobs && svc) throw new UsageError('--service with --jobs: the job log is one file for the app. Fix: leave --service out, or --jobs');
+  return {
+    command,
+    ...base,
+    ...(values.lines !== undefined ? { lines: wholeNumber(String(values.lines), '--lines', 1, 100_000) } : {}),
+    ...(since ? { since } : {}),
+    follow: values.follow === true,
+    jobs,
+  };
+}
+
+/** A compose service name as compose allows it; it becomes a label filter and a command word. */
+function serviceName(text: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(text)) throw new UsageError(`--service ${JSON.stringify(text)}: not a compose service name. Fix: the name of a service in your compose file, e.g. --service worker`);
+  return text;
+}
+
+/** What `docker logs --since` takes: a duration (10m, 1h30m), a date or time (RFC 3339), a unix time. */
+function sinceValue(text: string): string {
+  const duration = /^(\d+(\.\d+)?(h|m|s|ms))+$/;
+  const date = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+  const unix = /^\d{9,10}(\.\d{1,9})?$/;
+  if (duration.test(text) || date.test(text) || unix.test(text)) return text;
+  throw new UsageError(`--since ${JSON.stringify(text)}: not a time. Fix: a duration (--since 10m, --since 1h30m), a date or time (--since 2024-01-31T10:00:00Z) or a unix time`);
 }

@@ -9,6 +9,7 @@ import { printableJson, printableLines } from '../printable.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { saveRunReport } from '../report/run-history.ts';
+import type { RunReport } from '../report/run-report.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
 
@@ -27,6 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     if (args.command === 'init') return await (await import('./init.ts')).runInit(args);
     if (args.command === 'status') return await (await import('./status.ts')).runStatus(args);
     if (args.command === 'unlock') return await (await import('./unlock.ts')).runUnlock(args);
+    if (args.command === 'logs') return await (await import('./logs.ts')).runLogs(args);
+    if (args.command === 'exec') return await (await import('./exec.ts')).runExec(args);
+    if (args.command === 'ssh') return await (await import('./ssh.ts')).runSsh(args);
     return await run(args);
   } catch (e) {
     const code = exitCodeFor(e);
@@ -38,10 +42,26 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function run(args: RunArgs): Promise<number> {
+async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<number> {
   const { loadPipeline } = await import('../engine/load-pipeline.ts');
   const pipeline = await loadPipeline(args.pipeline);
   const config = loadSelectedConfig(args);
+  // Destructive (remove): the dry run, then the operator's yes, or --yes (lib/cli/confirm.ts).
+  const word = args.dryRun || args.yes ? undefined : pipeline.confirmWord?.(config.hosts);
+  if (word !== undefined) {
+    const { confirmRun } = await import('./confirm.ts');
+    const stop = await confirmRun({
+      pipeline: pipeline.name,
+      word,
+      hosts: config.hosts.map((h) => h.name),
+      preview: async () => {
+        let changes = false;
+        const code = await run({ ...args, dryRun: true, json: undefined }, (r) => (changes = r.hosts.some((h) => h.tasks.some((t) => t.status === 'changed'))));
+        return { code, changes };
+      },
+    });
+    if (stop !== null) return stop;
+  }
   // The engine (listr2, ssh2) loads only once the settings are good: a config error is cheap.
   const { runPipeline } = await import('../engine/run-pipeline.ts');
   const jsonToStdout = args.json === '-';
@@ -77,6 +97,7 @@ async function run(args: RunArgs): Promise<number> {
     if (jsonToStdout) process.stdout.write(json);
     else writeFileSync(args.json, json);
   }
+  seen?.(report);
   return report.exitCode;
 }
 

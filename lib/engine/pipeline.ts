@@ -1,5 +1,6 @@
 // A pipeline is data: a name, the account it logs in as, and the tasks in order. Users write
 // their own as a short TypeScript file; the engine treats them exactly like ours.
+import type { HostConfig } from '../config/load-config.ts';
 import type { Executor } from '../exec/executor.ts';
 import type { Login, Task, TaskInput } from './task.ts';
 
@@ -24,6 +25,11 @@ export interface Pipeline {
   releaseLink?(input: TaskInput): string;
   /** What this run deploys, in words for the lock and the audit log (a sha, "back to X"). */
   revision?(shared: Readonly<Record<string, unknown>>): string | null;
+  /**
+   * Destructive (remove): a real run needs the operator's yes, by typing this word (the app's
+   * name) on a terminal after the dry run is shown, or by --yes without one. Dry runs need neither.
+   */
+  confirmWord?(hosts: readonly HostConfig[]): string;
 }
 
 export interface PrepareContext {

@@ -21,3 +21,15 @@ export function withSitesImport(caddyfile: string): string {
   const body = caddyfile === '' || caddyfile.endsWith('\n') ? caddyfile : `${caddyfile}\n`;
   return `${body}${IMPORT_LINE}\n`;
 }
+
+/**
+ * The Caddyfile without hoist's import line(s): what `hoist remove` writes once no site file is
+ * left to import. Every other byte stays (a final newline the file lacked before the import was
+ * added cannot be told apart and is kept).
+ */
+export function withoutSitesImport(caddyfile: string): string {
+  return caddyfile
+    .split(/(?<=\n)/)
+    .filter((line) => !IMPORT_RE.test(line.replace(/\n$/, '')))
+    .join('');
+}

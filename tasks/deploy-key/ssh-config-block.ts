@@ -72,3 +72,11 @@ export function withSshBlock(config: string, app: string, inner: string[]): stri
   if (!loc) return joinLines([...lines, ...block]);
   return joinLines([...lines.slice(0, loc.start), ...block, ...lines.slice(loc.end + 1)]);
 }
+
+/** `config` without the app's block (markers included), every other line kept: `hoist remove`. */
+export function withoutSshBlock(config: string, app: string): string {
+  const lines = splitLines(config);
+  const loc = locate(lines, app);
+  if (!loc) return config;
+  return joinLines([...lines.slice(0, loc.start), ...lines.slice(loc.end + 1)]);
+}

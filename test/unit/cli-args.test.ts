@@ -246,7 +246,7 @@ test('the real CLI: an unknown pipeline exits 2 listing the ones there are', () 
     assert.is(r.error, undefined);
     assert.is(r.status, 2, `exit ${r.status}, stderr: ${r.stderr}`);
     assert.ok(r.stderr.includes('no pipeline named "deploy-everything"'), r.stderr);
-    assert.ok(/bootstrap, cron, release, rollback/.test(r.stderr), r.stderr);
+    assert.ok(/bootstrap, cron, release, remove, rollback/.test(r.stderr), r.stderr);
     assert.ok(r.stderr.startsWith('hoist: usage error:'), r.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
