@@ -1,7 +1,12 @@
-// Runs every test file (test/unit, then test/e2e) in one uvu process and ends with the plain
-// line `tests: N passed, N failed` that CI reads. `--unit` runs only the unit tests; `--dir DIR`
-// runs the *.test.ts files of DIR instead (the runner's own test uses it on test/fixtures/runner);
-// a path argument runs just the files whose path contains it.
+// Runs every test file (test/unit, then test/e2e) and ends with the plain line
+// `tests: N passed, N failed` that CI reads. `--unit` runs only the unit tests; `--dir DIR` runs
+// the *.test.ts files of DIR instead (the runner's own test uses it on test/fixtures/runner); a
+// path argument runs just the files whose path contains it.
+//
+// E2E files each start their own hosts and mostly wait on them, so they run side by side, each in
+// its own process (HOIST_TEST_JOBS at a time, default 2; 1 runs everything in this process):
+// test/parallel-files.ts. `--file PATH` (repeatable) runs exactly those files, in this process;
+// `--jobs N` sets how many at a time (also for `--dir`).
 //
 // Exits 1 when anything failed: a test, a hook (uvu 0.5 swallows a throwing `before` hook), a file
 // that does not load, a test declared where it never runs (after `test.run()`), a file declaring
@@ -20,22 +25,41 @@ if (dirAt >= 0 && !dirArg) {
   console.log('--dir needs a directory\n\ntests: 0 passed, 1 failed');
   process.exit(1);
 }
-const filters = args.filter((a, i) => !a.startsWith('--') && !(dirAt >= 0 && i === dirAt + 1));
+const jobsAt = args.indexOf('--jobs');
+const jobsArg = jobsAt >= 0 ? Number(args[jobsAt + 1]) : undefined;
+const exact = args.flatMap((a, i) => (a === '--file' && args[i + 1] ? [resolve(args[i + 1]!)] : []));
+const filters = args.filter((a, i) => !a.startsWith('--') && !(dirAt >= 0 && i === dirAt + 1) && args[i - 1] !== '--file' && args[i - 1] !== '--jobs');
 
 const base = dirArg ? resolve(dirArg) : here;
 const dirs = dirArg ? [base] : (unitOnly ? ['unit'] : ['unit', 'e2e']).map((d) => join(here, d));
-const files = dirs
-  .flatMap((d) =>
-    readdirSync(d)
-      .filter((f) => f.endsWith('.test.ts'))
-      .sort()
-      .map((f) => resolve(d, f)),
-  )
-  .filter((f) => filters.length === 0 || filters.some((x) => relative(base, f).includes(x)));
+const files = exact.length
+  ? exact
+  : dirs
+      .flatMap((d) =>
+        readdirSync(d)
+          .filter((f) => f.endsWith('.test.ts'))
+          .sort()
+          .map((f) => resolve(d, f)),
+      )
+      .filter((f) => filters.length === 0 || filters.some((x) => relative(base, f).includes(x)));
 
-if (!unitOnly && !dirArg) {
+if (!unitOnly && !dirArg && !exact.length) {
   const { removeStaleTestContainers } = await import('./harness/docker.ts');
   removeStaleTestContainers();
+  const jobs = jobsArg ?? Number(process.env.HOIST_TEST_JOBS ?? 2);
+  const e2e = files.filter((f) => f.startsWith(join(here, 'e2e')));
+  if (jobs > 1 && e2e.length > 1) {
+    const { runInParallel } = await import('./parallel-files.ts');
+    const unit = files.filter((f) => !e2e.includes(f));
+    process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: [...(unit.length ? [unit] : []), ...e2e.map((f) => [f])], jobs });
+    process.exit();
+  }
+}
+// Another folder's files side by side, one process each, when asked (the runner's own test).
+if (dirArg && jobsArg && jobsArg > 1) {
+  const { runInParallel } = await import('./parallel-files.ts');
+  process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: files.map((f) => [f]), jobs: jobsArg });
+  process.exit();
 }
 
 // Test files' `import … from 'uvu'` → the counting shim; uvu queues suites instead of running them.

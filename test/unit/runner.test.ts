@@ -16,9 +16,9 @@ interface Run {
   last: string;
 }
 
-function runner(fixture: string): Promise<Run> {
+function runner(fixture: string, extra: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/run.ts', '--dir', `test/fixtures/runner/${fixture}`], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/run.ts', '--dir', `test/fixtures/runner/${fixture}`, ...extra], {
       cwd: REPO_ROOT,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,6 +99,18 @@ test('no tests at all: exit 1, never "0 failed"', () => {
   assert.is(r.code, 1, r.out);
   assert.equal(summary(r), [0, 1]);
   assert.ok(r.out.includes('nothing.test.ts: the file declares no tests'), r.out);
+});
+
+test('side by side (--jobs 2, one process per file): counts summed, a process that dies without a summary is a failure', async () => {
+  const r = await runner('side-by-side', ['--jobs', '2']);
+  assert.is(r.code, 1, r.out);
+  assert.is(r.last, 'tests: 3 passed, 2 failed');
+  assert.match(r.out, /FAIL dies\.test\.ts: ended \(exit 7\) without a summary/);
+  assert.match(r.out, /^=== ok\.test\.ts$/m, 'each file\'s output is printed whole under its name');
+  assert.match(r.out, /^duration: \d+\.\d min for the tests$/m);
+  const passing = await runner('passing', ['--jobs', '2']);
+  assert.is(passing.code, 0, passing.out);
+  assert.is(passing.last, 'tests: 3 passed, 0 failed');
 });
 
 test.run();

@@ -1,0 +1,80 @@
+// Runs groups of test files side by side, each group in its own `test/run.ts --file …` process,
+// `jobs` at a time: e2e files start their own hosts and spend most of their time waiting on them,
+// so two at once on two cores roughly halve the wall time. Each process's output is printed
+// whole when it ends (never interleaved), with its duration; the counts are summed from each
+// process's own `tests: N passed, N failed` line. A process that ends without that line (it
+// crashed, or was killed) counts as a failure. Returns the exit status for the whole run.
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { relative } from 'node:path';
+
+export interface ParallelRun {
+  /** test/run.ts itself. */
+  runner: string;
+  /** Paths are shown relative to it. */
+  base: string;
+  /** Files that share a process (all unit files), or one e2e file each. */
+  groups: string[][];
+  jobs: number;
+}
+
+interface GroupResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+  ok: boolean;
+}
+
+/** The biggest groups first: the longest files should not start last. */
+const weight = (group: string[]) => group.reduce((n, f) => n + statSync(f).size, 0);
+
+export async function runInParallel(r: ParallelRun): Promise<number> {
+  const started = Date.now();
+  const queue = [...r.groups].sort((a, b) => (a.length > 1 ? -1 : b.length > 1 ? 1 : weight(b) - weight(a)));
+  const total: GroupResult = { passed: 0, failed: 0, skipped: 0, ok: true };
+  const timings: string[] = [];
+  console.log(`running ${r.groups.length} groups of test files, ${r.jobs} at a time (HOIST_TEST_JOBS)`);
+  const worker = async () => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      const name = group.length === 1 ? relative(r.base, group[0]!) : `${group.length} files (${relative(r.base, group[0]!).split('/')[0]})`;
+      const t0 = Date.now();
+      const result = await runGroup(r.runner, group, name);
+      timings.push(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${name}${result.ok ? '' : '  (FAILED)'}`);
+      total.passed += result.passed;
+      total.failed += result.failed;
+      total.skipped += result.skipped;
+      total.ok &&= result.ok;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, r.jobs) }, worker));
+  const minutes = (Date.now() - started) / 60_000;
+  console.log(`\ntime per group (wall clock, ${r.jobs} at a time):\n${timings.sort().reverse().join('\n')}`);
+  console.log(`\nduration: ${minutes.toFixed(1)} min for the tests`);
+  const failed = total.ok ? 0 : Math.max(total.failed, 1);
+  console.log(`\ntests: ${total.passed} passed, ${failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+  return total.ok ? 0 : 1;
+}
+
+function runGroup(runner: string, files: string[], name: string): Promise<GroupResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', runner, ...files.flatMap((f) => ['--file', f])], {
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code, signal) => {
+      const line = [...out.matchAll(/^tests: (\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/gm)].at(-1);
+      // The group's own summary is replaced by the run's total at the end.
+      const shown = line ? out.slice(0, line.index).trimEnd() : out.trimEnd();
+      console.log(`\n=== ${name}\n${shown}`);
+      if (!line) {
+        console.log(`\n  FAIL ${name}: ended (exit ${code ?? signal}) without a summary`);
+        return resolvePromise({ passed: 0, failed: 1, skipped: 0, ok: false });
+      }
+      const [passed, failed, skipped] = [line[1], line[2], line[3]].map((n) => Number(n ?? 0)) as [number, number, number];
+      resolvePromise({ passed, failed, skipped, ok: code === 0 && failed === 0 });
+    });
+  });
+}
