@@ -5,7 +5,7 @@
 // answers 2xx/3xx. Refuses, in words, a host whose Docker does not answer (before compose would,
 // with a Python traceback). The slots' ports are the app's on this host: chosen once among what
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
-import { HoistError } from '../lib/errors.ts';
+import { HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
@@ -13,6 +13,7 @@ import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docke
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
+import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 
@@ -29,6 +30,8 @@ export interface DockerUpWanted {
   composeFile: string | null;
   healthPath: string;
   healthSeconds: number;
+  /** BUILD_MIN_FREE in bytes; null: the rule in docker-up/disk.ts (1 GiB, or 1.5 × the live image). */
+  buildMinFree: number | null;
 }
 
 export interface DockerUpStep extends Step {
@@ -62,6 +65,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       composeFile: s.composeFile ?? null,
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
+      buildMinFree: s.buildMinFree ?? null,
     };
   },
 
@@ -87,6 +91,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
     const build = !f.images.includes(target);
+    // Before any compose command: a build that cannot fit is refused with the numbers and what could be pruned.
+    if (build && f.disk) checkBuildRoom(f.disk, { app: w.app, service: w.service, release: target, live: (f.active && liveRelease(f, f.active, w.service)) || f.current, minFree: w.buildMinFree });
     const why = f.active && liveRelease(f, f.active, w.service) === target && envSha256 ? ' (its .env changed)' : '';
     return {
       changes: true,
@@ -117,7 +123,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
-      await runChecked(exec, step.build ? cmds.up : cmds.upNoBuild, `docker compose up of ${step.release}`);
+      const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
+      if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
       const health = await exec.exec(waitHealthy(w.app, step.slot, port, w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
       if (health.code !== 0) {

@@ -1,6 +1,7 @@
 // The documented settings, one entry each. This table is the schema: the loader rejects any key
 // not listed here, `.env.example` is checked against it by a test, and every error names the
 // entry's fix. Later pipelines add their keys here.
+import { byteSizeProblem } from '../byte-size.ts';
 import { parseRepoUrl } from './repo-url.ts';
 import {
   apiUrlProblem,
@@ -245,6 +246,12 @@ export const KEYS: readonly KeyDef[] = [
     default: '5',
     problem: (v) => positiveIntProblem(v, 100),
     fix: 'set KEEP_RELEASES to a number from 1 to 100',
+  },
+  {
+    key: 'BUILD_MIN_FREE',
+    doc: "Free space Docker's disk must have before a release builds (e.g. 2G, 500M; 0: no check). Empty: the larger of 1 GiB and 1.5 × the app's live image. Short, the release stops before the build, saying what could be pruned.",
+    problem: byteSizeProblem,
+    fix: 'set BUILD_MIN_FREE to a size such as 2G or 500M, 0 to build without checking, or leave it empty',
   },
   {
     key: 'COMPOSE_FILE',

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import { KEY_BY_NAME } from './keys.ts';
 import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
 import { printable } from '../printable.ts';
+import { parseByteSize } from '../byte-size.ts';
 import { hostProblem, portProblem, splitList, userProblem } from './validators.ts';
 
 export interface JumpSpec {
@@ -50,6 +51,8 @@ export interface Settings {
   appCrontab?: string;
   appEnvFile?: string;
   keepReleases: number;
+  /** BUILD_MIN_FREE in bytes; absent: docker-up's rule (tasks/docker-up/disk.ts). */
+  buildMinFree?: number;
   composeFile?: string;
   appService: string;
   healthPath: string;
@@ -151,6 +154,7 @@ export function buildSettings(raw: RawSettings): Settings {
     ...(appCrontab ? { appCrontab: appCrontab.value } : {}),
     ...(appEnv ? { appEnvFile: readableFile('APP_ENV_FILE', appEnv) } : {}),
     keepReleases: Number(must('KEEP_RELEASES').value),
+    ...(optional('BUILD_MIN_FREE') ? { buildMinFree: parseByteSize(optional('BUILD_MIN_FREE')!.value) } : {}),
     ...(compose ? { composeFile: compose.value } : {}),
     appService: must('APP_SERVICE').value,
     healthPath: must('HEALTH_PATH').value,

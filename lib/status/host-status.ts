@@ -1,6 +1,7 @@
 // `hoist status`: how each host is doing right now, read-only. One connection per host and the
 // probes the release tasks already have (docker-up's, caddy-reload's, dns-verify's, the deploy
-// lock's), sent concurrently over it, so status costs about one round trip after the handshake.
+// lock's) plus one for every app on the host and Docker's disk (apps-probe.ts), sent concurrently
+// over it, so status costs about one round trip after the handshake.
 import type { HostConfig } from '../config/load-config.ts';
 import type { ConnectableExecutor } from '../exec/executor-pool.ts';
 import type { ExecResult } from '../exec/executor.ts';
@@ -8,11 +9,15 @@ import { describeHolder, parseLockProbe, peekCommand } from '../engine/host-lock
 import type { TaskInput } from '../engine/task.ts';
 import { caddyReload } from '../../tasks/caddy-reload.ts';
 import { httpCheck } from '../../tasks/caddy-reload/commands.ts';
+import { certificateCheck, certificateStatus, parseCertificateCheck, type CertificateStatus } from '../../tasks/caddy-reload/certificate.ts';
 import { dnsVerify } from '../../tasks/dns-verify.ts';
 import { dockerUp } from '../../tasks/docker-up.ts';
 import { dockerProblem } from '../../tasks/docker-up/docker-daemon.ts';
 import { parseDockerUpFact, type DockerUpFact } from '../../tasks/docker-up/probe.ts';
 import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
+import { appsProbe, parseAppsFact } from './apps-probe.ts';
+import { appStatuses, type AppStatus } from './app-status.ts';
+import { diskUse, type HostDisk } from './disk-use.ts';
 
 export interface Check {
   ok: boolean;
@@ -29,6 +34,15 @@ export interface HostStatus {
   dns: Check;
   caddy: Check;
   lock: { held: boolean; detail: string };
+  /** Every hoist app on the host (each folder in ~/apps), the settings' app among them. */
+  apps?: AppStatus[];
+  /** Docker's disk: free space, all images, build cache, dangling images; null when not read. */
+  disk?: HostDisk | null;
+  /** Why the apps and disk could not be read, when they could not. */
+  appsProblem?: string;
+  /** CADDY_TLS=auto: per domain the certificate Caddy serves (issuer, days left, a warning under 14). */
+  certificates?: CertificateStatus[];
+  /** Reachable, the settings' app serving, DNS and Caddy right, and every app on the host serving. */
   healthy: boolean;
 }
 
@@ -42,17 +56,20 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
     await exec.connect();
   } catch (e) {
     const why = `not reachable: ${(e as Error).message}`;
-    return finish({ name: host.name, address, reachable: { ok: false, detail: (e as Error).message }, release: null, commit: null, containers: unknown(why), dns: await dns, caddy: unknown(why), lock: { held: false, detail: 'unknown' } });
+    return finish({ name: host.name, address, reachable: { ok: false, detail: (e as Error).message }, release: null, commit: null, containers: unknown(why), dns: await dns, caddy: unknown(why), lock: { held: false, detail: 'unknown' }, apps: [], disk: null });
   }
   const docker = dockerUp.want(input) as Awaited<ReturnType<typeof dockerUp.want>>;
   const caddy = caddyReload.want(input) as Awaited<ReturnType<typeof caddyReload.want>>;
   const dockerProbe = dockerUp.probe(docker, input) as { command: Parameters<ConnectableExecutor['exec']>[0] };
   const caddyProbe = caddyReload.probe(caddy, input) as { command: Parameters<ConnectableExecutor['exec']>[0]; sudo?: boolean; parse(r: ExecResult): unknown };
-  const [lockR, dockerR, caddyR, httpR] = await Promise.all([
+  // Sent with the others, read at the end: what https://DOMAIN serves, under CADDY_TLS=auto.
+  const certR = caddy.tls === 'auto' ? exec.exec(certificateCheck(caddy.domains, host.settings.healthPath)).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message })) : null;
+  const [lockR, dockerR, caddyR, httpR, appsR] = await Promise.all([
     exec.exec(peekCommand(`apps/${host.settings.appName}/current`)),
     exec.exec(dockerProbe.command),
     exec.exec(caddyProbe.command, { sudo: true }),
     exec.exec(httpCheck(caddy.domains, caddy.tls), { sudo: true }),
+    exec.exec(appsProbe({ app: docker.app, healthPath: docker.healthPath })),
   ]);
   const lock = parseLockProbe(lockR);
   let fact: DockerUpFact | null = null;
@@ -76,6 +93,17 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
     caddyCheck = unknown((e as Error).message);
   }
   const release = lock.current ?? fact?.current ?? null;
+  let apps: AppStatus[] = [];
+  let disk: HostDisk | null = null;
+  let appsProblem: string | undefined;
+  try {
+    const appsFact = parseAppsFact(appsR);
+    const use = diskUse(appsFact);
+    disk = use.host;
+    apps = appStatuses(appsFact, use, { app: docker.app, service: docker.service, healthPath: docker.healthPath, docker: fact ? dockerProblem(fact, docker.user) : null });
+  } catch (e) {
+    appsProblem = (e as Error).message;
+  }
   return finish({
     name: host.name,
     address,
@@ -86,11 +114,15 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
     dns: await dns,
     caddy: caddyCheck,
     lock: lock.heldBy ? { held: true, detail: describeHolder(lock.heldBy) } : { held: false, detail: 'free' },
+    apps,
+    disk,
+    ...(appsProblem ? { appsProblem } : {}),
+    ...(certR ? { certificates: certificateStatus(parseCertificateCheck((await certR).stdout, caddy.domains), new Date()) } : {}),
   });
 }
 
 function finish(s: Omit<HostStatus, 'healthy'>): HostStatus {
-  return { ...s, healthy: s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok };
+  return { ...s, healthy: s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok && (s.apps ?? []).every((a) => a.health.ok) && (s.certificates ?? []).every((c) => !c.warning) };
 }
 
 /** Docker answering, the live slot's containers all running (healthy where checked), its port answering. */

@@ -27,8 +27,12 @@ function inRelease(c: SlotCommand, args: Cmd): Cmd {
 }
 
 export const slotCommands = (c: SlotCommand) => ({
-  /** Builds the release's images (tagged by release) and starts the slot. */
-  up: inRelease(c, sh`up -d --build --remove-orphans`),
+  /**
+   * Builds the release's images (tagged by release) and starts the slot. Compose v1 builds with
+   * Docker's classic builder, which keeps the container of a failed step, and with it all that
+   * step wrote: a build that ran out of disk would leave the disk full. `build --force-rm` removes it.
+   */
+  up: c.compose === 'v1' ? sh`(${inRelease(c, sh`build --force-rm`)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans`)})` : inRelease(c, sh`up -d --build --remove-orphans`),
   /** Starts the slot from images built before: a rollback needs no build. */
   upNoBuild: inRelease(c, sh`up -d --no-build --remove-orphans`),
   logs: inRelease(c, sh`logs --no-color --tail 40`),

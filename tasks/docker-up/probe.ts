@@ -7,6 +7,7 @@ import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHos
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, portsFile, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
+import { buildRoomProbe, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
 
 /**
  * Whether the deploy user can talk to dockerd: it answers; no Docker installed; installed but
@@ -54,6 +55,8 @@ export interface DockerUpFact {
   ownPorts: Map<number, string>;
   /** sha256 of apps/APP/shared/.env, or null when there is none. */
   envSha256: string | null;
+  /** Free space under Docker's root, every image, every app's releases (disk.ts); absent in hand-made facts. */
+  disk?: BuildRoom;
 }
 
 export interface ProbeInput {
@@ -115,7 +118,7 @@ echo "env-sha256 $(sha256sum < ${`${root}/shared/.env`} 2>/dev/null | cut -c1-64
 echo "http blue $(${health('blue')} || true)"
 echo "http green $(${health('green')} || true)"
 ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
-`;
+${buildRoomProbe()}`;
 }
 
 /**
@@ -134,8 +137,13 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   const published = new Map<number, string>();
   let dockerSeen = false;
   const projects = new Map<string, Slot>();
+  const diskLines: string[] = [];
   for (const line of r.stdout.split('\n')) {
     const [word, ...rest] = line.trim().split(/\s+/);
+    if (isBuildRoomLine(word)) {
+      diskLines.push(line);
+      continue;
+    }
     if (word === 'project' && (rest[0] === 'blue' || rest[0] === 'green') && rest[1]) {
       projects.set(rest[1], rest[0]);
       continue;
@@ -192,6 +200,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     } else if (word === 'user' && /^\d+$/.test(rest[0] ?? '') && rest[1]) users.set(Number(rest[0]), rest[1]);
     else if (word === 'env-sha256') fact.envSha256 = /^[0-9a-f]{64}$/.test(rest[0] ?? '') ? rest[0]! : null;
   }
+  fact.disk = parseBuildRoom(diskLines);
   for (const holder of fact.listening.values()) if (holder.kind === 'process' && users.has(holder.uid)) holder.user = users.get(holder.uid)!;
   // A published port is the container's (Docker's proxy process is only its stand-in).
   for (const [port, name] of published) fact.listening.set(port, { kind: 'container', name });
@@ -226,7 +235,7 @@ function apiList<T>(line: string, marker: string): T[] {
 }
 
 /** Docker's status line carries the health check's verdict: "Up 3 minutes (healthy)". */
-function healthOf(status: string): string {
+export function healthOf(status: string): string {
   const m = /\((healthy|unhealthy|health: starting)\)/.exec(status);
   if (!m) return 'none';
   return m[1] === 'health: starting' ? 'starting' : m[1]!;

@@ -6,7 +6,7 @@ import type { DockerUpFact } from './probe.ts';
 import type { Slot } from './slots.ts';
 
 /** Null when `slot` serves the app healthy; else what is wrong. */
-export function slotProblem(f: DockerUpFact, slot: Slot, service: string): string | null {
+export function slotProblem(f: Pick<DockerUpFact, 'containers' | 'http'>, slot: Slot, service: string): string | null {
   const mine = f.containers.filter((c) => c.slot === slot);
   if (!mine.some((c) => c.service === service)) return `no ${service} container in the ${slot} slot`;
   const sick = mine.filter((c) => c.state !== 'running' || !(c.health === 'healthy' || c.health === 'none'));
