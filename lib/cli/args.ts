@@ -28,6 +28,8 @@ export interface RunArgs extends HostArgs {
   to?: string;
   /** A destructive pipeline (remove) runs without asking. */
   yes?: boolean;
+  /** --lock-wait: seconds to wait for a deploy lock another run holds (default 0: fail at once). */
+  lockWait?: number;
 }
 
 export interface StatusArgs extends HostArgs {
@@ -75,6 +77,7 @@ export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist exec [--service S] [--hosts a,b] [--tag t] -- CMD [ARG...]
        hoist ssh [--hosts NAME] [-- CMD [ARG...]]
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
+       hoist init --ci github [--force] [--env-file F] [--branch B] [--inventory F] [--lock-wait S]
 
 Pipelines: bootstrap, release, rollback, cron, remove; or a path to your own pipeline file.
 
@@ -93,6 +96,8 @@ Options:
                      0 with --canary or --batch)
   --fleet-rollback   when --max-fail is exceeded, roll back the hosts already released
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
+  --lock-wait S      a host whose deploy lock another run holds: wait up to S seconds for it
+                     (looked at again with backoff, progress shown) instead of failing at once
   --to RELEASE       rollback: the release to go back to (default: the one before current)
   --yes              remove: go ahead without typing the app's name (needed without a terminal)
   --lines N          logs: the last N lines (default 100; with --since: every line since T)
@@ -111,6 +116,8 @@ exec runs CMD in a one-off container of the live release (its image, .env and vo
 ssh opens a shell (or runs CMD) as DEPLOY_USER on one host, its key checked against KNOWN_HOSTS.
   CMD's words arrive as given (not split again by a shell): hoist ssh -- sh -c 'ls | wc -l'.
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
+init --ci github writes .github/workflows/release.yml (push to main releases that commit) from
+  .env and names the repository secrets to create.
 Every run's report is kept under .hoist/runs/.
 
 Exit codes: 0 all good, 1 a task failed (its host was rolled back) or status found a problem,
@@ -139,6 +146,7 @@ export function parseCli(args: string[]): CliArgs {
     'fleet-rollback': { type: 'boolean', default: false },
     to: { type: 'string' },
     yes: { type: 'boolean', default: false },
+    'lock-wait': { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);
   const batch = optionalCount(values.batch, '--batch', 'a number of hosts or a percentage, e.g. --batch 2 or --batch 25%');
@@ -162,6 +170,7 @@ export function parseCli(args: string[]): CliArgs {
     fleetRollback: values['fleet-rollback'] === true,
     ...(typeof values.to === 'string' && values.to ? { to: values.to } : {}),
     ...(values.yes === true ? { yes: true } : {}),
+    ...(values['lock-wait'] !== undefined ? { lockWait: wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400) } : {}),
   };
 }
 
@@ -223,7 +232,7 @@ function optionalCount(text: string | boolean | undefined, flag: string, fix: st
 }
 
 function parseInit(rest: string[]): InitArgs {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' } };
   for (const q of QUESTIONS) options[q.flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -233,7 +242,18 @@ function parseInit(rest: string[]): InitArgs {
   }
   const answers: Record<string, string> = {};
   for (const q of QUESTIONS) if (typeof values[q.flag] === 'string') answers[q.key] = values[q.flag] as string;
-  return { command: 'init', envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
+  const base = { command: 'init' as const, envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
+  if (values.ci === undefined) {
+    for (const flag of ['branch', 'inventory', 'lock-wait']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);
+    return base;
+  }
+  if (values.ci !== 'github') throw new UsageError(`--ci ${JSON.stringify(values.ci)}: hoist writes workflows for GitHub Actions only. Fix: --ci github`);
+  if (Object.keys(answers).length) throw new UsageError('--ci github writes the workflow from your .env and takes no answers. Fix: hoist init first, then hoist init --ci github');
+  const branch = typeof values.branch === 'string' ? values.branch : 'main';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(branch)) throw new UsageError(`--branch ${JSON.stringify(branch)}: not a branch name. Fix: --branch main`);
+  const inventory = typeof values.inventory === 'string' && values.inventory ? values.inventory : undefined;
+  const lockWaitSeconds = values['lock-wait'] === undefined ? 900 : wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400);
+  return { ...base, ci: { provider: 'github', branch, ...(inventory ? { inventory } : {}), lockWaitSeconds } };
 }
 
 /**

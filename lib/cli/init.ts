@@ -16,6 +16,8 @@ export interface InitArgs {
   force: boolean;
   /** Answers given as flags, by key. */
   answers: Record<string, string>;
+  /** --ci github: write the release workflow for the app's repository instead of .env. */
+  ci?: { provider: 'github'; branch: string; inventory?: string; lockWaitSeconds: number };
 }
 
 export interface Question {
@@ -51,6 +53,7 @@ export const QUESTIONS: Question[] = [
 const EXAMPLE = packageFile('.env.example');
 
 export async function runInit(args: InitArgs, io = { input: process.stdin, output: process.stdout }): Promise<number> {
+  if (args.ci) return (await import('./init-ci.ts')).runInitCi(args, args.ci, io.output);
   const target = resolve(args.envFile);
   if (existsSync(target) && !args.force) {
     throw new UsageError(`${target} exists already; nothing was written. Fix: edit it, or run hoist init --force to start over`);

@@ -9,6 +9,8 @@ import { printableJson, printableLines } from '../printable.ts';
 import { planText } from '../render/plan-text.ts';
 import { summaryTable } from '../render/summary-table.ts';
 import { saveRunReport } from '../report/run-history.ts';
+import { appendStepSummary } from '../report/step-summary.ts';
+import { settingsSourcesText } from '../render/settings-sources.ts';
 import type { RunReport } from '../report/run-report.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
@@ -80,6 +82,7 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
       output: jsonToStdout ? 'silent' : 'auto',
       shared: args.to ? { rollbackTo: args.to } : {},
       interrupt,
+      ...(args.lockWait ? { lockWaitMs: args.lockWait * 1000 } : {}),
     });
   } finally {
     stopListening();
@@ -87,6 +90,10 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
   const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
   if (args.dryRun) human(`\n${planText(report)}`);
   human(`\n${summaryTable(report)}`);
+  const sources = settingsSourcesText(report.settings);
+  if (sources) human(sources);
+  const summaryProblem = appendStepSummary(report);
+  if (summaryProblem) human(`warning: ${summaryProblem}`);
   const json = `${printableJson(report)}\n`;
   try {
     human(`report: ${saveRunReport(report)}`);

@@ -311,6 +311,24 @@ export const KEYS: readonly KeyDef[] = [
     problem: caddyExtraProblem,
     fix: 'set CADDY_EXTRA to one-line directives separated by ;, or leave it empty',
   },
+  {
+    key: 'ACME_EMAIL',
+    doc: "With CADDY_TLS=auto: the contact of the certificate authority's account (expiry and problem notices). Empty: no contact.",
+    // Written into the Caddyfile as one word: nothing that ends the word, the line or the block.
+    problem: (v) => (/^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(v) ? null : 'is not an e-mail address (name@example.com)'),
+    fix: 'set ACME_EMAIL to your e-mail address, e.g. ops@example.com, or leave it empty',
+  },
+  {
+    key: 'ACME_CA',
+    doc: "With CADDY_TLS=auto: the ACME directory URL Caddy asks for certificates (Let's Encrypt staging, ZeroSSL, your company's CA). Empty: Caddy's defaults (Let's Encrypt, then ZeroSSL).",
+    problem: (v) => (/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/+-]*)?$/.test(v) ? null : 'is not an https URL of an ACME directory'),
+    fix: 'set ACME_CA to a directory URL such as https://acme-staging-v02.api.letsencrypt.org/directory, or leave it empty',
+  },
+  {
+    key: 'ACME_CA_ROOT',
+    doc: "With ACME_CA: a PEM file (on this machine) of the CA that signed the ACME directory's https certificate, when the system does not trust it; hoist uploads it for Caddy.",
+    fix: 'set ACME_CA_ROOT to the path of a PEM certificate file, or leave it empty',
+  },
 ];
 
 /**

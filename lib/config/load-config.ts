@@ -1,14 +1,22 @@
-// Turns .env, the process environment (secrets only) and an optional inventory into the list of
-// hosts to run on, each with typed settings. Nothing here touches the network: a run that gets
-// past this point has a config in which every value was checked.
+// Turns .env, the process environment and an optional inventory into the list of hosts to run
+// on, each with typed settings. Nothing here touches the network: a run that gets past this
+// point has a config in which every value was checked.
+//
+// The environment: keys marked `secret` are always read from it (CI hands secrets over that
+// way). Every other key only with HOIST_ENV=1 (the generated CI workflow sets it), and then the
+// environment wins over the file: without that opt-in a stray HOST or GIT_REF in a shell cannot
+// redirect a deploy. Only keys hoist knows are ever read. Keys naming a file may hold its
+// content (lib/config/inline-files.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, UsageError } from '../errors.ts';
+import { addSecret } from '../secrets/redact.ts';
 import { envSyntaxProblem } from './env-syntax.ts';
+import { INLINE_KEYS, isInlineContent, writeInlineFile } from './inline-files.ts';
 import { KEYS, KEY_BY_NAME } from './keys.ts';
 import { parseInventory, type InventoryHost } from './inventory.ts';
-import { buildSettings, fail, type RawSettings, type Settings } from './settings.ts';
+import { buildSettings, fail, type RawSettings, type RawValue, type Settings } from './settings.ts';
 
 export interface HostConfig {
   /** The name used in output and reports: the inventory name, or HOST itself. */
@@ -28,7 +36,22 @@ export interface LoadOptions {
 
 export interface LoadedConfig {
   envFile: string | null;
+  /** Where each key set for the whole run came from (a file's path, or ENVIRONMENT), never a value. */
+  sources?: Record<string, string>;
   hosts: HostConfig[];
+}
+
+/** The source of a value read from the process environment. */
+export const ENVIRONMENT = 'the environment';
+/** Marks a source whose value was a file's content, now in a temporary file. */
+export const CONTENT_MARK = ' (content)';
+
+/** HOIST_ENV=1 (or true): every known key may come from the environment, not only secrets. */
+export function readsAllFromEnvironment(env: NodeJS.ProcessEnv): boolean {
+  const v = env.HOIST_ENV?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  throw new ConfigError('HOIST_ENV', env.HOIST_ENV, 'is neither 1 nor 0', 'set HOIST_ENV=1 to read every setting from the environment, or leave it unset', ENVIRONMENT);
 }
 
 export function loadConfig(opts: LoadOptions): LoadedConfig {
@@ -41,7 +64,9 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   } else if (opts.envFile) {
     throw new UsageError(`--env-file ${opts.envFile}: no such file. Fix: give the path of your .env (cp .env.example .env to start one)`);
   }
-  addSecretsFromEnvironment(raw, opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  addFromEnvironment(raw, env, readsAllFromEnvironment(env));
+  for (const [key, value] of raw) raw.set(key, inlineToFile(key, value, env));
   // Every value given is checked, even one the inventory overrides for every host (a port: field
   // replaces SSH_PORT): a malformed line is a mistake whether or not it happens to be used.
   for (const [key, value] of raw) {
@@ -60,13 +85,14 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   } else {
     if (!hostValue?.value) {
       const where = envFile ? `in ${envFile}` : `(there is no ${envPath})`;
-      throw new ConfigError('HOST', undefined, `is not set ${where}`, 'set HOST in .env (cp .env.example .env), or pass --inventory FILE');
+      throw new ConfigError('HOST', undefined, `is not set ${where}`, 'set HOST in .env (cp .env.example .env), or pass --inventory FILE (in CI: HOIST_ENV=1 and HOST in the environment)');
     }
     const problem = KEY_BY_NAME.get('HOST')!.problem!(hostValue.value);
     if (problem) throw fail('HOST', hostValue, problem);
     hosts = [{ name: hostValue.value, address: hostValue.value, tags: [], settings: buildSettings(raw) }];
   }
-  return { envFile, hosts: select(hosts, opts.only ?? []) };
+  const sources = Object.fromEntries([...raw].filter(([, v]) => v.value !== '').map(([k, v]) => [k, v.source]));
+  return { envFile, sources, hosts: select(hosts, opts.only ?? []) };
 }
 
 function readEnvFile(path: string, into: RawSettings): void {
@@ -91,12 +117,32 @@ function readEnvFile(path: string, into: RawSettings): void {
   }
 }
 
-/** CI systems hand secrets over as environment variables; nothing else is read from there. */
-function addSecretsFromEnvironment(into: RawSettings, env: NodeJS.ProcessEnv): void {
+/**
+ * CI systems hand secrets over as environment variables: those always; every other known key
+ * with `all` (HOIST_ENV=1). An empty variable counts as unset (a CI secret never defined is empty).
+ */
+function addFromEnvironment(into: RawSettings, env: NodeJS.ProcessEnv, all: boolean): void {
   for (const def of KEYS) {
     const value = env[def.key];
-    if (def.secret && value) into.set(def.key, { value, source: 'the environment', baseDir: process.cwd() });
+    if ((def.secret || all) && value) into.set(def.key, { value, source: ENVIRONMENT, baseDir: process.cwd() });
   }
+}
+
+/**
+ * A file key given the file's content (a CI secret): written to a mode-600 temporary file, and
+ * the key then names it. A private key's content is registered as a secret. A value of several
+ * lines that is no recognised content is refused without being shown: it may be a broken key.
+ */
+function inlineToFile(key: string, v: RawValue, env: NodeJS.ProcessEnv): RawValue {
+  const kind = INLINE_KEYS[key];
+  if (!kind || !v.value) return v;
+  if (!isInlineContent(kind, v.value)) {
+    if (!/[\r\n]/.test(v.value)) return v;
+    const what = kind === 'private-key' ? 'an OpenSSH/PEM private key (-----BEGIN ...)' : 'known_hosts lines (HOST KEYTYPE BASE64)';
+    throw new ConfigError(key, '(hidden)', `holds several lines but not ${what}`, `give the path of the file, or its whole content (${what})`, v.source);
+  }
+  if (kind === 'private-key') addSecret(v.value.trim(), key);
+  return { value: writeInlineFile(key, v.value, env), source: `${v.source}${CONTENT_MARK}`, baseDir: v.baseDir };
 }
 
 function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
@@ -108,7 +154,7 @@ function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
       const fix = key === 'HOST' ? "give the address as the host's host: field" : `move ${key} to .env`;
       throw new ConfigError(key, def.secret ? '(hidden)' : value.value, 'cannot differ per host', fix, value.source);
     }
-    raw.set(key, value);
+    raw.set(key, inlineToFile(key, value, process.env));
   }
   // The host's port: field would replace vars.SSH_PORT without a word: one of them is a mistake.
   if (h.port && h.vars.has('SSH_PORT')) {

@@ -62,6 +62,10 @@ export interface Settings {
   greenPort: number | null;
   caddyTls: 'auto' | 'internal' | 'off';
   caddyExtra: string[];
+  /** ACME_EMAIL, ACME_CA, and ACME_CA_ROOT as a path here (checked to hold a PEM certificate). */
+  acmeEmail?: string;
+  acmeCa?: string;
+  acmeCaRoot?: string;
 }
 
 /** A raw value with where it came from, so errors can point at the file to edit. */
@@ -163,7 +167,18 @@ export function buildSettings(raw: RawSettings): Settings {
     greenPort,
     caddyTls: must('CADDY_TLS').value as 'auto' | 'internal' | 'off',
     caddyExtra: splitList(optional('CADDY_EXTRA')?.value, /\s*;\s*/),
+    ...acmeSettings(optional('ACME_EMAIL'), optional('ACME_CA'), optional('ACME_CA_ROOT')),
   };
+}
+
+/** ACME_CA_ROOT only with ACME_CA (it is that directory's TLS root), and a file holding a PEM certificate. */
+function acmeSettings(email?: RawValue, ca?: RawValue, root?: RawValue): Pick<Settings, 'acmeEmail' | 'acmeCa' | 'acmeCaRoot'> {
+  if (root && !ca) throw fail('ACME_CA_ROOT', root, 'is set without ACME_CA (it is the root of that directory\'s https certificate)');
+  const rootPath = root ? readableFile('ACME_CA_ROOT', root) : undefined;
+  if (root && rootPath && !/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/m.test(readFileSync(rootPath, 'utf8'))) {
+    throw fail('ACME_CA_ROOT', root, `holds no PEM certificate (${rootPath})`);
+  }
+  return { ...(email ? { acmeEmail: email.value } : {}), ...(ca ? { acmeCa: ca.value } : {}), ...(rootPath ? { acmeCaRoot: rootPath } : {}) };
 }
 
 function checkValue(key: string, v: RawValue): void {

@@ -154,3 +154,13 @@ export function formatAge(ms: number): string {
   if (s < 172_800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86_400)}d`;
 }
+
+/**
+ * --lock-wait: how long to sleep before asking for the lock again, the `attempt`-th time (1-based):
+ * from `minMs` (1 s; HOIST_LOCK_POLL_MIN_MS for tests) up by half each time to at most 15 s,
+ * never past the deadline. A held lock is asked for a few times a minute, not in a busy loop.
+ */
+export function lockPollDelayMs(attempt: number, leftMs: number, minMs = Number(process.env.HOIST_LOCK_POLL_MIN_MS) || 1000): number {
+  const delay = Math.min(15_000, minMs * 1.5 ** Math.max(0, attempt - 1));
+  return Math.max(0, Math.min(delay, leftMs));
+}

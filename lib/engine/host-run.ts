@@ -12,7 +12,7 @@ import { redact } from '../secrets/redact.ts';
 import type { Cmd } from '../shell-quote.ts';
 import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
-import { acquireCommand, lockHeldError, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommand, type LockInfo, type LockProbe } from './host-lock.ts';
+import { acquireCommand, describeHolder, formatAge, lockHeldError, lockPollDelayMs, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommand, type LockInfo, type LockProbe } from './host-lock.ts';
 import type { Interrupt } from './interrupt.ts';
 import { holderGoneHere } from './lock-takeover.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -25,7 +25,12 @@ export interface HostRunOptions {
   /** Names this run in locks and audit lines. */
   runId: string;
   interrupt: Interrupt;
+  /** --lock-wait: how long a held deploy lock is waited for (polled with backoff); 0: fail at once. */
+  lockWaitMs?: number;
 }
+
+/** Told while a run waits for a held deploy lock (shown in the host's connect line). */
+export type LockWaitListener = (message: string) => void;
 
 /** pending: not started yet; skipped: never started (budget spent, interrupted). */
 export type HostState = 'pending' | 'running' | 'ok' | 'failed' | 'rolled-back' | 'skipped';
@@ -99,8 +104,11 @@ export class HostRun {
     this.note = reason;
   }
 
-  /** Connects and takes the deploy lock (a dry run only reads it). Fails fast if it is held. */
-  async start(onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
+  /**
+   * Connects and takes the deploy lock (a dry run only reads it). A held lock fails the host at
+   * once, or after waiting up to `lockWaitMs` for it (onWait hears how that goes).
+   */
+  async start(onRetry: (attempt: number, of: number, error: Error) => void, onWait: LockWaitListener = () => {}): Promise<void> {
     this.startedAt = Date.now();
     this.state = 'running';
     const login = this.firstLogin;
@@ -109,14 +117,14 @@ export class HostRun {
       this.opts.interrupt.check();
       const exec = this.executors.get(login);
       await withRetry(() => exec.connect(), { retries: this.opts.retries, onRetry });
-      await this.takeLock(exec, onRetry);
+      await this.takeLock(exec, onRetry, onWait);
     } catch (e) {
       this.fail((e as Error).message);
       throw e;
     }
   }
 
-  private async takeLock(exec: ConnectableExecutor, onRetry: (attempt: number, of: number, error: Error) => void): Promise<void> {
+  private async takeLock(exec: ConnectableExecutor, onRetry: (attempt: number, of: number, error: Error) => void, onWait: LockWaitListener): Promise<void> {
     const link = this.pipeline.releaseLink?.(this.input) ?? null;
     const carry = this.carriedProbe();
     const ask = async (command: Cmd): Promise<LockProbe> => {
@@ -133,18 +141,42 @@ export class HostRun {
       return;
     }
     const info = newLockInfo(this.opts.runId, this.pipeline.name, this.pipeline.revision?.(this.input.shared ?? {}) ?? null);
-    // Retrying is safe: a second attempt finds our own record if the first one took it.
-    let probe = await ask(acquireCommand(info, link, carry?.carried));
     const othersLock = (p: LockProbe) => !!p.heldBy && !(p.heldBy.run === info.run && p.heldBy.who === info.who);
-    if (othersLock(probe) && holderGoneHere(probe.heldBy!)) {
-      const dead = probe.heldBy!;
-      probe = await ask(acquireCommand(info, link, carry?.carried, probe.heldRaw!));
-      if (!othersLock(probe)) {
-        this.warnings.push(`took over the deploy lock of run ${dead.run} (${dead.pipeline}, since ${dead.since}): its process ${dead.pid} on this machine is gone; this run starts from where it stopped`);
+    // Retrying is safe: a second attempt finds our own record if the first one took it.
+    const tryOnce = async (): Promise<LockProbe> => {
+      let probe = await ask(acquireCommand(info, link, carry?.carried));
+      if (othersLock(probe) && holderGoneHere(probe.heldBy!)) {
+        const dead = probe.heldBy!;
+        probe = await ask(acquireCommand(info, link, carry?.carried, probe.heldRaw!));
+        if (!othersLock(probe)) {
+          this.warnings.push(`took over the deploy lock of run ${dead.run} (${dead.pipeline}, since ${dead.since}): its process ${dead.pid} on this machine is gone; this run starts from where it stopped`);
+        }
       }
+      return probe;
+    };
+    let probe = await tryOnce();
+    const waitMs = this.opts.lockWaitMs ?? 0;
+    if (othersLock(probe) && waitMs > 0) {
+      // Bounded: polled with backoff until the deadline; Ctrl-C ends the wait between polls.
+      const began = Date.now();
+      const deadline = began + waitMs;
+      const firstHolder = describeHolder(probe.heldBy!);
+      for (let poll = 1; othersLock(probe) && Date.now() < deadline; poll++) {
+        const delay = lockPollDelayMs(poll, deadline - Date.now());
+        onWait(`waiting for the deploy lock held by ${describeHolder(probe.heldBy!)}: ${formatAge(Date.now() - began)} of ${formatAge(waitMs)}, next look in ${formatAge(delay)}`);
+        await sleepUnlessInterrupted(delay, this.opts.interrupt);
+        probe = await tryOnce();
+      }
+      const waited = formatAge(Date.now() - began);
+      if (!othersLock(probe)) this.warnings.push(`waited ${waited} for the deploy lock held by ${firstHolder}`);
+      else onWait(`gave up waiting for the deploy lock after ${waited} (--lock-wait)`);
     }
     this.release.before = probe.current;
-    if (othersLock(probe)) throw lockHeldError(this.host.name, probe.heldBy!);
+    if (othersLock(probe)) {
+      const e = lockHeldError(this.host.name, probe.heldBy!);
+      if (waitMs > 0) e.message = e.message.replace('. Fix: ', ` (waited ${formatAge(waitMs)}, --lock-wait). Fix: `);
+      throw e;
+    }
     this.lock = info;
   }
 
@@ -372,4 +404,11 @@ function interruptible(exec: Executor, interrupt: Interrupt): Executor {
  */
 function isAccessError(e: unknown): boolean {
   return e instanceof ConfigError || e instanceof HostKeyError || e instanceof InterruptedError;
+}
+
+/** Sleeps `ms`, looking at the interrupt every 250 ms; throws InterruptedError once it is tripped. */
+async function sleepUnlessInterrupted(ms: number, interrupt: Interrupt): Promise<void> {
+  const until = Date.now() + ms;
+  while (!interrupt.signal && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(250, until - Date.now())));
+  interrupt.check();
 }

@@ -32,6 +32,8 @@ export interface RunOptions extends RolloutOptions {
   shared?: Readonly<Record<string, unknown>>;
   /** Tripped by the CLI on SIGINT/SIGTERM. */
   interrupt?: Interrupt;
+  /** --lock-wait: how long a host waits for a deploy lock another run holds. */
+  lockWaitMs?: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,7 +76,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
     }
   };
   const runs = config.hosts.map(
-    (host, i) => new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, { dryRun: opts.dryRun, retries: host.settings.retries, runId, interrupt }, onEvent),
+    (host, i) => new HostRun(inputs[i]!, pipeline, wantedPerHost[i]!, pools[i]!, { dryRun: opts.dryRun, retries: host.settings.retries, runId, interrupt, lockWaitMs: opts.lockWaitMs ?? 0 }, onEvent),
   );
 
   const waves = planWaves(runs, opts);
@@ -104,6 +106,10 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
             task: async (_c, t) => {
               await shownByListr(run.start((attempt, of, error) => {
                 t.title = `${label(run.host.name, 'connect')} [attempt ${attempt}/${of}: ${printable(error.message)}]`;
+              }, (message) => {
+                t.title = `${label(run.host.name, 'connect')} [${printable(message)}]`;
+                // Plain lines show a title once: each look at the lock gets its own line there.
+                if (plain && opts.output !== 'silent') t.output = printable(message);
               }));
               t.title = label(run.host.name, run.firstLogin ? 'connect' : 'connect: not needed, every task runs locally');
             },
@@ -170,7 +176,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   const exitCode = interrupt.signal
     ? interrupt.signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm
     : runs.some((r) => r.state !== 'ok') ? EXIT.taskFailed : EXIT.ok;
-  return buildReport({ pipeline: pipeline.name, runId, dryRun: opts.dryRun, startedAt, runs, waves, budget, opts, interrupted: interrupt.signal, exitCode }, fileDiff);
+  return buildReport({ pipeline: pipeline.name, runId, dryRun: opts.dryRun, startedAt, runs, waves, budget, opts, interrupted: interrupt.signal, exitCode, settings: config.sources ?? {} }, fileDiff);
 }
 
 /**

@@ -38,7 +38,7 @@ function releaseCell(h: HostReport): string {
   return before === after ? `${b} (same)` : `${b} -> ${a}`;
 }
 
-function hostNote(h: HostReport, dryRun: boolean): string {
+export function hostNote(h: HostReport, dryRun: boolean): string {
   const rollbackFailed = h.tasks.filter((t) => t.rollbackError).map((t) => `ROLLBACK FAILED in ${t.task}: ${t.rollbackError}`);
   if (h.status === 'failed') {
     const failedTask = h.tasks.find((t) => t.status === 'failed');

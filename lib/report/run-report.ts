@@ -35,6 +35,8 @@ export interface RunReport {
   exitCode: number;
   interrupted: StopSignal | null;
   rollout: { concurrency: number; batch: string | null; canary: number | null; maxFail: number | null; fleetRollback: boolean; batches: number };
+  /** Where each setting given for the whole run came from: a file's path or "the environment" ("(content)": a file's content, kept in a temporary file). Never a value. */
+  settings?: Record<string, string>;
   hosts: HostReport[];
 }
 
@@ -49,6 +51,7 @@ export interface ReportInput {
   opts: RolloutOptions;
   interrupted: StopSignal | null;
   exitCode: number;
+  settings?: Record<string, string>;
 }
 
 export function buildReport(r: ReportInput, diffOf: (f: NonNullable<TaskResult['files']>[number]) => string | null): RunReport {
@@ -72,6 +75,7 @@ export function buildReport(r: ReportInput, diffOf: (f: NonNullable<TaskResult['
       fleetRollback: r.opts.fleetRollback,
       batches: r.waves.length,
     },
+    settings: { ...(r.settings ?? {}) },
     hosts: r.runs.map((run) => ({
       name: run.host.name,
       address: `${run.host.address}:${run.host.settings.sshPort}`,
