@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Makes this machine able to run hoist's test hosts: Debian packages (Docker engine,
-# debootstrap, ssh client, dnsmasq; sudo's visudo and openssh-server's sshd, which unit tests use
-# to check the files ssh-bootstrap writes) and a running dockerd. Idempotent; needs root.
+# debootstrap, ssh client, dnsmasq, pebble (Let's Encrypt's test CA) and openssl for its TLS
+# pair; sudo's visudo and openssh-server's sshd, which unit tests use to check the files
+# ssh-bootstrap writes) and a running dockerd. Idempotent; needs root.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v pebble >/dev/null || need+=(pebble)
+command -v openssl >/dev/null || need+=(openssl)
 command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/visudo ] || command -v visudo >/dev/null || need+=(sudo)
 new_sshd=no

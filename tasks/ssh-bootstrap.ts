@@ -29,7 +29,7 @@ type BootstrapStep = Step &
     | { kind: 'install-packages'; packages: string[]; compose: boolean }
     | { kind: 'docker-group' }
     | { kind: 'start-services'; services: ServiceName[] }
-    | { kind: 'firewall' }
+    | { kind: 'firewall'; sshPorts: number[] }
     | { kind: 'harden-sshd'; content: string }
   );
 
@@ -82,7 +82,12 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     if (!f.user.groups.includes('docker')) steps.push({ kind: 'docker-group', describe: `add ${w.user} to the docker group` });
     const stopped = (['docker', 'caddy', 'cron'] as const).filter((s) => f.services[s] !== 'running');
     if (stopped.length) steps.push({ kind: 'start-services', services: stopped, describe: `start and enable ${stopped.join(', ')}` });
-    if (w.firewall === 'ufw' && f.firewall !== 'active') steps.push({ kind: 'firewall', describe: `ufw: allow ${w.sshPort}/tcp, 80/tcp, 443/tcp; enable` });
+    if (w.firewall === 'ufw' && f.firewall !== 'active') {
+      // sshd's own port(s): SSH_PORT is where hoist connects, which a NAT or port forward in front
+      // of the host may map to another port; allowing only SSH_PORT there would lock everyone out.
+      const sshPorts = f.sshdPorts.length > 0 ? f.sshdPorts : [w.sshPort];
+      steps.push({ kind: 'firewall', sshPorts, describe: `ufw: allow ${sshPorts.map((p) => `${p}/tcp`).join(', ')} (sshd), 80/tcp, 443/tcp; deny the rest; enable` });
+    }
     if (f.sshdDropIn === w.sshdDropIn) {
       // Our file is there, yet sshd would use other values: a file read before ours sets them.
       const off = Object.entries(HARDENED).filter(([k, v]) => f.sshd[k] !== undefined && f.sshd[k] !== v);
@@ -138,6 +143,8 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
         throw new BootstrapError(rollbackStopped(w.user, what, (e as Error).message, putBack, now, before));
       }
     };
+    // First: a firewall this run turned on may be what keeps the new login out.
+    if (before.firewall !== 'active' && now.firewall === 'active') await step('ufw disabled (as before)', async () => void (await runChecked(exec, sh`ufw --force disable`, 'disabling ufw', { sudo: true })));
     if (now.sshdDropIn !== before.sshdDropIn) {
       await step(`sshd config (${SSHD_DROP_IN} as before, reloaded)`, async () => {
         await restoreFile(exec, SSHD_DROP_IN, before.sshdDropIn, 0o644, 'root:root');
@@ -220,7 +227,7 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
       }
       return;
     case 'firewall':
-      await runChecked(exec, sh`ufw allow ${`${w.sshPort}/tcp`} && ufw allow 80/tcp && ufw allow 443/tcp && ufw --force enable`, 'enabling ufw', { sudo: true });
+      await runChecked(exec, sh`for p in ${step.sshPorts.map((p) => `${p}/tcp`)}; do ufw allow "$p" || exit 1; done && ufw allow 80/tcp && ufw allow 443/tcp && ufw --force enable`, 'enabling ufw', { sudo: true });
       return;
     case 'harden-sshd':
       await hardenSshd(exec, step.content, before.sshdDropIn, ctx);

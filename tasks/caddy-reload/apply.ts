@@ -3,7 +3,8 @@
 // the files go back as the probe read them. Caddy is never restarted (that drops connections).
 import { runChecked, type Executor } from '../../lib/exec/executor.ts';
 import type { ApplyContext } from '../../lib/engine/task.ts';
-import { CADDYFILE } from './caddyfile.ts';
+import { CADDYFILE, caRootPath } from './caddyfile.ts';
+import { dnsGate } from './dns-gate.ts';
 import { makeSitesDir, reloadCaddy, removeFile, validateConfig } from './commands.ts';
 import { caddyProbe, parseCaddyProbe } from './probe.ts';
 import { CaddyError, type CaddyFact, type CaddyHostState, type CaddyStep, type CaddyWanted } from './types.ts';
@@ -12,11 +13,19 @@ type Ctx = ApplyContext<CaddyWanted, CaddyFact>;
 
 export async function applyCaddy(exec: Executor, steps: CaddyStep[], ctx: Ctx): Promise<void> {
   const { wanted: w, before } = ctx;
-  const written = { site: false, caddyfile: false };
+  const written = { site: false, caddyfile: false, caRoot: false };
+  // Before any file is written: a site Caddy would order certificates for needs DNS right first.
+  if (steps.some((s) => s.kind === 'dns')) {
+    ctx.progress('checking DNS before Caddy asks the CA for certificates');
+    await dnsGate(ctx.input, ctx.progress);
+  }
   ctx.progress('writing the new config');
   await runChecked(exec, makeSitesDir(), 'making the Caddy sites folder', { sudo: true });
   for (const step of steps) {
-    if (step.kind === 'site') {
+    if (step.kind === 'ca-root' && w.acme?.caRootPath) {
+      written.caRoot = true;
+      await exec.upload(w.acme.caRootPath, step.content, { mode: 0o644, owner: 'root:root', sudo: true });
+    } else if (step.kind === 'site') {
       written.site = true;
       await exec.upload(w.sitePath, step.content, { mode: 0o644, owner: 'root:root', sudo: true });
     } else if (step.kind === 'import') {
@@ -43,13 +52,18 @@ export async function applyCaddy(exec: Executor, steps: CaddyStep[], ctx: Ctx): 
 /** Puts back what the probe saw, only where it differs now; reloads only if something did. */
 export async function rollbackCaddy(exec: Executor, { wanted: w, before }: Ctx): Promise<void> {
   const now = parseCaddyProbe(await exec.exec(caddyProbe(w), { sudo: true }));
-  const differs = { site: now.site !== before.site, caddyfile: now.caddyfile !== before.caddyfile };
-  if (!differs.site && !differs.caddyfile) return;
+  const differs = { site: now.site !== before.site, caddyfile: now.caddyfile !== before.caddyfile, caRoot: now.caRoot !== before.caRoot };
+  if (!differs.site && !differs.caddyfile && !differs.caRoot) return;
   await restore(exec, w, before, differs);
   await runChecked(exec, reloadCaddy(), 'reloading Caddy with the previous config', { sudo: true });
 }
 
-async function restore(exec: Executor, w: CaddyWanted, before: CaddyHostState, which: { site: boolean; caddyfile: boolean }): Promise<void> {
+async function restore(exec: Executor, w: CaddyWanted, before: CaddyHostState, which: { site: boolean; caddyfile: boolean; caRoot: boolean }): Promise<void> {
+  const root = caRootPath(w.app);
+  if (which.caRoot) {
+    if (before.caRoot === null) await runChecked(exec, removeFile(root), `removing ${root}`, { sudo: true });
+    else await exec.upload(root, before.caRoot, { mode: 0o644, owner: 'root:root', sudo: true });
+  }
   if (which.site) {
     if (before.site === null) await runChecked(exec, removeFile(w.sitePath), `removing ${w.sitePath}`, { sudo: true });
     else await exec.upload(w.sitePath, before.site, { mode: 0o644, owner: 'root:root', sudo: true });

@@ -9,6 +9,11 @@ export function sitePath(app: string): string {
   return `${SITES_DIR}/hoist-${app}.caddy`;
 }
 
+/** ACME_CA_ROOT as uploaded for the app's site (`ca_root`); not matched by the import's *.caddy. */
+export function caRootPath(app: string): string {
+  return `${SITES_DIR}/hoist-${app}.acme-ca-root.pem`;
+}
+
 const IMPORT_RE = /^[ \t]*import[ \t]+\/etc\/caddy\/sites\/\*\.caddy[ \t]*\r?$/m;
 
 export function hasSitesImport(caddyfile: string): boolean {

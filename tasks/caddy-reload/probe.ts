@@ -3,7 +3,7 @@
 import { RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
-import { CADDYFILE } from './caddyfile.ts';
+import { CADDYFILE, caRootPath } from './caddyfile.ts';
 import { parsePortsRecord, portsFile } from '../../lib/release/app-ports.ts';
 import { activeSlotFile } from './port.ts';
 import type { CaddyHostState, CaddyWanted } from './types.ts';
@@ -17,6 +17,7 @@ if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
 home=$(getent passwd ${w.deployUser} | cut -d: -f6)
 if [ -n "$home" ] && [ -f "$home/"${slot} ]; then echo "slot=$(base64 -w0 < "$home/"${slot})"; else echo slot=-; fi
 if [ -n "$home" ] && [ -f "$home/"${ports} ]; then echo "ports=$(head -c 200 "$home/"${ports} | base64 -w0)"; else echo ports=-; fi
+if [ -f ${caRootPath(w.app)} ]; then echo "caroot=$(head -c 65536 ${caRootPath(w.app)} | base64 -w0)"; else echo caroot=-; fi
 `;
 }
 
@@ -40,5 +41,6 @@ export function parseCaddyProbe(r: ExecResult): CaddyHostState {
     running: values.get('caddy') === 'running',
     activeSlot: slot === null ? null : slot.trim(),
     recordedPorts: parsePortsRecord(decode(values.get('ports') ?? '-')),
+    caRoot: decode(values.get('caroot') ?? '-'),
   };
 }

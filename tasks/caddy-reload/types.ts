@@ -3,7 +3,7 @@
 import type { SlotPorts } from '../../lib/release/app-ports.ts';
 import { HoistError } from '../../lib/errors.ts';
 import type { Step } from '../../lib/engine/task.ts';
-import type { CaddyTls } from './site-block.ts';
+import type { AcmeOptions, CaddyTls } from './site-block.ts';
 
 export interface CaddyWanted {
   app: string;
@@ -13,6 +13,10 @@ export interface CaddyWanted {
   tls: CaddyTls;
   extra: string[];
   sitePath: string;
+  /** CADDY_TLS=auto with an ACME_* key set: which CA, whose contact, which root (path on the host). */
+  acme?: AcmeOptions;
+  /** ACME_CA_ROOT's content, uploaded to acme.caRootPath. */
+  caRoot?: string;
 }
 
 /** The files and process as the probe read them (no port: rollback needs none). */
@@ -29,6 +33,8 @@ export interface CaddyHostState {
   activeSlot: string | null;
   /** apps/APP/ports on the host, parsed; null when absent. */
   recordedPorts: SlotPorts | null;
+  /** The app's uploaded ACME_CA_ROOT file; null when missing. */
+  caRoot: string | null;
 }
 
 export interface CaddyFact extends CaddyHostState {
@@ -36,6 +42,13 @@ export interface CaddyFact extends CaddyHostState {
   port: number;
 }
 
-export type CaddyStep = Step & ({ kind: 'site'; content: string } | { kind: 'import'; content: string } | { kind: 'validate-reload' });
+export type CaddyStep = Step &
+  (
+    | { kind: 'dns' }
+    | { kind: 'ca-root'; content: string }
+    | { kind: 'site'; content: string }
+    | { kind: 'import'; content: string }
+    | { kind: 'validate-reload' }
+  );
 
 export class CaddyError extends HoistError {}

@@ -18,6 +18,8 @@ export interface BootstrapFact {
   /** Lower-case keyword → value, from `sshd -T`. */
   sshd: Record<string, string>;
   firewall: 'active' | 'inactive' | 'absent';
+  /** The ports sshd listens on (`sshd -T`), as the host sees them: what ufw must leave open. */
+  sshdPorts: number[];
 }
 
 /** Prints `NAME=base64` of a file, or `NAME=-` when it does not exist. */
@@ -43,6 +45,7 @@ if docker compose version >/dev/null 2>&1; then echo compose=v2; elif command -v
 if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf' /etc/ssh/sshd_config; then echo include=yes; else echo include=no; fi
 /usr/sbin/sshd -T 2>/dev/null | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication|pubkeyauthentication) ' | sed 's/^/sshd /'
 if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /firewall=/'; else echo firewall=absent; fi
+echo "sshd_ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" { printf "%s ", $2 }')"
 `;
 }
 
@@ -60,6 +63,7 @@ export function parseBootstrapFact(r: { stdout: string; stderr: string; code: nu
     sshdIncludesDropIns: false,
     sshd: {},
     firewall: 'absent',
+    sshdPorts: [],
   };
   const decode = (v: string) => (v === '-' ? null : Buffer.from(v, 'base64').toString('utf8'));
   for (const line of r.stdout.split('\n')) {
@@ -76,6 +80,7 @@ export function parseBootstrapFact(r: { stdout: string; stderr: string; code: nu
     else if (key === 'file:sshd_drop_in') fact.sshdDropIn = decode(value);
     else if (key === 'compose') fact.compose = value as BootstrapFact['compose'];
     else if (key === 'include') fact.sshdIncludesDropIns = value === 'yes';
+    else if (key === 'sshd_ports') fact.sshdPorts = value.split(/\s+/).filter((v) => /^\d{1,5}$/.test(v)).map(Number);
     else if (key === 'firewall') fact.firewall = value === 'active' ? 'active' : value === 'absent' ? 'absent' : 'inactive';
     else if (head === 'pkg' && rest[1] === 'installed') fact.installed.push(rest[0]!);
     else if (head === 'service') fact.services[rest[0] as ServiceName] = rest[1] === 'running' ? 'running' : 'stopped';

@@ -15,7 +15,7 @@ const input: TaskInput = { host: testHost({ appName: 'api', domains: ['api.examp
 const w = caddyReload.want(input) as CaddyWanted;
 const OLD_SITE = 'api.example.com {\n\treverse_proxy 127.0.0.1:18002\n}\n';
 const CADDYFILE = ':80 {\n}\n';
-const before: CaddyFact = { site: null, caddyfile: CADDYFILE, caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, activeSlot: null, recordedPorts: null, port: 18001 };
+const before: CaddyFact = { site: null, caddyfile: CADDYFILE, caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, activeSlot: null, recordedPorts: null, caRoot: null, port: 18001 };
 const ctxFor = (b: CaddyFact): ApplyContext<CaddyWanted, CaddyFact> => ({
   wanted: w,
   before: b,

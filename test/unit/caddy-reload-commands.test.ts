@@ -22,7 +22,7 @@ test('sites folder and file removal', () => {
   assert.is(removeFile('/etc/caddy/sites/hoist-api.caddy').line, 'rm -f /etc/caddy/sites/hoist-api.caddy');
 });
 
-test('probe: site file, Caddyfile (base64, mode, owner), pidof caddy, the deploy user\'s active-slot and ports files', () => {
+test('probe: site file, Caddyfile (base64, mode, owner), pidof caddy, the deploy user\'s active-slot and ports files, the uploaded ACME_CA_ROOT', () => {
   assert.is(
     caddyProbe({ app: 'api', deployUser: 'deploy', sitePath: '/etc/caddy/sites/hoist-api.caddy' }).line,
     [
@@ -32,6 +32,7 @@ test('probe: site file, Caddyfile (base64, mode, owner), pidof caddy, the deploy
       'home=$(getent passwd deploy | cut -d: -f6)',
       'if [ -n "$home" ] && [ -f "$home/"apps/api/active-slot ]; then echo "slot=$(base64 -w0 < "$home/"apps/api/active-slot)"; else echo slot=-; fi',
       'if [ -n "$home" ] && [ -f "$home/"apps/api/ports ]; then echo "ports=$(head -c 200 "$home/"apps/api/ports | base64 -w0)"; else echo ports=-; fi',
+      'if [ -f /etc/caddy/sites/hoist-api.acme-ca-root.pem ]; then echo "caroot=$(head -c 65536 /etc/caddy/sites/hoist-api.acme-ca-root.pem | base64 -w0)"; else echo caroot=-; fi',
       '',
     ].join('\n'),
   );

@@ -15,7 +15,7 @@ const w = want({ domains: ['api.example.com'], caddyTls: 'off', caddyExtra: ['en
 const DEBIAN = ':80 {\n\troot * /usr/share/caddy\n\tfile_server\n}\n';
 const IMPORTED = `${DEBIAN}import /etc/caddy/sites/*.caddy\n`;
 const site = (port: number) => renderSiteBlock({ app: 'api', domains: ['api.example.com'], tls: 'off', port, extra: ['encode gzip'] });
-const fact = (f: Partial<CaddyFact>): CaddyFact => ({ site: null, caddyfile: DEBIAN, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null, recordedPorts: null, port: 18001, ...f });
+const fact = (f: Partial<CaddyFact>): CaddyFact => ({ site: null, caddyfile: DEBIAN, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null, recordedPorts: null, caRoot: null, port: 18001, ...f });
 
 test('want: the app\'s domains, TLS mode and extras, its own site file; all local', () => {
   assert.equal(w, { app: 'api', deployUser: 'deploy', domains: ['api.example.com'], tls: 'off', extra: ['encode gzip'], sitePath: '/etc/caddy/sites/hoist-api.caddy' });

@@ -19,7 +19,7 @@ const probeOf = (task: typeof caddyReload) => task.probe(w, input) as RemoteProb
 test('parse: a fresh ready host (Debian Caddyfile, no site file, no slot file)', () => {
   const caddyfile = ':80 {\n\tfile_server\n}\n';
   const state = parseCaddyProbe(answer(['site=-', `caddyfile=${b64(caddyfile)}`, 'caddyfile_stat=644 root:root', 'caddy=running', 'slot=-']));
-  assert.equal(state, { site: null, caddyfile, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null, recordedPorts: null });
+  assert.equal(state, { site: null, caddyfile, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, activeSlot: null, recordedPorts: null, caRoot: null });
 });
 
 test('parse: a set-up host; an empty site file is not a missing one; the slot is trimmed', () => {

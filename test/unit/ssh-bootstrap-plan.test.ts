@@ -81,6 +81,7 @@ const FRESH_DEBIAN_12 = [
   'sshd passwordauthentication yes',
   'sshd kbdinteractiveauthentication no',
   'firewall=absent',
+  'sshd_ports=2222 22 ',
   '',
 ].join('\n');
 
@@ -168,6 +169,7 @@ test('parse: a fresh Debian 12 host', () => {
     sshdIncludesDropIns: true,
     sshd: { permitrootlogin: 'without-password', pubkeyauthentication: 'yes', passwordauthentication: 'yes', kbdinteractiveauthentication: 'no' },
     firewall: 'absent',
+    sshdPorts: [2222, 22],
   } satisfies BootstrapFact);
 });
 
@@ -184,6 +186,7 @@ test('parse: a half-done host (only "installed" packages count; files decoded by
     sshdIncludesDropIns: true,
     sshd: { passwordauthentication: 'yes', kbdinteractiveauthentication: 'no', permitrootlogin: 'yes', pubkeyauthentication: 'yes' },
     firewall: 'inactive',
+    sshdPorts: [],
   } satisfies BootstrapFact);
 });
 
@@ -200,6 +203,7 @@ test('parse: a ready host', () => {
     sshdIncludesDropIns: true,
     sshd: HARDENED,
     firewall: 'absent',
+    sshdPorts: [],
   } satisfies BootstrapFact);
 });
 
@@ -258,6 +262,7 @@ function readyFact(w: BootstrapWanted): BootstrapFact {
     sshdIncludesDropIns: true,
     sshd: { ...HARDENED },
     firewall: w.firewall === 'ufw' ? 'active' : 'absent',
+    sshdPorts: [22],
   };
 }
 
@@ -313,13 +318,33 @@ const cases: Case[] = [
     change: (f) => {
       fresh(f);
       f.firewall = 'absent';
+      f.sshdPorts = [2222];
     },
     steps: ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'firewall', 'harden-sshd'],
     files: [KEYS_PATH, SUDOERS_PATH, SSHD_DROP_IN],
     check: (plan) => {
       assert.equal(step(plan, 'install-packages').packages, ['docker.io', 'caddy', 'git', 'ufw']);
-      assert.match(step(plan, 'firewall').describe, 'allow 2222/tcp, 80/tcp, 443/tcp');
+      assert.match(step(plan, 'firewall').describe, 'allow 2222/tcp (sshd), 80/tcp, 443/tcp');
     },
+  },
+  {
+    name: 'FIREWALL=ufw behind a port forward (SSH_PORT 2222 outside, sshd on 22 inside): ufw allows sshd\'s own port',
+    settings: { firewall: 'ufw', sshPort: 2222 },
+    change: (f) => (f.firewall = 'inactive'),
+    steps: ['firewall'],
+    files: [],
+    check: (plan) => assert.equal(step(plan, 'firewall').sshPorts, [22]),
+  },
+  {
+    name: 'FIREWALL=ufw, sshd -T unreadable: SSH_PORT',
+    settings: { firewall: 'ufw', sshPort: 2222 },
+    change: (f) => {
+      f.firewall = 'inactive';
+      f.sshdPorts = [];
+    },
+    steps: ['firewall'],
+    files: [],
+    check: (plan) => assert.equal(step(plan, 'firewall').sshPorts, [2222]),
   },
   { name: 'ready host: nothing to do, and why', reason: /^deploy ready, 6 packages installed, docker\/caddy\/cron running, sshd hardened$/ },
   { name: 'ready host with compose v1: still ready', change: (f) => (f.compose = 'v1'), reason: /deploy ready/ },
@@ -382,7 +407,7 @@ const cases: Case[] = [
     change: (f) => (f.firewall = 'inactive'),
     steps: ['firewall'],
     files: [],
-    check: (plan) => assert.is(step(plan, 'firewall').describe, 'ufw: allow 22/tcp, 80/tcp, 443/tcp; enable'),
+    check: (plan) => assert.is(step(plan, 'firewall').describe, 'ufw: allow 22/tcp (sshd), 80/tcp, 443/tcp; deny the rest; enable'),
   },
   {
     name: 'FIREWALL=ufw wanted, ufw not installed: install it, then the firewall step',
