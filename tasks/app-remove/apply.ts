@@ -31,6 +31,9 @@ export async function applyRemove(exec: Executor, steps: RemoveStep[], ctx: Ctx)
         ctx.progress(`removing ${w.sitePath}, caddy validate, caddy reload`);
         await removeSite(exec, w, f, step.caddyfile);
         break;
+      case 'ca-root':
+        await runChecked(exec, removeFile(w.caRootPath), `deleting ${w.caRootPath}`, SUDO);
+        break;
       case 'crontab':
         await installCrontab(exec, w, step.content);
         break;

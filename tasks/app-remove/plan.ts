@@ -42,6 +42,8 @@ export function planRemove(w: RemoveWanted, f: RemoveFact, input?: TaskInput): P
     files.push({ path: w.sitePath, before: c.site, after: null });
     if (caddyfile !== null) files.push({ path: CADDYFILE, before: c.caddyfile, after: caddyfile });
   }
+  // After the site that names it (ca_root) is gone and Caddy reloaded.
+  if (f.caddy.caRoot) steps.push({ kind: 'ca-root', describe: `delete ${w.caRootPath} (ACME_CA_ROOT, used by ${w.app}'s site only)` });
 
   if (f.crontab !== null) {
     const block = guarded(() => entriesInBlock(f.crontab!, w.app));

@@ -20,7 +20,7 @@ export function projects(app: string): string[] {
   return [projectOf(app, 'blue'), projectOf(app, 'green')];
 }
 
-export function removeProbe(w: Pick<RemoveWanted, 'app' | 'user' | 'sitePath' | 'keyFile'>): Cmd {
+export function removeProbe(w: Pick<RemoveWanted, 'app' | 'user' | 'sitePath' | 'caRootPath' | 'keyFile'>): Cmd {
   const L = appLayout(w.app);
   const label = (p: string) => `label=com.docker.compose.project=${p}`;
   const labelled = projects(w.app).map(
@@ -33,6 +33,7 @@ printf 'home=%s\\n' "$home"
 if [ -f ${w.sitePath} ]; then echo "site=$(base64 -w0 < ${w.sitePath})"; else echo site=-; fi
 if [ -f ${CADDYFILE} ]; then echo "caddyfile=$(base64 -w0 < ${CADDYFILE})"; echo "caddyfile_stat=$(stat -c '%a %U:%G' ${CADDYFILE})"; else echo caddyfile=-; fi
 if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
+if [ -e ${w.caRootPath} ]; then echo caroot=yes; else echo caroot=no; fi
 for f in ${SITES_DIR}/*.caddy; do if [ -e "$f" ] || [ -L "$f" ]; then printf 'othersite=%s\\n' "$(printf '%s' "\${f##*/}" | base64 -w0)"; fi; done
 if crontab -u ${w.user} -l >/dev/null 2>&1; then printf 'crontab='; crontab -u ${w.user} -l | base64 -w0; echo; else echo crontab=-; fi
 if ! command -v docker >/dev/null 2>&1; then echo docker=absent
@@ -114,6 +115,7 @@ export function parseRemoveProbe(w: Pick<RemoveWanted, 'app' | 'alias'>, r: Exec
       caddyfileOwner: owner,
       running: fields.get('caddy') === 'running',
       otherSites: otherSites.filter((n) => n !== `hoist-${w.app}.caddy`).sort(),
+      caRoot: fields.get('caroot') === 'yes',
     },
     crontab: b64('crontab'),
     docker: docker === 'yes' || docker === 'down' ? docker : 'absent',

@@ -20,6 +20,8 @@ export interface RemoveWanted {
   service: string;
   /** /etc/caddy/sites/hoist-APP.caddy */
   sitePath: string;
+  /** ACME_CA_ROOT as caddy-reload uploaded it for the app's site (only this app's site uses it). */
+  caRootPath: string;
   /** The site file's name in the sites folder: others there keep the import line in use. */
   siteName: string;
   /** .ssh/hoist_APP_deploy, relative to the deploy user's home. */
@@ -67,6 +69,8 @@ export interface RemoveFact {
     running: boolean;
     /** Names of the other *.caddy files in the sites folder (they use the import line). */
     otherSites: string[];
+    /** The app's ACME CA root file is there. */
+    caRoot: boolean;
   };
   /** The deploy user's crontab; null when there is none. */
   crontab: string | null;
@@ -95,6 +99,7 @@ export type RemoveStep = Step &
     | { kind: 'revoke-key'; ids: number[] }
     | { kind: 'tell-key' }
     | { kind: 'caddy'; caddyfile: string | null }
+    | { kind: 'ca-root' }
     | { kind: 'crontab'; content: string }
     | { kind: 'containers'; ids: string[] }
     | { kind: 'networks'; ids: string[] }

@@ -7,7 +7,7 @@ import { ConfigError } from '../../lib/errors.ts';
 import type { TaskInput } from '../../lib/engine/task.ts';
 import { deployKeyPage, forgeIsGitHub } from '../../lib/forge/deploy-key-page.ts';
 import { appLayout } from '../../lib/release/layout.ts';
-import { sitePath } from '../caddy-reload/caddyfile.ts';
+import { caRootPath, sitePath } from '../caddy-reload/caddyfile.ts';
 import type { ForgeAccess, RemoveWanted } from './types.ts';
 
 export function removeWanted({ host }: TaskInput): RemoveWanted {
@@ -24,6 +24,7 @@ export function removeWanted({ host }: TaskInput): RemoveWanted {
     user: s.deployUser,
     service: s.appService,
     sitePath: sitePath(app),
+    caRootPath: caRootPath(app),
     siteName: `hoist-${app}.caddy`,
     // As deploy-key names them (tasks/deploy-key/want.ts).
     keyFile: `.ssh/hoist_${app}_deploy`,

@@ -33,7 +33,7 @@ function setup(settings: Record<string, unknown> = {}) {
 
 const fact: RemoveFact = {
   home: '/home/deploy',
-  caddy: { site: SITE, caddyfile: `${DEBIAN}import /etc/caddy/sites/*.caddy\n`, caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, otherSites: [] },
+  caddy: { site: SITE, caddyfile: `${DEBIAN}import /etc/caddy/sites/*.caddy\n`, caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, otherSites: [], caRoot: false },
   crontab: '# BEGIN hoist:web\n* * * * * true\n# END hoist:web\n',
   docker: 'yes',
   containers: [{ id: hex('1'), name: 'web-blue_web_1', image: `sha256:${hex('a')}`, state: 'running', project: 'web-blue', service: 'web', release: R1 }],

@@ -30,7 +30,7 @@ const ctr = (c: Partial<Container>): Container => ({ id: hex('1'), name: 'web-bl
 
 const empty: RemoveFact = {
   home: '/home/deploy',
-  caddy: { site: null, caddyfile: IMPORTED, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, otherSites: [] },
+  caddy: { site: null, caddyfile: IMPORTED, caddyfileMode: '644', caddyfileOwner: 'root:root', running: true, otherSites: [], caRoot: false },
   crontab: MINE,
   docker: 'yes',
   containers: [ctr({ id: hex('9'), name: 'web-api-blue_web_1', project: 'web-api-blue', image: `sha256:${hex('c')}`, release: REL1 })],
@@ -78,6 +78,7 @@ test('want: every name from APP_NAME and DEPLOY_USER; the forge from APP_REPO an
     user: 'deploy',
     service: 'web',
     sitePath: '/etc/caddy/sites/hoist-web.caddy',
+    caRootPath: '/etc/caddy/sites/hoist-web.acme-ca-root.pem',
     siteName: 'hoist-web.caddy',
     keyFile: '.ssh/hoist_web_deploy',
     alias: 'hoist-web-repo',
@@ -159,6 +160,12 @@ test('plan: the last site takes hoist\'s import line with it; every other byte o
   assert.match(stopped!.describe, /\(the import line stays: 1 other site file\(s\) use it\), then caddy validate \(Caddy is not running: no reload\);/);
   const [none] = steps(plan({ caddy: { ...empty.caddy, site: SITE, caddyfile: null } }));
   assert.match(none!.describe, /\(\/etc\/caddy\/Caddyfile does not exist: nothing to validate or reload\)/);
+});
+
+test('plan: the app\'s ACME CA root goes after its site (which names it), also when only the file is left', () => {
+  assert.equal(steps(plan({ caddy: { ...empty.caddy, site: SITE, caRoot: true } })).map((s) => s.kind), ['caddy', 'ca-root']);
+  const [only] = steps(plan({ caddy: { ...empty.caddy, caRoot: true } }));
+  assert.equal(only, { kind: 'ca-root', describe: "delete /etc/caddy/sites/hoist-web.acme-ca-root.pem (ACME_CA_ROOT, used by web's site only)" });
 });
 
 test('plan: a crontab that was only the app\'s block is removed', () => {

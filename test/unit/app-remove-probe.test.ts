@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { RemoteCommandError } from '../../lib/errors.ts';
 import { ourUrlSections, parseRemoveProbe, removeProbe } from '../../tasks/app-remove/probe.ts';
 
-const W = { app: 'web', user: 'deploy', sitePath: '/etc/caddy/sites/hoist-web.caddy', keyFile: '.ssh/hoist_web_deploy', alias: 'hoist-web-repo' };
+const W = { app: 'web', user: 'deploy', sitePath: '/etc/caddy/sites/hoist-web.caddy', caRootPath: '/etc/caddy/sites/hoist-web.acme-ca-root.pem', keyFile: '.ssh/hoist_web_deploy', alias: 'hoist-web-repo' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const R1 = '20240101000000-0123456789ab';
 const hex = (c: string) => c.repeat(64);
@@ -20,6 +20,7 @@ printf 'home=%s\\n' "$home"
 if [ -f /etc/caddy/sites/hoist-web.caddy ]; then echo "site=$(base64 -w0 < /etc/caddy/sites/hoist-web.caddy)"; else echo site=-; fi
 if [ -f /etc/caddy/Caddyfile ]; then echo "caddyfile=$(base64 -w0 < /etc/caddy/Caddyfile)"; echo "caddyfile_stat=$(stat -c '%a %U:%G' /etc/caddy/Caddyfile)"; else echo caddyfile=-; fi
 if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
+if [ -e /etc/caddy/sites/hoist-web.acme-ca-root.pem ]; then echo caroot=yes; else echo caroot=no; fi
 for f in /etc/caddy/sites/*.caddy; do if [ -e "$f" ] || [ -L "$f" ]; then printf 'othersite=%s\\n' "$(printf '%s' "\${f##*/}" | base64 -w0)"; fi; done
 if crontab -u deploy -l >/dev/null 2>&1; then printf 'crontab='; crontab -u deploy -l | base64 -w0; echo; else echo crontab=-; fi
 if ! command -v docker >/dev/null 2>&1; then echo docker=absent
@@ -86,7 +87,7 @@ test('parse: a recorded answer, names checked, hostile lines ignored', () => {
   const f = parseRemoveProbe(W, { code: 0, stdout: `${answer}\n`, stderr: '' });
   assert.equal(f, {
     home: '/home/deploy',
-    caddy: { site: 'http://web.example.com {\n}\n', caddyfile: ':80 {\n}\nimport /etc/caddy/sites/*.caddy\n', caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, otherSites: ['hoist-web-api.caddy'] },
+    caddy: { site: 'http://web.example.com {\n}\n', caddyfile: ':80 {\n}\nimport /etc/caddy/sites/*.caddy\n', caddyfileMode: '640', caddyfileOwner: 'root:caddy', running: true, otherSites: ['hoist-web-api.caddy'], caRoot: false },
     crontab: '0 3 * * * true\n',
     docker: 'yes',
     containers: [
