@@ -5,6 +5,7 @@
 // same. Started again with the command the message gives, the host releases; a further run
 // changes nothing. Every pipeline runs twice and must give the same outcome.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
@@ -41,8 +42,8 @@ test.after(async () => {
   await bed.stop();
 });
 
-function run([pipeline, ...args]: string[]): Promise<PipelineRun> {
-  return tb.runPipeline(pipeline!, { args, env: { GITHUB_TOKEN: TOKEN } });
+function run([pipeline, ...args]: string[], env: Record<string, string> = {}): Promise<PipelineRun> {
+  return tb.runPipeline(pipeline!, { args, env: { GITHUB_TOKEN: TOKEN, ...env } });
 }
 const status = (json: boolean) => tb.hoist(['status', '--env-file', tb.envPath, '--inventory', tb.inventoryPath, ...(json ? ['--json', '-'] : [])]);
 const serving = async (h: TestHost) => (await h.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout.trim();
@@ -60,9 +61,18 @@ test('dockerd stopped on web2: web2 fails in words, web1 releases (twice); statu
   assert.is(stop.code, 0, stop.stderr);
 
   let message = '';
+  // As in a GitHub Actions job: the run appends its Markdown summary to GITHUB_STEP_SUMMARY.
+  const summaryFile = tb.file('step-summary.md', '# earlier step\n');
   for (let round = 1; round <= 2; round++) {
-    const r = await run(['release', '--concurrency', '2']);
+    const r = await run(['release', '--concurrency', '2'], round === 1 ? { GITHUB_STEP_SUMMARY: summaryFile } : {});
     assert.is(r.code, 1, r.out);
+    if (round === 1) {
+      const md = readFileSync(summaryFile, 'utf8');
+      assert.ok(md.startsWith('# earlier step\n### ❌ hoist run release\n'), md);
+      assert.match(md, /^1 of 2 hosts ok, 1 failed in [\d.]+s; run /m);
+      assert.match(md, new RegExp(`^\\| ${up.name} \\| .* \\| ✅ ok \\| [\\d.]+s \\| changed\\\\: git\\\\-sync`, 'm'));
+      assert.match(md, new RegExp(`^\\| ${down.name} \\| .* \\| ❌ failed \\| [\\d.]+s \\| docker\\\\-up failed \\\\\\(rolled back\\\\\\)\\\\: Docker is not running on this host`, 'm'));
+    }
     const hosts = byName(r.report);
     // The other host released (round 2: nothing left to do).
     assert.is(hosts[up.name]!.status, 'ok', r.out);
