@@ -14,6 +14,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { loadAppBase } from '../harness/images.ts';
+import { startSampler } from '../harness/secret-watch.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
@@ -161,6 +162,8 @@ test('the app\'s settings are in its container, compose substitution still works
 test('a changed value, same commit: a blue/green restart with the new value; the others untouched; then unchanged', async () => {
   const others = { beta: await snapshot('beta'), gamma: await snapshot('gamma') };
   const slot = (await host.sh('cat /home/deploy/apps/alpha/active-slot')).stdout.trim();
+  // Every process command line on the host while the new value goes live: the value is on none.
+  const sampler = await startSampler(host, 6 * 60_000);
   const counts = await underLoad(async () => {
     const r = await run('alpha', 'release', { APP_ENV_FILE: tb.file('alpha.app.env', envText('alpha', 'changed-alpha')) });
     assert.is(r.code, 0, r.out);
@@ -169,6 +172,10 @@ test('a changed value, same commit: a blue/green restart with the new value; the
     assert.match(taskOf(r, 'docker-up').steps[0] ?? '', /\(its \.env changed\)/);
     assert.not.ok(r.out.includes(SECRET.alpha));
   });
+  const seen = await sampler.stop();
+  assert.ok(seen.samples > 20, `the sampler ran (${seen.samples} samples)`);
+  assert.ok(seen.lines.some((l) => l.includes('docker-compose')), 'it saw the release run compose');
+  for (const a of APPS) assert.not.ok(seen.lines.some((l) => l.includes(SECRET[a])), `${a}'s secret on a remote command line`);
   for (const a of APPS) assert.ok(Object.keys(counts[a]).every((k) => k === `${a} v1 200`), `${a}: ${JSON.stringify(counts[a])}`);
   assert.match(await get('alpha', '/env.txt'), /GREETING='changed-alpha'/);
   assert.match(await get('alpha', '/env.txt'), /SUBST='from-changed-alpha'/);
