@@ -89,7 +89,8 @@ async function waitForCertificates(exec: Executor, w: CaddyWanted, s: Settings, 
     if (problems.length === 0) return;
     progress(`waiting for Caddy's certificates: ${problems.join('; ')}`);
     const log = await exec.exec(caddyLogTail(), { sudo: true });
-    const reasons = log.code === 0 ? obtainErrors(log.stdout, w.domains) : [];
+    // With Caddy's default issuers, a failure at the first (Let's Encrypt) is followed by ZeroSSL.
+    const reasons = log.code === 0 ? obtainErrors(log.stdout, w.domains, { finalOnly: !w.acme?.ca }) : [];
     if (reasons.length > 0) {
       const ca = w.acme?.ca ?? "Caddy's default CAs";
       throw new VerifyError(`Caddy could not get a certificate from ${ca}: ${reasons.map((e) => `${e.domain}: ${e.error}`).join('; ')} (Caddy's log). The previous site is put back.`);

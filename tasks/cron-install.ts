@@ -11,7 +11,7 @@ import { crontabProblems, wantedEntries } from '../lib/cron/crontab-file.ts';
 import { entriesInBlock, withBlock } from '../lib/cron/crontab-block.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { APP_RUN_WORD, runnerPath, runnerScript, runnerSha256, usesAppRun, withAppRunner } from './cron-install/app-run.ts';
+import { APP_RUN_WORD, bareAppRunLines, runnerPath, runnerScript, runnerSha256, usesAppRun, withAppRunner } from './cron-install/app-run.ts';
 import { crontabCommands } from './cron-install/commands.ts';
 
 export interface CronWanted {
@@ -96,6 +96,10 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
 
   plan(wanted, fact) {
     const listed = wanted.entries ?? entriesFromRelease(wanted, fact);
+    const bare = bareAppRunLines(listed)[0];
+    if (bare !== undefined) {
+      throw new HoistError(`the job ${JSON.stringify(bare)} is ${APP_RUN_WORD} with no command: it would start ${wanted.app}'s own server in a container that never ends, each time; give the command to run (${APP_RUN_WORD} python train.py)`);
+    }
     const w = { ...wanted, entries: withAppRunner(listed, wanted.app) };
     const blockNow = entriesInBlock(fact.content, w.app);
     const runner = usesAppRun(listed) && fact.runnerSha256 !== runnerSha256(w.runner) ? w.runner : undefined;

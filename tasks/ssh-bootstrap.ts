@@ -85,7 +85,10 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     if (w.firewall === 'ufw' && f.firewall !== 'active') {
       // sshd's own port(s): SSH_PORT is where hoist connects, which a NAT or port forward in front
       // of the host may map to another port; allowing only SSH_PORT there would lock everyone out.
-      const sshPorts = f.sshdPorts.length > 0 ? f.sshdPorts : [w.sshPort];
+      // sshd's ports now, and any the hardening adds (SSHD_OPTIONS "Port 2222"): ufw goes on before
+      // the hardening, so a port only the new drop-in opens must be allowed already.
+      const added = [...w.sshdDropIn.matchAll(/^\s*Port\s+(\d{1,5})\s*$/gim)].map((m) => Number(m[1]));
+      const sshPorts = [...new Set([...(f.sshdPorts.length > 0 ? f.sshdPorts : [w.sshPort]), ...added])];
       steps.push({ kind: 'firewall', sshPorts, describe: `ufw: allow ${sshPorts.map((p) => `${p}/tcp`).join(', ')} (sshd), 80/tcp, 443/tcp; deny the rest; enable` });
     }
     if (f.sshdDropIn === w.sshdDropIn) {

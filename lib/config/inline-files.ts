@@ -6,6 +6,7 @@
 // process exits: a normal end, an error, process.exit, and Ctrl-C / SIGTERM / SIGHUP (a signal
 // nobody else handles ends the process here; when the CLI handles it, its orderly exit does).
 // Only SIGKILL leaves it behind: RUNNER_TEMP is then emptied by the runner.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +50,9 @@ export function writeInlineFile(key: string, content: string, env: NodeJS.Proces
     folder = mkdtempSync(join(env.RUNNER_TEMP || tmpdir(), 'hoist-inline-'));
     hookExit();
   }
-  const path = join(folder, key.toLowerCase());
+  // Named by content too: SSH_KEY may differ per host, and one file per key would let the last
+  // host's content replace another's.
+  const path = join(folder, `${key.toLowerCase()}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}`);
   writeFileSync(path, normalizeContent(content), { mode: 0o600 });
   return path;
 }

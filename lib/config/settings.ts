@@ -175,6 +175,8 @@ export function buildSettings(raw: RawSettings): Settings {
 function acmeSettings(email?: RawValue, ca?: RawValue, root?: RawValue): Pick<Settings, 'acmeEmail' | 'acmeCa' | 'acmeCaRoot'> {
   if (root && !ca) throw fail('ACME_CA_ROOT', root, 'is set without ACME_CA (it is the root of that directory\'s https certificate)');
   const rootPath = root ? readableFile('ACME_CA_ROOT', root) : undefined;
+  // caddy-reload reads the host's copy back whole (up to 256 KiB) to compare it.
+  if (root && rootPath && statSync(rootPath).size > 262144) throw fail('ACME_CA_ROOT', root, `is over 256 KiB (${rootPath}); a CA root is a few KiB`);
   if (root && rootPath && !/^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/m.test(readFileSync(rootPath, 'utf8'))) {
     throw fail('ACME_CA_ROOT', root, `holds no PEM certificate (${rootPath})`);
   }
@@ -187,9 +189,15 @@ function checkValue(key: string, v: RawValue): void {
   if (problem) throw fail(key, v, problem);
 }
 
+/** Keys whose value may be a file's content (a CI secret) instead of its path. */
+const CONTENT_KEYS = new Set(['SSH_KEY', 'KNOWN_HOSTS', 'FORGE_KNOWN_HOSTS', 'APP_ENV_FILE']);
+
 export function fail(key: string, v: RawValue | undefined, problem: string): ConfigError {
   const def = KEY_BY_NAME.get(key);
-  const shown = v && def?.secret ? '(hidden)' : v?.value;
+  // A value of these keys that is no path may be a secret in another shape (a base64-encoded key
+  // from a CI secret): paths are short and hold a slash or a dot; anything else is not echoed.
+  const mayBeContent = v !== undefined && CONTENT_KEYS.has(key) && (v.value.length > 200 || /\s/.test(v.value.trim()) || !/[/.~]/.test(v.value));
+  const shown = v && (def?.secret || mayBeContent) ? '(hidden)' : v?.value;
   // The problem may quote a path made from the value: kept to one plain line like the value.
   return new ConfigError(key, shown, printable(problem), def?.fix ?? 'see .env.example', v?.source);
 }

@@ -40,7 +40,8 @@ export async function applyCaddy(exec: Executor, steps: CaddyStep[], ctx: Ctx): 
     throw new CaddyError(`caddy validate rejected the new config, so Caddy was not reloaded and the previous files are back: ${caddyMessage(check.stderr)}`);
   }
   ctx.progress('caddy reload');
-  const reload = await exec.exec(reloadCaddy(), { sudo: true });
+  // Only the CA root changed: the config text is the same, and Caddy skips such a reload.
+  const reload = await exec.exec(reloadCaddy(written.caRoot && !written.site && !written.caddyfile), { sudo: true });
   if (reload.code !== 0) {
     await restore(exec, w, before, written);
     const again = await exec.exec(reloadCaddy(), { sudo: true });

@@ -179,9 +179,12 @@ export interface ObtainError {
 
 /**
  * Caddy's reasons for not getting a certificate for one of `domains`, logged after the last
- * config it was handed (POST /load: `caddy reload`): one per domain, the latest.
+ * config it was handed (POST /load: `caddy reload`): one per domain, the latest. With several
+ * issuers (Caddy's defaults: Let's Encrypt, then ZeroSSL) one issuer's failure is not the end:
+ * `finalOnly` counts a domain only once Caddy gave up on every issuer for this attempt ("will
+ * retry"). Without the reload in the log tail nothing can be told apart: no reasons.
  */
-export function obtainErrors(log: string, domains: string[]): ObtainError[] {
+export function obtainErrors(log: string, domains: string[], opts: { finalOnly?: boolean } = {}): ObtainError[] {
   const entries = log
     .split('\n')
     .map((l) => {
@@ -192,14 +195,16 @@ export function obtainErrors(log: string, domains: string[]): ObtainError[] {
       }
     })
     .filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object');
-  let start = 0;
+  let start = -1;
   entries.forEach((e, i) => {
     if (e.logger === 'admin.api' && e.uri === '/load') start = i;
   });
+  if (start < 0) return [];
   const wanted = new Set(domains.map((d) => d.toLowerCase()));
   const found = new Map<string, string>();
   for (const e of entries.slice(start)) {
     if (e.level !== 'error' || e.logger !== 'tls.obtain' || typeof e.error !== 'string') continue;
+    if (opts.finalOnly && e.msg !== 'will retry') continue;
     const id = typeof e.identifier === 'string' ? e.identifier.toLowerCase() : /^\[([^\]]+)\]/.exec(e.error)?.[1]?.toLowerCase();
     if (id && wanted.has(id) && (e.msg === 'could not get certificate from issuer' || !found.has(id))) found.set(id, e.error);
   }

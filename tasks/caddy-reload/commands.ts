@@ -17,8 +17,9 @@ export function validateConfig(): Cmd {
 }
 
 /** Hands the config to the running Caddy through its admin API (localhost:2019): no restart. */
-export function reloadCaddy(): Cmd {
-  return caddyCli(['reload', ...CONFIG]);
+/** `force`: reload although the config text is the same (a file it names, ca_root, changed). */
+export function reloadCaddy(force = false): Cmd {
+  return caddyCli(['reload', ...CONFIG, ...(force ? ['--force'] : [])]);
 }
 
 export function makeSitesDir(): Cmd {

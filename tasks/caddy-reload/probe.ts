@@ -17,7 +17,7 @@ if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
 home=$(getent passwd ${w.deployUser} | cut -d: -f6)
 if [ -n "$home" ] && [ -f "$home/"${slot} ]; then echo "slot=$(base64 -w0 < "$home/"${slot})"; else echo slot=-; fi
 if [ -n "$home" ] && [ -f "$home/"${ports} ]; then echo "ports=$(head -c 200 "$home/"${ports} | base64 -w0)"; else echo ports=-; fi
-if [ -f ${caRootPath(w.app)} ]; then echo "caroot=$(head -c 65536 ${caRootPath(w.app)} | base64 -w0)"; else echo caroot=-; fi
+if [ -f ${caRootPath(w.app)} ]; then echo "caroot=$(head -c 262144 ${caRootPath(w.app)} | base64 -w0)"; else echo caroot=-; fi
 `;
 }
 

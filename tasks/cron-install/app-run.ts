@@ -41,6 +41,14 @@ export function usesAppRun(entries: readonly string[]): boolean {
   });
 }
 
+/**
+ * Jobs that are `hoist-run` alone: it would start the service's own command (the web server) in
+ * a container that never ends, a new one every time the job comes round.
+ */
+export function bareAppRunLines(entries: readonly string[]): string[] {
+  return entries.filter((line) => commandOf(line)?.command.trim() === APP_RUN_WORD);
+}
+
 /** The lines as installed: `hoist-run …` becomes the app's runner (cron's sh expands $HOME). */
 export function withAppRunner(entries: readonly string[], app: string): string[] {
   return entries.map((line) => {
@@ -65,6 +73,8 @@ export function runnerScript(r: RunnerInput): string {
 # Runs "$@" in a one-off container of ${r.app}'s live release: the live slot's compose project, the
 # release's image, .env and volumes. Output and exit status go to ~/${jobLogPath(r.app)}.
 set -u
+# The log holds the app's output: only the deploy user reads it.
+umask 077
 app=${quote(r.app)}
 service=${quote(r.service)}
 root="$HOME/apps/$app"

@@ -100,6 +100,15 @@ test("Caddy's reasons: only after the last /load, only the app's domains, the is
   ]);
   assert.equal(obtainErrors(log, ['app.hoist.test']), []);
   assert.equal(obtainErrors('caddy.Version=2.6.2\nnot json\n', ['app.hoist.test']), []);
+  // Several issuers: only Caddy's "will retry" (every issuer failed) ends the wait.
+  const final = obtainErrors(log, ['www.hoist.test'], { finalOnly: true });
+  assert.is(final.length, 1);
+  const firstIssuerOnly = log.split('\n').filter((l) => !l.includes('"will retry"')).join('\n');
+  assert.equal(obtainErrors(firstIssuerOnly, ['www.hoist.test'], { finalOnly: true }), [], 'another issuer may still succeed');
+  assert.is(obtainErrors(firstIssuerOnly, ['www.hoist.test']).length, 1, 'with one issuer (ACME_CA) its failure is the end');
+  // The reload fell out of the log tail: nothing is attributed to this release.
+  const noLoad = log.split('\n').filter((l) => !l.includes('"/load"')).join('\n');
+  assert.equal(obtainErrors(noLoad, ['www.hoist.test']), []);
 });
 
 test.run();

@@ -32,7 +32,7 @@ test('probe: site file, Caddyfile (base64, mode, owner), pidof caddy, the deploy
       'home=$(getent passwd deploy | cut -d: -f6)',
       'if [ -n "$home" ] && [ -f "$home/"apps/api/active-slot ]; then echo "slot=$(base64 -w0 < "$home/"apps/api/active-slot)"; else echo slot=-; fi',
       'if [ -n "$home" ] && [ -f "$home/"apps/api/ports ]; then echo "ports=$(head -c 200 "$home/"apps/api/ports | base64 -w0)"; else echo ports=-; fi',
-      'if [ -f /etc/caddy/sites/hoist-api.acme-ca-root.pem ]; then echo "caroot=$(head -c 65536 /etc/caddy/sites/hoist-api.acme-ca-root.pem | base64 -w0)"; else echo caroot=-; fi',
+      'if [ -f /etc/caddy/sites/hoist-api.acme-ca-root.pem ]; then echo "caroot=$(head -c 262144 /etc/caddy/sites/hoist-api.acme-ca-root.pem | base64 -w0)"; else echo caroot=-; fi',
       '',
     ].join('\n'),
   );
@@ -49,6 +49,11 @@ test('HTTP check: http on 80 for auto and off, https -k on 443 for internal; eve
   assert.ok(off.includes('if [ $i -ge 20 ]; then echo "Caddy did not answer for $d on "http://127.0.0.1:80": $out" >&2; exit 1; fi'), off);
   const internal = httpCheck(['a.example.com'], 'internal').line;
   assert.ok(internal.includes(`out=$(curl -sS -k -o /dev/null -w ' %{http_code}' --max-time 3 --resolve "$d:"443":127.0.0.1" https://"$d/" 2>&1)`), internal);
+});
+
+test('reload: --force only when asked (the CA root changed, the config text did not)', () => {
+  assert.not.match(reloadCaddy().line, /--force/);
+  assert.match(reloadCaddy(true).line, / --force/);
 });
 
 test.run();

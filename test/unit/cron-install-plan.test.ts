@@ -39,7 +39,7 @@ test('probe: parses recorded answers of crontab -l', () => {
 });
 
 test('hoist-run jobs: installed as the app\'s runner, which is installed first (once: compared by hash); plain jobs stay plain', () => {
-  const jobs = ['MAILTO=ops@example.com', '# nightly', '30 2 * * * hoist-run python train.py --full', '@hourly hoist-run', '*/5 * * * * /usr/bin/backup hoist-run'];
+  const jobs = ['MAILTO=ops@example.com', '# nightly', '30 2 * * * hoist-run python train.py --full', '@hourly hoist-run ./score', '*/5 * * * * /usr/bin/backup hoist-run'];
   const plan = cronInstall.plan(wanted(jobs), { exists: false, content: '', ...HEAD_FACT });
   assert.ok(plan.changes);
   if (!plan.changes) return;
@@ -48,7 +48,7 @@ test('hoist-run jobs: installed as the app\'s runner, which is installed first (
   assert.match(plan.steps[0]!.describe, /^install ~\/apps\/api\/bin\/hoist-run \(runs hoist-run jobs in a one-off container of the live release\); add the hoist:api block/);
   assert.is(
     plan.steps[0]!.content,
-    `${BEGIN}\nMAILTO=ops@example.com\n# nightly\n30 2 * * * "$HOME"/apps/api/bin/hoist-run python train.py --full\n@hourly "$HOME"/apps/api/bin/hoist-run\n*/5 * * * * /usr/bin/backup hoist-run\n${END}\n`,
+    `${BEGIN}\nMAILTO=ops@example.com\n# nightly\n30 2 * * * "$HOME"/apps/api/bin/hoist-run python train.py --full\n@hourly "$HOME"/apps/api/bin/hoist-run ./score\n*/5 * * * * /usr/bin/backup hoist-run\n${END}\n`,
   );
   // Runner in place, block in place: nothing to do. Runner changed (another service): only it.
   const installed = { exists: true, content: plan.steps[0]!.content, home: '/home/deploy', runnerSha256: runnerSha256(RUNNER) };
@@ -60,10 +60,16 @@ test('hoist-run jobs: installed as the app\'s runner, which is installed first (
   assert.ok(plain.changes && plain.steps[0]!.runner === undefined);
 });
 
+test('a hoist-run job with no command is refused, naming the line', () => {
+  assert.throws(() => cronInstall.plan(wanted(['@hourly hoist-run']), { exists: false, content: '', ...HEAD_FACT }), /the job "@hourly hoist-run" is hoist-run with no command/);
+  assert.throws(() => cronInstall.plan(wanted(['5 * * * *  hoist-run   ']), { exists: false, content: '', ...HEAD_FACT }), /with no command/);
+});
+
 test('the runner script: valid sh, the app and service quoted, the live slot read at run time', () => {
   const script = runnerScript({ app: 'api', service: 'web', composeFile: 'deploy/compose prod.yaml' });
   const check = spawnSync('/bin/sh', ['-n'], { input: script, encoding: 'utf8' });
   assert.is(check.status, 0, check.stderr);
+  assert.match(script, /^umask 077$/m, 'the job log is private');
   assert.match(script, /^app=api$/m);
   assert.match(script, /^service=web$/m);
   assert.ok(script.includes("for n in 'deploy/compose prod.yaml'; do"), script);

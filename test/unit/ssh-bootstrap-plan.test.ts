@@ -328,6 +328,20 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'FIREWALL=ufw with SSHD_OPTIONS "Port 2222": the port the hardening adds is allowed before ufw goes on',
+    settings: { firewall: 'ufw', sshdOptions: ['Port 2222'] },
+    change: (f) => {
+      fresh(f);
+      f.firewall = 'absent';
+      f.sshdPorts = [22];
+    },
+    steps: ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'firewall', 'harden-sshd'],
+    files: [KEYS_PATH, SUDOERS_PATH, SSHD_DROP_IN],
+    check: (plan) => {
+      assert.equal(step(plan, 'firewall').sshPorts, [22, 2222]);
+    },
+  },
+  {
     name: 'FIREWALL=ufw behind a port forward (SSH_PORT 2222 outside, sshd on 22 inside): ufw allows sshd\'s own port',
     settings: { firewall: 'ufw', sshPort: 2222 },
     change: (f) => (f.firewall = 'inactive'),
