@@ -198,8 +198,10 @@ export function fail(key: string, v: RawValue | undefined, problem: string): Con
   // from a CI secret): paths are short and hold a slash or a dot; anything else is not echoed.
   const mayBeContent = v !== undefined && CONTENT_KEYS.has(key) && (v.value.length > 200 || /\s/.test(v.value.trim()) || !/[/.~]/.test(v.value));
   const shown = v && (def?.secret || mayBeContent) ? '(hidden)' : v?.value;
-  // The problem may quote a path made from the value: kept to one plain line like the value.
-  return new ConfigError(key, shown, printable(problem), def?.fix ?? 'see .env.example', v?.source);
+  // The problem may quote a path made from the value: kept to one plain line like the value, and
+  // hidden where the value is.
+  const said = mayBeContent && v ? problem.split(v.value.trim()).join('(hidden)') : problem;
+  return new ConfigError(key, shown, printable(said), def?.fix ?? 'see .env.example', v?.source);
 }
 
 export function expandPath(v: RawValue): string {

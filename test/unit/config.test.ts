@@ -711,4 +711,17 @@ test('cron-install want: no CRON_FILE means no entries', async () => {
   assert.equal(rest, { app: 'app', user: 'deploy', asOther: false, entries: [] });
 });
 
+test('SSH_KEY holding neither a path nor key content (a base64-encoded key from a CI secret): refused without echoing it', () => {
+  const b64 = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n').toString('base64');
+  const e = thrown(() => load(`HOST=203.0.113.7\nSSH_KEY=${b64}\n`));
+  assert.instance(e, ConfigError);
+  const message = (e as Error).message;
+  assert.ok(message.includes('SSH_KEY'), message);
+  assert.ok(message.includes('(hidden)'), message);
+  assert.not.ok(message.includes(b64.slice(0, 20)), message);
+  // A path that is missing is still shown: it is no secret, and the person needs to see it.
+  const missing = thrown(() => load('HOST=203.0.113.7\nSSH_KEY=keys/nope_ed25519\n'));
+  assert.match((missing as Error).message, /keys\/nope_ed25519/);
+});
+
 test.run();
