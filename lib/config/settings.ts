@@ -194,9 +194,9 @@ const CONTENT_KEYS = new Set(['SSH_KEY', 'KNOWN_HOSTS', 'FORGE_KNOWN_HOSTS', 'AP
 
 export function fail(key: string, v: RawValue | undefined, problem: string): ConfigError {
   const def = KEY_BY_NAME.get(key);
-  // A value of these keys that is no path may be a secret in another shape (a base64-encoded key
-  // from a CI secret): paths are short and hold a slash or a dot; anything else is not echoed.
-  const mayBeContent = v !== undefined && CONTENT_KEYS.has(key) && (v.value.length > 200 || /\s/.test(v.value.trim()) || !/[/.~]/.test(v.value));
+  // A value of these keys may be a secret in another shape than hoist reads as content (a
+  // base64-encoded key from a CI secret, text with spaces): such values are not echoed.
+  const mayBeContent = v !== undefined && CONTENT_KEYS.has(key) && ((v.value.length > 100 && /^[A-Za-z0-9+/=\s]+$/.test(v.value)) || /\s/.test(v.value.trim()));
   const shown = v && (def?.secret || mayBeContent) ? '(hidden)' : v?.value;
   // The problem may quote a path made from the value: kept to one plain line like the value, and
   // hidden where the value is.
