@@ -91,7 +91,7 @@ test('status: issuer, serial, days left (floor), a warning under 14 days, expire
 });
 
 test("Caddy's reasons: only after the last /load, only the app's domains, the issuer's error first", () => {
-  const log = fixture('caddy-obtain-failed.log');
+  const log = fixture('caddy-obtain-failed.jsonl');
   assert.equal(obtainErrors(log, ['app.hoist.test', 'www.hoist.test']), [
     {
       domain: 'www.hoist.test',
