@@ -17,6 +17,7 @@ import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
 import { loadAppBase } from '../harness/images.ts';
+import { underLoad as clientLoops } from '../harness/client-loops.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
@@ -76,27 +77,8 @@ const liveImage = async (app: App) => `hoist-${app}-web:${(await sh(`readlink ${
 /** Every container (and with `images`, every image) on the host: what a failed or refused release must leave as it was. */
 const dockerState = (images = true) => sh(`docker ps -a --format '{{.ID}} {{.Names}} {{.Image}} {{.Status}}' | sed 's/ Up .*/ Up/' | sort${images ? "; docker images -a --format '{{.ID}} {{.Repository}}:{{.Tag}}' | sort" : ''}`);
 
-/** Runs `during` while a client asks each app 10 times a second (bounded to 240 s); the answers by app. */
-async function underLoad(during: () => Promise<void>): Promise<Record<App, Record<string, number>>> {
-  const loop = APPS.map(
-    (a) =>
-      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${domain(a)}:80:127.0.0.1 http://${domain(a)}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${a}.log 2>&1 &)`,
-  );
-  await host.sh(`rm -f /tmp/loop.*; ${loop.join('; ')}`);
-  await new Promise((r) => setTimeout(r, 1000));
-  try {
-    await during();
-  } finally {
-    await new Promise((r) => setTimeout(r, 1000));
-    await host.sh('touch /tmp/loop.stop; sleep 0.5');
-  }
-  const counts = {} as Record<App, Record<string, number>>;
-  for (const a of APPS) {
-    counts[a] = {};
-    for (const l of (await host.sh(`cat /tmp/loop.${a}.log`)).stdout.trim().split('\n')) counts[a][l] = (counts[a][l] ?? 0) + 1;
-  }
-  return counts;
-}
+/** Runs `during` while a client asks each app 10 times a second; the answers by app. */
+const underLoad = (during: () => Promise<void>) => clientLoops(host, Object.fromEntries(APPS.map((a) => [a, domain(a)])) as Record<App, string>, during);
 
 /** Only `want` answers, and enough of them to mean the loop ran the whole time. */
 function onlyAnswered(counts: Record<string, number>, want: string): void {

@@ -15,6 +15,7 @@ import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { startSampler } from '../harness/secret-watch.ts';
+import { underLoad as clientLoops } from '../harness/client-loops.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
@@ -98,27 +99,8 @@ sed -n '/hoist-${app}-repo/,/^$/p' .ssh/config | sha256sum
   return r.stdout;
 }
 
-/** Runs `during` while a client asks each app 10 times a second; returns the answers by app. */
-async function underLoad(during: () => Promise<void>): Promise<Record<App, Record<string, number>>> {
-  const loop = APPS.map(
-    (a) =>
-      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${domain(a)}:80:127.0.0.1 http://${domain(a)}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${a}.log 2>&1 &)`,
-  );
-  await host.sh(`rm -f /tmp/loop.*; ${loop.join('; ')}`);
-  await new Promise((r) => setTimeout(r, 1000));
-  try {
-    await during();
-  } finally {
-    await new Promise((r) => setTimeout(r, 1000));
-    await host.sh('touch /tmp/loop.stop; sleep 0.5');
-  }
-  const counts = {} as Record<App, Record<string, number>>;
-  for (const a of APPS) {
-    counts[a] = {};
-    for (const l of (await host.sh(`cat /tmp/loop.${a}.log`)).stdout.trim().split('\n')) counts[a][l] = (counts[a][l] ?? 0) + 1;
-  }
-  return counts;
-}
+/** Runs `during` while a client asks each app 10 times a second; the answers by app. */
+const underLoad = (during: () => Promise<void>) => clientLoops(host, Object.fromEntries(APPS.map((a) => [a, domain(a)])) as Record<App, string>, during);
 
 test.before(async () => {
   ({ host } = await bed.start({ domain: domain('alpha'), moreDomains: [domain('beta'), domain('gamma')], token: TOKEN, repos: [...APPS] }));
