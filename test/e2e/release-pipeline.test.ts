@@ -60,7 +60,7 @@ test('v1 goes live through Caddy; the app .env is mode 600 and secret', async ()
 test('v2 replaces v1 with no failed request; a second release of v2 changes nothing and builds nothing', async () => {
   await git.commit('app', appFiles('v2'), 'v2');
   // A client hitting the site 20 times a second for the whole release (bounded: 3 minutes).
-  await host.sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await host.sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
   await new Promise((r) => setTimeout(r, 1000));
   const r = await run('release');
   await new Promise((r) => setTimeout(r, 1000));

@@ -119,7 +119,7 @@ async function userLines(): Promise<string> {
 
 /** Starts a client loop on the host: 20 requests a second to `domain` through Caddy, bounded (3 minutes). */
 async function startLoop(domain: string): Promise<void> {
-  await sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${domain}:80:127.0.0.1 http://${domain}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${domain}:80:127.0.0.1 http://${domain}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
 }
 
 async function stopLoop(): Promise<Record<string, number>> {

@@ -8,7 +8,7 @@ export async function underLoad<N extends string>(host: TestHost, domains: Recor
   const names = Object.keys(domains) as N[];
   const loop = names.map(
     (n) =>
-      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 2 -w ' %{http_code}' --resolve ${domains[n]}:80:127.0.0.1 http://${domains[n]}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${n}.log 2>&1 &)`,
+      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${domains[n]}:80:127.0.0.1 http://${domains[n]}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${n}.log 2>&1 &)`,
   );
   await host.sh(`rm -f /tmp/loop.*; ${loop.join('; ')}`);
   await new Promise((r) => setTimeout(r, 1000));
