@@ -14,7 +14,6 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RunReport } from '../../lib/report/run-report.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { underLoad as clientLoops } from '../harness/client-loops.ts';
@@ -49,15 +48,8 @@ function settings(app: App, extra: Record<string, string> = {}): string {
   return path;
 }
 
-async function run(app: App, pipeline: string, extra: Record<string, string> = {}): Promise<PipelineRun> {
-  const r = await tb.hoist(['run', pipeline, '--env-file', settings(app, extra), '--inventory', tb.inventoryPath, '--json', '-'], { GITHUB_TOKEN: TOKEN });
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`${app} ${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+function run(app: App, pipeline: string, extra: Record<string, string> = {}): Promise<PipelineRun> {
+  return tb.runPipeline(pipeline, { envFile: settings(app, extra), env: { GITHUB_TOKEN: TOKEN } });
 }
 
 const status = (app: App, json: boolean) => tb.hoist(['status', '--env-file', settings(app), '--inventory', tb.inventoryPath, ...(json ? ['--json', '-'] : [])]);

@@ -7,12 +7,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestNetwork, docker, dockerSh, remember, removeContainers, removeNetwork, testLabels } from '../harness/docker.ts';
-import { Testbed, vpsImage, type TestHost } from '../harness/testbed.ts';
+import { sshBannerOn as bannerOn, Testbed, vpsImage, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('proxy jump');
 const tb = new Testbed();
@@ -46,21 +45,6 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 2
   }
 }
 
-const bannerOn = (port: number) =>
-  new Promise<boolean>((res) => {
-    const s = connect(port, '127.0.0.1');
-    s.setTimeout(1000);
-    s.once('data', (d) => {
-      s.destroy();
-      res(d.toString().startsWith('SSH-2.0'));
-    });
-    s.once('error', () => res(false));
-    s.once('close', () => res(false));
-    s.once('timeout', () => {
-      s.destroy();
-      res(false);
-    });
-  });
 
 const ipOn = (container: string) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${NET}").IPAddress}}`, container);
 

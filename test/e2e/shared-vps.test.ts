@@ -12,7 +12,6 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RunReport } from '../../lib/report/run-report.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { startSampler } from '../harness/secret-watch.ts';
 import { underLoad as clientLoops } from '../harness/client-loops.ts';
@@ -61,16 +60,9 @@ function settings(app: App, extra: Record<string, string> = {}): string {
 }
 
 async function run(app: App, pipeline: string, extra: Record<string, string> = {}, args: string[] = []): Promise<PipelineRun> {
-  const envFile = settings(app, extra);
-  const r = await tb.hoist(['run', pipeline, '--env-file', envFile, '--inventory', tb.inventoryPath, '--json', '-', ...args], { GITHUB_TOKEN: TOKEN });
-  outputs.push(r.stdout, r.stderr);
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`${app} ${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+  const r = await tb.runPipeline(pipeline, { envFile: settings(app, extra), args, env: { GITHUB_TOKEN: TOKEN } });
+  outputs.push(r.out);
+  return r;
 }
 
 const statuses = (r: PipelineRun) => r.report.hosts[0]!.tasks.map((t) => t.status);

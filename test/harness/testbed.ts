@@ -160,13 +160,13 @@ export class Testbed {
    * `hoist run PIPELINE` with the test bed's .env and inventory and `--json -`, as the e2e files
    * run their pipelines: the exit code, all output, and the parsed report (an error if none).
    */
-  async runPipeline(pipeline: string, opts: { args?: string[]; env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void } = {}): Promise<PipelineRun> {
-    const r = await this.hoist(['run', pipeline, '--env-file', this.envPath, '--inventory', this.inventoryPath, '--json', '-', ...(opts.args ?? [])], opts.env, opts.onSpawn);
+  async runPipeline(pipeline: string, opts: { args?: string[]; env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void; envFile?: string } = {}): Promise<PipelineRun> {
+    const r = await this.hoist(['run', pipeline, '--env-file', opts.envFile ?? this.envPath, '--inventory', this.inventoryPath, '--json', '-', ...(opts.args ?? [])], opts.env, opts.onSpawn);
     let report: RunReport;
     try {
       report = JSON.parse(r.stdout) as RunReport;
     } catch {
-      throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
+      throw new Error(`${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
     }
     return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
   }
@@ -185,25 +185,30 @@ export interface PipelineRun {
   ms: number;
 }
 
+/** Does an SSH server answer with its banner on this loopback port (within a second)? */
+export function sshBannerOn(port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = connect(port, '127.0.0.1');
+    s.setTimeout(1000);
+    s.once('data', (d) => {
+      s.destroy();
+      res(d.toString().startsWith('SSH-2.0'));
+    });
+    s.once('error', () => res(false));
+    // docker-proxy accepts and then closes while sshd is not listening yet
+    s.once('close', () => res(false));
+    s.once('timeout', () => {
+      s.destroy();
+      res(false);
+    });
+  });
+}
+
 /** Waits (bounded) until sshd answers with its banner on the port. */
 async function waitForSshBanner(port: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1');
-      s.setTimeout(1000);
-      s.once('data', (d) => {
-        s.destroy();
-        res(d.toString().startsWith('SSH-2.0'));
-      });
-      s.once('error', () => res(false));
-      // docker-proxy accepts and then closes while sshd is not listening yet
-      s.once('close', () => res(false));
-      s.once('timeout', () => {
-        s.destroy();
-        res(false);
-      });
-    });
+    const ok = await sshBannerOn(port);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
