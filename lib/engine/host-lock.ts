@@ -36,42 +36,52 @@ export interface LockProbe {
   heldRaw: string | null;
   /** Where `current` pointed (its last path part), null when there is none. */
   current: string | null;
-  /** What the command carried along (`then`) answered, as if run on its own; null if not run. */
-  then: ExecResult | null;
+  /** What each carried command answered, as if run on its own, in order; null if they did not run. */
+  then: ExecResult[] | null;
 }
 
 /**
- * A command sent in the lock's round trip, run in a subshell of its own (its `cd` and `exit`
- * stay inside). Its output is framed by `marker` lines, so it reads back exactly as if it had
- * been sent alone; the marker is random per run, which the command's output cannot guess.
+ * Commands sent in the lock's round trip, each run in a subshell of its own (its `cd` and `exit`
+ * stay inside), one after another. Each one's output, its stderr and its exit status are framed by
+ * `marker` lines (`marker.N` for the Nth), so each reads back exactly as if it had been sent
+ * alone; the marker is random per run, which no command's output can guess.
  */
-export interface CarriedCommand {
-  command: Cmd;
+export interface CarriedCommands {
+  commands: Cmd[];
   marker: string;
 }
 
 /**
  * Takes the lock and reads the current release, in one round trip; then, only if the lock is
- * ours, runs `then`. Retrying is safe: a second attempt finds our own record and counts it ours.
+ * ours, runs the carried commands. Retrying is safe: a second attempt finds our own record and counts it ours.
  * With `takeOver` (a dead holder's record, see lock-takeover.ts), that lock is removed first if
  * it is still the one there; `mkdir` makes the look-and-remove one step, so two runs taking over
  * at once cannot both remove a lock (the second would remove the first's fresh one).
  */
-export function acquireCommand(info: LockInfo, releaseLink: string | null, then?: CarriedCommand, takeOver?: string): Cmd {
+export function acquireCommand(info: LockInfo, releaseLink: string | null, then?: CarriedCommands, takeOver?: string): Cmd {
   const record = JSON.stringify(info);
   const removeDead = takeOver
     ? sh`if mkdir .hoist/takeover 2>/dev/null; then [ "$(readlink .hoist/lock)" != ${takeOver} ] || rm -f .hoist/lock; rmdir .hoist/takeover; fi; `
     : sh``;
-  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then?.commands.length ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
 }
 
-/** Reads the lock and the current release without taking anything (dry run, status); runs `then` too. */
-export function peekCommand(releaseLink: string | null, then?: CarriedCommand): Cmd {
-  return sh`cd && if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; else echo 'lock free'; fi; ${readCurrent(releaseLink)}${then ? sh`; ${carried(then)}` : sh``}`;
+/** Reads the lock and the current release without taking anything (dry run, status); runs the carried commands too. */
+export function peekCommand(releaseLink: string | null, then?: CarriedCommands): Cmd {
+  return sh`cd && if [ -L .hoist/lock ]; then printf 'lock held %s\\n' "$(readlink .hoist/lock)"; else echo 'lock free'; fi; ${readCurrent(releaseLink)}${then?.commands.length ? sh`; ${carried(then)}` : sh``}`;
 }
 
-function carried(then: CarriedCommand): Cmd {
-  return sh`echo ${then.marker}; (${then.command}); printf '\\n%s %s\\n' ${then.marker} "$?"`;
+/**
+ * Each command's stdout goes straight out (fd 3); its stderr and then its exit status are caught
+ * in `e` (" STATUS" last, so no trailing newline of stderr is lost) and written after it, framed:
+ * `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`.
+ */
+function carried(then: CarriedCommands): Cmd {
+  const one = (command: Cmd, i: number) => {
+    const m = `${then.marker}.${i}`;
+    return sh`echo ${m}; { e=$( { (${command}) 2>&1 1>&3 3>&-; printf ' %s' "$?"; } ); } 3>&1; printf '\\n%s %s\\n%s\\n%s.end\\n' ${m} "\${e##* }" "\${e% *}" ${m}`;
+  };
+  return sh`${then.commands.map(one).reduce((all, c) => sh`${all}; ${c}`)}`;
 }
 
 /**
@@ -92,21 +102,23 @@ function readCurrent(releaseLink: string | null): Cmd {
   return releaseLink ? sh`printf 'current %s\\n' ${oneLineOfLink(releaseLink)}` : sh`echo 'current '`;
 }
 
-export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {
+export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'marker'> & { count: number }): LockProbe {
   if (r.code !== 0) throw new Error(`reading the deploy lock failed (exit ${r.code}): ${r.stderr.trim()}`);
   let heldBy: LockInfo | null = null;
   let heldRaw: string | null = null;
   let current: string | null = null;
   let own = r.stdout;
-  let then: ExecResult | null = null;
-  const start = marker ? r.stdout.indexOf(`${marker}\n`) : -1;
-  if (marker && start >= 0) {
-    own = r.stdout.slice(0, start);
-    const rest = r.stdout.slice(start + marker.length + 1);
-    const end = rest.lastIndexOf(`\n${marker} `);
-    const code = end >= 0 ? Number.parseInt(rest.slice(end + marker.length + 2), 10) : Number.NaN;
-    if (!Number.isInteger(code)) throw new Error(`reading the deploy lock failed: the carried command's output ends without its marker`);
-    then = { stdout: rest.slice(0, end), stderr: r.stderr, code };
+  let then: ExecResult[] | null = null;
+  const first = carried?.count ? frameStart(r.stdout, `${carried.marker}.0`, 0) : -1;
+  if (carried && first >= 0) {
+    own = r.stdout.slice(0, first);
+    then = [];
+    let at = first;
+    for (let i = 0; i < carried.count; i++) {
+      const framed = readFrame(r.stdout, `${carried.marker}.${i}`, at);
+      then.push(framed.result);
+      at = framed.next;
+    }
   }
   for (const line of own.split('\n')) {
     if (line.startsWith('lock held ')) {
@@ -116,6 +128,28 @@ export function parseLockProbe(r: ExecResult, marker?: string): LockProbe {
     else if (line.startsWith('current ')) current = line.slice('current '.length).trim().split('/').pop() || null;
   }
   return { heldBy, heldRaw, current, then };
+}
+
+/** Where the line `m` starts, at or after `from`; -1 when it is not there. */
+function frameStart(text: string, m: string, from: number): number {
+  for (let at = text.indexOf(`${m}\n`, from); at >= 0; at = text.indexOf(`${m}\n`, at + 1)) {
+    if (at === 0 || text[at - 1] === '\n') return at;
+  }
+  return -1;
+}
+
+/** One carried command's frame (see `carried`), starting at or after `from`. */
+function readFrame(text: string, m: string, from: number): { result: ExecResult; next: number } {
+  const cut = new Error(`reading the deploy lock failed: the carried command's output ends without its marker`);
+  const start = frameStart(text, m, from);
+  if (start < 0) throw cut;
+  const body = start + m.length + 1;
+  const statusAt = text.indexOf(`\n${m} `, body);
+  const statusEnd = statusAt < 0 ? -1 : text.indexOf('\n', statusAt + m.length + 2);
+  const code = statusEnd < 0 ? Number.NaN : Number(text.slice(statusAt + m.length + 2, statusEnd));
+  const endAt = statusEnd < 0 ? -1 : text.indexOf(`\n${m}.end\n`, statusEnd);
+  if (!Number.isInteger(code) || endAt < 0) throw cut;
+  return { result: { stdout: text.slice(body, statusAt), stderr: text.slice(statusEnd + 1, endAt), code }, next: endAt + m.length + 6 };
 }
 
 function parseInfo(text: string): LockInfo {

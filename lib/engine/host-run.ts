@@ -12,7 +12,7 @@ import { redact } from '../secrets/redact.ts';
 import type { Cmd } from '../shell-quote.ts';
 import { auditLine, type AuditResult } from './audit-log.ts';
 import type { EventListener, TaskResult } from './events.ts';
-import { acquireCommand, describeHolder, formatAge, lockHeldError, lockPollDelayMs, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommand, type LockInfo, type LockProbe } from './host-lock.ts';
+import { acquireCommand, describeHolder, formatAge, lockHeldError, lockPollDelayMs, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommands, type LockInfo, type LockProbe } from './host-lock.ts';
 import type { Interrupt } from './interrupt.ts';
 import { holderGoneHere } from './lock-takeover.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -126,11 +126,12 @@ export class HostRun {
 
   private async takeLock(exec: ConnectableExecutor, onRetry: (attempt: number, of: number, error: Error) => void, onWait: LockWaitListener): Promise<void> {
     const link = this.pipeline.releaseLink?.(this.input) ?? null;
-    const carry = this.carriedProbe();
+    const carry = this.carriedProbes();
     const ask = async (command: Cmd): Promise<LockProbe> => {
-      const answer = parseLockProbe(await withRetry(() => exec.exec(command), { retries: this.opts.retries, onRetry }), carry?.carried.marker);
-      // The first task's probe rode along: its runTask finds the answer in the cache.
-      if (carry && answer.then) this.probeCache.set(carry.key, Promise.resolve(answer.then));
+      const answer = parseLockProbe(await withRetry(() => exec.exec(command), { retries: this.opts.retries, onRetry }), carry ? { marker: carry.carried.marker, count: carry.keys.length } : undefined);
+      // The tasks' probes rode along: each runTask finds its answer in the cache, unless a task
+      // before it applied a change (which empties the cache: it then asks the host again).
+      answer.then?.forEach((result, i) => this.probeCache.set(carry!.keys[i]!, Promise.resolve(result)));
       return answer;
     };
     if (this.opts.dryRun) {
@@ -181,21 +182,34 @@ export class HostRun {
   }
 
   /**
-   * The first task's probe, to send in the lock's round trip: only a remote probe of the first
-   * task (nothing runs before it) under the same account without sudo (the lock's command has
-   * none). A probe that cannot be built here is left to runTask, which reports it as the task's.
+   * Every task's probe that can be sent in the lock's round trip: remote, under the account the
+   * lock is taken as, without sudo (the lock's command has none), and buildable now (a probe that
+   * throws here is left to runTask, which reports it as the task's). Sent once per distinct
+   * command (docker-up and release-switch share theirs). A later task's answer is used only while
+   * no task before it has applied anything (the cache is emptied then): it is what the host looks
+   * like after the lock was taken, and nothing but this run can change it under the lock. So a
+   * run with nothing to do costs two round trips per host: lock and probes, then unlock and audit.
    */
-  private carriedProbe(): { key: string; carried: CarriedCommand } | null {
-    const first = this.pipeline.tasks[0];
-    if (!first || first.local) return null;
-    let p: ReturnType<Task['probe']>;
-    try {
-      p = first.probe(this.wanted[0], this.input);
-    } catch {
-      return null;
-    }
-    if ('local' in p || p.sudo) return null;
-    return { key: this.probeKey(first, p), carried: { command: p.command, marker: `hoist-carried-${randomBytes(8).toString('hex')}` } };
+  private carriedProbes(): { keys: string[]; carried: CarriedCommands } | null {
+    const login = this.firstLogin;
+    const keys: string[] = [];
+    const commands: Cmd[] = [];
+    this.pipeline.tasks.forEach((task, i) => {
+      if (task.local || this.loginOf(task) !== login) return;
+      let p: ReturnType<Task['probe']>;
+      try {
+        p = task.probe(this.wanted[i], this.input);
+      } catch {
+        return;
+      }
+      if ('local' in p || p.sudo) return;
+      const key = this.probeKey(task, p);
+      if (keys.includes(key)) return;
+      keys.push(key);
+      commands.push(p.command);
+    });
+    if (!commands.length) return null;
+    return { keys, carried: { commands, marker: `hoist-carried-${randomBytes(8).toString('hex')}` } };
   }
 
   private probeKey(task: Task, p: RemoteProbe<unknown>): string {

@@ -41,6 +41,8 @@ export class SshExecutor implements Executor {
    * tried, and the bastion's, count): what proves a refused key was not tried again.
    */
   connectAttempts = 0;
+  /** Commands sent (one SSH round trip each, a retry counts again): the report's `commands`. */
+  commandsSent = 0;
   private client: SshClient | null = null;
   private jumpClient: SshClient | null = null;
   private connecting: Promise<SshClient> | null = null;
@@ -143,6 +145,7 @@ export class SshExecutor implements Executor {
     // remote process (a hung apt-get would keep the dpkg lock), `timeout` kills its whole group.
     const bounded = sh`timeout -k 5 ${Math.ceil(timeoutMs / 1000)} sh -c ${cmd.line}`;
     const line = opts.sudo && !this.isRoot ? withSudo(bounded).line : bounded.line;
+    this.commandsSent++;
     return this.channels.run(async () => {
       const channel = await this.openChannel(client, line);
       const started = Date.now();

@@ -20,6 +20,8 @@ export interface HostReport {
   /** Why a host was skipped or rolled back although its own tasks passed. */
   note: string | null;
   warnings: string[];
+  /** Commands sent to the host (one SSH round trip each): a release with nothing to do sends 2. */
+  commands: number;
   tasks: TaskReport[];
 }
 
@@ -89,6 +91,7 @@ export function buildReport(r: ReportInput, diffOf: (f: NonNullable<TaskResult['
       error: run.error ?? null,
       note: run.note ?? null,
       warnings: [...run.warnings],
+      commands: run.executors.commandsSent(),
       tasks: run.results.map(({ files, ...rest }) => ({
         ...rest,
         ...(files ? { files: files.map((f) => ({ path: f.path, secret: !!f.secret, diff: f.secret ? null : diffOf(f) })) } : {}),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { acquireCommand, newLockInfo, parseLockProbe, peekCommand, type CarriedCommand } from '../../lib/engine/host-lock.ts';
+import { acquireCommand, newLockInfo, parseLockProbe, peekCommand, type CarriedCommands } from '../../lib/engine/host-lock.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 
@@ -25,21 +25,27 @@ function scratchHome(): string {
 // A probe whose output has no final newline, looks like the lock's own lines, goes to stderr too
 // and exits non-zero: it must read back exactly as if it had been sent alone.
 const probe = sh`cd apps && printf 'lock held {}\\ncurrent x\\nlast line, no newline'; echo oops >&2; exit 3`;
-const carried: CarriedCommand = { command: probe, marker: 'hoist-carried-0123456789abcdef' };
+// A second one (every task's probe rides along): no output at all; a third: stderr without a
+// final newline, stdout that looks like the frame of the command after it, and `exit` in a loop.
+const quiet = sh`true`;
+const tricky = sh`printf 'hoist-carried-0123456789abcdef.3\\n'; printf 'warn 1 2' >&2; for i in 1; do exit 0; done`;
+const carried: CarriedCommands = { commands: [probe, quiet, tricky], marker: 'hoist-carried-0123456789abcdef' };
+const framed = (c: CarriedCommands) => ({ marker: c.marker, count: c.commands.length });
 
 test('taking the lock carries the first probe: its answer reads back as if it were sent alone', () => {
   const home = scratchHome();
   try {
     const alone = inHome(home, probe);
     const info = newLockInfo('run1', 'release', 'abc');
-    const r = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), carried.marker);
+    const r = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), framed(carried));
     assert.is(r.heldBy, null);
     assert.is(r.current, 'r1');
-    assert.equal(r.then, alone);
+    assert.equal(r.then, [alone, inHome(home, quiet), inHome(home, tricky)]);
     assert.equal(alone, { stdout: 'lock held {}\ncurrent x\nlast line, no newline', stderr: 'oops\n', code: 3 });
+    assert.equal(r.then![2], { stdout: 'hoist-carried-0123456789abcdef.3\n', stderr: 'warn 1 2', code: 0 });
     // Sent again (a retry after a lost answer): our own record counts as ours, the probe runs.
-    const again = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), carried.marker);
-    assert.equal([again.heldBy, again.then], [null, alone]);
+    const again = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), framed(carried));
+    assert.equal([again.heldBy, again.then?.[0]], [null, alone]);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -50,13 +56,13 @@ test('a lock held by another run: the carried probe does not run', () => {
   try {
     const other = newLockInfo('run0', 'release', 'old');
     assert.is(parseLockProbe(inHome(home, acquireCommand(other, 'apps/app/current'))).heldBy, null);
-    const r = parseLockProbe(inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), 'apps/app/current', carried)), carried.marker);
+    const r = parseLockProbe(inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), 'apps/app/current', carried)), framed(carried));
     assert.equal(r.heldBy, other);
     assert.is(r.then, null);
     assert.is(r.current, 'r1');
     // A peek (dry run) carries the probe whoever holds the lock, and takes nothing.
-    const peek = parseLockProbe(inHome(home, peekCommand('apps/app/current', carried)), carried.marker);
-    assert.equal([peek.heldBy, peek.then?.code, peek.then?.stdout.endsWith('no newline')], [other, 3, true]);
+    const peek = parseLockProbe(inHome(home, peekCommand('apps/app/current', carried)), framed(carried));
+    assert.equal([peek.heldBy, peek.then?.[0]?.code, peek.then?.[0]?.stdout.endsWith('no newline'), peek.then?.length], [other, 3, true, 3]);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -68,7 +74,7 @@ test('a home where the lock cannot be made fails the command instead of reading 
     execFileSync('/bin/sh', ['-c', 'touch .hoist'], { cwd: home });
     const r = inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), null, carried));
     assert.is.not(r.code, 0);
-    assert.throws(() => parseLockProbe(r, carried.marker), /reading the deploy lock failed \(exit 1\)/);
+    assert.throws(() => parseLockProbe(r, framed(carried)), /reading the deploy lock failed \(exit 1\)/);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
@@ -89,8 +95,8 @@ test('taking over a dead holder\'s lock removes that lock only, and only once at
     execFileSync('/bin/sh', ['-c', 'mkdir .hoist/takeover'], { cwd: home });
     assert.is(parseLockProbe(inHome(home, acquireCommand(mine, null, undefined, raw))).heldBy?.run, 'run0');
     execFileSync('/bin/sh', ['-c', 'rmdir .hoist/takeover'], { cwd: home });
-    const taken = parseLockProbe(inHome(home, acquireCommand(mine, 'apps/app/current', carried, raw)), carried.marker);
-    assert.equal([taken.heldBy, taken.current, taken.then?.code], [null, 'r1', 3]);
+    const taken = parseLockProbe(inHome(home, acquireCommand(mine, 'apps/app/current', carried, raw)), framed(carried));
+    assert.equal([taken.heldBy, taken.current, taken.then?.map((t) => t.code)], [null, 'r1', [3, 0, 0]]);
     assert.is(link(), JSON.stringify(mine));
     assert.is(parseLockProbe(inHome(home, peekCommand(null))).heldRaw, JSON.stringify(mine));
   } finally {
@@ -100,7 +106,12 @@ test('taking over a dead holder\'s lock removes that lock only, and only once at
 
 test('an answer cut short after the marker is an error, not a half-read probe', () => {
   assert.throws(
-    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}\npartial`, stderr: '', code: 0 }, carried.marker),
+    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\npartial`, stderr: '', code: 0 }, framed(carried)),
+    /ends without its marker/,
+  );
+  // The first command's frame is whole, a later one's is cut: an error too.
+  assert.throws(
+    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\nout\n${carried.marker}.0 0\n\n${carried.marker}.0.end\n${carried.marker}.1\n`, stderr: '', code: 0 }, framed(carried)),
     /ends without its marker/,
   );
 });

@@ -9,7 +9,7 @@ import { HostRun } from '../../lib/engine/host-run.ts';
 import { Interrupt } from '../../lib/engine/interrupt.ts';
 import { definePipeline } from '../../lib/engine/pipeline.ts';
 import { withRetry } from '../../lib/engine/retry.ts';
-import { defineTask, type Task, type TaskInput } from '../../lib/engine/task.ts';
+import { defineTask, type RemoteProbe, type Task, type TaskInput } from '../../lib/engine/task.ts';
 import {
   AuthError,
   CommandTimeoutError,
@@ -661,26 +661,45 @@ test('a lock held by another run fails the host at start, before any task probes
   assert.is(run.release.before, '20260101-abc');
 });
 
-/** Answers the lock's command with the carried first probe run against the simulated host. */
+/** Answers the lock's command with the carried probes run against the simulated host, framed as the host's shell frames them. */
 function carryingLock(state: State): Responder {
   const host = simulatedHost(state);
   return (line, opts) => {
-    const m = /^cd && (?:mkdir -p \.hoist|if \[ -L \.hoist\/lock \]).*echo (hoist-carried-[0-9a-f]+); \((.*)\); printf /.exec(line);
-    if (!m) return undefined;
-    const probe = host(m[2]!, opts) as ExecResult;
-    return ok(`lock ours\ncurrent \n${m[1]}\n${probe.stdout}\n${m[1]} ${probe.code}\n`);
+    if (!/^cd && (?:mkdir -p \.hoist|if \[ -L \.hoist\/lock \])/.test(line)) return undefined;
+    let out = 'lock ours\ncurrent \n';
+    for (const m of line.matchAll(/echo (hoist-carried-[0-9a-f]+\.\d+); \{ e=\$\( \{ \((.*?)\) 2>&1 1>&3 3>&-;/g)) {
+      const probe = host(m[2]!, opts) as ExecResult;
+      out += `${m[1]}\n${probe.stdout}\n${m[1]} ${probe.code}\n${probe.stderr}\n${m[1]}.end\n`;
+    }
+    return ok(out);
   };
 }
 
-test('the first task\'s probe rides in the lock\'s round trip; later tasks probe on their own', async () => {
+test('every task\'s probe rides in the lock\'s round trip; a task after a change probes again', async () => {
   for (const dryRun of [false, true]) {
+    // Nothing changes before b: b plans from the carried answer, and only its apply and verify
+    // reach the host on their own.
     const state = { a: 'v2', b: 'v1' };
     const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state, faults: [carryingLock(state)], dryRun });
     assert.equal(statuses(r.results), ['unchanged', 'changed']);
-    const expected = dryRun ? ['cat state-b'] : ['cat state-b', 'set state-b v2', 'cat state-b'];
-    assert.equal(taskLines(r.exec), expected, dryRun ? 'dry run' : 'run');
+    assert.equal(taskLines(r.exec), dryRun ? [] : ['set state-b v2', 'cat state-b'], dryRun ? 'dry run' : 'run');
     assert.is(r.exec.lines.filter(isLockCommand).length, 1, 'one lock command');
+    assert.is((r.exec.lines.find(isLockCommand)!.match(/echo hoist-carried-[0-9a-f]+\.\d+; /g) ?? []).length, 2, 'both probes carried');
   }
+  // a applies a change: b's carried answer is from before it, so b asks the host again.
+  const state = { a: 'v1', b: 'v1' };
+  const r = await runAll({ tasks: [fakeTask('a', 'v2'), fakeTask('b', 'v2')], state, faults: [carryingLock(state)] });
+  assert.equal(statuses(r.results), ['changed', 'changed']);
+  assert.equal(taskLines(r.exec), ['set state-a v2', 'cat state-a', 'cat state-b', 'set state-b v2', 'cat state-b']);
+});
+
+test('a probe under sudo, or as another account, does not ride along', async () => {
+  const state = { a: 'v2', b: 'v2', c: 'v2' };
+  const sudoProbe = defineTask<string, string>({ ...fakeTask('b', 'v2'), probe: (w) => ({ ...(fakeTask('b', 'v2').probe(w, undefined as never) as RemoteProbe<string>), sudo: true }) });
+  const admin = defineTask<string, string>({ ...fakeTask('c', 'v2'), login: 'admin' });
+  const r = await runAll({ tasks: [fakeTask('a', 'v2'), sudoProbe, admin], state, faults: [carryingLock(state)] });
+  assert.equal(statuses(r.results), ['unchanged', 'unchanged', 'unchanged']);
+  assert.equal(taskLines(r.exec), ['cat state-b', 'cat state-c']);
 });
 
 test('a lock left by a dead run of this machine is taken over with a warning; a live one stops the host', async () => {

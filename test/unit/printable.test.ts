@@ -53,7 +53,7 @@ function report(hosts: Partial<HostReport>[], dryRun = false): RunReport {
     exitCode: 1,
     interrupted: null,
     rollout: { concurrency: 1, batch: null, canary: null, maxFail: null, fleetRollback: false, batches: 1 },
-    hosts: hosts.map((h) => ({ name: 'web1', address: '127.0.0.1:22', status: 'failed', batch: 1, release: { before: null, after: null }, startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:01.000Z', durationMs: 1000, error: null, note: null, warnings: [], tasks: [], ...h })),
+    hosts: hosts.map((h) => ({ name: 'web1', address: '127.0.0.1:22', status: 'failed', batch: 1, release: { before: null, after: null }, startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:01.000Z', durationMs: 1000, error: null, note: null, warnings: [], commands: 2, tasks: [], ...h })),
   };
 }
 

@@ -10,7 +10,7 @@ import { appendStepSummary, markdownText, stepSummary } from '../../lib/report/s
 
 const host = (o: Partial<HostReport>): HostReport => ({
   name: 'web1', address: '127.0.0.1:22', status: 'ok', batch: 1, release: { before: null, after: null }, startedAt: '2026-01-01T00:00:00.000Z',
-  endedAt: '2026-01-01T00:00:03.000Z', durationMs: 3200, error: null, note: null, warnings: [], tasks: [], ...o,
+  endedAt: '2026-01-01T00:00:03.000Z', durationMs: 3200, error: null, note: null, warnings: [], commands: 2, tasks: [], ...o,
 });
 const task = (name: string, status: 'changed' | 'unchanged' | 'failed' | 'rolled-back', error?: string) => ({ task: name, status, steps: [], attempts: 1, durationMs: 1, ...(error ? { error } : {}) });
 
