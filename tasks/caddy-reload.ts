@@ -57,7 +57,9 @@ export function caddyReloadFor(getPort: PortSource) {
     },
 
     probe(w, input) {
-      return { command: caddyProbe(w), sudo: true, parse: (r) => factOf(r, input) };
+      // No sudo: the probe reads Caddy's files as the login user and uses `sudo -n` only for one
+      // it cannot read (probe.ts), so a no-op release costs the host no sudo session.
+      return { command: caddyProbe(w), parse: (r) => factOf(r, input) };
     },
 
     plan: planCaddy,
@@ -67,7 +69,7 @@ export function caddyReloadFor(getPort: PortSource) {
     /** The host probed again must need nothing, and Caddy must answer for every domain. */
     async verify(exec, ctx) {
       const { wanted: w, input } = ctx;
-      const again = planCaddy(w, factOf(await exec.exec(caddyProbe(w), { sudo: true }), input));
+      const again = planCaddy(w, factOf(await exec.exec(caddyProbe(w)), input));
       if (again.changes) throw new VerifyError(`after applying, Caddy's files still differ: ${again.steps.map((s) => s.describe).join('; ')}`);
       if (w.tls === 'auto') return waitForCertificates(exec, w, input.host.settings, ctx.progress);
       const r = await exec.exec(httpCheck(w.domains, w.tls), { sudo: true });

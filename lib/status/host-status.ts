@@ -67,7 +67,7 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
   const [lockR, dockerR, caddyR, httpR, appsR] = await Promise.all([
     exec.exec(peekCommand(`apps/${host.settings.appName}/current`)),
     exec.exec(dockerProbe.command),
-    exec.exec(caddyProbe.command, { sudo: true }),
+    exec.exec(caddyProbe.command, { sudo: caddyProbe.sudo ?? false }),
     exec.exec(httpCheck(caddy.domains, caddy.tls), { sudo: true }),
     exec.exec(appsProbe({ app: docker.app, healthPath: docker.healthPath })),
   ]);

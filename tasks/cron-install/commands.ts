@@ -1,4 +1,5 @@
 // The crontab command lines cron-install runs, as data (tested by exact string equality).
+import { setHome } from '../../lib/exec/home-of.ts';
 import { argv, sh, type Cmd } from '../../lib/shell-quote.ts';
 
 export function crontabCommands(w: { user: string; asOther: boolean }) {
@@ -12,7 +13,7 @@ export function crontabCommands(w: { user: string; asOther: boolean }) {
      * `repoFile`, then `crontab -l`, whose exit status the command keeps.
      */
     listWithRunner: (runner: string, repoFile: string | null): Cmd => {
-      const head = sh`h="$(getent passwd ${w.user} | cut -d: -f6)"; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then echo "runner $(sha256sum < "$r" | cut -c1-64)"; else echo 'runner -'; fi`;
+      const head = sh`${setHome('h', w.user)}; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then set -- $(sha256sum < "$r"); echo "runner $1"; else echo 'runner -'; fi`;
       if (!repoFile) return sh`${head}; ${list}`;
       return sh`${head}; f="$h"/${repoFile}; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; ${list}`;
     },

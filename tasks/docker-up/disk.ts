@@ -43,10 +43,11 @@ const SOCK = '/var/run/docker.sock';
 /**
  * Probe lines (every one starts with `disk-`): Docker's root, `df -Pk` on it (the deploy user may
  * stat it: no root needed), every image (one API call, sizes included), every app's releases.
- * Runs after docker-up's ping (its answer in $ping): a Docker that does not answer is not asked again.
+ * Runs after docker-up asked Docker for its containers ($dok is 1 when it answered): a Docker that
+ * does not answer is not asked again.
  */
 export function buildRoomProbe(): Cmd {
-  return sh`if [ "$ping" = OK ]; then
+  return sh`if [ "$dok" = 1 ]; then
 ${dockerRootFree()}
 echo "disk-images-json $(curl -s --max-time 10 --unix-socket ${SOCK} http://docker/images/json 2>/dev/null | tr -d '\\n')"
 fi

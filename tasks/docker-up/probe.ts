@@ -5,7 +5,7 @@ import { RemoteCommandError } from '../../lib/errors.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
 import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
-import { parsePortsRecord, portsFile, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
+import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
 import { buildRoomProbe, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
 
@@ -70,31 +70,28 @@ export interface ProbeInput {
 /**
  * Docker is asked through its API socket with curl, not the docker CLI: each docker CLI run costs
  * a Go process and an API version handshake (~0.4 s on a small VPS), and this probe runs on
- * every host at every release. Two API calls replace a `docker ps` per slot, a `docker inspect`
- * per container and a `docker images`; the JSON is parsed here, not on the host. (The bench in BENCHMARKS.md measured the CLI version at 2.5 s a host.)
+ * every host at every release. The JSON is parsed here, not on the host.
+ *
+ * What the host pays for it is kept small (issue #12: a no-op release should cost the host little
+ * more than a login): ONE curl process asks Docker for every container and the app's images and
+ * each slot's port for the health path (`--next` starts each request's own options; curl's own
+ * start-up is most of its cost, ~10 ms of CPU each); files are read with shell builtins; one awk
+ * reads the listening sockets and the user names. Docker's root and free space, and every image's
+ * size (disk.ts), are read only when a release is pending: they matter only to a build.
  */
 export function dockerUpProbe(p: ProbeInput): Cmd {
   const root = `apps/${p.app}`;
   const paths = slotPaths(p.app);
-  const api = (path: string, filters: object) =>
-    sh`curl -s --max-time 10 --unix-socket /var/run/docker.sock -G ${`http://docker${path}`} --data-urlencode ${`filters=${JSON.stringify(filters)}`} | tr -d '\n'`;
-  // The slot's port is the one the user set, else the recorded one ($blue/$green below).
-  const health = (slot: Slot) =>
-    slot === 'blue'
-      ? sh`if [ -n "$blue" ]; then curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$blue"${p.healthPath}; else echo 0; fi`
-      : sh`if [ -n "$green" ]; then curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$green"${p.healthPath}; else echo 0; fi`;
-  const record = portsFile(p.app);
   const sock = '/var/run/docker.sock';
+  const images = `http://docker/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [`hoist-${p.app}-${p.service}`] }))}`;
+  const docker = (what: string, url: string) => sh`-s --max-time 10 --unix-socket ${sock} -w ${`\n@docker ${what} %{http_code} %{exitcode}\n`} ${url}`;
+  // The slot's port is the one the user set, else the recorded one ($blue/$green below).
+  const health = (slot: Slot) => sh`--next -s -o /dev/null --max-time 5 -w ${`\n@http ${slot} %{http_code}\n`} "http://127.0.0.1:$${slot}"${p.healthPath}`;
   return sh`cd && 
 echo "home=$HOME"
 if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
-ping=$(curl -s --max-time 10 --unix-socket ${sock} http://docker/_ping 2>/dev/null); rc=$?
-if [ "$ping" = OK ]; then echo docker=running
-elif [ $rc -eq 28 ]; then echo docker=no-answer
-elif ! command -v docker >/dev/null 2>&1 && ! [ -x /usr/sbin/dockerd ]; then echo docker=missing
-elif [ -S ${sock} ] && ! { [ -r ${sock} ] && [ -w ${sock} ]; }; then echo docker=denied
-else echo docker=stopped; fi
-printf 'pending=%s\\n' ${oneLineOfFile(`${root}/pending-release`)}
+pending=${oneLineOfFile(`${root}/pending-release`)}
+printf 'pending=%s\\n' "$pending"
 printf 'current=%s\\n' ${oneLineOfLink(`${root}/current`)}
 printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
 compose=none
@@ -105,20 +102,39 @@ if [ $compose = none ]; then if command -v docker-compose >/dev/null 2>&1; then 
 echo "compose=$compose"
 echo ${`project blue ${projectOf(p.app, 'blue')}`}
 echo ${`project green ${projectOf(p.app, 'green')}`}
-echo "containers-json $(${api('/containers/json?all=1', {})})"
-echo "images-json $(${api('/images/json', { reference: [`hoist-${p.app}-${p.service}`] })})"
-for f in apps/*/ports; do [ -f "$f" ] && printf 'app-ports %s %s\\n' "$(basename "$(dirname "$f")")" "$(head -c 200 "$f" | tr '\\n' ';')"; done
-blue=${p.ports ? String(p.ports.blue) : ''}; green=${p.ports ? String(p.ports.green) : ''}
-[ -n "$blue" ] || blue=$(awk '$1=="blue"{print $2}' ${record} 2>/dev/null | head -1)
-[ -n "$green" ] || green=$(awk '$1=="green"{print $2}' ${record} 2>/dev/null | head -1)
+blue=${p.ports ? String(p.ports.blue) : ''}; green=${p.ports ? String(p.ports.green) : ''}; rb=; rg=
+for f in apps/*/ports; do
+  [ -f "$f" ] || continue
+  a=\${f%/ports}; a=\${a#apps/}; v=; n=0
+  while [ $n -lt 8 ] && { IFS= read -r l || [ -n "$l" ]; }; do
+    n=$((n + 1)); v="$v$l;"
+    if [ "$a" = ${p.app} ]; then set -f; set -- $l; set +f; case "$1" in blue) rb=$2;; green) rg=$2;; esac; fi
+  done < "$f"
+  printf 'app-ports %s %.200s\\n' "$a" "$v"
+done
+[ -n "$blue" ] || blue=$rb
+[ -n "$green" ] || green=$rg
 case "$blue$green" in *[!0-9]*) blue=; green=;; esac
-awk 'FNR>1 && $4=="0A" {n=split($2,a,":"); print "listen", a[n], $8}' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u
-awk -F: '{print "user", $3, $1}' /etc/passwd
-echo "env-sha256 $(sha256sum < ${`${root}/shared/.env`} 2>/dev/null | cut -c1-64)"
-echo "http blue $(${health('blue')} || true)"
-echo "http green $(${health('green')} || true)"
-ls -1 ${`${root}/releases`} 2>/dev/null | sed 's/^/release /'
-${buildRoomProbe()}`;
+set --; for t in /proc/net/tcp /proc/net/tcp6 /etc/passwd; do [ -r "$t" ] && set -- "$@" "$t"; done
+awk 'FILENAME == "/etc/passwd" { split($0, u, ":"); print "user", u[3], u[1]; next } FNR > 1 && $4 == "0A" { n = split($2, a, ":"); print "listen", a[n], $8 }' "$@"
+if [ -f ${`${root}/shared/.env`} ]; then echo "env-sha256 $(sha256sum < ${`${root}/shared/.env`})"; fi
+set -- ${docker('containers', 'http://docker/containers/json?all=1')} --next ${docker('images', images)}
+if [ -n "$blue" ]; then set -- "$@" ${health('blue')}; fi
+if [ -n "$green" ]; then set -- "$@" ${health('green')}; fi
+out=$(curl "$@" 2>/dev/null)
+case "$out" in
+  *"@docker containers 200 "*) echo docker=running; dok=1;;
+  *"@docker containers 000 28"*) echo docker=no-answer; dok=;;
+  *) dok=
+    if ! command -v docker >/dev/null 2>&1 && ! [ -x /usr/sbin/dockerd ]; then echo docker=missing
+    elif [ -S ${sock} ] && ! { [ -r ${sock} ] && [ -w ${sock} ]; }; then echo docker=denied
+    else echo docker=stopped; fi;;
+esac
+printf '%s\\n' "$out"
+for d in ${root}/releases/*/; do [ -d "$d" ] || continue; d=\${d%/}; echo "release \${d##*/}"; done
+if [ -n "$pending" ]; then
+${buildRoomProbe()}
+fi`;
 }
 
 /**
@@ -138,42 +154,52 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   let dockerSeen = false;
   const projects = new Map<string, Slot>();
   const diskLines: string[] = [];
+  const readContainers = (text: string) => {
+    for (const c of apiList<ApiContainer>(text)) {
+      const labels = c.Labels ?? {};
+      const name = (c.Names?.[0] ?? c.Id?.slice(0, 12) ?? '?').replace(/^\//, '');
+      const project = labels['com.docker.compose.project'] ?? '';
+      for (const port of c.Ports ?? []) {
+        if (!port.PublicPort) continue;
+        published.set(port.PublicPort, name);
+        if (projects.has(project)) fact.ownPorts.set(port.PublicPort, project);
+      }
+      const slot = projects.get(project);
+      if (!slot) continue;
+      const release = releaseFromHost(labels['hoist.release'] ?? '', from.label(name)) ?? '';
+      const env = /^[0-9a-f]{64}$/.test(labels['hoist.env'] ?? '') ? { env: labels['hoist.env']! } : {};
+      fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release, state: c.State ?? '', health: healthOf(c.Status ?? ''), ...env });
+    }
+  };
+  const readImages = (text: string) => {
+    for (const img of apiList<ApiImage>(text)) {
+      for (const tag of img.RepoTags ?? []) {
+        const at = tag.lastIndexOf(':');
+        // Only hoist's own tags (a release name): an image someone tagged :latest is not ours to prune.
+        if (at > 0 && isReleaseName(tag.slice(at + 1))) fact.images.push(tag.slice(at + 1));
+      }
+    }
+  };
+  // Docker's JSON answers come on their own lines, each followed by curl's `@docker WHAT CODE` line.
+  let json = '';
   for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('[') || line.startsWith('{')) {
+      json += line;
+      continue;
+    }
     const [word, ...rest] = line.trim().split(/\s+/);
+    if (word === '@docker') {
+      if (rest[0] === 'containers' && rest[1] === '200') readContainers(json);
+      else if (rest[0] === 'images' && rest[1] === '200') readImages(json);
+      json = '';
+      continue;
+    }
     if (isBuildRoomLine(word)) {
       diskLines.push(line);
       continue;
     }
     if (word === 'project' && (rest[0] === 'blue' || rest[0] === 'green') && rest[1]) {
       projects.set(rest[1], rest[0]);
-      continue;
-    }
-    if (word === 'containers-json') {
-      for (const c of apiList<ApiContainer>(line, 'containers-json')) {
-        const labels = c.Labels ?? {};
-        const name = (c.Names?.[0] ?? c.Id?.slice(0, 12) ?? '?').replace(/^\//, '');
-        const project = labels['com.docker.compose.project'] ?? '';
-        for (const port of c.Ports ?? []) {
-          if (!port.PublicPort) continue;
-          published.set(port.PublicPort, name);
-          if (projects.has(project)) fact.ownPorts.set(port.PublicPort, project);
-        }
-        const slot = projects.get(project);
-        if (!slot) continue;
-        const release = releaseFromHost(labels['hoist.release'] ?? '', from.label(name)) ?? '';
-        const env = /^[0-9a-f]{64}$/.test(labels['hoist.env'] ?? '') ? { env: labels['hoist.env']! } : {};
-        fact.containers.push({ slot, service: labels['com.docker.compose.service'] ?? '', release, state: c.State ?? '', health: healthOf(c.Status ?? ''), ...env });
-      }
-      continue;
-    }
-    if (word === 'images-json') {
-      for (const img of apiList<ApiImage>(line, 'images-json')) {
-        for (const tag of img.RepoTags ?? []) {
-          const at = tag.lastIndexOf(':');
-          // Only hoist's own tags (a release name): an image someone tagged :latest is not ours to prune.
-          if (at > 0 && isReleaseName(tag.slice(at + 1))) fact.images.push(tag.slice(at + 1));
-        }
-      }
       continue;
     }
     if (line.startsWith('home=')) fact.home = line.slice(5).trim();
@@ -186,7 +212,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     else if (line.startsWith('current=')) fact.current = releaseFromHost(line.slice(8), from.current);
     else if (line.startsWith('active=')) fact.active = slotFromHost(line.slice(7), from.active);
     else if (line.startsWith('compose=')) fact.compose = line.slice(8).trim() as DockerUpFact['compose'];
-    else if (word === 'http' && rest.length >= 1) fact.http[rest[0] as Slot] = Number(rest[1] ?? 0) || 0;
+    else if (word === '@http' && (rest[0] === 'blue' || rest[0] === 'green')) fact.http[rest[0]] = Number(rest[1] ?? 0) || 0;
     else if (word === 'release' && rest[0] && isReleaseName(rest[0])) fact.releases.push(rest[0]);
     else if (word === 'app-ports' && rest[0]) {
       // Another app's record (or this one's). A folder name that is no app name is no app of ours.
@@ -200,7 +226,8 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     } else if (word === 'user' && /^\d+$/.test(rest[0] ?? '') && rest[1]) users.set(Number(rest[0]), rest[1]);
     else if (word === 'env-sha256') fact.envSha256 = /^[0-9a-f]{64}$/.test(rest[0] ?? '') ? rest[0]! : null;
   }
-  fact.disk = parseBuildRoom(diskLines);
+  // Read only when a release is pending (the probe says why): absent, a build has nothing to go by.
+  if (diskLines.length) fact.disk = parseBuildRoom(diskLines);
   for (const holder of fact.listening.values()) if (holder.kind === 'process' && users.has(holder.uid)) holder.user = users.get(holder.uid)!;
   // A published port is the container's (Docker's proxy process is only its stand-in).
   for (const [port, name] of published) fact.listening.set(port, { kind: 'container', name });
@@ -222,9 +249,9 @@ interface ApiImage {
   RepoTags?: string[] | null;
 }
 
-/** The JSON array after `marker`; nothing when Docker did not answer (not installed, not running). */
-function apiList<T>(line: string, marker: string): T[] {
-  const text = line.slice(line.indexOf(marker) + marker.length).trim();
+/** Docker's JSON list; nothing when Docker did not answer (not installed, not running). */
+function apiList<T>(answer: string): T[] {
+  const text = answer.trim();
   if (!text) return [];
   try {
     const v = JSON.parse(text) as unknown;

@@ -26,6 +26,10 @@ export function probeWanted(w: ProbeWanted, input: Pick<TaskInput, 'shared'>): P
   return t ? { ...w, sha: t.sha, ref: t.ref, given: true } : { ...w, given: false };
 }
 
+/**
+ * Runs at every release on every host, so it forks little (issue #12): a release's REVISION is
+ * read with the shell's `read` (hoist writes one 40-character line there).
+ */
 export function probeCommand(w: ProbeWanted): Cmd {
   const L = appLayout(w.app);
   const git = sh`git --git-dir=${L.cache}`;
@@ -40,10 +44,10 @@ printf 'home=%s\\n' "$HOME"
 if command -v git >/dev/null 2>&1; then echo git=yes; else echo git=no; fi
 if [ -d ${L.cache} ]; then echo cache=yes; else echo cache=no; fi
 ${hasCommit}
-for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; if [ "$(readlink "$d.env")" = ${ENV_LINK_TARGET} ]; then l=yes; else l=no; fi; printf 'release=%s %s %s\\n' "$n" "$l" "$(head -c 100 "$d"REVISION 2>/dev/null | head -n 1)"; done
+for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; if [ "$(readlink "$d.env")" = ${ENV_LINK_TARGET} ]; then l=yes; else l=no; fi; rev=; [ -f "$d"REVISION ] && IFS= read -r rev < "$d"REVISION; printf 'release=%s %s %.100s\\n' "$n" "$l" "$rev"; done
 printf 'pending=%s\\n' ${oneLineOfFile(L.pending)}
 printf 'current=%s\\n' ${oneLineOfLink(L.current)}
-if [ -f ${L.env} ]; then printf 'env=%s %s\\n' "$(sha256sum <${L.env} | cut -d' ' -f1)" "$(stat -c '%a %U' ${L.env})"; else echo env=-; fi
+if [ -f ${L.env} ]; then set -- $(sha256sum <${L.env}); printf 'env=%s %s\\n' "$1" "$(stat -c '%a %U' ${L.env})"; else echo env=-; fi
 echo end=ok`;
 }
 

@@ -17,7 +17,7 @@ const wanted = (entries: string[], asOther = false): CronWanted => ({ app: 'api'
 /** What the probe prints before `crontab -l`'s own output. */
 const HEAD = 'home /home/deploy\nrunner -\n';
 const HEAD_FACT = { home: '/home/deploy', runnerSha256: null };
-const LIST = `h="$(getent passwd deploy | cut -d: -f6)"; echo "home $h"; r="$h"/apps/api/bin/hoist-run; if [ -f "$r" ]; then echo "runner $(sha256sum < "$r" | cut -c1-64)"; else echo 'runner -'; fi`;
+const LIST = `if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then h=$HOME; else h=$(getent passwd deploy | cut -d: -f6); fi; echo "home $h"; r="$h"/apps/api/bin/hoist-run; if [ -f "$r" ]; then set -- $(sha256sum < "$r"); echo "runner $1"; else echo 'runner -'; fi`;
 const input = {} as TaskInput;
 const BEGIN = '# BEGIN hoist:api (managed by hoist; edits inside this block are replaced)';
 const END = '# END hoist:api';

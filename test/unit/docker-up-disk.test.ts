@@ -126,8 +126,11 @@ test('an image belongs to the app whose name fits and has its release; else the 
 
 const answer = (lines: string[]) => ({
   stdout: ['home=/home/deploy', 'systemd=no', 'docker=running', `pending=${NEXT}`, `current=releases/${A1}`, 'active=blue', 'compose=v1', 'project blue a-blue', 'project green a-green',
-    `containers-json ${JSON.stringify([{ Names: ['/a-blue_web_1'], Labels: { 'com.docker.compose.project': 'a-blue', 'com.docker.compose.service': 'web', 'hoist.release': A1 }, State: 'running', Status: 'Up 1 hour' }])}`,
-    `images-json ${JSON.stringify([{ RepoTags: [`hoist-a-web:${A1}`] }])}`, 'app-ports a blue 18001;green 18002;', 'http blue 200', 'http green 0', `release ${A1}`, `release ${NEXT}`, ...lines].join('\n'),
+    'app-ports a blue 18001;green 18002;',
+    JSON.stringify([{ Names: ['/a-blue_web_1'], Labels: { 'com.docker.compose.project': 'a-blue', 'com.docker.compose.service': 'web', 'hoist.release': A1 }, State: 'running', Status: 'Up 1 hour' }]),
+    '@docker containers 200 0',
+    JSON.stringify([{ RepoTags: [`hoist-a-web:${A1}`] }]),
+    '@docker images 200 0', '@http blue 200', '@http green 0', `release ${A1}`, `release ${NEXT}`, ...lines].join('\n'),
   stderr: '',
   code: 0,
 });

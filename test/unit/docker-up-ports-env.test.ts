@@ -25,11 +25,13 @@ function answer(o: { containers?: object[]; extra?: string[]; active?: string; p
     'compose=v1',
     'project blue api-blue',
     'project green api-green',
-    `containers-json ${JSON.stringify(o.containers ?? [])}`,
-    `images-json ${JSON.stringify([{ RepoTags: [`hoist-api-web:${R1}`] }])}`,
     ...(o.extra ?? []),
-    `http blue ${o.http?.[0] ?? 0}`,
-    `http green ${o.http?.[1] ?? 0}`,
+    JSON.stringify(o.containers ?? []),
+    '@docker containers 200 0',
+    JSON.stringify([{ RepoTags: [`hoist-api-web:${R1}`] }]),
+    '@docker images 200 0',
+    `@http blue ${o.http?.[0] ?? 0}`,
+    `@http green ${o.http?.[1] ?? 0}`,
     `release ${R1}`,
   ];
   return { stdout: lines.join('\n'), stderr: '', code: 0 };
@@ -66,8 +68,8 @@ test('the probe reads every app\'s record, what listens (hex ports, uids and the
 test('the probe command: explicit ports are used as given, else the record is read on the host', () => {
   const auto = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: null }).line;
   assert.match(auto, /blue=''; green=''/);
-  assert.match(auto, /awk '\$1=="blue"\{print \$2\}' apps\/api\/ports/);
-  assert.match(auto, /curl -s -o \/dev\/null -w '%\{http_code\}' --max-time 5 "http:\/\/127\.0\.0\.1:\$blue"\/health/);
+  assert.match(auto, /if \[ "\$a" = api \]; then set -f; set -- \$l; set \+f; case "\$1" in blue\) rb=\$2;; green\) rg=\$2;; esac; fi/);
+  assert.match(auto, /--next -s -o \/dev\/null --max-time 5 -w '\n@http blue %\{http_code\}\n' "http:\/\/127\.0\.0\.1:\$blue"\/health/);
   assert.match(dockerUpProbe({ app: 'api', service: 'web', healthPath: '/', ports: { blue: 19001, green: 19002 } }).line, /blue=19001; green=19002/);
 });
 

@@ -3,6 +3,10 @@
 // status` shows the same), and the values read back from the host (pending-release, current,
 // active-slot, the release label) are checked before anything uses them.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HostStateError } from '../../lib/release/host-value.ts';
@@ -36,10 +40,10 @@ function answer(over: Record<string, string> = {}): { stdout: string; stderr: st
     ['compose', 'compose=v1'],
     ['project blue', 'project blue api-blue'],
     ['project green', 'project green api-green'],
-    ['containers-json', `containers-json ${containers}`],
-    ['images-json', `images-json ${images}`],
-    ['http blue', 'http blue 000'],
-    ['http green', 'http green 200'],
+    ['containers-json', `${containers}\n@docker containers 200 0`],
+    ['images-json', `${images}\n@docker images 200 0`],
+    ['http blue', '\n@http blue 000'],
+    ['http green', '\n@http green 200'],
     ['release 1', `release ${R1}`],
     ['release 2', `release ${R2}`],
     ['release 3', 'release .staging'],
@@ -62,31 +66,65 @@ test('the Docker API answers become the fact: only this app\'s two projects, hea
 
 test('Docker not answering: no containers, no images, and the state says why; garbage is an error naming the probe', () => {
   for (const state of ['stopped', 'missing', 'no-answer', 'denied'] as const) {
-    const f = parseDockerUpFact(answer({ docker: `docker=${state}`, 'containers-json': 'containers-json ', 'images-json': 'images-json ' }), 'api');
+    const f = parseDockerUpFact(answer({ docker: `docker=${state}`, 'containers-json': '\n@docker containers 000 7', 'images-json': '\n@docker images 000 7' }), 'api');
     assert.equal([f.docker, f.containers, f.images], [state, [], []]);
   }
-  assert.throws(() => parseDockerUpFact(answer({ 'containers-json': 'containers-json {not json' }), 'api'), /reading Docker's answer/);
+  assert.throws(() => parseDockerUpFact(answer({ 'containers-json': '{not json\n@docker containers 200 0' }), 'api'), /reading Docker's answer/);
+  // An answer that is not 200 (Docker's error object) is no list of containers.
+  assert.equal(parseDockerUpFact(answer({ 'containers-json': '{"message":"client version too new"}\n@docker containers 400 0' }), 'api').containers, []);
   assert.throws(() => parseDockerUpFact(answer({ docker: '' }), 'api'), /the answer is cut short/);
 });
 
-test('the probe asks the socket with the filters quoted, pings Docker first, and runs no docker CLI for containers or images', () => {
+test('the probe asks the socket with the filters encoded, in ONE curl with the slots\' health, and runs no docker CLI for containers or images', () => {
   const line = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: { blue: 8101, green: 8102 } }).line;
   assert.match(line, /--unix-socket \/var\/run\/docker\.sock/);
-  assert.match(line, /'filters=\{"reference":\["hoist-api-web"\]\}'/);
-  assert.not.match(line, /docker (ps|inspect|images)/);
-  assert.ok(line.indexOf('http://docker/_ping') < line.indexOf('containers-json'));
-  assert.ok(line.includes("printf 'pending=%s\\n' \"$(head -c 256 apps/api/pending-release 2>/dev/null | tr '\\n' ' ')\""), line);
+  assert.ok(line.includes(`http://docker/images/json?filters=${encodeURIComponent('{"reference":["hoist-api-web"]}')}`), line);
+  assert.not.match(line, /(?<!@)docker (ps|inspect|images)/);
+  const always = line.slice(0, line.indexOf('if [ -n "$pending" ]; then'));
+  assert.is(always.match(/\bcurl\b/g)?.length, 1, 'one curl process (the disk is read only when a release is pending)');
   assert.ok(line.includes("printf 'active=%s\\n' \"$(head -c 256 apps/api/active-slot 2>/dev/null | tr '\\n' ' ')\""), line);
   assert.is(spawnSync('/bin/sh', ['-n', '-c', line]).status, 0, 'valid sh');
 });
 
-test('the Docker state lines, run by /bin/sh with a stand-in curl: OK is running; a timeout is no-answer', () => {
-  const line = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: { blue: 8101, green: 8102 } }).line;
-  const states = line.slice(line.indexOf('ping=$('), line.indexOf("printf 'pending="));
-  const run = (curl: string) => spawnSync('/bin/sh', ['-c', `curl() { ${curl}; }\n${states}`], { encoding: 'utf8' }).stdout.trim();
-  assert.is(run('echo OK'), 'docker=running');
-  assert.is(run('return 28'), 'docker=no-answer');
-  assert.match(run('return 7'), /^docker=(stopped|missing|denied)$/);
+/**
+ * A stand-in for curl as the probe calls it (`--next` groups, each with its `-w` line): each Docker
+ * request answers `docker` ("200": a JSON list; else that code and exit status), each slot's port `http`.
+ */
+const curlStandIn = (docker: string, http: string) => `curl() {
+  w=; for a in "$@"; do
+    case "$prev" in -w) w=$a;; esac; prev=$a
+    case "$a" in
+      http://docker/*) if [ "${docker}" = 200 ]; then echo '[]'; printf '%s' "$w" | sed 's/%{http_code}/200/; s/%{exitcode}/0/'; else printf '%s' "$w" | sed "s/%{http_code}/000/; s/%{exitcode}/${docker}/"; fi;;
+      http://127.0.0.1:*) printf '%s' "$w" | sed 's/%{http_code}/${http}/';;
+    esac
+  done
+}`;
+
+test('the probe, run by /bin/sh in a scratch home with a stand-in curl: Docker states, records, slots\' health, releases', () => {
+  const home = mkdtempSync(join(tmpdir(), 'hoist-docker-probe-'));
+  try {
+    mkdirSync(join(home, 'apps/api/releases', R1), { recursive: true });
+    mkdirSync(join(home, 'apps/api/shared'), { recursive: true });
+    mkdirSync(join(home, 'apps/web'), { recursive: true });
+    writeFileSync(join(home, 'apps/api/ports'), 'blue 18003\ngreen 18004');
+    writeFileSync(join(home, 'apps/web/ports'), 'blue 18001\ngreen 18002\n');
+    writeFileSync(join(home, 'apps/api/shared/.env'), 'A=1\n');
+    const line = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: null }).line;
+    const run = (docker: string) => {
+      const r = spawnSync('/bin/sh', ['-c', `${curlStandIn(docker, '204')}\n${line}`], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home } });
+      assert.is(r.status, 0, r.stderr);
+      return parseDockerUpFact({ stdout: r.stdout, stderr: r.stderr, code: 0 }, 'api');
+    };
+    const f = run('200');
+    assert.equal([f.docker, f.recordedPorts, f.otherPorts, f.http, f.releases, f.home], ['running', { blue: 18003, green: 18004 }, { web: { blue: 18001, green: 18002 } }, { blue: 204, green: 204 }, [R1], home]);
+    assert.is(f.envSha256, createHash('sha256').update('A=1\n').digest('hex'));
+    assert.ok(f.listening instanceof Map);
+    assert.is(f.disk, undefined, 'no release pending: the disk is not read');
+    assert.is(run('28').docker, 'no-answer');
+    assert.match(run('7').docker, /^(stopped|missing|denied)$/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 // ------------------------------------------------------------------ values read back from the host
@@ -104,7 +142,7 @@ test('pending-release, current, active-slot and a release label naming anything 
   }
   const hostile = JSON.stringify([{ Names: ['/api-blue_web_1'], Labels: { 'com.docker.compose.project': 'api-blue', 'com.docker.compose.service': 'web', 'hoist.release': `${R1}"\n    privileged: true` }, State: 'running', Status: 'Up' }]);
   assert.throws(
-    () => parseDockerUpFact(answer({ 'containers-json': `containers-json ${hostile}` }), 'api'),
+    () => parseDockerUpFact(answer({ 'containers-json': `${hostile}\n@docker containers 200 0` }), 'api'),
     (e: Error) => e instanceof HostStateError && e.message === `the label hoist.release of container api-blue_web_1 holds "${R1}\\"\\n    privileged: true", which is not a release name (YYYYMMDDHHMMSS-<12 hex digits>). Fix: remove that container (docker rm -f api-blue_web_1); the next release starts its slot again`,
   );
   assert.is(parseDockerUpFact(answer({ pending: `pending=${R1} ` }), 'api').pending, R1, 'the line break hoist writes after a name is fine');
@@ -122,10 +160,10 @@ active=
 compose=v1
 project blue app-blue
 project green app-green
-containers-json 
-images-json 
-http blue 000
-http green 000
+
+@docker containers 000 7
+
+@docker images 000 7
 `;
 
 test('recorded answer of a host whose dockerd is not running: docker=stopped, no systemd, nothing else read as a problem', () => {

@@ -22,7 +22,7 @@ test('command with a known commit: cat-file on the cache, no ls-remote, no conte
   assert.ok(line.startsWith('cd || exit 97\n'));
   assert.ok(line.includes(`if [ -d apps/api/repo.git ] && git --git-dir=apps/api/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo has=${SHA}; fi`), line);
   assert.not.ok(line.includes('ls-remote'));
-  assert.ok(line.includes("sha256sum <apps/api/shared/.env | cut -d' ' -f1"));
+  assert.ok(line.includes("set -- $(sha256sum <apps/api/shared/.env); printf 'env=%s %s\\n' \"$1\""), line);
   assert.ok(line.includes('for d in apps/api/releases/*/;'));
   // Both read on one line each: a line break in them cannot add a field to the answer.
   assert.ok(line.includes("printf 'current=%s\\n' \"$(readlink apps/api/current 2>/dev/null | head -c 512 | tr '\\n' ' ')\""), line);
