@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { parseCount, type Count } from '../engine/rollout.ts';
-import { QUESTIONS, type InitArgs } from './init.ts';
+import type { InitArgs } from './init.ts';
+import { INIT_ANSWER_FLAGS } from './init-flags.ts';
 
 /** What every command that reaches hosts shares: where the settings are and which hosts. */
 export interface HostArgs {
@@ -233,7 +234,7 @@ function optionalCount(text: string | boolean | undefined, flag: string, fix: st
 
 function parseInit(rest: string[]): InitArgs {
   const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' } };
-  for (const q of QUESTIONS) options[q.flag] = { type: 'string' };
+  for (const flag of Object.keys(INIT_ANSWER_FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }));
@@ -241,7 +242,7 @@ function parseInit(rest: string[]): InitArgs {
     throw new UsageError(`${(e as Error).message.split('\n')[0]!.replace(/\.+$/, '')}. Fix: see "hoist help"`);
   }
   const answers: Record<string, string> = {};
-  for (const q of QUESTIONS) if (typeof values[q.flag] === 'string') answers[q.key] = values[q.flag] as string;
+  for (const [flag, key] of Object.entries(INIT_ANSWER_FLAGS)) if (typeof values[flag] === 'string') answers[key] = values[flag] as string;
   const base = { command: 'init' as const, envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
   if (values.ci === undefined) {
     for (const flag of ['branch', 'inventory', 'lock-wait']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);

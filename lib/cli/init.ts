@@ -9,6 +9,7 @@ import { KEY_BY_NAME } from '../config/keys.ts';
 import { parseRepoUrl } from '../config/repo-url.ts';
 import { UsageError } from '../errors.ts';
 import { packageFile } from '../package-root.ts';
+import type { INIT_ANSWER_FLAGS, InitAnswerFlag } from './init-flags.ts';
 
 export interface InitArgs {
   command: 'init';
@@ -20,9 +21,7 @@ export interface InitArgs {
   ci?: { provider: 'github'; branch: string; inventory?: string; lockWaitSeconds: number };
 }
 
-export interface Question {
-  key: string;
-  flag: string;
+interface QuestionText {
   prompt: string;
   default?: string;
   /** A default that depends on earlier answers (APP_NAME from the repository's name). */
@@ -31,6 +30,9 @@ export interface Question {
   /** Extra check beyond the key's own validator. */
   check?: (v: string) => string | null;
 }
+
+/** One question per answer flag (init-flags.ts), its key the one that flag sets. */
+export type Question = { [F in InitAnswerFlag]: QuestionText & { flag: F; key: (typeof INIT_ANSWER_FLAGS)[F] } }[InitAnswerFlag];
 
 export const QUESTIONS: Question[] = [
   { key: 'HOST', flag: 'host', prompt: 'VPS address (IP or host name)' },

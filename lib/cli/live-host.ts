@@ -5,7 +5,7 @@
 import type { Client as SshClient } from 'ssh2';
 import type { HostConfig } from '../config/load-config.ts';
 import { EXIT } from '../errors.ts';
-import { executorOptions } from '../engine/run-pipeline.ts';
+import { executorOptions } from '../exec/executor-options.ts';
 import { SshExecutor } from '../exec/ssh-executor.ts';
 import { liveProbe, liveRelease, type LiveVerdict } from '../live/live-release.ts';
 import { printableLines } from '../printable.ts';

@@ -1,19 +1,18 @@
 // The `hoist` command: parse, load and check everything locally, then run. Prints the live task
 // list (or plain lines), the dry run's plan, a summary table, and the JSON report if asked; the
 // exit code says how it went (see USAGE).
+//
+// Start-up is paid by every command (`--version`, `status`, `logs` too): this file statically
+// imports only what parsing the arguments and reporting an error need. Everything else, the
+// settings loader included, is imported by the command that uses it, when it uses it (checked by
+// test/unit/startup-modules.test.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { packageFile } from '../package-root.ts';
 import { ConfigError, EXIT, exitCodeFor, HoistError, UsageError } from '../errors.ts';
-import { Interrupt, type StopSignal } from '../engine/interrupt.ts';
+import type { Interrupt, StopSignal } from '../engine/interrupt.ts';
 import { printableJson, printableLines } from '../printable.ts';
-import { planText } from '../render/plan-text.ts';
-import { summaryTable } from '../render/summary-table.ts';
-import { saveRunReport } from '../report/run-history.ts';
-import { appendStepSummary } from '../report/step-summary.ts';
-import { settingsSourcesText } from '../render/settings-sources.ts';
 import type { RunReport } from '../report/run-report.ts';
 import { parseCli, USAGE, type RunArgs } from './args.ts';
-import { loadSelectedConfig } from './select-hosts.ts';
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -47,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<number> {
   const { loadPipeline } = await import('../engine/load-pipeline.ts');
   const pipeline = await loadPipeline(args.pipeline);
+  const { loadSelectedConfig } = await import('./select-hosts.ts');
   const config = loadSelectedConfig(args);
   // Destructive (remove): the dry run, then the operator's yes, or --yes (lib/cli/confirm.ts).
   const word = args.dryRun || args.yes ? undefined : pipeline.confirmWord?.(config.hosts);
@@ -64,8 +64,17 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
     });
     if (stop !== null) return stop;
   }
-  // The engine (listr2, ssh2) loads only once the settings are good: a config error is cheap.
-  const { runPipeline } = await import('../engine/run-pipeline.ts');
+  // The engine (listr2) and what shows its outcome load only once the settings are good: a config
+  // error is cheap.
+  const [{ runPipeline }, { Interrupt }, { planText }, { summaryTable }, { settingsSourcesText }, { appendStepSummary }, { saveRunReport }] = await Promise.all([
+    import('../engine/run-pipeline.ts'),
+    import('../engine/interrupt.ts'),
+    import('../render/plan-text.ts'),
+    import('../render/summary-table.ts'),
+    import('../render/settings-sources.ts'),
+    import('../report/step-summary.ts'),
+    import('../report/run-history.ts'),
+  ]);
   const jsonToStdout = args.json === '-';
   const interrupt = new Interrupt();
   const stopListening = listenForStop(interrupt);

@@ -3,16 +3,18 @@
 import { writeFileSync } from 'node:fs';
 import { EXIT } from '../errors.ts';
 import { printableJson } from '../printable.ts';
-import { SshExecutor } from '../exec/ssh-executor.ts';
-import { executorOptions } from '../engine/run-pipeline.ts';
+import { executorOptions } from '../exec/executor-options.ts';
 import { statusTable } from '../render/status-table.ts';
-import { hostStatus, type HostStatus } from '../status/host-status.ts';
+import type { HostStatus } from '../status/host-status.ts';
 import type { StatusArgs } from './args.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
 import { mapLimit } from './map-limit.ts';
 
 export async function runStatus(args: StatusArgs): Promise<number> {
   const config = loadSelectedConfig(args);
+  // The checks (docker-up's, caddy-reload's and dns-verify's probes) and the connection load once
+  // the settings are good: a config error is told without them.
+  const [{ SshExecutor }, { hostStatus }] = await Promise.all([import('../exec/ssh-executor.ts'), import('../status/host-status.ts')]);
   const statuses: HostStatus[] = await mapLimit(config.hosts, args.concurrency, async (host) => {
     const exec = new SshExecutor(executorOptions(host, 'deploy', args));
     try {

@@ -6,7 +6,7 @@ import { printable } from '../printable.ts';
 import { SshExecutor } from '../exec/ssh-executor.ts';
 import { auditLine } from '../engine/audit-log.ts';
 import { breakCommand, describeHolder, newLockInfo, parseLockProbe } from '../engine/host-lock.ts';
-import { executorOptions } from '../engine/run-pipeline.ts';
+import { executorOptions } from '../exec/executor-options.ts';
 import type { UnlockArgs } from './args.ts';
 import { mapLimit } from './map-limit.ts';
 import { loadSelectedConfig } from './select-hosts.ts';

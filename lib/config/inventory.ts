@@ -2,8 +2,8 @@
 // address, port, tags and per-host overrides of .env settings. Unknown keys are errors, with the
 // path to them, because a misspelt key silently ignored is a host deployed wrongly.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import YAML from 'yaml';
 import { UsageError } from '../errors.ts';
 import type { RawValue } from './settings.ts';
 import { printable } from '../printable.ts';
@@ -40,6 +40,8 @@ export function parseInventory(file: string): InventoryHost[] {
   try {
     // parseDocument, not parse: parse prints YAML warnings (an unknown tag such as !!js/function)
     // to stderr and goes on with a guess; here a warning stops the run like an error does.
+    // yaml (72 files) loads here, for the runs that have an inventory, not at every start.
+    const YAML = createRequire(import.meta.url)('yaml') as typeof import('yaml');
     const parsed = YAML.parseDocument(text);
     const problem = parsed.errors[0] ?? parsed.warnings[0];
     if (problem) throw problem;

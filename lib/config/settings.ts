@@ -2,15 +2,26 @@
 // (secrets only) and the inventory's per-host vars. Everything that can be checked locally is
 // checked here, before any connection: values, files that must exist, keys that must parse.
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import ssh2 from 'ssh2';
 import { ConfigError } from '../errors.ts';
 import { KEY_BY_NAME } from './keys.ts';
 import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
 import { printable } from '../printable.ts';
 import { parseByteSize } from '../byte-size.ts';
 import { hostProblem, portProblem, splitList, userProblem } from './validators.ts';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * ssh2's key parser, ssh2 loaded when a key is first checked: it is the largest package hoist
+ * loads, and what never reads a key (--version, help, init, a setting wrong before SSH_KEY)
+ * should not wait for it.
+ */
+function parseKey(data: Buffer | string, passphrase?: string): ReturnType<typeof import('ssh2').utils.parseKey> {
+  return (require('ssh2') as typeof import('ssh2')).utils.parseKey(data, passphrase);
+}
 
 export interface JumpSpec {
   user: string;
@@ -217,7 +228,7 @@ function checkPrivateKey(path: string, v: RawValue, passphraseValue: RawValue | 
   } catch (e) {
     throw fail('SSH_KEY', v, `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const parsed = ssh2.utils.parseKey(bytes, passphrase);
+  const parsed = parseKey(bytes, passphrase);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
     // A wrong passphrase is SSH_KEY_PASSPHRASE's mistake, not the key file's: name that key
@@ -231,7 +242,7 @@ function checkPrivateKey(path: string, v: RawValue, passphraseValue: RawValue | 
 }
 
 function publicKeyLine(path: string, passphrase: string | undefined): string {
-  const parsed = ssh2.utils.parseKey(readFileSync(path), passphrase);
+  const parsed = parseKey(readFileSync(path), passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) throw new Error(`SSH_KEY ${path} stopped parsing`);
   return `${key.type} ${key.getPublicSSH().toString('base64')} hoist`;
@@ -248,7 +259,7 @@ function readPublicKeys(v: RawValue): string[] {
   const path = readableFile('AUTHORIZED_KEYS', v);
   const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   for (const [i, line] of lines.entries()) {
-    const parsed = ssh2.utils.parseKey(line);
+    const parsed = parseKey(line);
     if (parsed instanceof Error || (Array.isArray(parsed) ? parsed[0] : parsed)?.isPrivateKey()) {
       throw fail('AUTHORIZED_KEYS', v, `line ${i + 1} is not a public key`);
     }

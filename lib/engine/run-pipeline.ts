@@ -5,13 +5,12 @@
 // budget (--max-fail) is spent; then no new host starts, and with --fleet-rollback the hosts
 // that finished are rolled back too. The report collects every host's outcome.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Listr, type ListrTask, type ListrTaskWrapper } from 'listr2';
 import type { HostConfig, LoadedConfig } from '../config/load-config.ts';
 import { EXIT } from '../errors.ts';
 import { LazyExecutorPool } from '../exec/executor-pool.ts';
-import { SshExecutor, type SshExecutorOptions } from '../exec/ssh-executor.ts';
-import type { SshTarget } from '../ssh/connect.ts';
+import { executorOptions } from '../exec/executor-options.ts';
+import { SshExecutor } from '../exec/ssh-executor.ts';
 import { printable, printableLines } from '../printable.ts';
 import { fileDiff } from '../render/file-diff.ts';
 import { buildReport, type RunReport } from '../report/run-report.ts';
@@ -20,7 +19,7 @@ import { HostRun } from './host-run.ts';
 import { Interrupt } from './interrupt.ts';
 import type { Pipeline } from './pipeline.ts';
 import { failureBudget, planWaves, type RolloutOptions } from './rollout.ts';
-import type { Login, TaskInput } from './task.ts';
+import type { TaskInput } from './task.ts';
 
 export interface RunOptions extends RolloutOptions {
   dryRun: boolean;
@@ -213,22 +212,6 @@ function updateView(view: AnyTaskWrapper, name: string, e: RunEvent, dryRun: boo
     default:
       break;
   }
-}
-
-export function executorOptions(host: HostConfig, login: Login, opts: { acceptNew: boolean }): SshExecutorOptions {
-  const s = host.settings;
-  const base = {
-    privateKey: readFileSync(s.sshKeyPath),
-    ...(s.sshKeyPassphrase ? { passphrase: s.sshKeyPassphrase } : {}),
-    knownHostsPath: s.knownHostsPath,
-    acceptNew: opts.acceptNew,
-    connectTimeoutMs: s.connectTimeoutMs,
-  };
-  const as = (user: string): SshTarget => ({ ...base, host: host.address, port: s.sshPort, user });
-  const jump: SshTarget | undefined = s.jump ? { ...base, host: s.jump.host, port: s.jump.port, user: s.jump.user } : undefined;
-  // 'admin' tries the deploy user first: once bootstrapped, the provider's root login is off.
-  const targets = login === 'admin' && s.deployUser !== s.sshUser ? [as(s.deployUser), as(s.sshUser)] : [as(s.deployUser)];
-  return { targets, ...(jump ? { jump } : {}), commandTimeoutMs: s.commandTimeoutMs, requireSudo: login === 'admin' };
 }
 
 function loginUser(host: HostConfig, pipeline: Pipeline): string {

@@ -1,7 +1,7 @@
 // Opens one verified ssh2 connection. Host keys are checked here against known_hosts (ssh2 only
 // hands us the key), and connection failures are sorted into "try again" (refused, reset, timed
 // out) and "stop now" (key rejected, host key wrong), which the retry layer relies on.
-import ssh2, { type Client as SshClient, type ConnectConfig } from 'ssh2';
+import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import { AuthError, ConnectError, HostKeyError } from '../errors.ts';
 import {
   checkHostKey,
@@ -68,6 +68,9 @@ export async function openConnection(target: SshTarget, sock?: NodeJS.ReadableSt
     },
   };
 
+  // ssh2 loads with the first connection (or the first key checked: lib/config/settings.ts), not
+  // with this module: a command that stops before either (a config error) never loads it.
+  const { default: ssh2 } = await import('ssh2');
   const client = new ssh2.Client();
   return new Promise<SshClient>((resolvePromise, reject) => {
     let settled = false;
