@@ -19,6 +19,8 @@ const APP_SECRET = `s3cret-${randomBytes(8).toString('hex')}`;
 const DOMAIN = 'app.hoist.test';
 let git: GitServer;
 let host: TestHost;
+let v1Sha: string;
+let appEnv: Record<string, string>;
 
 const appFiles = (version: string, healthy = true) => ({
   'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : '["sleep", "100000"]'}\n`,
@@ -29,12 +31,13 @@ const appFiles = (version: string, healthy = true) => ({
 
 test.before(async () => {
   ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
-  await git.commit('app', appFiles('v1'), 'v1');
-  bed.env({
+  v1Sha = await git.commit('app', appFiles('v1'), 'v1');
+  appEnv = {
     APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`),
     APP_CRONTAB: 'deploy/crontab',
     HEALTH_TIMEOUT: '15',
-  });
+  };
+  bed.env(appEnv);
   const boot = await run('bootstrap');
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
@@ -116,12 +119,51 @@ test('rollback goes back to v1 from its image (no build); rollback --to v1 again
   const tags = (await host.sh(`docker images --format '{{.Tag}}' hoist-app-web`)).stdout.trim().split('\n').sort();
   assert.equal(tags, releases.slice(0, 2).sort(), 'images of v1 and v2 only');
   assert.match(r.report.hosts[0]!.tasks.find((t) => t.task === 'docker-up')!.steps[0] ?? '', /image already built/);
+  assert.match((await host.sh('crontab -l', 'deploy')).stdout, /# v1\n# END hoist:app/, "v1's jobs are back with it");
 
   const again = await tb.hoist(['run', 'rollback', '--to', v1, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-']);
   assert.is(again.code, 0, again.stderr);
   const report = JSON.parse(again.stdout) as RunReport;
-  assert.equal(Object.values(statuses(report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  assert.equal(Object.values(statuses(report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
   assert.is(await throughCaddy(), 'v1');
+});
+
+// A no-op release proves "nothing to do" from the answers of one round trip (every task's probe
+// rides with the lock): that proof must still see a live slot that died or stopped answering.
+test('the live container killed by hand, or frozen: the next release of the live commit brings the app back; again: nothing changes', async () => {
+  bed.env({ ...appEnv, GIT_REF: v1Sha });
+  const noop = await run('release');
+  assert.is(noop.code, 0, noop.out);
+  assert.ok(Object.values(statuses(noop.report)).every((s) => s === 'unchanged'), JSON.stringify(statuses(noop.report)));
+  // Every task's probe rode with the lock: one command for that, one to free it and log the run.
+  assert.is(noop.report.hosts[0]!.commands, 2, 'a no-op release is two round trips');
+  const liveContainer = async () => {
+    const slot = (await host.sh('cat /home/deploy/apps/app/active-slot')).stdout.trim();
+    const ids = (await host.sh(`docker ps -q --filter label=com.docker.compose.project=app-${slot} --filter label=com.docker.compose.service=web`)).stdout.trim().split('\n').filter(Boolean);
+    assert.is(ids.length, 1, `one live container on ${slot}`);
+    return ids[0]!;
+  };
+  // kill: the container is gone from the running ones; SIGSTOP from the host (the container's own
+  // pid 1 cannot be stopped from inside): it runs, its port takes connections, nothing answers.
+  const breakings: [string, (id: string) => string][] = [
+    ['killed', (id) => `docker kill ${id}`],
+    ['frozen', (id) => `kill -STOP "$(docker inspect -f '{{.State.Pid}}' ${id})"`],
+  ];
+  for (const [how, breakIt] of breakings) {
+    const id = await liveContainer();
+    assert.is((await host.sh(breakIt(id))).code, 0, how);
+    assert.is.not(await throughCaddy(), 'v1', `${how}: the app does not answer`);
+    const heal = await run('release');
+    assert.is(heal.code, 0, heal.out);
+    assert.is(statuses(heal.report)['docker-up'], 'changed', `${how}: docker-up noticed`);
+    assert.is(await throughCaddy(), 'v1', `${how}: v1 answers again`);
+    assert.is.not(await liveContainer(), id, `${how}: a new container serves`);
+    const again = await run('release');
+    assert.is(again.code, 0, again.out);
+    assert.ok(Object.values(statuses(again.report)).every((s) => s === 'unchanged'), `${how}, then again: ${JSON.stringify(statuses(again.report))}`);
+    assert.is(again.report.hosts[0]!.commands, 2, `${how}, then again: two round trips`);
+    assert.ok(heal.report.hosts[0]!.commands > 2, `${how}: the heal's own commands are counted (${heal.report.hosts[0]!.commands})`);
+  }
 });
 
 test.run();
