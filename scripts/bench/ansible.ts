@@ -11,12 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestHost } from '../../test/harness/testbed.ts';
 import { APP, DEPLOY_USER, type LiveState } from './fleet.ts';
-import { measure } from './measure.ts';
+import type { HostCpuReader } from './host-cpu.ts';
+import { measure, runCpu, type RunCpu } from './measure.ts';
 
 const PLAYBOOK = join(dirname(fileURLToPath(import.meta.url)), 'noop-release.yml');
 
 export interface AnsibleSample {
   wallMs: number;
+  /** CPU here and on each host (absent in runs saved before it was measured). */
+  cpu?: RunCpu;
 }
 
 export interface AnsibleSetup {
@@ -63,7 +66,7 @@ ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=
   return { dir, cfg, vars };
 }
 
-export async function ansibleRun(a: AnsibleSetup, o: { hosts: TestHost[]; tag: string }): Promise<AnsibleSample> {
+export async function ansibleRun(a: AnsibleSetup, o: { hosts: TestHost[]; tag: string; hostCpu?: HostCpuReader }): Promise<AnsibleSample> {
   const inventory = join(a.dir, `inventory-${o.hosts.length}.ini`);
   writeFileSync(inventory, `[bench]\n${o.hosts.map((h) => `${h.name} ansible_host=127.0.0.1 ansible_port=${h.port}`).join('\n')}\n`);
   const controlDir = join(a.dir, `cp-${o.tag}`);
@@ -74,6 +77,7 @@ export async function ansibleRun(a: AnsibleSetup, o: { hosts: TestHost[]; tag: s
       cwd: a.dir,
       env,
       timeoutMs: 20 * 60_000,
+      hosts: o.hostCpu,
     });
     const recap = parseRecap(r.stdout);
     const bad = o.hosts.filter((h) => {
@@ -83,7 +87,7 @@ export async function ansibleRun(a: AnsibleSetup, o: { hosts: TestHost[]; tag: s
     if (r.code !== 0 || bad.length) {
       throw new Error(`the Ansible run was not a clean no-op (exit ${r.code}; hosts changed, failed or missing: ${bad.map((h) => h.name).join(', ')}):\n${(r.stdout + r.stderr).slice(-4000)}`);
     }
-    return { wallMs: r.wallMs };
+    return { wallMs: r.wallMs, cpu: runCpu(r) };
   } finally {
     await closeMasters(controlDir);
   }

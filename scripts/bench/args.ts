@@ -11,14 +11,28 @@ export interface BenchArgs {
   setupConcurrency: number;
   /** Re-render the report from a run's saved measurements (no hosts started). */
   fromJson: string | null;
+  /**
+   * Time hoist from its TypeScript sources (HOIST_FROM_SOURCE=1) instead of the compiled dist/:
+   * for a checkout whose dist/ is stale and may not be rebuilt. Start-up is then slower than users'.
+   */
+  fromSource: boolean;
+  /**
+   * Another checkout's hoist to set up with and time (its bin/hoist.mjs), e.g. a clean clone of
+   * a commit while this checkout is being edited; null: this checkout's.
+   */
+  hoistRoot: string | null;
 }
 
-export const USAGE = `node --import tsx scripts/bench/run.ts [--hosts 1,10,30] [--runs 3] [--out BENCHMARKS.md] [--setup-concurrency 6] [--from-json FILE]`;
+export const USAGE = `node --import tsx scripts/bench/run.ts [--hosts 1,10,30] [--runs 3] [--out BENCHMARKS.md] [--setup-concurrency 6] [--from-source] [--hoist-root DIR] [--from-json FILE]`;
 
 export function parseArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { hosts: [1, 10, 30], runs: 3, out: 'BENCHMARKS.md', setupConcurrency: 6, fromJson: null };
+  const a: BenchArgs = { hosts: [1, 10, 30], runs: 3, out: 'BENCHMARKS.md', setupConcurrency: 6, fromJson: null, fromSource: false, hoistRoot: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--from-source') {
+      a.fromSource = true;
+      continue;
+    }
     const value = argv[i + 1];
     if (value === undefined && flag !== '--help') throw new Error(`${flag} needs a value\n${USAGE}`);
     const int = (v: string) => {
@@ -38,6 +52,9 @@ export function parseArgs(argv: string[]): BenchArgs {
         break;
       case '--setup-concurrency':
         a.setupConcurrency = int(value!);
+        break;
+      case '--hoist-root':
+        a.hoistRoot = resolve(value!);
         break;
       case '--from-json':
         a.fromJson = resolve(value!);

@@ -1,7 +1,8 @@
 // Where hoist's no-op release spends its time, from one extra UNTIMED run with trace-exec.mjs
 // preloaded: time to the first SSH connect (Node + hoist's compiled modules + config), the
 // handshake, each command per host (how many round trips, how long each took), and the time
-// from the last command to exit. Also the bare startup of `node` and of `hoist --version`.
+// from the last command to exit. Also the start-up, wall clock and CPU, of `node` and of hoist's
+// commands that contact no host (`--version`, `help`, `run release --help`).
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,24 +77,54 @@ export async function diagnose(o: { dir: string; envPath: string; inventoryPath:
   };
 }
 
+export interface StartupCommand {
+  what: string;
+  /** Medians over the runs: wall clock spawn to exit, CPU here (see LocalCpu: the cgroup's, else rusage), peak memory. */
+  wallMs: number;
+  cpuMs: number | null;
+  peakMiB: number | null;
+  /** Exit code of the last run (each should exit 0). */
+  code: number;
+}
+
 export interface Startup {
   nodeMs: number;
   hoistVersionMs: number;
   hoistVersionPeakMiB: number | null;
+  /** Every start-up command timed, with its CPU (absent in runs saved before it was measured). */
+  commands?: StartupCommand[];
 }
 
-/** `node -e 0` and `hoist --version` (loads the CLI and everything it imports, contacts nothing). */
+/** Commands that start and stop without contacting any host: Node alone, and hoist's cheapest ones. */
+const startupCommands = (): [string, string, string[]][] => [
+  ['`true` (the measuring wrapper alone: sh and GNU time around a no-op)', '/bin/true', []],
+  ['`node -e 0`', process.execPath, ['-e', '0']],
+  ['`hoist --version`', process.execPath, [HOIST_BIN, '--version']],
+  ['`hoist help`', process.execPath, [HOIST_BIN, 'help']],
+  ['`hoist run release --help`', process.execPath, [HOIST_BIN, 'run', 'release', '--help']],
+];
+
+/** The start-up commands, interleaved `runs` times (the machine drifts; each gets its share of it). */
 export async function startup(runs: number): Promise<Startup> {
-  const node: number[] = [];
-  const version: number[] = [];
-  const mem: number[] = [];
+  const STARTUP = startupCommands();
+  const got = STARTUP.map(() => ({ wall: [] as number[], cpu: [] as number[], mem: [] as number[], code: 0 }));
   for (let i = 0; i < runs; i++) {
-    node.push((await measure(process.execPath, ['-e', '0'], { timeoutMs: 60_000 })).wallMs);
-    const v = await measure(process.execPath, [HOIST_BIN, '--version'], { timeoutMs: 60_000, memory: true });
-    version.push(v.wallMs);
-    if (v.peakMiB !== null) mem.push(v.peakMiB);
+    for (const [k, [, cmd, args]] of STARTUP.entries()) {
+      const m = await measure(cmd, args, { timeoutMs: 60_000, memory: true });
+      const g = got[k]!;
+      g.wall.push(m.wallMs);
+      const cpu = m.cpu.cgroupMs ?? m.cpu.rusageMs;
+      if (cpu !== null) g.cpu.push(cpu);
+      if (m.peakMiB !== null) g.mem.push(m.peakMiB);
+      g.code = m.code;
+    }
   }
-  return { nodeMs: median(node), hoistVersionMs: median(version), hoistVersionPeakMiB: mem.length ? median(mem) : null };
+  const commands = STARTUP.map(([what], k) => {
+    const g = got[k]!;
+    return { what, wallMs: median(g.wall), cpuMs: g.cpu.length ? median(g.cpu) : null, peakMiB: g.mem.length ? median(g.mem) : null, code: g.code };
+  });
+  const version = commands[2]!;
+  return { nodeMs: commands[1]!.wallMs, hoistVersionMs: version.wallMs, hoistVersionPeakMiB: version.peakMiB, commands };
 }
 
 /** The pieces of hoist's release probes, each timed on the host itself (no SSH): what each costs there. */

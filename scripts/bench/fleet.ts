@@ -17,7 +17,14 @@ import { measure } from './measure.ts';
 export const APP = 'app';
 export const DOMAIN = 'app.hoist.test';
 export const DEPLOY_USER = 'deploy';
-export const HOIST_BIN = join(REPO_ROOT, 'bin/hoist.mjs');
+/** The hoist that is set up with and timed: this checkout's, or another one's (--hoist-root). */
+export let HOIST_ROOT = REPO_ROOT;
+export let HOIST_BIN = join(REPO_ROOT, 'bin/hoist.mjs');
+
+export function useHoistAt(root: string): void {
+  HOIST_ROOT = root;
+  HOIST_BIN = join(root, 'bin/hoist.mjs');
+}
 /** Bootstrap or release of the whole fleet (30 hosts, a Docker build each, on 2 cores). */
 const SETUP_TIMEOUT_MS = 40 * 60_000;
 /** Hosts started at once, and tries per batch (a busy machine can be slow to start sshd). */

@@ -6,7 +6,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { HOIST_BIN } from './fleet.ts';
-import { measure } from './measure.ts';
+import type { HostCpuReader } from './host-cpu.ts';
+import { measure, runCpu, type RunCpu } from './measure.ts';
 import { median } from './stats.ts';
 
 export interface HoistSample {
@@ -19,13 +20,15 @@ export interface HoistSample {
   /** Median over hosts of the host's durationMs (connect + every task). */
   hostMs: number;
   tasks: number;
+  /** CPU here and on each host (absent in runs saved before it was measured). */
+  cpu?: RunCpu;
 }
 
-export async function hoistNoop(o: { dir: string; envPath: string; inventoryPath: string; hosts: number; tag: string }): Promise<HoistSample> {
+export async function hoistNoop(o: { dir: string; envPath: string; inventoryPath: string; hosts: number; tag: string; hostCpu?: HostCpuReader }): Promise<HoistSample> {
   const json = join(o.dir, `noop-${o.tag}.json`);
   rmSync(json, { force: true });
   const args = [HOIST_BIN, 'run', 'release', '--env-file', o.envPath, '--inventory', o.inventoryPath, '--concurrency', String(o.hosts), '--json', json];
-  const r = await measure(process.execPath, args, { cwd: o.dir, timeoutMs: 5 * 60_000, memory: true });
+  const r = await measure(process.execPath, args, { cwd: o.dir, timeoutMs: 5 * 60_000, memory: true, hosts: o.hostCpu });
   let report: RunReport;
   try {
     report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
@@ -45,5 +48,6 @@ export async function hoistNoop(o: { dir: string; envPath: string; inventoryPath
     taskMs,
     hostMs: median(report.hosts.map((h) => h.durationMs)),
     tasks: names.length,
+    cpu: runCpu(r),
   };
 }
