@@ -133,6 +133,16 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   },
 });
 
+/**
+ * cron-install as the rollback pipeline's last task: the release gone back to may be older than
+ * APP_CRONTAB's file. That release had no jobs, so none are installed (hoist's block is removed)
+ * instead of an error that would undo the whole rollback. A release still fails on a missing file.
+ */
+export const cronInstallOfRollback = defineTask<CronWanted, CronFact, CronStep>({
+  ...cronInstall,
+  plan: (w, f, input) => cronInstall.plan(w.entries === null && w.repoFile && f.repoFile === null ? { ...w, entries: [] } : w, f, input),
+});
+
 /** APP_CRONTAB's entries, checked as CRON_FILE's are: a bad line fails the task (and the release). */
 function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
   if (fact.repoFile === null || fact.repoFile === undefined) {

@@ -72,14 +72,16 @@ export function peekCommand(releaseLink: string | null, then?: CarriedCommands):
 }
 
 /**
- * Each command's stdout goes straight out (fd 3); its stderr and then its exit status are caught
- * in `e` (" STATUS" last, so no trailing newline of stderr is lost) and written after it, framed:
- * `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`.
+ * Each command's stdout goes straight out (fd 3); its stderr is caught in `e` (a `.` after it, so
+ * no trailing newline is lost) and its exit status is the command substitution's own. Written
+ * framed: `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`. The command ends on its own line
+ * before the `)`, so a last line that is a comment or a heredoc cannot swallow it.
  */
 function carried(then: CarriedCommands): Cmd {
   const one = (command: Cmd, i: number) => {
     const m = `${then.marker}.${i}`;
-    return sh`echo ${m}; { e=$( { (${command}) 2>&1 1>&3 3>&-; printf ' %s' "$?"; } ); } 3>&1; printf '\\n%s %s\\n%s\\n%s.end\\n' ${m} "\${e##* }" "\${e% *}" ${m}`;
+    return sh`echo ${m}; { e=$( (${command}
+) 2>&1 1>&3 3>&-; r=$?; printf .; exit $r ); s=$?; } 3>&1; e=\${e%.}; printf '\\n%s %s\\n%s\\n%s.end\\n' ${m} "$s" "$e" ${m}`;
   };
   return sh`${then.commands.map(one).reduce((all, c) => sh`${all}; ${c}`)}`;
 }
@@ -103,23 +105,21 @@ function readCurrent(releaseLink: string | null): Cmd {
 }
 
 export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'marker'> & { count: number }): LockProbe {
-  if (r.code !== 0) throw new Error(`reading the deploy lock failed (exit ${r.code}): ${r.stderr.trim()}`);
-  let heldBy: LockInfo | null = null;
-  let heldRaw: string | null = null;
-  let current: string | null = null;
   let own = r.stdout;
   let then: ExecResult[] | null = null;
   const first = carried?.count ? frameStart(r.stdout, `${carried.marker}.0`, 0) : -1;
   if (carried && first >= 0) {
     own = r.stdout.slice(0, first);
-    then = [];
-    let at = first;
-    for (let i = 0; i < carried.count; i++) {
-      const framed = readFrame(r.stdout, `${carried.marker}.${i}`, at);
-      then.push(framed.result);
-      at = framed.next;
-    }
+    then = readFrames(r.stdout, carried.marker, carried.count, first);
   }
+  // The lock's own lines come first: once `lock ours` is there the lock was taken, even if what
+  // rode along failed or was cut (its tasks then ask the host again).
+  const ours = own.split('\n').includes('lock ours');
+  if (r.code !== 0 && !ours) throw new Error(`reading the deploy lock failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) then = null;
+  let heldBy: LockInfo | null = null;
+  let heldRaw: string | null = null;
+  let current: string | null = null;
   for (const line of own.split('\n')) {
     if (line.startsWith('lock held ')) {
       heldRaw = line.slice('lock held '.length);
@@ -130,6 +130,19 @@ export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'm
   return { heldBy, heldRaw, current, then };
 }
 
+/** Every carried command's frame, or null when one is cut or garbled: those tasks probe again. */
+function readFrames(text: string, marker: string, count: number, from: number): ExecResult[] | null {
+  const results: ExecResult[] = [];
+  let at = from;
+  for (let i = 0; i < count; i++) {
+    const framed = readFrame(text, `${marker}.${i}`, at);
+    if (!framed) return null;
+    results.push(framed.result);
+    at = framed.next;
+  }
+  return results;
+}
+
 /** Where the line `m` starts, at or after `from`; -1 when it is not there. */
 function frameStart(text: string, m: string, from: number): number {
   for (let at = text.indexOf(`${m}\n`, from); at >= 0; at = text.indexOf(`${m}\n`, at + 1)) {
@@ -138,17 +151,16 @@ function frameStart(text: string, m: string, from: number): number {
   return -1;
 }
 
-/** One carried command's frame (see `carried`), starting at or after `from`. */
-function readFrame(text: string, m: string, from: number): { result: ExecResult; next: number } {
-  const cut = new Error(`reading the deploy lock failed: the carried command's output ends without its marker`);
+/** One carried command's frame (see `carried`), starting at or after `from`; null when it is not whole. */
+function readFrame(text: string, m: string, from: number): { result: ExecResult; next: number } | null {
   const start = frameStart(text, m, from);
-  if (start < 0) throw cut;
+  if (start < 0) return null;
   const body = start + m.length + 1;
   const statusAt = text.indexOf(`\n${m} `, body);
   const statusEnd = statusAt < 0 ? -1 : text.indexOf('\n', statusAt + m.length + 2);
   const code = statusEnd < 0 ? Number.NaN : Number(text.slice(statusAt + m.length + 2, statusEnd));
   const endAt = statusEnd < 0 ? -1 : text.indexOf(`\n${m}.end\n`, statusEnd);
-  if (!Number.isInteger(code) || endAt < 0) throw cut;
+  if (!Number.isInteger(code) || endAt < 0) return null;
   return { result: { stdout: text.slice(body, statusAt), stderr: text.slice(statusEnd + 1, endAt), code }, next: endAt + m.length + 6 };
 }
 

@@ -23,12 +23,14 @@ const CA_ROOT_MAX = 262_144;
  * `rd FILE [MAX]`: the file's bytes (at most MAX) in base64; `-` when it is not there; `?` when
  * it can be read neither as the login user nor with `sudo -n`. A missing file is told from a
  * hidden one by walking its folders from the top: the first that is not there means missing, the
- * first that cannot be searched means "ask sudo". `st FILE`: its mode and owner.
+ * first that cannot be searched means "ask sudo". A link to nothing, or a folder, is no file (`-`).
+ * `st FILE`: its mode and owner.
  * sudo runs only for a file that is there and cannot be read, or cannot be told (this runs on every release).
  */
 export function fileReaders(): Cmd {
   return sh`rd() { if [ -f "$1" ] && [ -r "$1" ]; then if [ -n "$2" ]; then head -c "$2" < "$1" | base64 -w0; else base64 -w0 < "$1"; fi; return; fi
-if [ ! -e "$1" ] && [ ! -L "$1" ]; then
+if { [ -L "$1" ] && [ ! -e "$1" ]; } || { [ -e "$1" ] && [ ! -f "$1" ]; }; then printf -; return; fi
+if [ ! -e "$1" ]; then
   case $1 in /*) p=;; *) p=.;; esac; rest=\${1#/}
   while :; do
     case $rest in */*) p="$p/\${rest%%/*}"; rest=\${rest#*/};; *) printf -; return;; esac
@@ -46,7 +48,8 @@ export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath
   return sh`${fileReaders()}
 echo "site=$(rd ${w.sitePath})"
 c=$(rd ${CADDYFILE}); echo "caddyfile=$c"; if [ "$c" != - ] && [ "$c" != '?' ]; then echo "caddyfile_stat=$(st ${CADDYFILE})"; fi
-if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi
+# Another user's processes are hidden where /proc is mounted hidepid: sudo looks only then.
+if pidof caddy >/dev/null || sudo -n pidof caddy >/dev/null 2>&1; then echo caddy=running; else echo caddy=stopped; fi
 ${setHome('home', w.deployUser)}
 if [ -n "$home" ]; then echo "slot=$(rd "$home/"${slot})"; echo "ports=$(rd "$home/"${ports} 200)"; else echo slot=-; echo ports=-; fi
 echo "caroot=$(rd ${caRootPath(w.app)} ${String(CA_ROOT_MAX)})"

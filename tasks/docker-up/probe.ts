@@ -7,7 +7,7 @@ import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHos
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
-import { buildRoomProbe, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
+import { buildRoomProbe, imageRef, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
 
 /**
  * Whether the deploy user can talk to dockerd: it answers; no Docker installed; installed but
@@ -77,7 +77,8 @@ export interface ProbeInput {
  * each slot's port for the health path (`--next` starts each request's own options; curl's own
  * start-up is most of its cost, ~10 ms of CPU each); files are read with shell builtins; one awk
  * reads the listening sockets and the user names. Docker's root and free space, and every image's
- * size (disk.ts), are read only when a release is pending: they matter only to a build.
+ * size (disk.ts), are read only when a build may come (a release is pending, or the live
+ * release's image is gone).
  */
 export function dockerUpProbe(p: ProbeInput): Cmd {
   const root = `apps/${p.app}`;
@@ -92,7 +93,8 @@ echo "home=$HOME"
 if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
 pending=${oneLineOfFile(`${root}/pending-release`)}
 printf 'pending=%s\\n' "$pending"
-printf 'current=%s\\n' ${oneLineOfLink(`${root}/current`)}
+current=${oneLineOfLink(`${root}/current`)}
+printf 'current=%s\\n' "$current"
 printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
 compose=none
 for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose "$HOME/.docker/cli-plugins/docker-compose"; do
@@ -122,9 +124,12 @@ set -- ${docker('containers', 'http://docker/containers/json?all=1')} --next ${d
 if [ -n "$blue" ]; then set -- "$@" ${health('blue')}; fi
 if [ -n "$green" ]; then set -- "$@" ${health('green')}; fi
 out=$(curl "$@" 2>/dev/null)
+# Matched at a line's start: Docker's JSON never holds a raw line break, so no label can fake one.
 case "$out" in
-  *"@docker containers 200 "*) echo docker=running; dok=1;;
-  *"@docker containers 000 28"*) echo docker=no-answer; dok=;;
+  *"
+@docker containers 200 "*) echo docker=running; dok=1;;
+  *"
+@docker containers 000 28"*) echo docker=no-answer; dok=;;
   *) dok=
     if ! command -v docker >/dev/null 2>&1 && ! [ -x /usr/sbin/dockerd ]; then echo docker=missing
     elif [ -S ${sock} ] && ! { [ -r ${sock} ] && [ -w ${sock} ]; }; then echo docker=denied
@@ -132,7 +137,10 @@ case "$out" in
 esac
 printf '%s\\n' "$out"
 for d in ${root}/releases/*/; do [ -d "$d" ] || continue; d=\${d%/}; echo "release \${d##*/}"; done
-if [ -n "$pending" ]; then
+# Room for a build matters when one may come: a release is pending, or the live one's image is gone.
+room=$pending; c=\${current%% *}; c=\${c##*/}
+if [ -z "$room" ] && [ -n "$c" ]; then case "$out" in *${`"${imageRef(p.app, p.service, '')}`}"$c"'"'*) ;; *) room=1;; esac; fi
+if [ -n "$room" ]; then
 ${buildRoomProbe()}
 fi`;
 }

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cronInstall, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
+import { cronInstall, cronInstallOfRollback, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
 import { runnerScript, runnerSha256 } from '../../tasks/cron-install/app-run.ts';
 import type { Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
 
@@ -123,6 +123,18 @@ test('APP_CRONTAB: the file is read from the live release in the same round trip
   assert.ok(plan.changes);
   if (plan.changes) assert.is(plan.steps[0]!.content, `MAILTO=x\n${BEGIN}\n@hourly ./bin/refresh\n${END}\n`);
   assert.equal(probe.parse({ code: 1, stdout: `${HEAD}file -\n`, stderr: 'no crontab for deploy\n' }), { exists: false, content: '', repoFile: null, ...HEAD_FACT });
+});
+
+test('rollback: a release older than APP_CRONTAB\'s file had no jobs: the block is removed, not an error that undoes the rollback', () => {
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
+  const content = `MAILTO=ops\n${BEGIN}\n0 1 * * * cd ~/apps/api/current && ./nightly\n${END}\n`;
+  const plan = cronInstallOfRollback.plan(w, { exists: true, content, repoFile: null, ...HEAD_FACT });
+  assert.ok(plan.changes && plan.steps[0]!.describe === 'remove the hoist:api block from the crontab of deploy', JSON.stringify(plan));
+  assert.equal(cronInstallOfRollback.plan(w, { exists: true, content: 'MAILTO=ops\n', repoFile: null, ...HEAD_FACT }), { changes: false, reason: 'no jobs wanted and no hoist:api block present' });
+  // The release has the file: its jobs, as a release would install them; a bad line still fails.
+  assert.equal(cronInstallOfRollback.plan(w, { exists: true, content, repoFile: '0 1 * * * cd ~/apps/api/current && ./nightly\n', ...HEAD_FACT }).changes, false);
+  assert.throws(() => cronInstallOfRollback.plan(w, { exists: false, content: '', repoFile: '99 * * * * bad\n' }), /minute "99"/);
+  assert.is(cronInstallOfRollback.name, 'cron-install');
 });
 
 test('APP_CRONTAB: a release without the file, or with a bad line, fails the plan naming it', () => {

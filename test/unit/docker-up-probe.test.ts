@@ -4,7 +4,7 @@
 // active-slot, the release label) are checked before anything uses them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -80,8 +80,8 @@ test('the probe asks the socket with the filters encoded, in ONE curl with the s
   assert.match(line, /--unix-socket \/var\/run\/docker\.sock/);
   assert.ok(line.includes(`http://docker/images/json?filters=${encodeURIComponent('{"reference":["hoist-api-web"]}')}`), line);
   assert.not.match(line, /(?<!@)docker (ps|inspect|images)/);
-  const always = line.slice(0, line.indexOf('if [ -n "$pending" ]; then'));
-  assert.is(always.match(/\bcurl\b/g)?.length, 1, 'one curl process (the disk is read only when a release is pending)');
+  const always = line.slice(0, line.indexOf('if [ -n "$room" ]; then'));
+  assert.is(always.match(/\bcurl\b/g)?.length, 1, 'one curl process (the disk is read only when a build may come)');
   assert.ok(line.includes("printf 'active=%s\\n' \"$(head -c 256 apps/api/active-slot 2>/dev/null | tr '\\n' ' ')\""), line);
   assert.is(spawnSync('/bin/sh', ['-n', '-c', line]).status, 0, 'valid sh');
 });
@@ -94,6 +94,7 @@ const curlStandIn = (docker: string, http: string) => `curl() {
   w=; for a in "$@"; do
     case "$prev" in -w) w=$a;; esac; prev=$a
     case "$a" in
+      http://docker/images/json\?filters=*) if [ "${docker}" = 200 ]; then echo "\${IMAGES:-[]}"; printf '%s' "$w" | sed 's/%{http_code}/200/; s/%{exitcode}/0/'; else printf '%s' "$w" | sed "s/%{http_code}/000/; s/%{exitcode}/${docker}/"; fi;;
       http://docker/*) if [ "${docker}" = 200 ]; then echo '[]'; printf '%s' "$w" | sed 's/%{http_code}/200/; s/%{exitcode}/0/'; else printf '%s' "$w" | sed "s/%{http_code}/000/; s/%{exitcode}/${docker}/"; fi;;
       http://127.0.0.1:*) printf '%s' "$w" | sed 's/%{http_code}/${http}/';;
     esac
@@ -110,8 +111,8 @@ test('the probe, run by /bin/sh in a scratch home with a stand-in curl: Docker s
     writeFileSync(join(home, 'apps/web/ports'), 'blue 18001\ngreen 18002\n');
     writeFileSync(join(home, 'apps/api/shared/.env'), 'A=1\n');
     const line = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: null }).line;
-    const run = (docker: string) => {
-      const r = spawnSync('/bin/sh', ['-c', `${curlStandIn(docker, '204')}\n${line}`], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home } });
+    const run = (docker: string, images = '[]') => {
+      const r = spawnSync('/bin/sh', ['-c', `${curlStandIn(docker, '204')}\n${line}`], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, IMAGES: images } });
       assert.is(r.status, 0, r.stderr);
       return parseDockerUpFact({ stdout: r.stdout, stderr: r.stderr, code: 0 }, 'api');
     };
@@ -119,7 +120,12 @@ test('the probe, run by /bin/sh in a scratch home with a stand-in curl: Docker s
     assert.equal([f.docker, f.recordedPorts, f.otherPorts, f.http, f.releases, f.home], ['running', { blue: 18003, green: 18004 }, { web: { blue: 18001, green: 18002 } }, { blue: 204, green: 204 }, [R1], home]);
     assert.is(f.envSha256, createHash('sha256').update('A=1\n').digest('hex'));
     assert.ok(f.listening instanceof Map);
-    assert.is(f.disk, undefined, 'no release pending: the disk is not read');
+    assert.is(f.disk, undefined, 'no release pending, none live: the disk is not read');
+    symlinkSync(`releases/${R1}`, join(home, 'apps/api/current'));
+    assert.is(run('200', JSON.stringify([{ RepoTags: [`hoist-api-web:${R1}`] }])).disk, undefined, 'the live release\'s image is there: no build can come');
+    const gone = run('200');
+    assert.ok(gone.disk, 'the live release\'s image is gone (a repair would build): the room for it is read');
+    assert.equal(gone.disk!.releases, { api: [R1], web: [] });
     assert.is(run('28').docker, 'no-answer');
     assert.match(run('7').docker, /^(stopped|missing|denied)$/);
   } finally {

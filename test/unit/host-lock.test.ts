@@ -104,16 +104,33 @@ test('taking over a dead holder\'s lock removes that lock only, and only once at
   }
 });
 
-test('an answer cut short after the marker is an error, not a half-read probe', () => {
-  assert.throws(
-    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\npartial`, stderr: '', code: 0 }, framed(carried)),
-    /ends without its marker/,
-  );
-  // The first command's frame is whole, a later one's is cut: an error too.
-  assert.throws(
-    () => parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\nout\n${carried.marker}.0 0\n\n${carried.marker}.0.end\n${carried.marker}.1\n`, stderr: '', code: 0 }, framed(carried)),
-    /ends without its marker/,
-  );
+test('an answer cut short or garbled after the lock: the lock is still ours, nothing rode along (the tasks ask again)', () => {
+  const cut = parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\npartial`, stderr: '', code: 0 }, framed(carried));
+  assert.equal([cut.heldBy, cut.current, cut.then], [null, 'r1', null]);
+  // The first command's frame is whole, a later one's is cut: none is used.
+  const half = parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\nout\n${carried.marker}.0 0\n\n${carried.marker}.0.end\n${carried.marker}.1\n`, stderr: '', code: 0 }, framed(carried));
+  assert.equal([half.heldBy, half.then], [null, null]);
+  // The host's `timeout` ended the command after the lock was taken: the lock is ours (finish
+  // frees it); without `lock ours` it is an error.
+  const late = parseLockProbe({ stdout: `lock ours\ncurrent r1\n${carried.marker}.0\n`, stderr: '', code: 124 }, framed(carried));
+  assert.equal([late.heldBy, late.then], [null, null]);
+  assert.throws(() => parseLockProbe({ stdout: '', stderr: 'Terminated', code: 124 }, framed(carried)), /reading the deploy lock failed \(exit 124\)/);
+});
+
+test('a carried command that leaves a process writing later, or ends in a comment, keeps its status and its neighbours', () => {
+  const home = scratchHome();
+  try {
+    const lingering = sh`(sleep 1; echo late >&2) & echo started`;
+    const comment = sh`echo ok
+# a last line that is a comment`;
+    const c: CarriedCommands = { commands: [lingering, comment, quiet], marker: carried.marker };
+    const r = parseLockProbe(inHome(home, acquireCommand(newLockInfo('run1', 'release', 'abc'), 'apps/app/current', c)), framed(c));
+    assert.is(r.heldBy, null);
+    assert.equal(r.then?.map((t) => [t.stdout, t.code]), [['started\n', 0], ['ok\n', 0], ['', 0]]);
+    assert.match(r.then![0]!.stderr, /late/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test.run();

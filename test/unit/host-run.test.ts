@@ -667,7 +667,7 @@ function carryingLock(state: State): Responder {
   return (line, opts) => {
     if (!/^cd && (?:mkdir -p \.hoist|if \[ -L \.hoist\/lock \])/.test(line)) return undefined;
     let out = 'lock ours\ncurrent \n';
-    for (const m of line.matchAll(/echo (hoist-carried-[0-9a-f]+\.\d+); \{ e=\$\( \{ \((.*?)\) 2>&1 1>&3 3>&-;/g)) {
+    for (const m of line.matchAll(/echo (hoist-carried-[0-9a-f]+\.\d+); \{ e=\$\( \(([\s\S]*?)\n\) 2>&1 1>&3 3>&-;/g)) {
       const probe = host(m[2]!, opts) as ExecResult;
       out += `${m[1]}\n${probe.stdout}\n${m[1]} ${probe.code}\n${probe.stderr}\n${m[1]}.end\n`;
     }
