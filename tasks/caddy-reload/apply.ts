@@ -1,11 +1,13 @@
 // Writing, validating and reloading Caddy's config so a bad config never reaches the running
 // Caddy: files written, `caddy validate` on the whole config, reload only if valid; on any failure
-// the files go back as the probe read them. Caddy is never restarted (that drops connections).
+// the files go back as the probe read them. Caddy is never restarted (that drops connections),
+// and every reload first has the kernel keep the connections queued on Caddy's closing socket
+// (commands.ts, keepQueuedConnections).
 import { runChecked, type Executor } from '../../lib/exec/executor.ts';
 import type { ApplyContext } from '../../lib/engine/task.ts';
 import { CADDYFILE, caRootPath } from './caddyfile.ts';
 import { dnsGate } from './dns-gate.ts';
-import { makeSitesDir, reloadCaddy, removeFile, validateConfig } from './commands.ts';
+import { MIGRATE_REQ_UNSET, makeSitesDir, reloadCaddy, removeFile, validateConfig } from './commands.ts';
 import { caddyProbe, parseCaddyProbe } from './probe.ts';
 import { CaddyError, type CaddyFact, type CaddyHostState, type CaddyStep, type CaddyWanted } from './types.ts';
 
@@ -48,6 +50,7 @@ export async function applyCaddy(exec: Executor, steps: CaddyStep[], ctx: Ctx): 
     const then = again.code === 0 ? 'the previous files are back and reloaded' : `the previous files are back but reloading them failed too: ${caddyMessage(again.stderr)}`;
     throw new CaddyError(`caddy reload failed (${caddyMessage(reload.stderr)}); ${then}`);
   }
+  if (reload.stdout.includes(MIGRATE_REQ_UNSET)) ctx.progress('net.ipv4.tcp_migrate_req could not be set to 1 here: a connection Caddy had queued but not yet accepted may have been reset by this reload');
 }
 
 /** Puts back what the probe saw, only where it differs now; reloads only if something did. */

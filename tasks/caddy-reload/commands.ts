@@ -18,8 +18,29 @@ export function validateConfig(): Cmd {
 
 /** Hands the config to the running Caddy through its admin API (localhost:2019): no restart. */
 /** `force`: reload although the config text is the same (a file it names, ca_root, changed). */
+/** Queued connections are handed over first (keepQueuedConnections): the reload resets none. */
 export function reloadCaddy(force = false): Cmd {
-  return caddyCli(['reload', ...CONFIG, ...(force ? ['--force'] : [])]);
+  return sh`${keepQueuedConnections()}; ${caddyCli(['reload', ...CONFIG, ...(force ? ['--force'] : [])])}`;
+}
+
+/** Linux's switch (5.14+, per network namespace) that moves a closing listener's queue to its twin. */
+export const MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req';
+/** What the reload prints (stdout) when the switch could not be turned on. */
+export const MIGRATE_REQ_UNSET = 'hoist: net.ipv4.tcp_migrate_req is not 1';
+
+/**
+ * Caddy (2.6 and later, on Linux) opens a new socket on :80/:443 for each config it loads
+ * (SO_REUSEPORT: both listen for a moment) and closes the old one once the new config runs. A
+ * connection the kernel had already queued on the old socket, not yet accepted by Caddy, is then
+ * reset: a visitor's request fails ("connection reset", or "refused" for one still in its
+ * handshake), more often on a busy CPU, where Caddy accepts later. net.ipv4.tcp_migrate_req=1
+ * makes the kernel hand those connections to the new socket instead. Turned on before every
+ * reload (it only changes what happens to a closing SO_REUSEPORT listener's queue); where it
+ * cannot be (an older kernel, a container VPS with a read-only /proc/sys) the reload goes on
+ * and says so on stdout.
+ */
+export function keepQueuedConnections(): Cmd {
+  return sh`{ [ "$(cat ${MIGRATE_REQ} 2>/dev/null)" = 1 ] || echo 1 >${MIGRATE_REQ}; } 2>/dev/null || echo ${MIGRATE_REQ_UNSET}`;
 }
 
 export function makeSitesDir(): Cmd {

@@ -95,7 +95,7 @@ ls -1A /tmp | grep -v '^hoist-fault' | sed 's/^/tmp /'
 
 // A client asking Caddy 10 times a second (bounded: 4 minutes) while a faulted run goes on.
 async function startClient(): Promise<void> {
-  await host.sh(`rm -f /tmp/client.*; (end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/client.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/client.log 2>&1 &)`);
+  await host.sh(`rm -f /tmp/client.*; (end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/client.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -sS --max-time 8 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/ 2>&1) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/client.log 2>&1 &)`);
   await new Promise((r) => setTimeout(r, 500));
 }
 

@@ -1,6 +1,7 @@
 // Clients that keep asking apps for their page while something happens on their host: one loop
 // per app inside the host (10 requests a second through Caddy, bounded to 240 s), each answer
-// recorded as "BODY CODE" (or "failed …"). What a release of one app must not break for others.
+// recorded as "BODY CODE" (or "failed" with curl's own error, e.g. `curl: (56) Recv failure:
+// Connection reset by peer 000`). What a release of one app must not break for others.
 import type { TestHost } from './testbed.ts';
 
 /** Runs `during` while each `domains[name]` is asked; returns, per name, how often each answer came. */
@@ -8,7 +9,7 @@ export async function underLoad<N extends string>(host: TestHost, domains: Recor
   const names = Object.keys(domains) as N[];
   const loop = names.map(
     (n) =>
-      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${domains[n]}:80:127.0.0.1 http://${domains[n]}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${n}.log 2>&1 &)`,
+      `(end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -sS --max-time 8 -w ' %{http_code}' --resolve ${domains[n]}:80:127.0.0.1 http://${domains[n]}/ 2>&1) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/loop.${n}.log 2>&1 &)`,
   );
   await host.sh(`rm -f /tmp/loop.*; ${loop.join('; ')}`);
   await new Promise((r) => setTimeout(r, 1000));

@@ -3,6 +3,7 @@
 // release tasks), and a busybox base for test apps, since no registry can be pulled from.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh } from './docker.ts';
 import { vpsImage } from './testbed.ts';
 
@@ -17,7 +18,7 @@ export function imageWithPackages(name: string, packages: string[]): Promise<str
       const base = await vpsImage();
       const dockerfile = `FROM ${base}\nRUN apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')} && rm -rf /var/lib/apt/lists/*\n`;
       const tag = `hoist-test-${name}:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
-      if (!(await exists(tag))) await dockerBuild(tag, dockerfile);
+      if (!(await exists(tag))) await buildAlone(tag, async () => (await exists(tag)) || dockerBuild(tag, dockerfile));
       return tag;
     })();
     built.set(key, p);

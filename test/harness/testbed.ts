@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +25,8 @@ export function vpsImage(): Promise<string> {
   imagePromise ??= (async () => {
     const hash = createHash('sha256').update(readFileSync(BUILD_SCRIPT)).digest('hex').slice(0, 12);
     const tag = `hoist-test-vps:${hash}`;
-    await promisify(execFile)('bash', [BUILD_SCRIPT, tag], { timeout: 15 * 60_000 });
+    // The script does nothing when the image is there (another process may have just built it).
+    await buildAlone(tag, () => promisify(execFile)('bash', [BUILD_SCRIPT, tag], { timeout: 15 * 60_000 }));
     return tag;
   })();
   return imagePromise;
@@ -88,6 +90,15 @@ export class Testbed {
     const port = Number((await docker('port', container, '22/tcp')).split('\n')[0]!.split(':').pop());
     await waitForSshBanner(port);
     const sh = (script: string, user = 'root', stdin?: string) => dockerSh(container, script, user, stdin);
+    if (opts.dockerInside) {
+      // A VPS's root can set its network sysctls (its kernel is its own); a container's /proc/sys is
+      // read-only. The one hoist sets (caddy-reload: net.ipv4.tcp_migrate_req, per network
+      // namespace, so this container's alone) is made writable, as on a VPS. A kernel without it
+      // (before 5.14) is left as it is: caddy-reload.test.ts then says so.
+      const f = '/proc/sys/net/ipv4/tcp_migrate_req';
+      const r = await sh(`[ ! -e ${f} ] || { mount --bind ${f} ${f} && mount -o remount,bind,rw ${f}; }`);
+      if (r.code !== 0) throw new Error(`making ${f} writable in ${container}: ${r.stderr}`);
+    }
     if (opts.deployUser) {
       const r = await sh(
         'useradd -m -s /bin/bash deploy && install -d -m 700 -o deploy -g deploy /home/deploy/.ssh && ' +

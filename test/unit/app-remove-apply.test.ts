@@ -65,7 +65,8 @@ test('every step, in order: root for Caddy, Docker and ~/apps/web; the deploy us
     `upload /etc/caddy/Caddyfile mode 640 sudo: ${JSON.stringify(DEBIAN)}`,
     'sudo rm -f /etc/caddy/sites/hoist-web.caddy',
     'sudo if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
-    'sudo if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
+    `sudo { [ "$(cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null)" = 1 ] || echo 1 >/proc/sys/net/ipv4/tcp_migrate_req; } 2>/dev/null || echo 'hoist: net.ipv4.tcp_migrate_req is not 1'; ` +
+      'if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
     'crontab -r',
     `sudo for x in ${hex('1')}; do docker container inspect "$x" >/dev/null 2>&1 || continue; docker container rm -f "$x" >/dev/null || exit 1; done`,
     `sudo for x in ${hex('e')}; do docker network inspect "$x" >/dev/null 2>&1 || continue; docker network rm "$x" >/dev/null || exit 1; done`,

@@ -35,7 +35,7 @@ const is = (re: RegExp, r: { code: number; stdout: string; stderr: string }): Re
 const VALIDATE = /caddy validate/;
 const RELOAD = /caddy reload/;
 const BAD = "{\"level\":\"info\",\"msg\":\"using provided configuration\"}\nError: adapting config using caddyfile: /etc/caddy/sites/hoist-api.caddy:5: unrecognized directive: bogus_directive\n";
-const summary = (e: RecordingExecutor) => e.calls.map((c) => (c.kind === 'upload' ? `upload ${c.path} ${c.mode?.toString(8)}` : c.line!.replace(/^if id -u caddy.*caddy (validate|reload) .*$/, 'caddy $1')));
+const summary = (e: RecordingExecutor) => e.calls.map((c) => (c.kind === 'upload' ? `upload ${c.path} ${c.mode?.toString(8)}` : c.line!.replace(/^(?:\{ .*tcp_migrate_req.*?; )?if id -u caddy.*caddy (validate|reload) .*$/, 'caddy $1')));
 
 test('apply: folder, site file (644), Caddyfile (its own mode), validate, reload; nothing else', async () => {
   const exec = new RecordingExecutor([is(/./, ok)]);
@@ -108,6 +108,14 @@ test('rollback: after a completed apply both files go back, then one reload', as
   await caddyReload.rollback!(exec2, ctxFor(had));
   assert.equal(summary(exec2).slice(1), ['upload /etc/caddy/sites/hoist-api.caddy 644', 'caddy reload']);
   assert.is(exec2.calls[1]!.content, OLD_SITE);
+});
+
+test('apply: a host where the kernel cannot be told to keep queued connections over a reload says so; the reload stands', async () => {
+  const said: string[] = [];
+  const exec = new RecordingExecutor([is(RELOAD, { code: 0, stdout: 'hoist: net.ipv4.tcp_migrate_req is not 1\n', stderr: '' }), is(/./, ok)]);
+  await caddyReload.apply(exec, stepsFor(before), { ...ctxFor(before), progress: (m) => said.push(m) });
+  assert.is(summary(exec).at(-1), 'caddy reload');
+  assert.ok(said.some((m) => m.startsWith('net.ipv4.tcp_migrate_req could not be set to 1 here')), said.join('\n'));
 });
 
 test('verify: re-probe must need nothing, then Caddy must answer for the domain', async () => {

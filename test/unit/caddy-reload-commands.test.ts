@@ -1,8 +1,13 @@
-// caddy-reload's command lines by exact string: the probe (one round trip), validate and reload
+// caddy-reload's command lines: the probe (one round trip, its file reader run by a real shell), validate and reload
 // (as the caddy user when it exists, never a restart), and the HTTP check from the host.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { caddyProbe } from '../../tasks/caddy-reload/probe.ts';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setHome } from '../../lib/exec/home-of.ts';
+import { caddyProbe, fileReaders, parseCaddyProbe } from '../../tasks/caddy-reload/probe.ts';
 import { checkTarget, httpCheck, makeSitesDir, reloadCaddy, removeFile, validateConfig } from '../../tasks/caddy-reload/commands.ts';
 
 test('validate and reload: the whole main Caddyfile, through the caddyfile adapter, as caddy', () => {
@@ -10,9 +15,12 @@ test('validate and reload: the whole main Caddyfile, through the caddyfile adapt
     validateConfig().line,
     'if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
   );
+  // First the kernel is told to hand connections queued on Caddy's old socket to the new one
+  // (net.ipv4.tcp_migrate_req): without it, a reload resets them (keepQueuedConnections).
   assert.is(
     reloadCaddy().line,
-    'if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
+    `{ [ "$(cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null)" = 1 ] || echo 1 >/proc/sys/net/ipv4/tcp_migrate_req; } 2>/dev/null || echo 'hoist: net.ipv4.tcp_migrate_req is not 1'; ` +
+      'if id -u caddy >/dev/null 2>&1; then runuser -u caddy -- caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; else caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile; fi',
   );
   assert.not.match(reloadCaddy().line, /restart|systemctl|kill/);
 });
@@ -22,20 +30,53 @@ test('sites folder and file removal', () => {
   assert.is(removeFile('/etc/caddy/sites/hoist-api.caddy').line, 'rm -f /etc/caddy/sites/hoist-api.caddy');
 });
 
-test('probe: site file, Caddyfile (base64, mode, owner), pidof caddy, the deploy user\'s active-slot and ports files, the uploaded ACME_CA_ROOT', () => {
-  assert.is(
-    caddyProbe({ app: 'api', deployUser: 'deploy', sitePath: '/etc/caddy/sites/hoist-api.caddy' }).line,
-    [
-      'if [ -f /etc/caddy/sites/hoist-api.caddy ]; then echo "site=$(base64 -w0 < /etc/caddy/sites/hoist-api.caddy)"; else echo site=-; fi',
-      `if [ -f /etc/caddy/Caddyfile ]; then echo "caddyfile=$(base64 -w0 < /etc/caddy/Caddyfile)"; echo "caddyfile_stat=$(stat -c '%a %U:%G' /etc/caddy/Caddyfile)"; else echo caddyfile=-; fi`,
-      'if pidof caddy >/dev/null; then echo caddy=running; else echo caddy=stopped; fi',
-      'home=$(getent passwd deploy | cut -d: -f6)',
-      'if [ -n "$home" ] && [ -f "$home/"apps/api/active-slot ]; then echo "slot=$(base64 -w0 < "$home/"apps/api/active-slot)"; else echo slot=-; fi',
-      'if [ -n "$home" ] && [ -f "$home/"apps/api/ports ]; then echo "ports=$(head -c 200 "$home/"apps/api/ports | base64 -w0)"; else echo ports=-; fi',
-      'if [ -f /etc/caddy/sites/hoist-api.acme-ca-root.pem ]; then echo "caroot=$(head -c 262144 /etc/caddy/sites/hoist-api.acme-ca-root.pem | base64 -w0)"; else echo caroot=-; fi',
-      '',
-    ].join('\n'),
-  );
+// The probe's file reader, run by a real /bin/sh as an unprivileged user (nobody, who has no
+// sudo): what it answers for a readable, a missing, an unreadable and a hidden file.
+test('probe: files are read without sudo; missing is told from unreadable and from hidden', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-caddy-probe-'));
+  try {
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'open'), { mode: 0o755 });
+    writeFileSync(join(dir, 'open', 'site.caddy'), 'api.example.com {\n}\n', { mode: 0o644 });
+    writeFileSync(join(dir, 'open', 'empty'), '', { mode: 0o644 });
+    writeFileSync(join(dir, 'open', 'secret'), 'x', { mode: 0o600 });
+    mkdirSync(join(dir, 'closed'), { mode: 0o700 });
+    writeFileSync(join(dir, 'closed', 'site.caddy'), 'x');
+    const asNobody = (files: string[]) => {
+      const script = `${fileReaders().line}\n${files.map((f) => `echo "$(rd ${f} 8)"`).join('\n')}`;
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.split('\n').slice(0, -1);
+    };
+    symlinkSync(join(dir, 'open', 'gone'), join(dir, 'open', 'dangling'));
+    symlinkSync(join(dir, 'open', 'site.caddy'), join(dir, 'open', 'link'));
+    assert.equal(
+      asNobody([`${dir}/open/site.caddy`, `${dir}/open/empty`, `${dir}/open/none`, `${dir}/no/such/dir/f`, `${dir}/open/site.caddy/f`, `${dir}/open/dangling`, `${dir}/open`, `${dir}/open/link`, `${dir}/open/secret`, `${dir}/closed/site.caddy`, `${dir}/closed/none`]),
+      [Buffer.from('api.exam').toString('base64'), '', '-', '-', '-', '-', '-', Buffer.from('api.exam').toString('base64'), '?', '?', '?'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('probe: an answer that could not read a file fails with what to do, not as a missing file', () => {
+  const r = { code: 0, stderr: '', stdout: 'site=?\ncaddyfile=-\ncaddy=running\nslot=-\nports=-\ncaroot=-\n' };
+  assert.throws(() => parseCaddyProbe(r), /cannot read the app's Caddy site file as the login user, and `sudo -n` did not work either\. Fix: /);
+});
+
+test('probe: as the login user (no sudo), reading the site, the Caddyfile, the slot and ports under the deploy user\'s home', () => {
+  const line = caddyProbe({ app: 'api', deployUser: 'deploy', sitePath: '/etc/caddy/sites/hoist-api.caddy' }).line;
+  for (const part of ['echo "site=$(rd /etc/caddy/sites/hoist-api.caddy)"', 'c=$(rd /etc/caddy/Caddyfile)', 'if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then home=$HOME; else home=$(getent passwd deploy | cut -d: -f6); fi', 'echo "slot=$(rd "$home/"apps/api/active-slot)"', 'echo "ports=$(rd "$home/"apps/api/ports 200)"', 'echo "caroot=$(rd /etc/caddy/sites/hoist-api.acme-ca-root.pem 262144)"']) {
+    assert.ok(line.includes(part), part);
+  }
+});
+
+test('setHome: the session\'s $HOME when logged in as that user, else the passwd database\'s', () => {
+  const run = (logname: string, user: string) =>
+    spawnSync('/bin/sh', ['-c', `${setHome('h', user).line}; printf '%s' "$h"`], { encoding: 'utf8', env: { PATH: process.env.PATH, LOGNAME: logname, HOME: '/from/session' } }).stdout;
+  assert.is(run('deploy', 'deploy'), '/from/session');
+  assert.is(run('deploy', 'root'), '/root', 'another user: from getent');
+  assert.is(run('root', 'no-such-user-here'), '', 'no such user: empty');
 });
 
 test('HTTP check: http on 80 for auto and off, https -k on 443 for internal; every domain', () => {
