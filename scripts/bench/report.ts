@@ -443,15 +443,21 @@ function why(i: ReportInput, rows: Row[]): string[] {
     `- **More and heavier commands per host.** hoist sends ${big.commandsPerHost} commands per host where the floor sends ${i.tasks} \`true\`s` +
       (lockCmds
         ? carries
-          ? ` (the first takes the deploy lock in ~/.hoist and carries the first task's probe; the last frees it and appends the audit line). `
+          ? ` (the first takes the deploy lock in ~/.hoist and carries ${big.commandsPerHost <= 2 ? "every task's probe" : "the first task's probe"}; the last frees it and appends the audit line). `
           : ` (${lockCmds} of them take and free the deploy lock in ~/.hoist, with the audit line). `
         : '. ') +
       `At ${big.hosts} host(s) the commands take ${s(big.commandSumMs)} s per host added up` +
-      (heavy ? `; the heaviest is \`${heavy.cmd.slice(0, 40).replace(/`/g, "'")}…\` at ${s(heavy.medianMs)} s (docker-up's probe: the app's containers and release images from Docker's API socket with curl, and the app's health through each slot's port; each answer costs the host's dockerd or app some CPU; see the pieces table).` : '.'),
+      (heavy
+        ? `; the heaviest is \`${heavy.cmd.slice(0, 40).replace(/`/g, "'")}…\` at ${s(heavy.medianMs)} s (${
+            big.commandsPerHost <= 2 && heavy.cmd.includes('.hoist')
+              ? "the lock with every task's probe: git-sync's release folders, docker-up's one curl to Docker's API socket and each slot's health port, caddy-reload's file reads, cron-install's crontab -l"
+              : "docker-up's probe: the app's containers and release images from Docker's API socket with curl, and the app's health through each slot's port"
+          }; each answer costs the host's dockerd or app some CPU; see the pieces table).`
+        : '.'),
   );
   if (rN && r1 && rN !== r1) {
     lines.push(
-      `- **That work grows with the fleet on shared cores.** Every host here is a container on the same ${i.machine.cores} cores, so the hosts' own work (docker CLI, dockerd, sudo, sh) of ${rN.n} hosts competes for them: ` +
+      `- **That work grows with the fleet on shared cores.** Every host here is a container on the same ${i.machine.cores} cores, so the hosts' own work (sshd, shells and their commands, dockerd) of ${rN.n} hosts competes for them: ` +
         `hoist's pipeline goes from ${s(r1.pipeline)} s to ${s(rN.pipeline)} s, the floor (whose \`true\` costs the hosts almost nothing) from ${s(r1.floor)} s to ${s(rN.floor)} s. ` +
         'On real VPSs each host has its own CPU and this part would not add up.',
     );
