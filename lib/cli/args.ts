@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { parseCount, type Count } from '../engine/rollout.ts';
 import type { InitArgs } from './init.ts';
-import { INIT_ANSWER_FLAGS } from './init-flags.ts';
+import { ciEnvironmentName, INIT_ANSWER_FLAGS } from './init-flags.ts';
 
 /** What every command that reaches hosts shares: where the settings are and which hosts. */
 export interface HostArgs {
@@ -78,7 +78,7 @@ export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist exec [--service S] [--hosts a,b] [--tag t] -- CMD [ARG...]
        hoist ssh [--hosts NAME] [-- CMD [ARG...]]
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
-       hoist init --ci github [--force] [--env-file F] [--branch B] [--inventory F] [--lock-wait S]
+       hoist init --ci github [--force] [--env-file F] [--branch B] [--environment E] [--inventory F] [--lock-wait S]
 
 Pipelines: bootstrap, release, rollback, cron, remove; or a path to your own pipeline file.
 
@@ -118,7 +118,8 @@ ssh opens a shell (or runs CMD) as DEPLOY_USER on one host, its key checked agai
   CMD's words arrive as given (not split again by a shell): hoist ssh -- sh -c 'ls | wc -l'.
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
 init --ci github writes .github/workflows/release.yml (push to main releases that commit) from
-  .env and names the repository secrets to create.
+  .env, and says how to create the GitHub environment (default: production) that holds its
+  secrets, open to the release branch only.
 Every run's report is kept under .hoist/runs/.
 
 Exit codes: 0 all good, 1 a task failed (its host was rolled back) or status found a problem,
@@ -233,7 +234,7 @@ function optionalCount(text: string | boolean | undefined, flag: string, fix: st
 }
 
 function parseInit(rest: string[]): InitArgs {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, environment: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' } };
   for (const flag of Object.keys(INIT_ANSWER_FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -245,7 +246,7 @@ function parseInit(rest: string[]): InitArgs {
   for (const [flag, key] of Object.entries(INIT_ANSWER_FLAGS)) if (typeof values[flag] === 'string') answers[key] = values[flag] as string;
   const base = { command: 'init' as const, envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
   if (values.ci === undefined) {
-    for (const flag of ['branch', 'inventory', 'lock-wait']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);
+    for (const flag of ['branch', 'environment', 'inventory', 'lock-wait']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);
     return base;
   }
   if (values.ci !== 'github') throw new UsageError(`--ci ${JSON.stringify(values.ci)}: hoist writes workflows for GitHub Actions only. Fix: --ci github`);
@@ -254,7 +255,8 @@ function parseInit(rest: string[]): InitArgs {
   if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/.test(branch)) throw new UsageError(`--branch ${JSON.stringify(branch)}: not a branch name. Fix: --branch main`);
   const inventory = typeof values.inventory === 'string' && values.inventory ? values.inventory : undefined;
   const lockWaitSeconds = values['lock-wait'] === undefined ? 900 : wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400);
-  return { ...base, ci: { provider: 'github', branch, ...(inventory ? { inventory } : {}), lockWaitSeconds } };
+  const environment = ciEnvironmentName(typeof values.environment === 'string' ? values.environment : undefined);
+  return { ...base, ci: { provider: 'github', branch, environment, ...(inventory ? { inventory } : {}), lockWaitSeconds } };
 }
 
 /**

@@ -1,9 +1,11 @@
 // `hoist init --ci github`: writes .github/workflows/release.yml for the app's repository (the
 // current folder) from the settings in .env, and says which secrets to create and where. Plain
 // settings go into the workflow as they are; files (SSH_KEY, KNOWN_HOSTS, APP_ENV_FILE) and
-// secrets become repository secrets holding their content. Refuses, writing nothing, when the
-// repository cannot run hoist (no hoist in package.json) or a value would be read by GitHub as
-// an expression.
+// secrets become secrets holding their content: secrets of a GitHub environment that only the
+// release branch may deploy to, never repository secrets (which a workflow pushed on any branch
+// could read). Refuses, writing nothing, when the repository cannot run hoist (no hoist in
+// package.json, or no package-lock.json for `npm ci`) or a value would be read by GitHub as an
+// expression.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import dotenv from 'dotenv';
@@ -33,6 +35,12 @@ export function runInitCi(args: InitArgs, ci: NonNullable<InitArgs['ci']>, out: 
         'Fix: npm install --save-dev <where you get hoist: a git URL or a tarball>, commit package.json and package-lock.json, then run hoist init --ci github again',
     );
   }
+  if (!existsSync('package-lock.json')) {
+    throw new UsageError(
+      'this repository has no package-lock.json, and the workflow installs hoist with npm ci, which needs it (an install without a lockfile could pull other versions than the ones you tested). ' +
+        'Fix: npm install, commit package-lock.json, then run hoist init --ci github again',
+    );
+  }
   if (ci.inventory && !existsSync(resolve(ci.inventory))) throw new UsageError(`--inventory ${ci.inventory}: no such file in this repository. Fix: commit the inventory and give its path from the repository's root`);
   const env = readEnv(args.envFile);
   const plain: Record<string, string> = {};
@@ -53,17 +61,27 @@ export function runInitCi(args: InitArgs, ci: NonNullable<InitArgs['ci']>, out: 
     }
   }
   mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, githubWorkflow({ branch: ci.branch, plain, secrets, ...(ci.inventory ? { inventory: ci.inventory } : {}), lockWaitSeconds: ci.lockWaitSeconds, nodeVersion: '20', lockfile: existsSync('package-lock.json') }));
-  const repo = env.APP_REPO ? parseRepoUrl(env.APP_REPO) : null;
-  const where = repo?.host === 'github.com' ? `https://github.com/${repo.owner}/${repo.repo}/settings/secrets/actions` : "the repository's Settings > Secrets and variables > Actions";
-  out.write(
-    `Wrote ${target}: a push to ${ci.branch} releases that commit.\n\n` +
-      `Create these repository secrets at ${where} (New repository secret):\n` +
-      Object.entries(secrets).map(([key, secret]) => `  ${secret}: ${SECRET_DOC[key] ?? `the value of ${key}`}\n`).join('') +
-      (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}\n` : '') +
-      `\nThe other settings from ${args.envFile} are written into the workflow as they are: check them, then commit and push.\n`,
-  );
+  writeFileSync(target, githubWorkflow({ branch: ci.branch, plain, secrets, ...(ci.inventory ? { inventory: ci.inventory } : {}), lockWaitSeconds: ci.lockWaitSeconds, nodeVersion: '20', environment: ci.environment }));
+  out.write(nextSteps(target, ci, secrets, notes, env.APP_REPO, args.envFile));
   return 0;
+}
+
+/** What the user does next, in order: the environment, its branch rule, its secrets, then commit. */
+function nextSteps(target: string, ci: NonNullable<InitArgs['ci']>, secrets: Record<string, string>, notes: string[], appRepo: string | undefined, envFile: string): string {
+  const repo = appRepo ? parseRepoUrl(appRepo) : null;
+  const where = repo?.host === 'github.com' ? `https://github.com/${repo.owner}/${repo.repo}/settings/environments` : "the repository's Settings > Environments";
+  const name = ci.environment;
+  return (
+    `Wrote ${target}: a push to ${ci.branch} releases that commit, with the secrets of the GitHub environment "${name}".\n\n` +
+    `Its secrets must be environment secrets that only ${ci.branch} can read; repository secrets would be readable by a workflow pushed on any branch. At ${where}:\n` +
+    `  1. New environment: name it ${name} (Configure environment).\n` +
+    `  2. Deployment branches and tags: choose "Selected branches and tags", Add deployment branch or tag rule: Branch, ${ci.branch}. Add no other rule.\n` +
+    `  3. Environment secrets > Add environment secret, one for each:\n` +
+    Object.entries(secrets).map(([key, secret]) => `     ${secret}: ${SECRET_DOC[key] ?? `the value of ${key}`}\n`).join('') +
+    `  4. If you created these as repository secrets before (Settings > Secrets and variables > Actions > Repository secrets), delete them there.\n` +
+    (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}\n` : '') +
+    `\nThe other settings from ${envFile} are written into the workflow as they are: check them, then commit and push.\n`
+  );
 }
 
 function readPackageJson(): { dependencies?: Record<string, string>; devDependencies?: Record<string, string> } | null {

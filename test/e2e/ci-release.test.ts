@@ -4,7 +4,10 @@
 // ~/.ssh) against a real host made ready by bootstrap. The release succeeds, a second run is
 // unchanged; no secret shows in any output, report, summary, file left in the runner, or the
 // host's process list; two runs of a new commit together: the second waits for the lock, then
-// finds nothing to do; the Markdown summary lands in GITHUB_STEP_SUMMARY.
+// finds nothing to do; the Markdown summary lands in GITHUB_STEP_SUMMARY. Runs are on the
+// release branch (GITHUB_REF refs/heads/main, the job's if: decided as GitHub would); a run on
+// another branch is skipped by that if:, and if its steps ran anyway the first one refuses
+// before checkout, install or release (issue #22).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import YAML from 'yaml';
 import type { RunReport } from '../../lib/report/run-report.ts';
-import { appCheckout, CiRunner, evaluate, RUNNER_TEMP, WORKSPACE } from '../harness/ci-runner.ts';
+import { appCheckout, CiRunner, evaluate, jobRuns, RUNNER_TEMP, WORKSPACE } from '../harness/ci-runner.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { startSampler } from '../harness/secret-watch.ts';
@@ -27,6 +30,7 @@ const APP_SECRET = `s3cret-${randomBytes(8).toString('hex')}`;
 const DOMAIN = 'app.hoist.test';
 const runner = new CiRunner(randomBytes(3).toString('hex'));
 let steps: { name?: string; run: string; env?: Record<string, string> }[] = [];
+let jobIf: string | undefined;
 let secrets: Record<string, string> = {};
 let keyContent = '';
 
@@ -57,8 +61,10 @@ test.before(async () => {
   const init = await spawnHoist(['init', '--ci', 'github', '--inventory', 'hosts.yml', '--lock-wait', '300'], checkout);
   assert.is(init.code, 0, init.out);
   assert.match(init.out, /HOIST_SSH_KEY: .*\n\s+HOIST_KNOWN_HOSTS: .*\n\s+HOIST_APP_ENV_FILE: /);
+  assert.match(init.out, /New environment: name it production/);
   const doc = YAML.parse(readFileSync(join(checkout, '.github/workflows/release.yml'), 'utf8'));
   steps = doc.jobs.release.steps.filter((s: { run?: string }) => s.run);
+  jobIf = doc.jobs.release.if;
   // What the repository's secrets hold: the files' content, as the instructions say.
   keyContent = readFileSync(tb.keyPath, 'utf8');
   secrets = { HOIST_SSH_KEY: keyContent, HOIST_KNOWN_HOSTS: readFileSync(tb.knownHostsPath, 'utf8'), HOIST_APP_ENV_FILE: readFileSync(appEnv, 'utf8') };
@@ -82,19 +88,32 @@ function spawnHoist(args: string[], cwd: string): Promise<{ code: number; out: s
   });
 }
 
+interface RunOptions {
+  /** Only the step of this name. */
+  only?: string;
+  /** GITHUB_REF of the run (default: the release branch). */
+  ref?: string;
+  /** Run the steps even when the job's if: skips the job (a workflow edited to drop it). */
+  ignoreJobIf?: boolean;
+}
+
 /** Every `run:` step of the workflow in order, as the runner would; stops at the first failure. */
-async function workflowRun(sha: string, workspace = WORKSPACE, only?: string): Promise<{ code: number; out: string; report: RunReport }> {
+async function workflowRun(sha: string, workspace = WORKSPACE, o: RunOptions = {}): Promise<{ code: number; out: string; report: RunReport; skipped?: true; ran: number }> {
+  const ref = o.ref ?? 'refs/heads/main';
+  if (!o.ignoreJobIf && !jobRuns(jobIf, { ref })) return { code: 0, out: '', report: {} as RunReport, skipped: true, ran: 0 };
   let out = '';
+  let ran = 0;
   for (const step of steps) {
-    if (only && step.name !== only) continue;
-    const env = { ...CiRunner.baseEnv(workspace, sha), ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(String(v), { secrets, sha })])) };
+    if (o.only && step.name !== o.only) continue;
+    ran++;
+    const env = { ...CiRunner.baseEnv(workspace, sha, ref), ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(String(v), { secrets, sha })])) };
     // The stand-in's only difference from a runner: no registry, so npm reads its cache.
     if (step.name === 'Install hoist') env.npm_config_offline = 'true';
     const r = await runner.step(step.run, env, workspace);
     out += `\n$ ${step.run}\n${r.stdout}${r.stderr}`;
-    if (r.code !== 0) return { code: r.code, out, report: await report(workspace).catch(() => ({}) as RunReport) };
+    if (r.code !== 0) return { code: r.code, out, report: await report(workspace).catch(() => ({}) as RunReport), ran };
   }
-  return { code: 0, out, report: await report(workspace) };
+  return { code: 0, out, report: await report(workspace), ran };
 }
 
 async function report(workspace: string): Promise<RunReport> {
@@ -156,7 +175,7 @@ test('a second run of the same commit (a new job: a fresh checkout) changes noth
 
 test('two runs of a new commit at once with --lock-wait: one releases, the other waits for the lock, then is unchanged', async () => {
   const sha = await bed.git.commit('app', appFiles('v2'), 'v2');
-  const a = workflowRun(sha, WORKSPACE, 'Release');
+  const a = workflowRun(sha, WORKSPACE, { only: 'Release' });
   // Started together; the second is started once the first holds the lock, so the wait is certain.
   let held = false;
   for (let i = 0; i < 600 && !held; i++) {
@@ -164,7 +183,7 @@ test('two runs of a new commit at once with --lock-wait: one releases, the other
     if (!held) await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(held, 'the first run took the lock');
-  const b = await workflowRun(sha, `${WORKSPACE}-2`, 'Release');
+  const b = await workflowRun(sha, `${WORKSPACE}-2`, { only: 'Release' });
   const ra = await a;
   assert.is(ra.code, 0, ra.out);
   assert.is(b.code, 0, b.out);
@@ -174,6 +193,26 @@ test('two runs of a new commit at once with --lock-wait: one releases, the other
   assert.match(b.out, /waiting for the deploy lock held by /);
   assert.is(await throughCaddy(), 'v2');
   assert.equal(leaks(ra.out + b.out), []);
+});
+
+test('a run on another branch releases nothing: the job is skipped by its if:, and its steps run anyway refuse at the first', async () => {
+  // A commit that would change the page if it were released (GIT_REF is the run's sha).
+  const sha = await bed.git.commit('app', appFiles('v3'), 'v3 on a branch');
+  const live = async () => (await bed.host.sh('readlink /home/deploy/apps/app/current', 'root')).stdout.trim();
+  const before = await live();
+  assert.match(before, /^releases\//);
+  // feature twice (a second run changes nothing either), then a tag: a dispatch from a tag.
+  for (const ref of ['refs/heads/feature', 'refs/heads/feature', 'refs/tags/v3']) {
+    const skipped = await workflowRun(sha, WORKSPACE, { ref });
+    assert.ok(skipped.skipped, `${ref}: the job is skipped`);
+    assert.is(skipped.ran, 0);
+    const forced = await workflowRun(sha, WORKSPACE, { ref, ignoreJobIf: true });
+    assert.is(forced.code, 1, forced.out);
+    assert.is(forced.ran, 1, 'only the guard step ran: no install, no release');
+    assert.match(forced.out, `hoist releases main only, not ${ref}: nothing was done`);
+    assert.is(await throughCaddy(), 'v2', `${ref}: the live page is unchanged`);
+    assert.is(await live(), before, `${ref}: the live release is unchanged`);
+  }
 });
 
 test.run();

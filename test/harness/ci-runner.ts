@@ -96,8 +96,8 @@ command -v node && node --version`,
     return this;
   }
 
-  /** The environment a runner gives every step, plus `env` (the step's own, evaluated). */
-  static baseEnv(workspace: string, sha: string): Record<string, string> {
+  /** The environment a runner gives every step, plus `env` (the step's own, evaluated); `ref` is the pushed or dispatched branch. */
+  static baseEnv(workspace: string, sha: string, ref = 'refs/heads/main'): Record<string, string> {
     return {
       PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: '/root',
@@ -105,7 +105,7 @@ command -v node && node --version`,
       GITHUB_ACTIONS: 'true',
       GITHUB_WORKSPACE: workspace,
       GITHUB_SHA: sha,
-      GITHUB_REF: 'refs/heads/main',
+      GITHUB_REF: ref,
       GITHUB_API_URL: 'https://api.github.com',
       RUNNER_TEMP,
       GITHUB_STEP_SUMMARY: `${RUNNER_TEMP}/step-summary.md`,
@@ -149,3 +149,14 @@ export function evaluate(value: string, ctx: { secrets: Record<string, string>; 
   });
 }
 
+
+/**
+ * A job's `if:` as GitHub decides it, for the one form the workflow uses: `github.ref == 'REF'`
+ * (no `if:`: the job runs). Anything else fails the test, as in evaluate().
+ */
+export function jobRuns(condition: string | undefined, ctx: { ref: string }): boolean {
+  if (condition === undefined) return true;
+  const m = /^github\.ref == '([^']*)'$/.exec(condition.trim());
+  if (!m) throw new Error(`the job's if: ${condition} is not one this runner stand-in evaluates`);
+  return ctx.ref === m[1];
+}
