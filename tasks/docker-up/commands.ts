@@ -18,12 +18,27 @@ export interface SlotCommand {
   compose: 'v1' | 'v2' | 'none';
 }
 
-/** `cd` into the release, find its compose file, then run compose for the slot with `args`. */
-function inRelease(c: SlotCommand, args: Cmd): Cmd {
+/**
+ * `cd` into the release, find its compose file, then run compose for the slot with `args`, with
+ * hoist's override of the slot (or without it: the app's own configuration, as written).
+ */
+function inRelease(c: SlotCommand, args: Cmd, withOverride = true): Cmd {
   const dir = `apps/${c.app}/releases/${c.release}`;
   const names = c.composeFile ? [c.composeFile] : COMPOSE_NAMES;
-  const override = `../../../../${slotPaths(c.app).override(c.slot)}`;
-  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${composeCmd(c.compose)} -p ${projectOf(c.app, c.slot)} -f "$f" -f ${override} ${args}`;
+  const override = withOverride ? sh` -f ${`../../../../${slotPaths(c.app).override(c.slot)}`}` : sh``;
+  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${composeCmd(c.compose)} -p ${projectOf(c.app, c.slot)} -f "$f"${override} ${args}`;
+}
+
+/** Marks the end of one part of releaseVolumesProbe's answer. */
+export const PART_END = '--hoist-part-end--';
+
+/**
+ * What docker-up needs to pin the app's volumes (tasks/docker-up/volumes.ts), in one round trip:
+ * the app's volume record, the volumes on the host, then the release's compose configuration as
+ * compose resolves it (variables, relative paths made absolute), without hoist's override.
+ */
+export function releaseVolumesProbe(c: SlotCommand, recordFile: string): Cmd {
+  return sh`cd && { cat ${recordFile} 2>/dev/null || true; }; echo ${PART_END}; docker volume ls -q || exit 1; echo ${PART_END}; ${inRelease(c, sh`config`, false)}`;
 }
 
 export const slotCommands = (c: SlotCommand) => ({
