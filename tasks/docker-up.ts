@@ -9,15 +9,14 @@ import { HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { PART_END, releaseVolumesProbe, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
+import { slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
+import { prepareAppData } from './docker-up/app-data.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
-import { explicitPorts, other, overrideYaml, projectOf, slotPaths, type Slot } from './docker-up/slots.ts';
-import { applyVolumesCommand, parseVolumesRecord, planVolumes, readComposeConfig, volumesFile, volumesOverrideYaml } from './docker-up/volumes.ts';
-import type { Executor } from '../lib/exec/executor.ts';
+import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 
 export interface DockerUpWanted {
   app: string;
@@ -120,12 +119,13 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (!step.start) continue;
       const port = step.ports[step.slot];
       const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
-      const cmds = slotCommands(slotCmd);
       const paths = slotPaths(w.app);
       const env = step.envSha256 ? { path: `${before.home}/apps/${w.app}/shared/.env`, sha256: step.envSha256 } : null;
-      const volumes = await pinVolumes(exec, slotCmd, before, ctx);
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
-      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes }), { mode: 0o644 });
+      // The app's volumes and stateful services first: the slot starts with its data in place.
+      const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
+      const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
+      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
@@ -150,25 +150,6 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     await runChecked(exec, stopProject(w.app, started), `removing the ${started} slot's containers`);
   },
 });
-
-/**
- * Reads the release's compose configuration and the app's volume record (one round trip), makes
- * the volumes the app gets for the first time and records them: the override lines that give
- * every slot the same data. Runs only when a slot is about to start (never in a no-op release).
- * Not undone by a rollback: a volume made here is empty or is the app's data, and the record
- * names what the app's data is; neither may go away with a failed release.
- */
-async function pinVolumes(exec: Executor, c: SlotCommand, before: DockerUpFact, ctx: { progress(m: string): void; warn?(m: string): void }): Promise<string[]> {
-  const r = await exec.exec(releaseVolumesProbe(c, volumesFile(c.app)));
-  if (r.code !== 0) throw new RemoteCommandError(`reading the compose configuration of ${c.release} on ${exec.label}`, r.code, r.stderr);
-  const [record = '', names = '', ...config] = r.stdout.split(`${PART_END}\n`);
-  const release = readComposeConfig(config.join(`${PART_END}\n`), projectOf(c.app, c.slot), `${before.home}/apps/${c.app}/releases/${c.release}`);
-  const plan = planVolumes({ app: c.app, active: before.active, release, record: parseVolumesRecord(record), existing: new Set(names.split('\n').map((n) => n.trim()).filter(Boolean)) });
-  const apply = applyVolumesCommand(c.app, plan);
-  if (apply) await runChecked(exec, apply, `making the volumes of ${c.app} and recording them in ~/${volumesFile(c.app)}`);
-  for (const note of plan.notes) (ctx.warn ?? ctx.progress)(note);
-  return volumesOverrideYaml(plan.pins);
-}
 
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {

@@ -23,7 +23,6 @@
 // - A read-write bind mount of a folder inside the release (`./data:/data`) would be a new,
 //   empty folder at every release: refused, with the fix. Read-only binds (a config file from
 //   the repo) are part of the release and fine.
-import { parse } from 'yaml';
 import { HoistError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { projectOf, type Slot } from './slots.ts';
@@ -57,20 +56,25 @@ export interface ReleaseVolumes {
   /** Named volumes hoist pins (not the user's own named or external ones). */
   volumes: ComposeVolume[];
   binds: ReleaseBind[];
+  /** Every service of the release, in the file's order. */
+  services: ServiceInfo[];
+}
+
+export interface ServiceInfo {
+  name: string;
+  /** `x-hoist: {stateful: true}` (true), `{stateful: false}` (false), or not said (null). */
+  stateful: boolean | null;
+  image: string | null;
+  /** Named volumes it mounts (keys of the top-level volumes:). */
+  namedVolumes: string[];
 }
 
 /**
- * Reads `compose config` of the release (v1 or v2, YAML): the named volumes to pin, and the
- * read-write binds under the release folder. `project` is the slot's, to tell compose v2's
- * default name (`PROJECT_KEY`) from a name the user gave.
+ * Reads `compose config` of the release (v1 or v2, parsed from its YAML): the named volumes to
+ * pin, the read-write binds under the release folder, and each service. `project` is the slot's,
+ * to tell compose v2's default name (`PROJECT_KEY`) from a name the user gave.
  */
-export function readComposeConfig(yamlText: string, project: string, releaseDir: string): ReleaseVolumes {
-  let doc: unknown;
-  try {
-    doc = parse(yamlText);
-  } catch (e) {
-    throw new HoistError(`could not read the release's compose configuration (${(e as Error).message.split('\n')[0]})`);
-  }
+export function readComposeConfig(doc: unknown, project: string, releaseDir: string): ReleaseVolumes {
   const top = (doc ?? {}) as { volumes?: Record<string, unknown>; services?: Record<string, unknown> };
   const volumes: ComposeVolume[] = [];
   for (const [key, raw] of Object.entries(top.volumes ?? {})) {
@@ -81,15 +85,32 @@ export function readComposeConfig(yamlText: string, project: string, releaseDir:
     volumes.push({ key, ownDriver });
   }
   const binds: ReleaseBind[] = [];
+  const services: ServiceInfo[] = [];
   const inside = releaseDir.endsWith('/') ? releaseDir : `${releaseDir}/`;
+  const keys = new Set(Object.keys(top.volumes ?? {}));
   for (const [service, raw] of Object.entries(top.services ?? {})) {
-    const mounts = ((raw ?? {}) as { volumes?: unknown[] }).volumes ?? [];
-    for (const m of mounts) {
+    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; 'x-hoist'?: unknown };
+    const namedVolumes: string[] = [];
+    for (const m of def.volumes ?? []) {
       const bind = bindOf(m);
       if (bind && !bind.readOnly && (bind.source === releaseDir || bind.source.startsWith(inside))) binds.push({ service, source: bind.source, target: bind.target });
+      const named = namedVolumeOf(m);
+      if (named && keys.has(named)) namedVolumes.push(named);
     }
+    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown };
+    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, namedVolumes });
   }
-  return { volumes, binds };
+  return { volumes, binds, services };
+}
+
+/** The top-level volume key a service mount names (v2's long form or v1's `KEY:TARGET[:MODE]`), else null. */
+function namedVolumeOf(m: unknown): string | null {
+  if (typeof m === 'string') {
+    const [source, target] = m.split(':');
+    return source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~') ? source : null;
+  }
+  const o = (m ?? {}) as { type?: unknown; source?: unknown };
+  return o.type === 'volume' && typeof o.source === 'string' ? o.source : null;
 }
 
 /** A service mount as a bind (v2's long form, or v1's `SOURCE:TARGET[:MODE]` string), else null. */
