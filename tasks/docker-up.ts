@@ -9,7 +9,8 @@ import { HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
+import { slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
+import { prepareAppData } from './docker-up/app-data.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
@@ -117,11 +118,14 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
       const port = step.ports[step.slot];
-      const cmds = slotCommands({ app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose });
+      const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
       const paths = slotPaths(w.app);
       const env = step.envSha256 ? { path: `${before.home}/apps/${w.app}/shared/.env`, sha256: step.envSha256 } : null;
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
-      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env }), { mode: 0o644 });
+      // The app's volumes and stateful services first: the slot starts with its data in place.
+      const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
+      const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
+      await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);

@@ -255,6 +255,10 @@ export class HostRun {
             ...ctxBase,
             before,
             progress,
+            warn: (message: string) => {
+              this.warnings.push(message);
+              progress(message);
+            },
             freshConnection: (login: Login) => this.executors.fresh(login),
           };
           const exec = this.execFor(task);

@@ -92,6 +92,12 @@ export interface ApplyContext<Wanted, Fact> {
   input: TaskInput;
   /** Tells the operator what a long step is doing now (shown under the task in the live list). */
   progress(message: string): void;
+  /**
+   * Something the operator must know after the run, not only while it scrolls by (a volume taken
+   * over, a copy left behind): kept in the host's warnings of the report. Optional for tasks'
+   * hand-made contexts in tests.
+   */
+  warn?(message: string): void;
   /** A new connection, apart from the shared one: proves a login works (caller closes it). */
   freshConnection(login: Login): ConnectableExecutor;
 }

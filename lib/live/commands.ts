@@ -64,7 +64,9 @@ export interface RunOptions {
  * A one-off container of the live release: in its directory, with its compose file and the slot's
  * override (the release's image, its .env, its volumes and networks, no published ports), so it
  * is what the live containers are. `exec` makes compose the session's process: a signal hoist
- * sends over SSH (Ctrl-C without a terminal) reaches it, not a shell waiting on it.
+ * sends over SSH (Ctrl-C without a terminal) reaches it, not a shell waiting on it. `--no-deps`:
+ * what the service depends on already runs (the live slot's services, or the app's stateful ones
+ * in APP-state, which must never be started a second time inside the slot).
  */
 export function runCommand(o: RunOptions): Cmd {
   const dir = `apps/${o.app}/releases/${o.release}`;
@@ -72,7 +74,7 @@ export function runCommand(o: RunOptions): Cmd {
   const override = `../../../../${slotPaths(o.app).override(o.slot)}`;
   const missing = `no compose file (${names.join(', ')}) in ${dir}`;
   const tty = o.tty ? sh`` : sh` -T`;
-  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }; exec ${composeCmd(o.compose)} -p ${projectOf(o.app, o.slot)} -f "$f" -f ${override} run --rm${tty} ${o.service} ${o.command}`;
+  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }; exec ${composeCmd(o.compose)} -p ${projectOf(o.app, o.slot)} -f "$f" -f ${override} run --rm --no-deps${tty} ${o.service} ${o.command}`;
 }
 
 /** `hoist ssh -- CMD`: the words as they were given, run from the deploy user's home. */

@@ -71,7 +71,8 @@ export function runnerScript(r: RunnerInput): string {
   return `#!/bin/sh
 # Written by hoist; do not edit (every release that installs jobs rewrites it).
 # Runs "$@" in a one-off container of ${r.app}'s live release: the live slot's compose project, the
-# release's image, .env and volumes. Output and exit status go to ~/${jobLogPath(r.app)}.
+# release's image, .env and volumes (--no-deps: what it needs already runs; a stateful service is
+# never started a second time). Output and exit status go to ~/${jobLogPath(r.app)}.
 set -u
 # The log holds the app's output: only the deploy user reads it.
 umask 077
@@ -95,7 +96,7 @@ f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done
 [ -n "$f" ] || { say "job not run, no compose file in release $release: $*"; exit 1; }
 if docker compose version >/dev/null 2>&1; then compose="docker compose"; else compose=docker-compose; fi
 say "job start, release $release on $slot: $*"
-$compose -p "$app-$slot" -f "$f" -f "$root/slots/$slot.yaml" run --rm -T "$service" "$@" >> "$log" 2>&1
+$compose -p "$app-$slot" -f "$f" -f "$root/slots/$slot.yaml" run --rm --no-deps -T "$service" "$@" >> "$log" 2>&1
 rc=$?
 say "job end, release $release, exit $rc: $*"
 exit $rc

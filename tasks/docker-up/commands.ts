@@ -16,28 +16,66 @@ export interface SlotCommand {
   /** COMPOSE_FILE, or null to take the first of the usual names. */
   composeFile: string | null;
   compose: 'v1' | 'v2' | 'none';
+  /**
+   * The services the slot runs when the app has stateful ones (they run once, in APP-state:
+   * docker-up/stateful.ts): named, with --no-deps so compose does not start them in the slot
+   * too. Absent: every service of the file, as compose would.
+   */
+  services?: string[];
 }
 
-/** `cd` into the release, find its compose file, then run compose for the slot with `args`. */
-function inRelease(c: SlotCommand, args: Cmd): Cmd {
+/**
+ * `cd` into the release, find its compose file, then run compose as `project` with `args`, with
+ * an override of hoist's (path relative to the deploy user's home) or without one (the app's
+ * own configuration, as written).
+ */
+function inReleaseAs(c: Pick<SlotCommand, 'app' | 'release' | 'composeFile' | 'compose'>, project: string, override: string | null, args: Cmd): Cmd {
   const dir = `apps/${c.app}/releases/${c.release}`;
   const names = c.composeFile ? [c.composeFile] : COMPOSE_NAMES;
-  const override = `../../../../${slotPaths(c.app).override(c.slot)}`;
-  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${composeCmd(c.compose)} -p ${projectOf(c.app, c.slot)} -f "$f" -f ${override} ${args}`;
+  const extra = override ? sh` -f ${`../../../../${override}`}` : sh``;
+  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${composeCmd(c.compose)} -p ${project} -f "$f"${extra} ${args}`;
 }
 
-export const slotCommands = (c: SlotCommand) => ({
-  /**
-   * Builds the release's images (tagged by release) and starts the slot. Compose v1 builds with
-   * Docker's classic builder, which keeps the container of a failed step, and with it all that
-   * step wrote: a build that ran out of disk would leave the disk full. `build --force-rm` removes it.
-   */
-  up: c.compose === 'v1' ? sh`(${inRelease(c, sh`build --force-rm`)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans`)})` : inRelease(c, sh`up -d --build --remove-orphans`),
-  /** Starts the slot from images built before: a rollback needs no build. */
-  upNoBuild: inRelease(c, sh`up -d --no-build --remove-orphans`),
-  logs: inRelease(c, sh`logs --no-color --tail 40`),
-  down: inRelease(c, sh`down --remove-orphans`),
-});
+/** Compose for the slot's project with hoist's override of the slot. */
+const inRelease = (c: SlotCommand, args: Cmd) => inReleaseAs(c, projectOf(c.app, c.slot), slotPaths(c.app).override(c.slot), args);
+
+/** Marks the end of one part of releaseVolumesProbe's answer. */
+export const PART_END = '--hoist-part-end--';
+
+/**
+ * What docker-up needs to keep the app's data (volumes.ts, stateful.ts), in one round trip: the
+ * app's volume record, which release last defined its stateful services, the volumes on the
+ * host, then the release's compose configuration as compose resolves it (variables, relative
+ * paths made absolute), without hoist's override.
+ */
+export function releaseVolumesProbe(c: SlotCommand, recordFile: string, stateReleaseFile: string): Cmd {
+  return sh`cd && { cat ${recordFile} 2>/dev/null || true; }; echo ${PART_END}; { cat ${stateReleaseFile} 2>/dev/null || true; }; echo ${PART_END}; docker volume ls -q || exit 1; echo ${PART_END}; ${inReleaseAs(c, projectOf(c.app, c.slot), null, sh`config`)}`;
+}
+
+/**
+ * Starts the app's stateful services in their own project (stateful.ts). `recreate` false (a
+ * rollback to an older release): only what is not running is started, nothing is changed.
+ */
+export function stateUp(c: SlotCommand, override: string, project: string, services: string[], recreate: boolean): Cmd {
+  return inReleaseAs(c, project, override, sh`up -d --no-deps${recreate ? sh`` : sh` --no-recreate`} ${services}`);
+}
+
+export const slotCommands = (c: SlotCommand) => {
+  const only = c.services ? sh` --no-deps ${c.services}` : sh``;
+  const buildOnly = c.services ? sh` ${c.services}` : sh``;
+  return {
+    /**
+     * Builds the release's images (tagged by release) and starts the slot. Compose v1 builds with
+     * Docker's classic builder, which keeps the container of a failed step, and with it all that
+     * step wrote: a build that ran out of disk would leave the disk full. `build --force-rm` removes it.
+     */
+    up: c.compose === 'v1' ? sh`(${inRelease(c, sh`build --force-rm${buildOnly}`)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans${only}`)})` : inRelease(c, sh`up -d --build --remove-orphans${only}`),
+    /** Starts the slot from images built before: a rollback needs no build. */
+    upNoBuild: inRelease(c, sh`up -d --no-build --remove-orphans${only}`),
+    logs: inRelease(c, sh`logs --no-color --tail 40`),
+    down: inRelease(c, sh`down --remove-orphans`),
+  };
+};
 
 /** Stops a slot's containers whatever release they came from (no compose file needed). */
 export function stopProject(app: string, slot: Slot): Cmd {

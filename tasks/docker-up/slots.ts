@@ -34,7 +34,7 @@ export function slotPaths(app: string) {
  * slot's loopback port only (Caddy is the way in), its image tagged by release so a rollback
  * finds it without a rebuild, and a label saying which release the container runs.
  */
-export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string; env?: { path: string; sha256: string } | null }): string {
+export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string; env?: { path: string; sha256: string } | null; volumes?: string[] }): string {
   return [
     '# Written by hoist for one blue/green slot; do not edit (it is rewritten on every release).',
     'services:',
@@ -51,6 +51,8 @@ export function overrideYaml(o: { service: string; port: number; appPort: number
     '    labels:',
     `      hoist.release: "${o.release}"`,
     ...(o.env ? [`      hoist.env: "${o.env.sha256}"`] : []),
+    // The app's named volumes, one Docker volume per app whichever slot runs (docker-up/volumes.ts).
+    ...(o.volumes ?? []),
     '',
   ].join('\n');
 }

@@ -74,7 +74,7 @@ test('the runner script: valid sh, the app and service quoted, the live slot rea
   assert.match(script, /^service=web$/m);
   assert.ok(script.includes("for n in 'deploy/compose prod.yaml'; do"), script);
   assert.match(script, /slot=\$\(head -n 1 "\$root\/active-slot"/);
-  assert.match(script, /run --rm -T "\$service" "\$@" >> "\$log" 2>&1/);
+  assert.match(script, /run --rm --no-deps -T "\$service" "\$@" >> "\$log" 2>&1/);
 });
 
 const cases: { name: string; want: string[]; fact: CronFact; steps?: RegExp; reason?: RegExp; after?: string }[] = [

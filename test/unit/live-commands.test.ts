@@ -32,14 +32,14 @@ test('the job log: probed for, tailed, followed across rotation', () => {
 test('exec: compose run --rm in the release, with its compose file and the slot override; -T without a terminal', () => {
   assert.is(
     runCommand({ app: 'api', slot: 'green', release: R, composeFile: null, compose: 'v1', service: 'web', tty: false, command: ['sh', '-c', `echo "$X"; it's`] }).line,
-    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm -T web sh -c 'echo "$X"; it'\\''s'`,
+    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm --no-deps -T web sh -c 'echo "$X"; it'\\''s'`,
   );
 });
 
 test('exec: with a terminal compose gives the container one (no -T); COMPOSE_FILE and compose v2', () => {
   assert.is(
     runCommand({ app: 'api', slot: 'blue', release: R, composeFile: 'deploy/compose.prod.yml', compose: 'v2', service: 'web', tty: true, command: ['bin/rails', 'console'] }).line,
-    `cd && cd apps/api/releases/${R} && f=''; for n in deploy/compose.prod.yml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (deploy/compose.prod.yml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker compose -p api-blue -f "$f" -f ../../../../apps/api/slots/blue.yaml run --rm web bin/rails console`,
+    `cd && cd apps/api/releases/${R} && f=''; for n in deploy/compose.prod.yml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (deploy/compose.prod.yml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker compose -p api-blue -f "$f" -f ../../../../apps/api/slots/blue.yaml run --rm --no-deps web bin/rails console`,
   );
 });
 

@@ -1,0 +1,95 @@
+// Stateful services run once per app (issue #18 item 2).
+//
+// A database, cache or queue in the app's compose file, marked
+//
+//     services:
+//       db:
+//         image: postgres:16
+//         x-hoist: {stateful: true}
+//
+// runs in a compose project of its own, APP-state, outside the blue/green pair: started (or
+// brought to the release's definition) before the new slot starts, never stopped by a release,
+// a failed release, a rollback or release-switch (they only touch APP-blue / APP-green). Compose
+// itself recreates it only when its own definition changed (compose's config hash), so a release
+// that changes the web service leaves the database's container as it is. The slots reach it by
+// its service name: every project of the app shares one network, `hoist.APP` (the slots' and the
+// state project's `default` network), made by hoist.
+//
+// A rollback to an older release does not take the stateful services back to that release's
+// definition (a database downgraded under its data is how data is lost): they are only started
+// if they are not running. Which release last defined them is recorded (apps/APP/state-release).
+//
+// A service that is not marked and looks like a database (a well-known database image with a
+// named volume) is refused: as part of the pair it would run twice on the same data while both
+// slots run. `x-hoist: {stateful: false}` says it is meant to.
+import { HoistError } from '../../lib/errors.ts';
+import { sh, type Cmd } from '../../lib/shell-quote.ts';
+import type { ReleaseVolumes, ServiceInfo } from './volumes.ts';
+
+/** The app's compose project for its stateful services. */
+export const stateProject = (app: string) => `${app}-state`;
+/** The network every project of the app shares, when it has stateful services. */
+export const appNetwork = (app: string) => `hoist.${app}`;
+/** Which release last defined the stateful services (relative to the deploy user's home). */
+export const stateReleaseFile = (app: string) => `apps/${app}/state-release`;
+
+/** Images of databases, caches and queues that keep data in a volume (name, optionally a registry path). */
+const DATA_IMAGE = /(^|\/)(postgres|postgis|pgvector|timescaledb|mysql|mariadb|percona|mongo|mongodb|redis|redis-stack|valkey|keydb|memcached|rabbitmq|elasticsearch|opensearch|clickhouse-server|clickhouse|influxdb|cassandra|neo4j|minio|qdrant|weaviate|milvus|chroma|couchdb|nats)(:|@|$)/;
+
+export interface StatefulPlan {
+  /** Services that run once, in APP-state. */
+  stateful: string[];
+  /** Services of each blue/green slot. */
+  slotServices: string[];
+}
+
+export function planStateful(release: ReleaseVolumes, appService: string): StatefulPlan {
+  const stateful: string[] = [];
+  const slotServices: string[] = [];
+  for (const s of release.services) {
+    if (s.stateful === true && s.name === appService) {
+      throw new HoistError(`service ${s.name} is APP_SERVICE and is marked x-hoist: {stateful: true}: the service Caddy sends traffic to runs blue/green. Fix: remove the mark, or set APP_SERVICE to the web service`);
+    }
+    if (s.stateful === null && s.name !== appService && looksLikeData(s)) {
+      throw new HoistError(
+        `service ${s.name} (image ${s.image}) keeps its data in volume ${s.namedVolumes.join(', ')}: as part of the blue/green pair it would run twice on the same data while a release switches. Fix: mark it to run once per app, outside the pair, in the compose file: \`x-hoist: {stateful: true}\` under services.${s.name} (or \`x-hoist: {stateful: false}\` if two copies at once are what you mean)`,
+      );
+    }
+    (s.stateful === true ? stateful : slotServices).push(s.name);
+  }
+  return { stateful, slotServices };
+}
+
+const looksLikeData = (s: ServiceInfo) => s.image !== null && s.namedVolumes.length > 0 && DATA_IMAGE.test(s.image.toLowerCase());
+
+/** The override lines putting a project on the app's shared network (none without stateful services). */
+export function networkOverrideYaml(app: string, plan: StatefulPlan): string[] {
+  if (!plan.stateful.length) return [];
+  return ['networks:', '  default:', '    external: true', `    name: ${JSON.stringify(appNetwork(app))}`];
+}
+
+/** The state project's own override: the pinned volumes and the shared network, nothing else. */
+export function stateOverrideYaml(lines: string[]): string {
+  return ['# Written by hoist for the app\'s stateful services; do not edit (it is rewritten on every release).', ...lines, ''].join('\n');
+}
+
+/** Makes the app's shared network when it is not there yet (labelled, like its volumes). */
+export function createNetworkCommand(app: string): Cmd {
+  return sh`docker network inspect ${appNetwork(app)} >/dev/null 2>&1 || docker network create --label ${`hoist.app=${app}`} ${appNetwork(app)} >/dev/null`;
+}
+
+/**
+ * Waits (one round trip) until every container of the state project runs, healthy where it has
+ * a health check, or the time is up (exit 3, naming the states seen).
+ */
+export function waitStateRunning(app: string, seconds: number): Cmd {
+  const label = `label=com.docker.compose.project=${stateProject(app)}`;
+  return sh`end=$(( $(date +%s) + ${seconds} ))
+while :; do
+  states=$(for id in $(docker ps -aq --filter ${label}); do docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}}={{.State.Status}}{{if .State.Health}}-{{.State.Health.Status}}{{end}}' "$id"; done)
+  bad=$(printf '%s\\n' "$states" | grep -cvE '=(running|running-healthy)$' || true)
+  [ -n "$states" ] && [ "$bad" -eq 0 ] && exit 0
+  [ "$(date +%s)" -ge "$end" ] && { echo "the stateful services are not running after ${seconds}s: $(echo $states)" >&2; exit 3; }
+  sleep 1
+done`;
+}

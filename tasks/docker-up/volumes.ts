@@ -1,0 +1,211 @@
+// One copy of an app's data, whatever slot or release runs (issue #18 item 1).
+//
+// Compose scopes a named volume by project, and each blue/green slot is its own project
+// (APP-blue, APP-green): left alone, `volumes: [data:/data]` would give every other release
+// another, empty copy of the data. So docker-up pins every named volume of the app's compose
+// file to ONE Docker volume per app, in the slot's override, before compose starts anything:
+// blue, green, every release, rollback, `hoist exec` and `hoist-run` job (all use the slot's
+// override) see the same data.
+//
+// - The volume is made by hoist (`docker volume create`, labelled hoist.app / hoist.volume) and
+//   given to compose as `external: true`: compose then never creates, re-creates or deletes it
+//   (no `down -v`, no "recreate? data will be lost" prompt of newer composes, no per-project
+//   label check). A volume with its own driver or options cannot be external in an override
+//   (compose refuses `external` beside `driver`): it is pinned by `name:` only, compose makes it.
+// - A volume the user named (`name:` of their own) or marked `external` is theirs: left as it is.
+// - Which Docker volume backs each key is recorded on the host (apps/APP/volumes, `key name`
+//   lines) the first time and kept, like the ports: a later release, a rollback to a release
+//   whose compose file lacks the key, a re-release after `hoist remove` all find the same data.
+// - An app live from before (per-slot volumes APP-blue_KEY and APP-green_KEY): the LIVE slot's
+//   volume becomes the app's (it is recorded; no copy, nothing moves, the data the app serves now
+//   is the data it keeps). The other slot's copy is left untouched and unused: `hoist status`
+//   lists it as left over, for the user to look at and remove. Nothing here deletes a volume.
+// - A read-write bind mount of a folder inside the release (`./data:/data`) would be a new,
+//   empty folder at every release: refused, with the fix. Read-only binds (a config file from
+//   the repo) are part of the release and fine.
+import { HoistError } from '../../lib/errors.ts';
+import { sh, type Cmd } from '../../lib/shell-quote.ts';
+import { projectOf, type Slot } from './slots.ts';
+
+/** Where the record of an app's volumes lives, relative to the deploy user's home. */
+export const volumesFile = (app: string) => `apps/${app}/volumes`;
+
+/**
+ * The Docker volume hoist makes for an app's volume key. App names have no `.` (APP_NAME: lower
+ * case letters, digits, _ and -), so `hoist.APP.KEY` cannot be two apps' at once.
+ */
+export const appVolumeName = (app: string, key: string) => `hoist.${app}.${key}`;
+
+/** The per-slot name compose gave a volume before hoist pinned it (`PROJECT_KEY`). */
+export const slotVolumeName = (app: string, slot: Slot, key: string) => `${projectOf(app, slot)}_${key}`;
+
+export interface ComposeVolume {
+  key: string;
+  /** Compose's own options beyond a name: such a volume is pinned by name, not made external. */
+  ownDriver: boolean;
+}
+
+/** A read-write bind of a folder inside the release: service, source, target. */
+export interface ReleaseBind {
+  service: string;
+  source: string;
+  target: string;
+}
+
+export interface ReleaseVolumes {
+  /** Named volumes hoist pins (not the user's own named or external ones). */
+  volumes: ComposeVolume[];
+  binds: ReleaseBind[];
+  /** Every service of the release, in the file's order. */
+  services: ServiceInfo[];
+}
+
+export interface ServiceInfo {
+  name: string;
+  /** `x-hoist: {stateful: true}` (true), `{stateful: false}` (false), or not said (null). */
+  stateful: boolean | null;
+  image: string | null;
+  /** Named volumes it mounts (keys of the top-level volumes:). */
+  namedVolumes: string[];
+}
+
+/**
+ * Reads `compose config` of the release (v1 or v2, parsed from its YAML): the named volumes to
+ * pin, the read-write binds under the release folder, and each service. `project` is the slot's,
+ * to tell compose v2's default name (`PROJECT_KEY`) from a name the user gave.
+ */
+export function readComposeConfig(doc: unknown, project: string, releaseDir: string): ReleaseVolumes {
+  const top = (doc ?? {}) as { volumes?: Record<string, unknown>; services?: Record<string, unknown> };
+  const volumes: ComposeVolume[] = [];
+  for (const [key, raw] of Object.entries(top.volumes ?? {})) {
+    const v = (raw ?? {}) as { name?: unknown; external?: unknown; driver?: unknown; driver_opts?: unknown };
+    if (v.external === true || (typeof v.external === 'object' && v.external !== null)) continue;
+    if (typeof v.name === 'string' && v.name !== `${project}_${key}`) continue;
+    const ownDriver = (typeof v.driver === 'string' && v.driver !== 'local') || (typeof v.driver_opts === 'object' && v.driver_opts !== null && Object.keys(v.driver_opts).length > 0);
+    volumes.push({ key, ownDriver });
+  }
+  const binds: ReleaseBind[] = [];
+  const services: ServiceInfo[] = [];
+  const inside = releaseDir.endsWith('/') ? releaseDir : `${releaseDir}/`;
+  const keys = new Set(Object.keys(top.volumes ?? {}));
+  for (const [service, raw] of Object.entries(top.services ?? {})) {
+    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; 'x-hoist'?: unknown };
+    const namedVolumes: string[] = [];
+    for (const m of def.volumes ?? []) {
+      const bind = bindOf(m);
+      if (bind && !bind.readOnly && (bind.source === releaseDir || bind.source.startsWith(inside))) binds.push({ service, source: bind.source, target: bind.target });
+      const named = namedVolumeOf(m);
+      if (named && keys.has(named)) namedVolumes.push(named);
+    }
+    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown };
+    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, namedVolumes });
+  }
+  return { volumes, binds, services };
+}
+
+/** The top-level volume key a service mount names (v2's long form or v1's `KEY:TARGET[:MODE]`), else null. */
+function namedVolumeOf(m: unknown): string | null {
+  if (typeof m === 'string') {
+    const [source, target] = m.split(':');
+    return source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~') ? source : null;
+  }
+  const o = (m ?? {}) as { type?: unknown; source?: unknown };
+  return o.type === 'volume' && typeof o.source === 'string' ? o.source : null;
+}
+
+/** A service mount as a bind (v2's long form, or v1's `SOURCE:TARGET[:MODE]` string), else null. */
+function bindOf(m: unknown): { source: string; target: string; readOnly: boolean } | null {
+  if (typeof m === 'string') {
+    const [source, target, mode] = m.split(':');
+    if (!source?.startsWith('/') || !target) return null;
+    return { source, target, readOnly: (mode ?? '').split(',').includes('ro') };
+  }
+  const o = (m ?? {}) as { type?: unknown; source?: unknown; target?: unknown; read_only?: unknown };
+  if (o.type !== 'bind' || typeof o.source !== 'string' || typeof o.target !== 'string') return null;
+  return { source: o.source, target: o.target, readOnly: o.read_only === true };
+}
+
+/** `key name` lines; anything else in the file is ignored (a name is checked before use). */
+export function parseVolumesRecord(text: string): Map<string, string> {
+  const record = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z0-9._-]+) ([A-Za-z0-9][A-Za-z0-9_.-]*)$/.exec(line.trim());
+    if (m) record.set(m[1]!, m[2]!);
+  }
+  return record;
+}
+
+export const volumesRecordText = (record: Map<string, string>) =>
+  [...record].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}\n`).join('');
+
+export interface VolumePin {
+  key: string;
+  name: string;
+  /** hoist makes it (external in the override); false: compose makes it by this name. */
+  external: boolean;
+  /** It is not on the host yet: hoist creates it before compose runs. */
+  create: boolean;
+}
+
+export interface VolumesPlan {
+  pins: VolumePin[];
+  /** The record to write (null: unchanged). */
+  record: Map<string, string> | null;
+  /** What the user should know: a per-slot volume taken over, the other slot's copy kept. */
+  notes: string[];
+}
+
+/**
+ * Which Docker volume backs each key: the recorded one; else the live slot's per-slot volume
+ * (an app live from before hoist pinned volumes); else one made for the app. Pure: every fact
+ * comes in as an argument.
+ */
+export function planVolumes(o: { app: string; active: Slot | null; release: ReleaseVolumes; record: Map<string, string>; existing: Set<string> }): VolumesPlan {
+  if (o.release.binds.length) {
+    const b = o.release.binds[0]!;
+    throw new HoistError(
+      `service ${b.service} mounts ${b.source} (inside the release folder) read-write on ${b.target}: every release is a new folder, so what the app writes there would be gone at the next release. Fix: use a named volume in the compose file (volumes: [data:${b.target}] and a top-level volumes: {data: {}}); hoist keeps one per app across releases and rollbacks. A file the app only reads can stay a bind with :ro`,
+    );
+  }
+  const record = new Map(o.record);
+  const notes: string[] = [];
+  const pins = o.release.volumes.map((v): VolumePin => {
+    let name = record.get(v.key);
+    if (!name) {
+      const live = o.active ? slotVolumeName(o.app, o.active, v.key) : null;
+      if (live && o.existing.has(live)) {
+        name = live;
+        const idle = slotVolumeName(o.app, o.active === 'blue' ? 'green' : 'blue', v.key);
+        notes.push(
+          `volume ${v.key}: the live slot's ${live} is now ${o.app}'s only copy, for every release and rollback` +
+            (o.existing.has(idle) ? `; the other slot's copy ${idle} is kept as it was and no longer used (hoist status lists it; remove it with docker volume rm once you have checked it)` : ''),
+        );
+      } else name = appVolumeName(o.app, v.key);
+      record.set(v.key, name);
+    }
+    return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name) };
+  });
+  const changed = volumesRecordText(record) !== volumesRecordText(o.record);
+  return { pins, record: changed ? record : null, notes };
+}
+
+/** The override's top-level `volumes:` section pinning each key (empty when there is none). */
+export function volumesOverrideYaml(pins: VolumePin[]): string[] {
+  if (!pins.length) return [];
+  return [
+    'volumes:',
+    ...pins.flatMap((p) => [`  ${JSON.stringify(p.key)}:`, ...(p.external ? ['    external: true'] : []), `    name: ${JSON.stringify(p.name)}`]),
+  ];
+}
+
+/** Creates the volumes hoist owns (labelled with the app and key), records the app's volumes. */
+export function applyVolumesCommand(app: string, plan: VolumesPlan): Cmd | null {
+  const creates = plan.pins.filter((p) => p.create);
+  if (!creates.length && !plan.record) return null;
+  const parts: Cmd[] = creates.map((p) => sh`docker volume create --label ${`hoist.app=${app}`} --label ${`hoist.volume=${p.key}`} ${p.name} >/dev/null`);
+  if (plan.record) {
+    const file = volumesFile(app);
+    parts.push(sh`cd && printf '%s' ${volumesRecordText(plan.record)} > ${`${file}.tmp`} && mv -f ${`${file}.tmp`} ${file}`);
+  }
+  return sh`set -e; ${parts.reduce((a, b) => sh`${a}; ${b}`)}`;
+}
