@@ -4,6 +4,8 @@
 // whole when it ends (never interleaved), with its duration; the counts are summed from each
 // process's own `tests: N passed, N failed` line. A process that ends without that line (it
 // crashed, or was killed) counts as a failure. Returns the exit status for the whole run.
+// Each process judges its own files' skipped and focused tests against the one allow-list
+// (test/harness/skip-allow-list.ts); what is wrong with the list as a whole is judged here, once.
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -16,6 +18,10 @@ export interface ParallelRun {
   /** Files that share a process (all unit files), or one e2e file each. */
   groups: string[][];
   jobs: number;
+  /** The allow-list of skipped and focused tests, passed on to every process. */
+  allowList: string;
+  /** What is wrong with the list as a whole: each one fails the run. */
+  listProblems: string[];
 }
 
 interface GroupResult {
@@ -38,7 +44,7 @@ export async function runInParallel(r: ParallelRun): Promise<number> {
     for (let group = queue.shift(); group; group = queue.shift()) {
       const name = group.length === 1 ? relative(r.base, group[0]!) : `${group.length} files (${relative(r.base, group[0]!).split('/')[0]})`;
       const t0 = Date.now();
-      const result = await runGroup(r.runner, group, name);
+      const result = await runGroup(r.runner, group, name, r.allowList);
       timings.push(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${name}${result.ok ? '' : '  (FAILED)'}`);
       total.passed += result.passed;
       total.failed += result.failed;
@@ -50,14 +56,20 @@ export async function runInParallel(r: ParallelRun): Promise<number> {
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\ntime per group (wall clock, ${r.jobs} at a time):\n${timings.sort().reverse().join('\n')}`);
   console.log(`\nduration: ${minutes.toFixed(1)} min for the tests`);
+  if (r.listProblems.length) {
+    console.log(`\n${r.listProblems.length} problem${r.listProblems.length === 1 ? '' : 's'} with the allow-list of skipped tests:`);
+    for (const p of r.listProblems) console.log(`  ${p}`);
+    total.failed += r.listProblems.length;
+    total.ok = false;
+  }
   const failed = total.ok ? 0 : Math.max(total.failed, 1);
   console.log(`\ntests: ${total.passed} passed, ${failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
   return total.ok ? 0 : 1;
 }
 
-function runGroup(runner: string, files: string[], name: string): Promise<GroupResult> {
+function runGroup(runner: string, files: string[], name: string, allowList: string): Promise<GroupResult> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, ...files.flatMap((f) => ['--file', f])], {
+    const child = spawn(process.execPath, ['--import', 'tsx', runner, '--part', '--allowed-skips', allowList, ...files.flatMap((f) => ['--file', f])], {
       env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -11,10 +11,16 @@
 // Exits 1 when anything failed: a test, a hook (uvu 0.5 swallows a throwing `before` hook), a file
 // that does not load, a test declared where it never runs (after `test.run()`), a file declaring
 // no tests, or no tests at all. test/harness/uvu-shim.ts (every test file's 'uvu') does the counting.
+//
+// A skipped or focused test (`test.skip`, `test.only`) fails the run too, unless the allow-list
+// names it with a reason: test/allowed-skips.json (with `--dir DIR`: DIR/allowed-skips.json;
+// `--allowed-skips FILE` picks another). Allowed ones are printed with their reason and counted
+// as `, N skipped`; an entry naming nothing skipped is stale and fails (test/harness/skip-allow-list.ts).
 import { readdirSync } from 'node:fs';
 import { register } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { judge, loadAllowList, missingFiles } from './harness/skip-allow-list.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
@@ -27,10 +33,16 @@ if (dirAt >= 0 && !dirArg) {
 }
 const jobsAt = args.indexOf('--jobs');
 const jobsArg = jobsAt >= 0 ? Number(args[jobsAt + 1]) : undefined;
+const allowAt = args.indexOf('--allowed-skips');
+// A process run by test/parallel-files.ts for some of the files: the parent checks the whole list.
+const part = args.includes('--part');
 const exact = args.flatMap((a, i) => (a === '--file' && args[i + 1] ? [resolve(args[i + 1]!)] : []));
-const filters = args.filter((a, i) => !a.startsWith('--') && !(dirAt >= 0 && i === dirAt + 1) && args[i - 1] !== '--file' && args[i - 1] !== '--jobs');
+const filters = args.filter((a, i) => !a.startsWith('--') && !(dirAt >= 0 && i === dirAt + 1) && !['--file', '--jobs', '--allowed-skips'].includes(args[i - 1]!));
 
 const base = dirArg ? resolve(dirArg) : here;
+const allowList = loadAllowList(allowAt >= 0 && args[allowAt + 1] ? resolve(args[allowAt + 1]!) : join(base, 'allowed-skips.json'));
+// What is wrong with the list as a whole (no reason, a file that is gone): checked once per run.
+const listProblems = part ? [] : [...allowList.problems, ...missingFiles(allowList)];
 const dirs = dirArg ? [base] : (unitOnly ? ['unit'] : ['unit', 'e2e']).map((d) => join(here, d));
 const files = exact.length
   ? exact
@@ -51,14 +63,14 @@ if (!unitOnly && !dirArg && !exact.length) {
   if (jobs > 1 && e2e.length > 1) {
     const { runInParallel } = await import('./parallel-files.ts');
     const unit = files.filter((f) => !e2e.includes(f));
-    process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: [...(unit.length ? [unit] : []), ...e2e.map((f) => [f])], jobs });
+    process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: [...(unit.length ? [unit] : []), ...e2e.map((f) => [f])], jobs, allowList: allowList.source, listProblems });
     process.exit();
   }
 }
 // Another folder's files side by side, one process each, when asked (the runner's own test).
 if (dirArg && jobsArg && jobsArg > 1) {
   const { runInParallel } = await import('./parallel-files.ts');
-  process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: files.map((f) => [f]), jobs: jobsArg });
+  process.exitCode = await runInParallel({ runner: fileURLToPath(import.meta.url), base, groups: files.map((f) => [f]), jobs: jobsArg, allowList: allowList.source, listProblems });
   process.exit();
 }
 
@@ -72,7 +84,7 @@ for (const [i, file] of files.entries()) {
   const name = relative(base, file);
   g.UVU_INDEX = i;
   g.UVU_QUEUE!.push([name]);
-  shim.beginFile(name);
+  shim.beginFile(name, file);
   try {
     await import(pathToFileURL(file).href);
   } catch (e) {
@@ -83,6 +95,16 @@ for (const [i, file] of files.entries()) {
 
 await shim.exec(false);
 const { counts, problems } = shim.finish();
+const verdict = judge(allowList, shim.notPlain(), files);
+for (const p of verdict.problems) problems.push({ file: p.file, what: p.what });
+for (const what of listProblems) problems.push({ file: allowList.shown, what });
+counts.failed += verdict.problems.length + listProblems.length;
+// Only the allowed skips count as skipped; the others are failures above.
+counts.skipped = verdict.allowed.filter((a) => a.test.how !== 'focused (test.only)').length;
+if (verdict.allowed.length) {
+  console.log(`\n${verdict.allowed.length} allowed by ${allowList.shown}:`);
+  for (const a of verdict.allowed) console.log(`  ${a.test.how}: ${a.test.file}: "${a.test.test}": ${a.reason}`);
+}
 
 if (problems.length) {
   console.log(`\n${problems.length} problem${problems.length === 1 ? '' : 's'} besides failed assertions:`);

@@ -14,6 +14,7 @@ export interface Pty {
 export interface SessionEnd {
   /** The remote command's exit status; null when it died of a signal or none came (channel closed, connection lost). */
   code: number | null;
+  /** The signal it died of, without the SIG prefix (INT), as the protocol names it. */
   signal: string | null;
 }
 
@@ -49,7 +50,8 @@ function endOf(client: SshClient, channel: ClientChannel): Promise<SessionEnd> {
     };
     channel.on('exit', (code: number | null, signal?: string) => {
       end.code = typeof code === 'number' ? code : null;
-      end.signal = signal ?? null;
+      // ssh2 names it with the prefix (SIGINT); the protocol and exitCodeOf without (INT).
+      end.signal = signal ? signal.replace(/^SIG/, '') : null;
     });
     channel.on('close', done);
     // ssh2 may not close a channel whose connection went away: settle with the connection too.
@@ -61,7 +63,7 @@ function endOf(client: SshClient, channel: ClientChannel): Promise<SessionEnd> {
 export function exitCodeOf(end: SessionEnd): number {
   if (end.code !== null) return end.code;
   if (end.signal) {
-    const n = (constants.signals as Record<string, number>)[`SIG${end.signal}`];
+    const n = (constants.signals as Record<string, number>)[`SIG${end.signal.replace(/^SIG/, '')}`];
     if (n) return 128 + n;
   }
   return 255;

@@ -63,18 +63,30 @@ export interface RunOptions {
 /**
  * A one-off container of the live release: in its directory, with its compose file and the slot's
  * override (the release's image, its .env, its volumes and networks, no published ports), so it
- * is what the live containers are. `exec` makes compose the session's process: a signal hoist
- * sends over SSH (Ctrl-C without a terminal) reaches it, not a shell waiting on it. `--no-deps`:
- * what the service depends on already runs (the live slot's services, or the app's stateful ones
- * in APP-state, which must never be started a second time inside the slot).
+ * is what the live containers are. `--no-deps`: what the service depends on already runs (the
+ * live slot's services, or the app's stateful ones in APP-state, which must never be started a
+ * second time inside the slot).
+ *
+ * With a terminal, `exec` makes compose the session's process; Ctrl-C is a key the container's
+ * TTY turns into its own SIGINT. Without one, Ctrl-C reaches the host as a signal to the session's
+ * process (hoist sends SSH's "signal" request), and compose is no way to pass it on: v1 (Debian
+ * 12's) answers SIGINT by stopping the container (SIGTERM, SIGKILL 10 s later) and exits 1, so
+ * the command never sees it. sshd signals the session's whole process group, so compose runs in
+ * a session of its own (setsid -w: out of that group's reach), in the background, with a container
+ * name of ours (its stdin on fd 3, since a background job's stdin is otherwise /dev/null); this
+ * shell's trap hands INT to the container with `docker kill --signal INT`, waits on for compose
+ * (a trapped signal ends `wait` early) and exits with its status.
  */
 export function runCommand(o: RunOptions): Cmd {
   const dir = `apps/${o.app}/releases/${o.release}`;
   const names = o.composeFile ? [o.composeFile] : COMPOSE_NAMES;
   const override = `../../../../${slotPaths(o.app).override(o.slot)}`;
   const missing = `no compose file (${names.join(', ')}) in ${dir}`;
-  const tty = o.tty ? sh`` : sh` -T`;
-  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }; exec ${composeCmd(o.compose)} -p ${projectOf(o.app, o.slot)} -f "$f" -f ${override} run --rm --no-deps${tty} ${o.service} ${o.command}`;
+  const project = projectOf(o.app, o.slot);
+  const inRelease = sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }`;
+  const compose = sh`${composeCmd(o.compose)} -p ${project} -f "$f" -f ${override} run --rm --no-deps`;
+  if (o.tty) return sh`${inRelease}; exec ${compose} ${o.service} ${o.command}`;
+  return sh`${inRelease}; c=${`${project}-${o.service}-exec`}-$$; trap 'docker kill --signal INT "$c" >/dev/null 2>&1' INT; exec 3<&0; setsid -w ${compose} -T --name "$c" ${o.service} ${o.command} <&3 3<&- & p=$!; exec 3<&-; while :; do wait $p; s=$?; kill -0 $p 2>/dev/null || break; done; exit $s`;
 }
 
 /** `hoist ssh -- CMD`: the words as they were given, run from the deploy user's home. */

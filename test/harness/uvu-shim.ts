@@ -5,11 +5,15 @@
 //   swallowed (its tests count as failed, the error is printed nowhere, and uvu exits 0);
 // - a test declared after the suite's `test.run()` (or with no `test.run()` after it): never run,
 //   never counted;
-// - a declared test that did not run for any other reason.
+// - a declared test that did not run for any other reason;
+// - a skipped or focused test (`test.skip`, `test.only` and the tests it leaves out): uvu counts
+//   them as skipped and passes; here each is recorded (notPlain()) for test/run.ts to fail the run
+//   unless test/allowed-skips.json names it (test/harness/skip-allow-list.ts).
 // Each file gets its own default `test`, so a test declared late in one file cannot run as part
 // of the next file's suite. Counts come from here, not from parsing uvu's output.
 import type { Callback, Context, Test } from 'uvu';
 import { exec as uvuExec, suite as uvuSuite } from 'uvu';
+import type { NotPlain } from './skip-allow-list.ts';
 
 type RunnerResult = [string | true, number, number, number];
 type Runner = () => Promise<RunnerResult>;
@@ -35,8 +39,10 @@ export interface Problem {
 const declared: Declared[] = [];
 const problems: Problem[] = [];
 const files: string[] = [];
+const notPlainTests: NotPlain[] = [];
 const counts = { total: 0, passed: 0, failed: 0, skipped: 0 };
 let currentFile = '(no file)';
+let currentPath = '(no file)';
 
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.stack && e.stack.includes(e.message) ? e.stack : `${e.message}\n${e.stack ?? ''}`;
@@ -58,6 +64,7 @@ function queueOf(): unknown[] {
 function makeSuite<T = Context>(title: string, context?: T): Test<T> {
   const inner = uvuSuite<T>(title, context);
   const file = currentFile;
+  const path = currentPath;
   let pending: Declared[] = [];
   let batchProblems: Problem[] = [];
 
@@ -86,7 +93,10 @@ function makeSuite<T = Context>(title: string, context?: T): Test<T> {
 
   const t = ((name: string, handler: Callback<T>) => inner(name, declare(name, handler, false))) as Test<T>;
   t.only = (name, handler) => inner.only(name, declare(name, handler, true));
-  t.skip = (name, handler) => inner.skip(name, handler);
+  t.skip = (name, handler) => {
+    notPlainTests.push({ path, file, test: label(title, name ?? '(unnamed)'), how: 'skipped (test.skip)' });
+    inner.skip(name, handler);
+  };
   t.before = Object.assign(hook('before', (h) => inner.before(h)), { each: hook('before.each', (h) => inner.before.each(h)) });
   t.after = Object.assign(hook('after', (h) => inner.after(h)), { each: hook('after.each', (h) => inner.after.each(h)) });
   t.run = () => {
@@ -94,6 +104,11 @@ function makeSuite<T = Context>(title: string, context?: T): Test<T> {
     pending = [];
     const hasOnly = batch.some((d) => d.only);
     for (const d of batch) d.state = hasOnly && !d.only ? 'skipped' : 'queued';
+    if (hasOnly) {
+      for (const d of batch) {
+        notPlainTests.push({ path, file, test: label(title, d.name), how: d.only ? 'focused (test.only)' : 'skipped by a test.only beside it' });
+      }
+    }
     inner.run();
     const queue = queueOf();
     const run = queue.pop() as Runner;
@@ -148,8 +163,9 @@ export const exec = uvuExec;
 // ---- for test/run.ts ----
 
 /** Called before each test file is imported: what it declares is counted against it. */
-export function beginFile(name: string): void {
+export function beginFile(name: string, path: string): void {
   currentFile = name;
+  currentPath = path;
   files.push(name);
   fileTest = makeSuite('');
 }
@@ -168,10 +184,15 @@ export function finish(): { counts: typeof counts; problems: Problem[] } {
     counts.failed++;
   }
   for (const f of files) {
-    if (!declared.some((d) => d.file === f) && !problems.some((p) => p.file === f)) {
+    if (!declared.some((d) => d.file === f) && !notPlainTests.some((t) => t.file === f) && !problems.some((p) => p.file === f)) {
       problems.push({ file: f, what: 'the file declares no tests' });
       counts.failed++;
     }
   }
   return { counts, problems };
+}
+
+/** The tests that were skipped or focused, for the allow-list (in the order uvu met them). */
+export function notPlain(): NotPlain[] {
+  return notPlainTests;
 }

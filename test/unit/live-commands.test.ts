@@ -29,10 +29,10 @@ test('the job log: probed for, tailed, followed across rotation', () => {
   assert.is(jobLogCommand('api', 50, true).line, 'cd && tail -n 50 -F apps/api/logs/cron.log');
 });
 
-test('exec: compose run --rm in the release, with its compose file and the slot override; -T without a terminal', () => {
+test('exec: compose run --rm in the release, with its compose file and the slot override; without a terminal -T, a container name of ours, Ctrl-C passed to it by docker kill', () => {
   assert.is(
     runCommand({ app: 'api', slot: 'green', release: R, composeFile: null, compose: 'v1', service: 'web', tty: false, command: ['sh', '-c', `echo "$X"; it's`] }).line,
-    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm --no-deps -T web sh -c 'echo "$X"; it'\\''s'`,
+    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; c=api-green-web-exec-$$; trap 'docker kill --signal INT "$c" >/dev/null 2>&1' INT; exec 3<&0; setsid -w docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm --no-deps -T --name "$c" web sh -c 'echo "$X"; it'\\''s' <&3 3<&- & p=$!; exec 3<&-; while :; do wait $p; s=$?; kill -0 $p 2>/dev/null || break; done; exit $s`,
   );
 });
 

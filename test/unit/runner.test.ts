@@ -1,6 +1,7 @@
 // The suite must be able to fail: test/run.ts on the test files of test/fixtures/runner/<case>
 // (outside test/unit and test/e2e, so `npm test` never runs them itself). uvu 0.5 alone exits 0
-// when a `before` hook throws and never runs a test declared after `test.run()`.
+// when a `before` hook throws and never runs a test declared after `test.run()`, and passes
+// with a `test.only` or `test.skip` left in (the rest counted as skipped).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -39,12 +40,18 @@ function runner(fixture: string, extra: string[] = []): Promise<Run> {
   });
 }
 
-// All cases at once: each is a separate node process of well under a second.
-const cases = ['before-throws', 'failing', 'passing', 'late', 'bad-import', 'empty'] as const;
+// Each case is a separate node process of well under a second; 4 at a time, so that on a
+// shared, busy machine none of them comes near its bound.
+const cases = ['before-throws', 'failing', 'passing', 'late', 'bad-import', 'empty', 'only', 'skip', 'allowed-skip', 'no-reason', 'stale'] as const;
 let runs: Record<(typeof cases)[number], Run>;
 test.before(async () => {
-  const done = await Promise.all(cases.map((c) => runner(c)));
-  runs = Object.fromEntries(cases.map((c, i) => [c, done[i]!])) as typeof runs;
+  const todo = [...cases];
+  const done: Partial<Record<(typeof cases)[number], Run>> = {};
+  const worker = async () => {
+    for (let c = todo.shift(); c; c = todo.shift()) done[c] = await runner(c);
+  };
+  await Promise.all([1, 2, 3, 4].map(worker));
+  runs = done as typeof runs;
 });
 
 function summary(r: Run): [number, number] {
@@ -101,6 +108,46 @@ test('no tests at all: exit 1, never "0 failed"', () => {
   assert.ok(r.out.includes('nothing.test.ts: the file declares no tests'), r.out);
 });
 
+test('a test.only left in: exit 1, the focused test and the one it left out both named', () => {
+  const r = runs.only;
+  assert.is(r.code, 1, r.out);
+  assert.equal(summary(r), [2, 2]);
+  assert.ok(r.out.includes('focus.test.ts: test "fixture-focused" is focused (test.only)'), r.out);
+  assert.ok(r.out.includes('focus.test.ts: test "fixture-left-out" is skipped by a test.only beside it'), r.out);
+});
+
+test('a test.skip nobody allowed: exit 1, named, with where to allow it', () => {
+  const r = runs.skip;
+  assert.is(r.code, 1, r.out);
+  assert.equal(summary(r), [1, 1]);
+  assert.ok(r.out.includes('skips.test.ts: test "fixture-skipped" is skipped (test.skip); run it, or name it with a reason in test/fixtures/runner/skip/allowed-skips.json'), r.out);
+});
+
+test('a skip the allow-list names with a reason: exit 0, the reason printed, counted as skipped', () => {
+  const r = runs['allowed-skip'];
+  assert.is(r.code, 0, r.out);
+  assert.is(r.last, 'tests: 1 passed, 0 failed, 1 skipped');
+  assert.ok(r.out.includes('"bed › fixture-allowed": fixture-reason: the host this needs is not in the test bed'), r.out);
+});
+
+test('an allow-list entry without a reason: exit 1, the entry named', () => {
+  const r = runs['no-reason'];
+  assert.is(r.code, 1, r.out);
+  assert.equal(summary(r), [1, 2]);
+  assert.ok(r.out.includes('entry 0 (skips.test.ts: "bed › fixture-allowed") has no "reason"'), r.out);
+  // Without a valid entry the skip itself is not allowed either.
+  assert.ok(r.out.includes('test "bed › fixture-allowed" is skipped (test.skip)'), r.out);
+});
+
+test('stale allow-list entries (a test no longer skipped, a file that is gone): exit 1, each named', () => {
+  const r = runs.stale;
+  assert.is(r.code, 1, r.out);
+  assert.equal(summary(r), [1, 2]);
+  assert.ok(r.out.includes('no skipped or focused test "bed › fixture-gone" in this file; remove the entry'), r.out);
+  assert.ok(r.out.includes('stale entry (removed.test.ts: "anything"): the file does not exist'), r.out);
+  assert.ok(r.out.includes('"bed › fixture-allowed": allowed, and still skipped'), r.out);
+});
+
 test('side by side (--jobs 2, one process per file): counts summed, a process that dies without a summary is a failure', async () => {
   const r = await runner('side-by-side', ['--jobs', '2']);
   assert.is(r.code, 1, r.out);
@@ -111,6 +158,26 @@ test('side by side (--jobs 2, one process per file): counts summed, a process th
   const passing = await runner('passing', ['--jobs', '2']);
   assert.is(passing.code, 0, passing.out);
   assert.is(passing.last, 'tests: 3 passed, 0 failed');
+});
+
+test('side by side (--jobs 2): skips and focuses judged the same in each process, the list as a whole once', async () => {
+  const only = await runner('only', ['--jobs', '2']);
+  const skip = await runner('skip', ['--jobs', '2']);
+  const [allowed, noReason, stale] = await Promise.all(['allowed-skip', 'no-reason', 'stale'].map((c) => runner(c, ['--jobs', '2'])));
+  assert.is(only!.code, 1, only!.out);
+  assert.is(only!.last, 'tests: 2 passed, 2 failed');
+  assert.ok(only!.out.includes('test "fixture-focused" is focused (test.only)'), only!.out);
+  assert.is(skip!.code, 1, skip!.out);
+  assert.is(skip!.last, 'tests: 1 passed, 1 failed');
+  assert.is(allowed!.code, 0, allowed!.out);
+  assert.is(allowed!.last, 'tests: 1 passed, 0 failed, 1 skipped');
+  assert.ok(allowed!.out.includes('fixture-reason: the host this needs is not in the test bed'), allowed!.out);
+  assert.is(noReason!.code, 1, noReason!.out);
+  assert.ok(noReason!.out.includes('has no "reason"'), noReason!.out);
+  assert.is(stale!.code, 1, stale!.out);
+  assert.is(stale!.last, 'tests: 1 passed, 2 failed, 1 skipped');
+  assert.is(stale!.out.split('stale entry (removed.test.ts').length - 1, 1, `the missing file is reported once, by the parent:\n${stale!.out}`);
+  assert.ok(stale!.out.includes('"bed › fixture-gone" in this file; remove the entry'), stale!.out);
 });
 
 test.run();
