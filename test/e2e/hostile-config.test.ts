@@ -169,6 +169,9 @@ const REFUSED: Refused[] = [
   k('ACME_CA_ROOT', 'a file that holds no certificate', f(`not-a-cert ${FILE_SUB}`, `$(touch ${M}-caroot)\n`), { vars: { ACME_CA: 'https://ca.example.com/dir', ACME_CA_ROOT: f(`not-a-cert ${FILE_SUB}`, `$(touch ${M}-caroot)\n`) }, shows: ['holds no PEM certificate'] }),
   k('CADDY_EXTRA', 'a line break and a closing brace', 'respond "x"\n}'),
   k('CADDY_EXTRA', 'a quote left open', 'header X-A "open', { shows: ['quote open'] }),
+  k('CADDY_EXTRA', 'an import of a host file', 'encode gzip; import /etc/passwd', { shows: ['"import"', 'reads files'] }),
+  k('CADDY_EXTRA', "the host's files served", 'root * /; file_server browse', { shows: ['"root"'] }),
+  k('CADDY_EXTRA', 'a file placeholder', 'header X-A {file./etc/shadow}', { shows: ['placeholders'] }),
   // keys that are not settings, and .env lines dotenv would drop
   { key: '(unknown key)', name: 'a misspelt secret stays hidden', vars: { GITHUB_TOKNE: `ghp_typo${RUN}` }, names: 'GITHUB_TOKNE', hides: `ghp_typo${RUN}` },
   { key: '(.env syntax)', name: 'a line without =', raw: `CRON_FILE ${jobsOk}\n`, names: 'CRON_FILE', shows: ['line ', 'ignored'] },
