@@ -13,10 +13,10 @@ import dotenv from 'dotenv';
 import { ConfigError, UsageError } from '../errors.ts';
 import { addSecret } from '../secrets/redact.ts';
 import { envSyntaxProblem } from './env-syntax.ts';
-import { INLINE_KEYS, isInlineContent, writeInlineFile } from './inline-files.ts';
+import { INLINE_KEYS, isInlineContent, mayBeContent, writeInlineFile } from './inline-files.ts';
 import { KEYS, KEY_BY_NAME } from './keys.ts';
 import { parseInventory, type InventoryHost } from './inventory.ts';
-import { buildSettings, fail, type RawSettings, type RawValue, type Settings } from './settings.ts';
+import { buildSettings, expandPath, fail, shownValue, type RawSettings, type RawValue, type Settings } from './settings.ts';
 
 export interface HostConfig {
   /** The name used in output and reports: the inventory name, or HOST itself. */
@@ -137,9 +137,16 @@ function inlineToFile(key: string, v: RawValue, env: NodeJS.ProcessEnv): RawValu
   const kind = INLINE_KEYS[key];
   if (!kind || !v.value) return v;
   if (!isInlineContent(kind, v.value)) {
-    if (!/[\r\n]/.test(v.value)) return v;
-    const what = kind === 'private-key' ? 'an OpenSSH/PEM private key (-----BEGIN ...)' : 'known_hosts lines (HOST KEYTYPE BASE64)';
-    throw new ConfigError(key, '(hidden)', `holds several lines but not ${what}`, `give the path of the file, or its whole content (${what})`, v.source);
+    const what = kind === 'private-key' ? 'an OpenSSH/PEM private key (-----BEGIN ...)' : kind === 'known-hosts' ? 'known_hosts lines (HOST KEYTYPE BASE64)' : 'KEY=value lines';
+    if (/[\r\n]/.test(v.value)) throw new ConfigError(key, '(hidden)', `holds several lines but not ${what}`, `give the path of the file, or its whole content (${what})`, v.source);
+    // Neither a file nor content hoist reads: maybe content encoded (base64 from a CI secret).
+    // Stopped here, where every value of these keys passes, without a word of the value or of
+    // the path it would name: path.resolve rewrites it (// becomes /), so a log's mask for the
+    // exact secret would miss it.
+    if (mayBeContent(v.value) && !existsSync(expandPath(v))) {
+      throw new ConfigError(key, '(hidden)', `cannot read the file it names, and it is not ${what}; not shown, as it may be encoded content (base64?)`, `give the path of the file, or its content as it is (${what}), not encoded`, v.source);
+    }
+    return v;
   }
   if (kind === 'private-key') addSecret(v.value.trim(), key);
   return { value: writeInlineFile(key, v.value, env), source: `${v.source}${CONTENT_MARK}`, baseDir: v.baseDir };
@@ -152,7 +159,7 @@ function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
     if (!def) throw unknownKey(printableKey(key), value.value, value.source);
     if (!def.perHost) {
       const fix = key === 'HOST' ? "give the address as the host's host: field" : `move ${key} to .env`;
-      throw new ConfigError(key, def.secret ? '(hidden)' : value.value, 'cannot differ per host', fix, value.source);
+      throw new ConfigError(key, shownValue(key, value), 'cannot differ per host', fix, value.source);
     }
     raw.set(key, inlineToFile(key, value, process.env));
   }
