@@ -210,7 +210,11 @@ export function shownValue(key: string, v: RawValue): string {
 }
 
 function isHidden(key: string, v: RawValue): boolean {
-  return KEY_BY_NAME.get(key)?.secret === true || (key in INLINE_KEYS && mayBeContent(v.value));
+  return KEY_BY_NAME.get(key)?.secret === true || contentLike(key, v);
+}
+
+function contentLike(key: string, v: RawValue): boolean {
+  return key in INLINE_KEYS && mayBeContent(v.value);
 }
 
 /**
@@ -220,7 +224,9 @@ function isHidden(key: string, v: RawValue): boolean {
  * what is made of a value: every message that quotes a path made from one passes here.
  */
 export function hideDerived(text: string, key: string, v: RawValue): string {
-  if (!isHidden(key, v)) return text;
+  // Content-like values only: they are long; a secret (a passphrase) may be one letter, and
+  // replacing that letter everywhere would garble the message (no problem text quotes a secret).
+  if (!contentLike(key, v)) return text;
   const forms = [...new Set([expandPath(v), v.value, v.value.trim()])].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
   return forms.reduce((t, form) => t.split(form).join('(hidden)'), text);
 }
