@@ -76,6 +76,11 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
     import('../report/run-history.ts'),
   ]);
   const jsonToStdout = args.json === '-';
+  const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
+  // Where each setting came from (names only), once the local checks passed and before any
+  // connection: a value the environment gave is seen before it takes effect. (A run refused by
+  // a check prints only its error.)
+  const sources = settingsSourcesText(config.sources);
   const interrupt = new Interrupt();
   const stopListening = listenForStop(interrupt);
   let report;
@@ -92,15 +97,15 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
       shared: args.to ? { rollbackTo: args.to } : {},
       interrupt,
       ...(args.lockWait ? { lockWaitMs: args.lockWait * 1000 } : {}),
+      beforeConnecting: () => {
+        if (sources) human(sources);
+      },
     });
   } finally {
     stopListening();
   }
-  const human = (text: string) => (jsonToStdout ? process.stderr : process.stdout).write(`${text}\n`);
   if (args.dryRun) human(`\n${planText(report)}`);
   human(`\n${summaryTable(report)}`);
-  const sources = settingsSourcesText(report.settings);
-  if (sources) human(sources);
   const summaryProblem = appendStepSummary(report);
   if (summaryProblem) human(`warning: ${summaryProblem}`);
   const json = `${printableJson(report)}\n`;

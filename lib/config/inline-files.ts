@@ -35,6 +35,17 @@ export function isInlineContent(kind: InlineKind, value: string): boolean {
   return value.includes('\n') || /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=/.test(value);
 }
 
+/**
+ * True when a value of a content key may be content in a shape hoist does not read (a
+ * base64-encoded key or .env from a CI secret, text with spaces) rather than a path: such a
+ * value, and everything made from it (the path it resolves to), is never shown. A path is short
+ * and of path characters; `+` and `=` are base64's, not a file name's. A short plain path that
+ * is missing (keys/id) stays named: the person needs to see it.
+ */
+export function mayBeContent(value: string): boolean {
+  return value.length > 100 || /\s/.test(value.trim()) || /[+=]/.test(value);
+}
+
 /** A CI secret pasted with Windows line ends or without the final newline still parses. */
 export function normalizeContent(value: string): string {
   const text = value.replace(/\r\n/g, '\n');

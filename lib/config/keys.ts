@@ -2,6 +2,7 @@
 // not listed here, `.env.example` is checked against it by a test, and every error names the
 // entry's fix. Later pipelines add their keys here.
 import { byteSizeProblem } from '../byte-size.ts';
+import { CADDY_EXTRA_DIRECTIVES, caddyExtraProblem } from './caddy-extra.ts';
 import { parseRepoUrl } from './repo-url.ts';
 import {
   apiUrlProblem,
@@ -15,7 +16,6 @@ import {
   portProblem,
   positiveIntProblem,
   resolverProblem,
-  shown,
   sshdDirectiveProblem,
   userProblem,
 } from './validators.ts';
@@ -306,10 +306,10 @@ export const KEYS: readonly KeyDef[] = [
   },
   {
     key: 'CADDY_EXTRA',
-    doc: "Extra Caddyfile directives inside the app's site block, ';'-separated (e.g. encode gzip; header X-Robots-Tag noindex).",
+    doc: "Extra Caddyfile directives inside the app's site block, ';'-separated, one line each (e.g. encode gzip; header X-Robots-Tag noindex). Only header, request_header, encode, redir, rewrite, uri, method, respond, abort, error, log, skip_log, vars: nothing that reads the host's files (import, root, file_server, tls), no braces or placeholders.",
     perHost: true,
     problem: caddyExtraProblem,
-    fix: 'set CADDY_EXTRA to one-line directives separated by ;, or leave it empty',
+    fix: `set CADDY_EXTRA to one-line directives separated by ; (${CADDY_EXTRA_DIRECTIVES.join(', ')}), or leave it empty`,
   },
   {
     key: 'ACME_EMAIL',
@@ -339,25 +339,6 @@ export const KEYS: readonly KeyDef[] = [
 function repoPathProblem(v: string): string | null {
   if (!/^[A-Za-z0-9._/-]+$/.test(v) || v.split('/').includes('..') || v.startsWith('/')) return 'is not a relative path inside the repo';
   return v.split('/').includes('.env') ? "names the app's .env (secrets), which hoist links into every release" : null;
-}
-
-/**
- * The site block is hoist's: an item may not open or close a block, break a line, or leave a
- * quote open (Caddy's lexer would read on past the line, into the block's closing brace).
- */
-function caddyExtraProblem(v: string): string | null {
-  if (/[{}\n\r]/.test(v)) return 'may not contain braces or line breaks (no nested blocks)';
-  for (const item of v.split(';')) {
-    let quote: '"' | '`' | null = null;
-    for (let i = 0; i < item.length; i++) {
-      const c = item[i];
-      if (quote === '"' && c === '\\') i++;
-      else if (quote && c === quote) quote = null;
-      else if (!quote && (c === '"' || c === '`')) quote = c;
-    }
-    if (quote) return `${shown(item.trim())} leaves a ${quote} quote open`;
-  }
-  return null;
 }
 
 export const KEY_BY_NAME = new Map(KEYS.map((k) => [k.key, k]));

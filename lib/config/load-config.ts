@@ -3,9 +3,10 @@
 // point has a config in which every value was checked.
 //
 // The environment: keys marked `secret` are always read from it (CI hands secrets over that
-// way). Every other key only with HOIST_ENV=1 (the generated CI workflow sets it), and then the
-// environment wins over the file: without that opt-in a stray HOST or GIT_REF in a shell cannot
-// redirect a deploy. Only keys hoist knows are ever read. Keys naming a file may hold its
+// way). Every other key only with HOIST_ENV=1 (the generated CI workflow sets it): without that
+// opt-in a stray HOST or GIT_REF in a shell cannot redirect a deploy. A key set in the file and,
+// to another value, in the environment stops the run unless HOIST_ENV_WINS=1 says the
+// environment wins. Only keys hoist knows are ever read. Keys naming a file may hold its
 // content (lib/config/inline-files.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,10 +14,10 @@ import dotenv from 'dotenv';
 import { ConfigError, UsageError } from '../errors.ts';
 import { addSecret } from '../secrets/redact.ts';
 import { envSyntaxProblem } from './env-syntax.ts';
-import { INLINE_KEYS, isInlineContent, writeInlineFile } from './inline-files.ts';
+import { INLINE_KEYS, isInlineContent, mayBeContent, writeInlineFile } from './inline-files.ts';
 import { KEYS, KEY_BY_NAME } from './keys.ts';
 import { parseInventory, type InventoryHost } from './inventory.ts';
-import { buildSettings, fail, type RawSettings, type RawValue, type Settings } from './settings.ts';
+import { buildSettings, expandPath, fail, shownValue, type RawSettings, type RawValue, type Settings } from './settings.ts';
 
 export interface HostConfig {
   /** The name used in output and reports: the inventory name, or HOST itself. */
@@ -48,10 +49,24 @@ export const CONTENT_MARK = ' (content)';
 
 /** HOIST_ENV=1 (or true): every known key may come from the environment, not only secrets. */
 export function readsAllFromEnvironment(env: NodeJS.ProcessEnv): boolean {
-  const v = env.HOIST_ENV?.trim().toLowerCase();
+  return flag(env, 'HOIST_ENV', 'set HOIST_ENV=1 to read every setting from the environment, or leave it unset');
+}
+
+/**
+ * HOIST_ENV_WINS=1 (or true): a key set both in the settings file and, to another value, in the
+ * environment takes the environment's. Without it such a run stops before connecting: a value
+ * exported in a shell (GITHUB_TOKEN, or HOST with HOIST_ENV=1) must not redirect a deploy
+ * silently, and asking in so many words is cheap for the one who means it.
+ */
+export function environmentWins(env: NodeJS.ProcessEnv): boolean {
+  return flag(env, 'HOIST_ENV_WINS', 'set HOIST_ENV_WINS=1 to let the environment win over the settings file, or leave it unset');
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fix: string): boolean {
+  const v = env[name]?.trim().toLowerCase();
   if (v === undefined || v === '' || v === '0' || v === 'false') return false;
   if (v === '1' || v === 'true') return true;
-  throw new ConfigError('HOIST_ENV', env.HOIST_ENV, 'is neither 1 nor 0', 'set HOIST_ENV=1 to read every setting from the environment, or leave it unset', ENVIRONMENT);
+  throw new ConfigError(name, env[name], 'is neither 1 nor 0', fix, ENVIRONMENT);
 }
 
 export function loadConfig(opts: LoadOptions): LoadedConfig {
@@ -65,7 +80,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     throw new UsageError(`--env-file ${opts.envFile}: no such file. Fix: give the path of your .env (cp .env.example .env to start one)`);
   }
   const env = opts.env ?? process.env;
-  addFromEnvironment(raw, env, readsAllFromEnvironment(env));
+  addFromEnvironment(raw, env, readsAllFromEnvironment(env), environmentWins(env));
   for (const [key, value] of raw) raw.set(key, inlineToFile(key, value, env));
   // Every value given is checked, even one the inventory overrides for every host (a port: field
   // replaces SSH_PORT): a malformed line is a mistake whether or not it happens to be used.
@@ -120,12 +135,30 @@ function readEnvFile(path: string, into: RawSettings): void {
 /**
  * CI systems hand secrets over as environment variables: those always; every other known key
  * with `all` (HOIST_ENV=1). An empty variable counts as unset (a CI secret never defined is empty).
+ * A key the settings file sets too: the same value is no conflict (the file stays its source);
+ * another value stops the run, unless `wins` (HOIST_ENV_WINS=1) lets the environment win.
  */
-function addFromEnvironment(into: RawSettings, env: NodeJS.ProcessEnv, all: boolean): void {
+function addFromEnvironment(into: RawSettings, env: NodeJS.ProcessEnv, all: boolean, wins: boolean): void {
   for (const def of KEYS) {
     const value = env[def.key];
-    if ((def.secret || all) && value) into.set(def.key, { value, source: ENVIRONMENT, baseDir: process.cwd() });
+    if (!(def.secret || all) || !value) continue;
+    const inFile = into.get(def.key);
+    if (inFile?.value === value) continue;
+    if (inFile && inFile.value !== '' && !wins) throw conflict(def.key, def.secret === true, inFile.source);
+    into.set(def.key, { value, source: ENVIRONMENT, baseDir: process.cwd() });
   }
+}
+
+/** Names the key and both places, never a value: either may be a secret or a file's content. */
+function conflict(key: string, secret: boolean, file: string): ConfigError {
+  const shown = secret ? 'neither value is shown: a secret' : 'values not shown';
+  return new ConfigError(
+    key,
+    undefined,
+    `is also set in the environment, to another value (${shown}); hoist does not pick one silently`,
+    `keep one: unset ${key} in the environment, or remove it from ${file}; or set HOIST_ENV_WINS=1 to let the environment win`,
+    file,
+  );
 }
 
 /**
@@ -137,9 +170,16 @@ function inlineToFile(key: string, v: RawValue, env: NodeJS.ProcessEnv): RawValu
   const kind = INLINE_KEYS[key];
   if (!kind || !v.value) return v;
   if (!isInlineContent(kind, v.value)) {
-    if (!/[\r\n]/.test(v.value)) return v;
-    const what = kind === 'private-key' ? 'an OpenSSH/PEM private key (-----BEGIN ...)' : 'known_hosts lines (HOST KEYTYPE BASE64)';
-    throw new ConfigError(key, '(hidden)', `holds several lines but not ${what}`, `give the path of the file, or its whole content (${what})`, v.source);
+    const what = kind === 'private-key' ? 'an OpenSSH/PEM private key (-----BEGIN ...)' : kind === 'known-hosts' ? 'known_hosts lines (HOST KEYTYPE BASE64)' : 'KEY=value lines';
+    if (/[\r\n]/.test(v.value)) throw new ConfigError(key, '(hidden)', `holds several lines but not ${what}`, `give the path of the file, or its whole content (${what})`, v.source);
+    // Neither a file nor content hoist reads: maybe content encoded (base64 from a CI secret).
+    // Stopped here, where every value of these keys passes, without a word of the value or of
+    // the path it would name: path.resolve rewrites it (// becomes /), so a log's mask for the
+    // exact secret would miss it.
+    if (mayBeContent(v.value) && !existsSync(expandPath(v))) {
+      throw new ConfigError(key, '(hidden)', `cannot read the file it names, and it is not ${what}; not shown, as it may be encoded content (base64?)`, `give the path of the file, or its content as it is (${what}), not encoded`, v.source);
+    }
+    return v;
   }
   if (kind === 'private-key') addSecret(v.value.trim(), key);
   return { value: writeInlineFile(key, v.value, env), source: `${v.source}${CONTENT_MARK}`, baseDir: v.baseDir };
@@ -152,7 +192,7 @@ function hostFromInventory(h: InventoryHost, shared: RawSettings): HostConfig {
     if (!def) throw unknownKey(printableKey(key), value.value, value.source);
     if (!def.perHost) {
       const fix = key === 'HOST' ? "give the address as the host's host: field" : `move ${key} to .env`;
-      throw new ConfigError(key, def.secret ? '(hidden)' : value.value, 'cannot differ per host', fix, value.source);
+      throw new ConfigError(key, shownValue(key, value), 'cannot differ per host', fix, value.source);
     }
     raw.set(key, inlineToFile(key, value, process.env));
   }

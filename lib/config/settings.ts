@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { INLINE_KEYS, mayBeContent } from './inline-files.ts';
 import { KEY_BY_NAME } from './keys.ts';
 import { parseRepoUrl, type RepoUrl } from './repo-url.ts';
 import { printable } from '../printable.ts';
@@ -200,19 +201,41 @@ function checkValue(key: string, v: RawValue): void {
   if (problem) throw fail(key, v, problem);
 }
 
-/** Keys whose value may be a file's content (a CI secret) instead of its path. */
-const CONTENT_KEYS = new Set(['SSH_KEY', 'KNOWN_HOSTS', 'FORGE_KNOWN_HOSTS', 'APP_ENV_FILE']);
+/**
+ * A value as an error may show it: secrets and values of content keys that may be content (a
+ * base64-encoded key from a CI secret, lib/config/inline-files.ts mayBeContent) are hidden.
+ */
+export function shownValue(key: string, v: RawValue): string {
+  return isHidden(key, v) ? '(hidden)' : v.value;
+}
+
+function isHidden(key: string, v: RawValue): boolean {
+  return KEY_BY_NAME.get(key)?.secret === true || contentLike(key, v);
+}
+
+function contentLike(key: string, v: RawValue): boolean {
+  return key in INLINE_KEYS && mayBeContent(v.value);
+}
+
+/**
+ * `text` with every form a hidden value takes in hoist's messages replaced: the value as given,
+ * trimmed, and the path expandPath makes of it (resolve turns // into / and drops a trailing /,
+ * so hiding the exact value alone would leave the rest of it there). The one place that knows
+ * what is made of a value: every message that quotes a path made from one passes here.
+ */
+export function hideDerived(text: string, key: string, v: RawValue): string {
+  // Content-like values only: they are long; a secret (a passphrase) may be one letter, and
+  // replacing that letter everywhere would garble the message (no problem text quotes a secret).
+  if (!contentLike(key, v)) return text;
+  const forms = [...new Set([expandPath(v), v.value, v.value.trim()])].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+  return forms.reduce((t, form) => t.split(form).join('(hidden)'), text);
+}
 
 export function fail(key: string, v: RawValue | undefined, problem: string): ConfigError {
   const def = KEY_BY_NAME.get(key);
-  // A value of these keys may be a secret in another shape than hoist reads as content (a
-  // base64-encoded key from a CI secret, text with spaces): such values are not echoed.
-  const mayBeContent = v !== undefined && CONTENT_KEYS.has(key) && ((v.value.length > 100 && /^[A-Za-z0-9+/=\s]+$/.test(v.value)) || /\s/.test(v.value.trim()));
-  const shown = v && (def?.secret || mayBeContent) ? '(hidden)' : v?.value;
   // The problem may quote a path made from the value: kept to one plain line like the value, and
   // hidden where the value is.
-  const said = mayBeContent && v ? problem.split(v.value.trim()).join('(hidden)') : problem;
-  return new ConfigError(key, shown, printable(said), def?.fix ?? 'see .env.example', v?.source);
+  return new ConfigError(key, v && shownValue(key, v), printable(v ? hideDerived(problem, key, v) : problem), def?.fix ?? 'see .env.example', v?.source);
 }
 
 export function expandPath(v: RawValue): string {
@@ -233,7 +256,7 @@ function checkPrivateKey(path: string, v: RawValue, passphraseValue: RawValue | 
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
     // A wrong passphrase is SSH_KEY_PASSPHRASE's mistake, not the key file's: name that key
     // (its value stays hidden) so the message points at the line to fix.
-    if (encrypted && passphraseValue && passphrase) throw fail('SSH_KEY_PASSPHRASE', passphraseValue, `does not decrypt SSH_KEY ${path} (${parsed.message})`);
+    if (encrypted && passphraseValue && passphrase) throw fail('SSH_KEY_PASSPHRASE', passphraseValue, hideDerived(`does not decrypt SSH_KEY ${path} (${parsed.message})`, 'SSH_KEY', v));
     const problem = encrypted && !passphrase ? 'is encrypted and SSH_KEY_PASSPHRASE is empty' : `is not a usable private key (${parsed.message})`;
     throw fail('SSH_KEY', v, problem);
   }
@@ -244,7 +267,7 @@ function checkPrivateKey(path: string, v: RawValue, passphraseValue: RawValue | 
 function publicKeyLine(path: string, passphrase: string | undefined): string {
   const parsed = parseKey(readFileSync(path), passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key || key instanceof Error) throw new Error(`SSH_KEY ${path} stopped parsing`);
+  if (!key || key instanceof Error) throw new Error('SSH_KEY stopped parsing between two reads of its file');
   return `${key.type} ${key.getPublicSSH().toString('base64')} hoist`;
 }
 

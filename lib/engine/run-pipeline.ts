@@ -33,6 +33,8 @@ export interface RunOptions extends RolloutOptions {
   interrupt?: Interrupt;
   /** --lock-wait: how long a host waits for a deploy lock another run holds. */
   lockWaitMs?: number;
+  /** Called once every local check passed (each task's `want`), before the first connection. */
+  beforeConnecting?: () => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -44,6 +46,7 @@ export async function runPipeline(pipeline: Pipeline, config: LoadedConfig, opts
   const interrupt = opts.interrupt ?? new Interrupt();
   const inputs = config.hosts.map((host): TaskInput => ({ host, loginUser: loginUser(host, pipeline), shared: opts.shared ?? {} }));
   const wantedPerHost = await Promise.all(inputs.map((input) => Promise.all(pipeline.tasks.map((t) => t.want(input)))));
+  opts.beforeConnecting?.();
   // One pool per host for the whole run: prepare's connection is the one the tasks then reuse.
   const pools = config.hosts.map((host) => new LazyExecutorPool((login) => new SshExecutor(executorOptions(host, login, opts))));
   if (pipeline.prepare) {

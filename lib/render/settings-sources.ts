@@ -1,11 +1,11 @@
-// One line per source under the summary table: which settings came from the environment and
-// which from a file, so a CI log says where a value came from without showing any value.
+// One line per source, printed before the run connects anywhere: which settings came from the
+// environment and which from a file, so a terminal or a CI log says where each value came from
+// (a value that redirects a deploy is seen before it does) without showing any value.
 import { printable } from '../printable.ts';
 
-/** `sources`: key -> source (lib/config/load-config.ts). Empty when nothing came from the environment. */
+/** `sources`: key -> source (lib/config/load-config.ts). Empty when no key was set (all defaults). */
 export function settingsSourcesText(sources: Record<string, string> | undefined): string {
   const entries = Object.entries(sources ?? {});
-  if (!entries.some(([, source]) => source.startsWith('the environment'))) return '';
   const bySource = new Map<string, string[]>();
   for (const [key, source] of entries) {
     const content = source.endsWith(' (content)');

@@ -68,6 +68,9 @@ const notAKey = f(`notakey ${FILE_SUB}`, `$(touch ${M}-key)\n`);
 const jobsOk = f('jobs.crontab', '@daily true\n');
 const forgeKnownHosts = f('forge_known_hosts', `127.0.0.1 ${readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
 const validPub = readFileSync(`${otherKey}.pub`, 'utf8').trim();
+/** A private key base64-encoded (a CI secret's shape), with `//` inside and a trailing `/` (0xff x3 is `////`). */
+const keyBytes = readFileSync(otherKey);
+const b64Key = Buffer.concat([keyBytes, Buffer.alloc((3 - (keyBytes.length % 3)) % 3, 0x0a), Buffer.from([0xff, 0xff, 0xff])]).toString('base64');
 
 // ---------------------------------------------------------------------------------------------
 // Refused rows.
@@ -106,6 +109,7 @@ const REFUSED: Refused[] = [
   k('DEPLOY_USER', 'quote breakout', `deploy${SQ}`),
   k('SSH_KEY', 'no such file, shell in the path', join(tb.dir, `no-such ${FILE_SUB}`), { shows: ['cannot read'] }),
   k('SSH_KEY', 'not a key', notAKey, { shows: ['not a usable private key'] }),
+  k('SSH_KEY', 'base64 content, // inside and a trailing /', b64Key, { shows: ['SSH_KEY="(hidden)"', 'may be encoded content'], hides: b64Key.slice(100, 132) }),
   { key: 'SSH_KEY_PASSPHRASE', name: 'wrong, hostile, in .env', vars: { SSH_KEY: encKey, SSH_KEY_PASSPHRASE: `wrong${SQ}${SUB}` }, shows: ['(hidden)', 'does not decrypt'], hides: 'wrong' },
   { key: 'SSH_KEY_PASSPHRASE', name: 'wrong, from the environment', vars: { SSH_KEY: encKey }, processEnv: { SSH_KEY_PASSPHRASE: `env-wrong-${RUN}` }, shows: ['the environment'], hides: `env-wrong-${RUN}` },
   k('KNOWN_HOSTS', 'a directory', hostileDir, { shows: ['not a readable file'] }),
@@ -127,6 +131,7 @@ const REFUSED: Refused[] = [
   k('APP_REPO', 'host that reads as an ssh option', 'git@-oProxyCommand:acme/app.git'),
   { key: 'GITHUB_TOKEN', name: 'a line break (an extra HTTP header)', vars: { GITHUB_TOKEN: `ghp_tok${RUN}\nX-Evil: 1` }, shows: ['(hidden)'], hides: `ghp_tok${RUN}` },
   { key: 'GITHUB_TOKEN', name: 'a space, from the environment', processEnv: { GITHUB_TOKEN: `ghp_env ${RUN}` }, shows: ['(hidden)'], hides: `ghp_env ${RUN}` },
+  { key: 'GITHUB_TOKEN', name: 'in .env and, to another value, in the environment', vars: { GITHUB_TOKEN: `ghp_file${RUN}` }, processEnv: { GITHUB_TOKEN: `ghp_shell${RUN}` }, shows: ['also set in the environment', 'HOIST_ENV_WINS=1'], hides: `ghp_shell${RUN}` },
   { key: 'GITHUB_TOKEN', name: 'for a forge that is not GitHub', vars: { GITHUB_TOKEN: `ghp_ok${RUN}` }, pipeline: 'bootstrap', shows: ['not github.com'], hides: `ghp_ok${RUN}` },
   k('GITHUB_API_URL', 'a header after a line break', 'https://api.github.com\nHost: evil.example'),
   k('GITHUB_API_URL', 'plain http to another machine (the token in clear)', 'http://api.github.com', { shows: ['unencrypted'] }),
@@ -169,6 +174,9 @@ const REFUSED: Refused[] = [
   k('ACME_CA_ROOT', 'a file that holds no certificate', f(`not-a-cert ${FILE_SUB}`, `$(touch ${M}-caroot)\n`), { vars: { ACME_CA: 'https://ca.example.com/dir', ACME_CA_ROOT: f(`not-a-cert ${FILE_SUB}`, `$(touch ${M}-caroot)\n`) }, shows: ['holds no PEM certificate'] }),
   k('CADDY_EXTRA', 'a line break and a closing brace', 'respond "x"\n}'),
   k('CADDY_EXTRA', 'a quote left open', 'header X-A "open', { shows: ['quote open'] }),
+  k('CADDY_EXTRA', 'an import of a host file', 'encode gzip; import /etc/passwd', { shows: ['"import"', 'reads files'] }),
+  k('CADDY_EXTRA', "the host's files served", 'root * /; file_server browse', { shows: ['"root"'] }),
+  k('CADDY_EXTRA', 'a file placeholder', 'header X-A {file./etc/shadow}', { shows: ['placeholders'] }),
   // keys that are not settings, and .env lines dotenv would drop
   { key: '(unknown key)', name: 'a misspelt secret stays hidden', vars: { GITHUB_TOKNE: `ghp_typo${RUN}` }, names: 'GITHUB_TOKNE', hides: `ghp_typo${RUN}` },
   { key: '(.env syntax)', name: 'a line without =', raw: `CRON_FILE ${jobsOk}\n`, names: 'CRON_FILE', shows: ['line ', 'ignored'] },

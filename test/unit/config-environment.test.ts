@@ -3,7 +3,7 @@
 // redirect a deploy). File keys may hold the file's content: a mode-600 file in a mode-700
 // folder, removed at exit, on an error and on a signal. The run report says where each key came
 // from, never a value.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,7 @@ import { settingsSourcesText } from '../../lib/render/settings-sources.ts';
 import { clearSecrets, redact } from '../../lib/secrets/redact.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CANARY = join(REPO_ROOT, 'test/fixtures/pipelines/env-canary.mjs');
 let dir = '';
 let key = '';
 const HOSTLINE = '[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJmYXJ0ZXN0a2V5Zm9ydW5pdHRlc3RzMDAwMDAw';
@@ -46,9 +47,9 @@ test('without HOIST_ENV a stray HOST, GIT_REF or APP_NAME in the environment is 
   assert.is(c.sources!.HOST!.endsWith('.env'), true);
 });
 
-test('HOIST_ENV=1: every known key from the environment, the environment wins, no .env needed; empty counts as unset', () => {
+test('HOIST_ENV=1 with HOIST_ENV_WINS=1: every known key from the environment, the environment wins, no .env needed; empty counts as unset', () => {
   const file = envFile(`HOST=10.0.0.1\nAPP_NAME=fromfile\nAPP_PORT=9000\nSSH_KEY=${join(dir, 'id')}\n`);
-  const c = loadConfig({ envFile: file, env: { HOIST_ENV: '1', HOST: '10.0.0.2', APP_NAME: 'fromenv', APP_PORT: '', NOT_A_HOIST_KEY: 'x' } });
+  const c = loadConfig({ envFile: file, env: { HOIST_ENV: '1', HOIST_ENV_WINS: '1', HOST: '10.0.0.2', APP_NAME: 'fromenv', APP_PORT: '', NOT_A_HOIST_KEY: 'x' } });
   assert.is(c.hosts[0]!.address, '10.0.0.2');
   assert.is(c.hosts[0]!.settings.appName, 'fromenv');
   assert.is(c.hosts[0]!.settings.appPort, 9000, 'an empty variable leaves the file value');
@@ -64,6 +65,63 @@ test('HOIST_ENV=1: every known key from the environment, the environment wins, n
   } finally {
     process.chdir(prev);
   }
+});
+
+/** The ConfigError loadConfig throws, or a failure naming what it returned instead. */
+function refusal(opts: Parameters<typeof loadConfig>[0]): ConfigError {
+  try {
+    const c = loadConfig(opts);
+    throw new Error(`no error: ${JSON.stringify(c.sources)}`);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+}
+
+test('a secret set in .env and, to another value, in the environment (no HOIST_ENV) stops the run, naming the key and both places, no value', () => {
+  const file = envFile(`HOST=10.0.0.1\nSSH_KEY=${join(dir, 'id')}\nGITHUB_TOKEN=ghp_fromfile1234\n`);
+  const e = refusal({ envFile: file, env: { GITHUB_TOKEN: 'ghp_fromshell5678' } });
+  assert.ok(e.message.startsWith(`GITHUB_TOKEN in ${file} is also set in the environment, to another value (neither value is shown: a secret)`), e.message);
+  assert.match(e.message, /Fix: keep one: unset GITHUB_TOKEN in the environment, or remove it from .*; or set HOIST_ENV_WINS=1/);
+  assert.not.ok(e.message.includes('fromfile1234') || e.message.includes('fromshell5678'), e.message);
+  // The same value in both is no conflict; the file stays the source.
+  assert.is(loadConfig({ envFile: file, env: { GITHUB_TOKEN: 'ghp_fromfile1234' } }).sources!.GITHUB_TOKEN, file);
+  // Asked for in so many words, the environment wins, and the sources say so.
+  const won = loadConfig({ envFile: file, env: { GITHUB_TOKEN: 'ghp_fromshell5678', HOIST_ENV_WINS: '1' } });
+  assert.is(won.hosts[0]!.settings.githubToken, 'ghp_fromshell5678');
+  assert.is(won.sources!.GITHUB_TOKEN, 'the environment');
+});
+
+test('HOIST_ENV=1: HOST or GIT_REF exported to another value than .env stops the run before any host is made; same values pass', () => {
+  const file = envFile(`HOST=10.0.0.1\nGIT_REF=main\nSSH_KEY=${join(dir, 'id')}\n`);
+  for (const [key, value] of [['HOST', '10.6.6.6'], ['GIT_REF', 'evil-branch']] as const) {
+    const e = refusal({ envFile: file, env: { HOIST_ENV: '1', [key]: value } });
+    assert.ok(e.message.startsWith(`${key} in ${file} is also set in the environment, to another value (values not shown)`), e.message);
+    assert.not.ok(e.message.includes(value), e.message);
+    assert.ok(e.message.includes('HOIST_ENV_WINS=1'), e.message);
+  }
+  const same = loadConfig({ envFile: file, env: { HOIST_ENV: '1', HOST: '10.0.0.1', GIT_REF: 'main', APP_NAME: 'onlyenv' } });
+  assert.is(same.hosts[0]!.address, '10.0.0.1');
+  assert.equal(same.sources, { HOST: file, GIT_REF: file, SSH_KEY: file, APP_NAME: 'the environment' });
+  // An empty line in the file is unset: the environment fills it without a conflict.
+  const filled = loadConfig({ envFile: envFile(`HOST=\nSSH_KEY=${join(dir, 'id')}\n`), env: { HOIST_ENV: '1', HOST: '10.0.0.9' } });
+  assert.is(filled.hosts[0]!.address, '10.0.0.9');
+  assert.throws(() => loadConfig({ envFile: file, env: { HOIST_ENV: '1', HOIST_ENV_WINS: 'yes' } }), (err: unknown) => err instanceof ConfigError && /^HOIST_ENV_WINS="yes"/.test(err.message));
+});
+
+test('the bin prints where each setting came from (names, no values) before the run, in plain and --json - output', () => {
+  const file = envFile(`HOST=203.0.113.9\nSSH_KEY=${join(dir, 'id')}\nAPP_DOMAIN=fromfile.example.com\n`);
+  const env = { PATH: process.env.PATH!, HOME: dir, NODE_OPTIONS: '', HOIST_ENV: '1', APP_NAME: 'envapp', GITHUB_TOKEN: 'ghp_sources9876' };
+  const plain = spawnSync(join(REPO_ROOT, 'bin/hoist.mjs'), ['run', CANARY, '--env-file', file], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(plain.status, 0, plain.stdout + plain.stderr);
+  const lines = plain.stdout.split('\n');
+  assert.equal(lines.slice(0, 2), [`settings from ${file}: HOST, SSH_KEY, APP_DOMAIN`, 'settings from the environment: APP_NAME, GITHUB_TOKEN'], plain.stdout);
+  assert.ok(plain.stdout.indexOf('env-canary') > plain.stdout.indexOf('settings from the environment'), 'before the first task');
+  const json = spawnSync(join(REPO_ROOT, 'bin/hoist.mjs'), ['run', CANARY, '--env-file', file, '--json', '-'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(json.status, 0, json.stdout + json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { settings: Record<string, string> }).settings, { HOST: file, SSH_KEY: file, APP_DOMAIN: file, APP_NAME: 'the environment', GITHUB_TOKEN: 'the environment' });
+  assert.ok(json.stderr.startsWith(`settings from ${file}: HOST, SSH_KEY, APP_DOMAIN\nsettings from the environment: APP_NAME, GITHUB_TOKEN\n`), json.stderr);
+  for (const out of [plain.stdout, plain.stderr, json.stdout, json.stderr]) assert.not.ok(out.includes('ghp_sources9876'), out);
 });
 
 test('HOIST_ENV other than 1/true/0/false is a config error naming it', () => {
