@@ -85,9 +85,9 @@ test('bootstrap installs and checks everything hoist runs, enables the services;
     ['dns-verify', 'unchanged'],
     ['deploy-key', 'changed'],
   ]);
-  // What hoist runs, as the deploy user: the docker CLI (Debian 13's docker-cli), compose v2.
-  const tools = await host.sh('docker version --format "{{.Server.Version}}" >/dev/null && docker compose version --short && git --version >/dev/null && caddy version >/dev/null && crontab -l >/dev/null 2>&1; echo "exit $?"', 'deploy');
-  assert.match(tools.stdout, /^v?2\.\d+\.\d+\nexit [01]\n$/, tools.stderr);
+  // What hoist runs is there: the docker CLI (Debian 13's docker-cli) with its daemon, compose v2.
+  const tools = await host.sh('docker version --format "{{.Server.Version}}" >/dev/null && docker compose version --short && git --version >/dev/null && caddy version >/dev/null && command -v crontab >/dev/null; echo "exit $?"');
+  assert.match(tools.stdout, /^v?2\.\d+\.\d+\S*\nexit 0\n$/, `${tools.stdout}${tools.stderr}`);
   const units = await host.sh('systemctl is-enabled docker caddy cron ssh; systemctl is-active docker caddy cron ssh');
   assert.is(units.stdout, 'enabled\nenabled\nenabled\nenabled\nactive\nactive\nactive\nactive\n', units.stderr);
   // The hardening is in force on the systemd host (reloaded through systemctl).
