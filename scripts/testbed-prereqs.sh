@@ -2,7 +2,9 @@
 # Makes this machine able to run hoist's test hosts: Debian packages (Docker engine,
 # debootstrap, ssh client, dnsmasq, pebble (Let's Encrypt's test CA) and openssl for its TLS
 # pair; sudo's visudo and openssh-server's sshd, which unit tests use to check the files
-# ssh-bootstrap writes) and a running dockerd. Idempotent; needs root.
+# ssh-bootstrap writes) and a running dockerd. Idempotent; needs root. The systemd test hosts'
+# images (test/harness/build-vps-systemd-image.sh) need nothing more: debootstrap, then chroot,
+# mount and tar, which every Debian has (systemd and the rest are installed inside the image).
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)

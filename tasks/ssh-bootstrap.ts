@@ -2,7 +2,7 @@
 // Docker (with compose), Caddy, git and cron installed and running, and sshd hardened (key
 // logins only, no root). Knows it already is from one probe; a ready host gets no apt run and no
 // reload. The sshd change is kept only after a NEW login as the deploy user works.
-import { BASE_PACKAGES, installPackages, reloadSshd, startService, waitForService, type ServiceName } from '../lib/distro/debian-family.ts';
+import { BASE_PACKAGES, installPackages, isSupportedSystem, missingTools, missingToolsMessage, reloadSshd, startService, TOOLS, toolStates, unsupportedSystemMessage, waitForService, type ServiceName } from '../lib/distro/debian-family.ts';
 import { HoistError } from '../lib/errors.ts';
 import { runChecked, type Executor } from '../lib/exec/executor.ts';
 import { withRetry } from '../lib/engine/retry.ts';
@@ -26,7 +26,7 @@ type BootstrapStep = Step &
     | { kind: 'create-user' }
     | { kind: 'authorized-keys'; content: string }
     | { kind: 'sudoers'; content: string }
-    | { kind: 'install-packages'; packages: string[]; compose: boolean }
+    | { kind: 'install-packages'; packages: string[]; compose: boolean; dockerCli: boolean; os: string }
     | { kind: 'docker-group' }
     | { kind: 'start-services'; services: ServiceName[] }
     | { kind: 'firewall'; sshPorts: number[] }
@@ -34,8 +34,6 @@ type BootstrapStep = Step &
   );
 
 export class BootstrapError extends HoistError {}
-
-const SUPPORTED_OS = /^(debian 12|ubuntu 22\.04|ubuntu 24\.04)$/;
 
 /** What `sshd -T` must say once the drop-in is in force. */
 const HARDENED: Record<string, string> = { passwordauthentication: 'no', permitrootlogin: 'no', kbdinteractiveauthentication: 'no' };
@@ -63,7 +61,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   },
 
   plan(w, f) {
-    if (!SUPPORTED_OS.test(f.os)) throw new BootstrapError(`unsupported system "${f.os}": hoist bootstraps Debian 12 and Ubuntu 22.04/24.04`);
+    if (!isSupportedSystem(f.os)) throw new BootstrapError(unsupportedSystemMessage(f.os));
     if (!f.sshdIncludesDropIns) {
       throw new BootstrapError(`/etc/ssh/sshd_config does not include sshd_config.d/*.conf, so hoist's hardening would not apply; add "Include /etc/ssh/sshd_config.d/*.conf" at its top`);
     }
@@ -75,9 +73,21 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     if (f.sudoers !== w.sudoers) steps.push({ kind: 'sudoers', content: w.sudoers, describe: `install ${sudoersPath(w.user)} (checked with visudo -cf)` });
     const missing = w.packages.filter((p) => !f.installed.includes(p));
     const needCompose = f.compose === 'none';
-    if (missing.length || needCompose) {
-      const what = [...missing, ...(needCompose ? ['docker compose'] : [])].join(', ');
-      steps.push({ kind: 'install-packages', packages: missing.length ? missing : ['docker.io'], compose: needCompose, describe: `apt-get install ${what}` });
+    // Packages can be installed and a tool still absent (Debian 13's docker.io without docker-cli):
+    // what hoist runs is checked, not only the package names. A tool whose package is missing
+    // anyway is not named twice.
+    const needDockerCli = f.missingTools.includes('docker');
+    const unexplained = f.missingTools.filter((t) => t !== 'compose' && !missing.includes(TOOLS.find((x) => x.name === t)!.package(f.os)));
+    if (missing.length || needCompose || unexplained.length) {
+      const what = [...missing, ...unexplained.map((t) => (t === 'docker' ? 'the docker CLI' : t)), ...(needCompose ? ['docker compose'] : [])].join(', ');
+      steps.push({
+        kind: 'install-packages',
+        packages: missing.length ? missing : ['docker.io'],
+        compose: needCompose,
+        dockerCli: needDockerCli,
+        os: f.os,
+        describe: `apt-get install ${what}; check that docker, docker compose, caddy, git and crontab run`,
+      });
     }
     if (!f.user.groups.includes('docker')) steps.push({ kind: 'docker-group', describe: `add ${w.user} to the docker group` });
     const stopped = (['docker', 'caddy', 'cron'] as const).filter((s) => f.services[s] !== 'running');
@@ -218,9 +228,14 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
       await runChecked(exec, sh`visudo -cf ${candidate} >/dev/null && mv -f ${candidate} ${path} || { rm -f ${candidate}; exit 1; }`, 'checking sudoers with visudo', { sudo: true });
       return;
     }
-    case 'install-packages':
-      await runChecked(exec, installPackages(step.packages, step.compose), `apt-get install ${step.packages.join(' ')}`, { sudo: true });
+    case 'install-packages': {
+      await runChecked(exec, installPackages(step.packages, step.compose, step.dockerCli), `apt-get install ${step.packages.join(' ')}`, { sudo: true });
+      // apt said yes; whether what hoist runs is there is another question (a split package, a
+      // recommendation left out): asked here, so "changed" means ready, not "apt ran".
+      const missing = missingTools(await runChecked(exec, toolStates(), 'checking the installed tools', { sudo: true }));
+      if (missing.length) throw new BootstrapError(missingToolsMessage(missing, step.os));
       return;
+    }
     case 'docker-group':
       await runChecked(exec, sh`usermod -aG docker ${user}`, `adding ${user} to the docker group`, { sudo: true });
       return;

@@ -32,7 +32,8 @@ export function slotPaths(app: string) {
 /**
  * The override hoist adds to the app's compose file for one slot: APP_SERVICE published on the
  * slot's loopback port only (Caddy is the way in), its image tagged by release so a rollback
- * finds it without a rebuild, and a label saying which release the container runs.
+ * finds it without a rebuild, restarted by dockerd (at a reboot, after a crash) unless hoist
+ * stopped it, and a label saying which release the container runs.
  */
 export function overrideYaml(o: { service: string; port: number; appPort: number; app: string; release: string; env?: { path: string; sha256: string } | null; volumes?: string[] }): string {
   return [
@@ -42,6 +43,9 @@ export function overrideYaml(o: { service: string; port: number; appPort: number
     // number, and compose would then not merge this into the app's service of that name.
     `  ${JSON.stringify(o.service)}:`,
     `    image: "hoist-${o.app}-${o.service}:${o.release}"`,
+    // Without a policy a rebooted VPS comes back without its app (proven on a systemd test host:
+    // vps-debian13.test.ts). The retired slot is removed, not stopped, so only the live one returns.
+    '    restart: "unless-stopped"',
     // The app's settings (APP_ENV_FILE, as shared/.env) in its container's environment, with no
     // edit to the user's compose file; compose's own ${'${VAR}'} substitution reads the same file as
     // the project's .env. Its hash is a label, so a changed value is a change to release.

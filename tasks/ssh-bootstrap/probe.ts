@@ -1,6 +1,6 @@
 // One round trip that tells ssh-bootstrap everything it compares: the deploy user, the files it
 // owns, installed packages, running services and the sshd settings in force (`sshd -T`).
-import { serviceStates, type ServiceName } from '../../lib/distro/debian-family.ts';
+import { missingTools, serviceStates, toolStates, type ServiceName, type ToolName } from '../../lib/distro/debian-family.ts';
 import { RemoteCommandError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { SSHD_DROP_IN, sudoersPath } from './files.ts';
@@ -12,7 +12,10 @@ export interface BootstrapFact {
   sudoers: string | null;
   sshdDropIn: string | null;
   installed: string[];
+  /** The compose docker-up will use, only if it runs (a plugin without the docker CLI is none). */
   compose: 'v2' | 'v1' | 'none';
+  /** What hoist runs on the host that is not there or does not run (lib/distro TOOLS). */
+  missingTools: ToolName[];
   services: Partial<Record<ServiceName, 'running' | 'stopped'>>;
   sshdIncludesDropIns: boolean;
   /** Lower-case keyword → value, from `sshd -T`. */
@@ -40,7 +43,7 @@ fi
 ${fileLine('sudoers', sudoersPath(user))}
 ${fileLine('sshd_drop_in', SSHD_DROP_IN)}
 dpkg-query -W -f='pkg \${Package} \${db:Status-Status}\\n' ${packages} 2>/dev/null || true
-if docker compose version >/dev/null 2>&1; then echo compose=v2; elif command -v docker-compose >/dev/null 2>&1; then echo compose=v1; else echo compose=none; fi
+${toolStates()}
 { ${serviceStates()}; } | sed 's/^/service /'
 if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf' /etc/ssh/sshd_config; then echo include=yes; else echo include=no; fi
 /usr/sbin/sshd -T 2>/dev/null | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication|pubkeyauthentication) ' | sed 's/^/sshd /'
@@ -59,6 +62,7 @@ export function parseBootstrapFact(r: { stdout: string; stderr: string; code: nu
     sshdDropIn: null,
     installed: [],
     compose: 'none',
+    missingTools: missingTools(r.stdout),
     services: {},
     sshdIncludesDropIns: false,
     sshd: {},

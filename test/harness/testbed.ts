@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
+import { freeLoopbackPort, SYSTEMD_FLAGS, systemdVpsImage, waitForBoot, type SystemdOs } from './systemd-vps.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '../..');
@@ -49,6 +50,12 @@ export interface StartOptions {
   dockerInside?: boolean;
   /** Another image than the fresh VPS (one made FROM it). */
   image?: string;
+  /**
+   * `systemd`: a fresh VPS with systemd as PID 1 (systemd-vps.ts) of `os` (default debian12),
+   * Docker-inside capable; `reboot()` restarts it. Without: sshd as PID 1, Debian 12.
+   */
+  init?: 'systemd';
+  os?: SystemdOs;
 }
 
 const DOCKER_INSIDE_FLAGS = [
@@ -70,9 +77,12 @@ export class Testbed {
   readonly envPath = join(this.dir, '.env');
   readonly inventoryPath = join(this.dir, 'inventory.yml');
   hosts: TestHost[] = [];
+  /** How long one CLI run may take before it is killed (a bootstrap of a bare host runs apt). */
+  hoistTimeoutMs = 5 * 60_000;
 
   async start(opts: StartOptions): Promise<this> {
-    const image = opts.image ?? (await vpsImage());
+    if (opts.os && opts.init !== 'systemd') throw new Error(`os ${opts.os}: only the systemd hosts come in other systems (add init: 'systemd')`);
+    const image = opts.image ?? (opts.init === 'systemd' ? await systemdVpsImage(opts.os ?? 'debian12') : await vpsImage());
     await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hoist-test', '-f', this.keyPath]);
     const publicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
     const run = randomBytes(3).toString('hex');
@@ -85,12 +95,16 @@ export class Testbed {
 
   private async startHost(image: string, name: string, container: string, publicKey: string, opts: StartOptions): Promise<TestHost> {
     remember(container);
-    const extra = opts.dockerInside ? DOCKER_INSIDE_FLAGS : [];
-    await docker('run', '-d', '--name', container, '--hostname', name, ...testLabels(), ...extra, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', '127.0.0.1::22', image);
+    const systemd = opts.init === 'systemd';
+    const extra = systemd ? [...DOCKER_INSIDE_FLAGS, ...SYSTEMD_FLAGS] : opts.dockerInside ? DOCKER_INSIDE_FLAGS : [];
+    const publish = systemd ? `127.0.0.1:${await freeLoopbackPort()}:22` : '127.0.0.1::22';
+    await docker('run', '-d', '--name', container, '--hostname', name, ...testLabels(), ...extra, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', publish, image);
     const port = Number((await docker('port', container, '22/tcp')).split('\n')[0]!.split(':').pop());
-    await waitForSshBanner(port);
+    await waitForSshBanner(port, systemd ? 120_000 : 20_000);
     const sh = (script: string, user = 'root', stdin?: string) => dockerSh(container, script, user, stdin);
-    if (opts.dockerInside) {
+    // A systemd host makes tcp_migrate_req writable itself, at every boot (its image's unit).
+    if (systemd) await waitForBoot(container);
+    else if (opts.dockerInside) {
       // A VPS's root can set its network sysctls (its kernel is its own); a container's /proc/sys is
       // read-only. The one hoist sets (caddy-reload: net.ipv4.tcp_migrate_req, per network
       // namespace, so this container's alone) is made writable, as on a VPS. A kernel without it
@@ -145,7 +159,7 @@ export class Testbed {
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.hoistTimeoutMs);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
@@ -180,6 +194,17 @@ export class Testbed {
       throw new Error(`${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
     }
     return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+  }
+
+  /**
+   * Reboots a systemd host: `docker restart` (a clean shutdown, then a boot with the same disk and
+   * address), then waits for sshd and for the boot to finish. Nothing of hoist runs here: what
+   * answers afterwards came back by itself.
+   */
+  async reboot(host: TestHost): Promise<void> {
+    await docker('restart', '-t', '60', host.container);
+    await waitForSshBanner(host.port, 120_000);
+    await waitForBoot(host.container);
   }
 
   async stop(): Promise<void> {

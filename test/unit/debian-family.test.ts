@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BASE_PACKAGES, installPackages, joinScripts, reloadSshd, serviceStates, SERVICES, startService, startServiceHint, waitForService } from '../../lib/distro/debian-family.ts';
+import { BASE_PACKAGES, installPackages, isSupportedSystem, joinScripts, missingTools, missingToolsMessage, reloadSshd, reloadSshdUnderSystemd, serviceStates, SERVICES, startService, startServiceHint, SYSTEMS, toolStates, TOOLS, unsupportedSystemMessage, waitForService } from '../../lib/distro/debian-family.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 
 const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o APT::Cmd::Pattern-Only=true -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q';
@@ -76,6 +76,40 @@ test('installPackages (run with a stand-in apt): the compose package the archive
       assert.is(log.length, 2);
       assert.match(log[0]!, / update$/);
       assert.match(log[1]!, new RegExp(` install --no-install-recommends docker\\.io caddy ${expected}$`));
+    } finally {
+      r.cleanup();
+    }
+  }
+});
+
+test('installPackages with the docker CLI: adds the CLI package docker.io names (Debian 13: docker-cli, only recommended)', () => {
+  assert.is(
+    installPackages(['docker.io', 'caddy'], true, true).line,
+    `${APT} update >/dev/null && { compose=docker-compose; for p in docker-compose-v2 docker-compose-plugin; do if apt-cache show "$p" >/dev/null 2>&1; then compose=$p; break; fi; done; cli=; if apt-cache depends docker.io 2>/dev/null | grep -Eq '^[[:space:]]*[|]?(Depends|Recommends): docker-cli$'; then cli=docker-cli; fi; ${APT} install --no-install-recommends docker.io caddy "$compose" \${cli:+"$cli"}; }`,
+  );
+  syntaxOk(installPackages(['docker.io'], false, true));
+});
+
+/** `apt-cache depends docker.io` as Debian 13 (trixie, docker.io 26.1) answers it (abridged; checked on a trixie test host). */
+const TRIXIE_DEPENDS = 'docker.io\n  Depends: adduser\n  Depends: containerd\n  Depends: iptables\n  Depends: runc\n  Depends: tini\n  Depends: libc6\n  Recommends: apparmor\n  Recommends: ca-certificates\n  Recommends: docker-cli\n  Recommends: git\n  Suggests: docker-buildx\n';
+/** And Debian 12 (bookworm, docker.io 20.10: the CLI inside). */
+const BOOKWORM_DEPENDS = 'docker.io\n  Depends: adduser\n  Depends: containerd\n  Depends: iptables\n  Depends: runc\n  Depends: tini\n  Recommends: apparmor\n  Recommends: ca-certificates\n  Recommends: git\n  Recommends: xz-utils\n  Suggests: docker-doc\n';
+
+test('installPackages (run with a stand-in apt): docker-cli where docker.io names it, nothing where the CLI is inside', () => {
+  for (const [depends, compose, expected] of [
+    [TRIXIE_DEPENDS, true, ' install --no-install-recommends docker.io caddy docker-compose docker-cli'],
+    [TRIXIE_DEPENDS, false, ' install --no-install-recommends docker.io caddy docker-cli'],
+    [BOOKWORM_DEPENDS, true, ' install --no-install-recommends docker.io caddy docker-compose'],
+    ['', false, ' install --no-install-recommends docker.io caddy'],
+  ] as const) {
+    const r = runWith(installPackages(['docker.io', 'caddy'], compose, true), {
+      'apt-get': APT_LOG,
+      'apt-cache': `if [ "$1" = depends ]; then printf '%s' '${depends}'; exit 0; fi; exit 100`,
+    });
+    try {
+      assert.is(r.code, 0, r.stderr);
+      const log = readFileSync(join(r.dir, 'log'), 'utf8').trim().split('\n');
+      assert.ok(log[1]!.endsWith(expected), `${log[1]} should end with ${expected}`);
     } finally {
       r.cleanup();
     }
@@ -197,12 +231,119 @@ test('waitForService (run with a stand-in pidof): gives up after the bound with 
 
 // ------------------------------------------------------------------------------- reloadSshd
 
-test('reloadSshd: systemd (ssh on Debian/Ubuntu, sshd elsewhere), else SIGHUP to the listener', () => {
+test('reloadSshd: systemd (ssh.socket regenerated and restarted where it is active, else reload ssh/sshd), else SIGHUP to the listener', () => {
   assert.is(
     reloadSshd().line,
-    'if [ -d /run/systemd/system ]; then systemctl reload ssh || systemctl reload sshd; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi',
+    'if [ -d /run/systemd/system ]; then if systemctl is-active --quiet ssh.socket; then systemctl daemon-reload && systemctl restart ssh.socket && systemctl try-restart ssh.service; else systemctl reload ssh || systemctl reload sshd; fi; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi',
   );
   syntaxOk(reloadSshd());
+});
+
+test('reloadSshd (run with a stand-in systemctl, /run/systemd/system faked by the test): the socket path or the reload', () => {
+  // The branch on /run/systemd/system is the machine's; the systemd part runs on its own here.
+  assert.ok(reloadSshd().line.startsWith(`if [ -d /run/systemd/system ]; then ${reloadSshdUnderSystemd().line}; elif `));
+  for (const [socketActive, expected] of [
+    [true, 'is-active --quiet ssh.socket\ndaemon-reload\nrestart ssh.socket\ntry-restart ssh.service\n'],
+    [false, 'is-active --quiet ssh.socket\nreload ssh\n'],
+  ] as const) {
+    const r = runWith(reloadSshdUnderSystemd(), { systemctl: `echo "$*" >> "$STUBS/log"; [ "$1" != is-active ] || ${socketActive ? 'exit 0' : 'exit 3'}` });
+    try {
+      assert.is(r.code, 0, r.stderr);
+      assert.is(readFileSync(join(r.dir, 'log'), 'utf8'), expected);
+    } finally {
+      r.cleanup();
+    }
+  }
+});
+
+// -------------------------------------------------------------------------- supported systems
+
+test('SYSTEMS: Debian 12 and 13 tested, Ubuntu 22.04 and 24.04 accepted untested; nothing else', () => {
+  assert.equal(SYSTEMS.map((s) => [s.os, s.tested]), [
+    ['debian 12', true],
+    ['debian 13', true],
+    ['ubuntu 22.04', false],
+    ['ubuntu 24.04', false],
+  ]);
+  for (const os of ['debian 12', 'debian 13', 'ubuntu 22.04', 'ubuntu 24.04']) assert.ok(isSupportedSystem(os), os);
+  for (const os of ['debian 11', 'debian 14', 'debian 13.1', 'Debian 13', 'ubuntu 20.04', 'ubuntu 24.10', 'centos 9', '', ' debian 12']) assert.not.ok(isSupportedSystem(os), os);
+});
+
+test('unsupportedSystemMessage: names the system, the tested and the untested ones, and the fix', () => {
+  assert.is(
+    unsupportedSystemMessage('debian 11'),
+    'unsupported system "debian 11": hoist bootstraps Debian 12 and Debian 13 (tested on real hosts) and Ubuntu 22.04 and Ubuntu 24.04 (accepted, but no test host runs them). Fix: run it on one of these',
+  );
+});
+
+// --------------------------------------------------------------------------------- toolStates
+
+const PLUGIN_DIR = '/usr/libexec/docker/cli-plugins';
+
+/**
+ * Runs toolStates with only the stand-ins on PATH (and sh's builtins), its first plugin folder
+ * pointed at the test's own: whether this machine has Docker or compose does not matter.
+ */
+function toolsWith(stubs: Record<string, string>, plugin: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-tools-'));
+  try {
+    const plugins = join(dir, 'plugins');
+    if (plugin) {
+      spawnSync('mkdir', ['-p', plugins]);
+      writeFileSync(join(plugins, 'docker-compose'), '#!/bin/sh\nexit 0\n');
+      chmodSync(join(plugins, 'docker-compose'), 0o755);
+    }
+    for (const [name, body] of Object.entries(stubs)) {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, name), 0o755);
+    }
+    const r = spawnSync('/bin/sh', ['-c', toolStates().line.replace(PLUGIN_DIR, plugins)], { encoding: 'utf8', env: { PATH: dir }, timeout: 20_000 });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const OTHERS_THERE = { caddy: 'exit 0', git: 'exit 0', crontab: 'exit 0' };
+
+test('toolStates: valid sh; the plugin folders are the ones docker-up looks in', () => {
+  syntaxOk(toolStates());
+  assert.ok(toolStates().line.includes(`${PLUGIN_DIR}/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose`));
+});
+
+test('toolStates (run): Debian 13 with docker.io alone: the compose plugin is there, but no docker CLI, so no compose', () => {
+  const out = toolsWith(OTHERS_THERE, true);
+  assert.is(out, 'tool docker no\ntool caddy yes\ntool git yes\ntool crontab yes\ncompose=none\ntool compose no\n');
+  assert.equal(missingTools(out), ['docker', 'compose']);
+});
+
+test('toolStates (run): Debian 13 with docker-cli: compose v2 through the plugin', () => {
+  const out = toolsWith({ ...OTHERS_THERE, docker: '[ "$1 $2" = "compose version" ]' }, true);
+  assert.is(out, 'tool docker yes\ntool caddy yes\ntool git yes\ntool crontab yes\ncompose=v2\ntool compose yes\n');
+  assert.equal(missingTools(out), []);
+});
+
+test('toolStates (run): Debian 12: no plugin, docker-compose v1; a docker CLI with compose built in is v2', () => {
+  const v1 = toolsWith({ ...OTHERS_THERE, docker: 'exit 1', 'docker-compose': 'exit 0' }, false);
+  assert.match(v1, /^tool docker yes\n.*compose=v1\ntool compose yes\n$/s);
+  const v2 = toolsWith({ ...OTHERS_THERE, docker: '[ "$1 $2" = "compose version" ]' }, false);
+  assert.match(v2, /compose=v2\ntool compose yes\n$/);
+});
+
+test('toolStates (run): a bare host lacks every tool', () => {
+  const out = toolsWith({}, false);
+  assert.equal(missingTools(out), ['docker', 'compose', 'caddy', 'git', 'crontab']);
+});
+
+test('missingToolsMessage: each tool with its package on that system, one apt-get line as the fix', () => {
+  assert.is(
+    missingToolsMessage(['docker', 'compose'], 'debian 13'),
+    'after apt-get install the host still lacks the docker CLI (`docker`) (package docker-cli), docker compose (package docker-compose). Fix: sudo apt-get install docker-cli docker-compose on the host, then run bootstrap again',
+  );
+  assert.match(missingToolsMessage(['docker'], 'debian 12'), /package docker\.io\)\. Fix: sudo apt-get install docker\.io on/);
+  assert.match(missingToolsMessage(['compose', 'crontab'], 'ubuntu 24.04'), /Fix: sudo apt-get install docker-compose-v2 cron on/);
+  assert.equal(TOOLS.map((t) => t.name), ['docker', 'compose', 'caddy', 'git', 'crontab']);
 });
 
 // ------------------------------------------------------------------------------ joinScripts

@@ -131,6 +131,7 @@ test('the override hands the app its .env (absolute path) and labels its hash; w
       'services:',
       '  "web":',
       `    image: "hoist-api-web:${R1}"`,
+      '    restart: "unless-stopped"',
       '    env_file:',
       '      - "/home/deploy/apps/api/shared/.env"',
       '    ports:',

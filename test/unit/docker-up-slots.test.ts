@@ -11,6 +11,8 @@ test('the override names the service as a string, whatever YAML would make of th
     assert.equal(Object.keys(doc.services), [service], service);
     assert.equal(doc.services[service], {
       image: `hoist-api-${service}:20261126-abc`,
+      // dockerd starts it again at a reboot (a string, so YAML 1.1 readers see no boolean either)
+      restart: 'unless-stopped',
       ports: ['127.0.0.1:18001:8000'],
       labels: { 'hoist.release': '20261126-abc' },
     });

@@ -71,7 +71,12 @@ const FRESH_DEBIAN_12 = [
   'pkg curl installed',
   'pkg cron installed',
   'pkg git not-installed',
+  'tool docker no',
+  'tool caddy no',
+  'tool git no',
+  'tool crontab yes',
   'compose=none',
+  'tool compose no',
   'service docker stopped',
   'service caddy stopped',
   'service cron running',
@@ -103,7 +108,12 @@ const HALF_DONE = [
   'pkg cron installed',
   'pkg ca-certificates installed',
   'pkg curl installed',
+  'tool docker yes',
+  'tool caddy yes',
+  'tool git yes',
+  'tool crontab yes',
   'compose=v1',
+  'tool compose yes',
   'service docker running',
   'service caddy stopped',
   'service cron running',
@@ -131,7 +141,12 @@ const READY = [
   'pkg cron installed',
   'pkg ca-certificates installed',
   'pkg curl installed',
+  'tool docker yes',
+  'tool caddy yes',
+  'tool git yes',
+  'tool crontab yes',
   'compose=v2',
+  'tool compose yes',
   'service docker running',
   'service caddy running',
   'service cron running',
@@ -165,6 +180,7 @@ test('parse: a fresh Debian 12 host', () => {
     sshdDropIn: null,
     installed: ['ca-certificates', 'curl', 'cron'],
     compose: 'none',
+    missingTools: ['docker', 'compose', 'caddy', 'git'],
     services: { docker: 'stopped', caddy: 'stopped', cron: 'running' },
     sshdIncludesDropIns: true,
     sshd: { permitrootlogin: 'without-password', pubkeyauthentication: 'yes', passwordauthentication: 'yes', kbdinteractiveauthentication: 'no' },
@@ -182,6 +198,7 @@ test('parse: a half-done host (only "installed" packages count; files decoded by
     sshdDropIn: null,
     installed: ['docker.io', 'git', 'cron', 'ca-certificates', 'curl'],
     compose: 'v1',
+    missingTools: [],
     services: { docker: 'running', caddy: 'stopped', cron: 'running' },
     sshdIncludesDropIns: true,
     sshd: { passwordauthentication: 'yes', kbdinteractiveauthentication: 'no', permitrootlogin: 'yes', pubkeyauthentication: 'yes' },
@@ -199,6 +216,7 @@ test('parse: a ready host', () => {
     sshdDropIn: sshdDropIn([]),
     installed: ['docker.io', 'caddy', 'git', 'cron', 'ca-certificates', 'curl'],
     compose: 'v2',
+    missingTools: [],
     services: { docker: 'running', caddy: 'running', cron: 'running' },
     sshdIncludesDropIns: true,
     sshd: HARDENED,
@@ -258,6 +276,7 @@ function readyFact(w: BootstrapWanted): BootstrapFact {
     sshdDropIn: w.sshdDropIn,
     installed: [...w.packages],
     compose: 'v2',
+    missingTools: [],
     services: { docker: 'running', caddy: 'running', cron: 'running' },
     sshdIncludesDropIns: true,
     sshd: { ...HARDENED },
@@ -273,6 +292,7 @@ const fresh = (f: BootstrapFact) => {
   f.sshdDropIn = null;
   f.installed = ['ca-certificates', 'curl', 'cron'];
   f.compose = 'none';
+  f.missingTools = ['docker', 'compose', 'caddy', 'git'];
   f.services = { docker: 'stopped', caddy: 'stopped', cron: 'running' };
   f.sshd = { passwordauthentication: 'yes', kbdinteractiveauthentication: 'no', permitrootlogin: 'without-password', pubkeyauthentication: 'yes' };
 };
@@ -391,7 +411,8 @@ const cases: Case[] = [
     check: (plan) => {
       assert.equal(step(plan, 'install-packages').packages, ['htop']);
       assert.is(step(plan, 'install-packages').compose, false);
-      assert.is(step(plan, 'install-packages').describe, 'apt-get install htop');
+      assert.is(step(plan, 'install-packages').describe, 'apt-get install htop; check that docker, docker compose, caddy, git and crontab run');
+      assert.is(step(plan, 'install-packages').dockerCli, false);
     },
   },
   {
@@ -402,7 +423,37 @@ const cases: Case[] = [
     check: (plan) => {
       assert.equal(step(plan, 'install-packages').packages, ['docker.io']);
       assert.is(step(plan, 'install-packages').compose, true);
-      assert.is(step(plan, 'install-packages').describe, 'apt-get install docker compose');
+      assert.is(step(plan, 'install-packages').describe, 'apt-get install docker compose; check that docker, docker compose, caddy, git and crontab run');
+    },
+  },
+  {
+    // The first hoist run on Debian 13 met exactly this: docker.io installed, its docker-cli only
+    // recommended and left out, so `docker` is not found and the compose plugin cannot run.
+    name: 'Debian 13: every package installed but no docker CLI (and so no compose): install the CLI docker.io names, then check',
+    change: (f) => {
+      f.os = 'debian 13';
+      f.missingTools = ['docker', 'compose'];
+      f.compose = 'none';
+    },
+    steps: ['install-packages'],
+    files: [],
+    check: (plan) => {
+      const s = step(plan, 'install-packages');
+      assert.equal(s.packages, ['docker.io']);
+      assert.is(s.dockerCli, true);
+      assert.is(s.compose, true);
+      assert.is(s.os, 'debian 13');
+      assert.is(s.describe, 'apt-get install the docker CLI, docker compose; check that docker, docker compose, caddy, git and crontab run');
+    },
+  },
+  {
+    name: 'a tool missing whose package is installed (git removed by hand): an install step that checks it',
+    change: (f) => (f.missingTools = ['git']),
+    steps: ['install-packages'],
+    files: [],
+    check: (plan) => {
+      assert.is(step(plan, 'install-packages').dockerCli, false);
+      assert.match(step(plan, 'install-packages').describe, /^apt-get install git; check/);
     },
   },
   {
@@ -527,19 +578,19 @@ for (const c of cases) {
 
 test('plan: an unsupported system is refused with a BootstrapError naming it', () => {
   const w = wantFor();
-  for (const os of ['centos 9', 'fedora 40', 'alpine 3.19.1', 'arch ', 'debianish 12', ' ']) {
+  for (const os of ['centos 9', 'fedora 40', 'alpine 3.19.1', 'arch ', 'debianish 12', ' ', 'debian 11', 'debian 14', 'ubuntu 20.04', 'debian 13.1']) {
     const f = readyFact(w);
     f.os = os;
     const e = thrown(() => sshBootstrap.plan(w, f));
     assert.instance(e, BootstrapError, os);
     assert.ok(e.message.includes(`"${os}"`), `${os}: ${e.message}`);
-    assert.match(e.message, /Debian 12 and Ubuntu 22\.04\/24\.04/);
+    assert.match(e.message, /hoist bootstraps Debian 12 and Debian 13 \(tested on real hosts\) and Ubuntu 22\.04 and Ubuntu 24\.04 \(accepted, but no test host runs them\)/);
   }
 });
 
 test('plan: the supported systems are accepted', () => {
   const w = wantFor();
-  for (const os of ['debian 12', 'ubuntu 22.04', 'ubuntu 24.04']) {
+  for (const os of ['debian 12', 'debian 13', 'ubuntu 22.04', 'ubuntu 24.04']) {
     const f = readyFact(w);
     f.os = os;
     assert.is(sshBootstrap.plan(w, f).changes, false, os);
