@@ -56,7 +56,7 @@ export async function prepareAppData(exec: Executor, c: SlotCommand, o: { servic
 
   await runChecked(exec, createNetworkCommand(c.app), `making the network ${c.app}'s services share`);
   const override = `${slotPaths(c.app).dir}/state.yaml`;
-  await exec.upload(`${before.home}/${override}`, stateOverrideYaml(overrideLines), { mode: 0o644 });
+  await exec.upload(`${before.home}/${override}`, stateOverrideYaml(overrideLines, release, stateful), { mode: 0o644 });
   // Only a release at least as new as the one that last defined them changes them (a rollback
   // does not take a database back to an older definition under its data).
   const from: HostSource = { where: `~/${stateReleaseFile(c.app)}`, verb: 'holds', fix: `remove it; the next release writes it again` };

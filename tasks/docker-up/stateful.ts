@@ -68,9 +68,15 @@ export function networkOverrideYaml(app: string, plan: StatefulPlan): string[] {
   return ['networks:', '  default:', '    external: true', `    name: ${JSON.stringify(appNetwork(app))}`];
 }
 
-/** The state project's own override: the pinned volumes and the shared network, nothing else. */
-export function stateOverrideYaml(lines: string[]): string {
-  return ['# Written by hoist for the app\'s stateful services; do not edit (it is rewritten on every release).', ...lines, ''].join('\n');
+/**
+ * The state project's own override: the pinned volumes and the shared network, and a restart
+ * policy for a stateful service that has none of its own (a database must come back after the
+ * VPS reboots, as the app's service does).
+ */
+export function stateOverrideYaml(lines: string[], release: ReleaseVolumes, plan: StatefulPlan): string {
+  const bare = release.services.filter((s) => plan.stateful.includes(s.name) && s.restart === null);
+  const services = bare.length ? ['services:', ...bare.flatMap((s) => [`  ${JSON.stringify(s.name)}:`, '    restart: "unless-stopped"'])] : [];
+  return ['# Written by hoist for the app\'s stateful services; do not edit (it is rewritten on every release).', ...services, ...lines, ''].join('\n');
 }
 
 /** Makes the app's shared network when it is not there yet (labelled, like its volumes). */

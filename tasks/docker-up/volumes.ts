@@ -65,6 +65,8 @@ export interface ServiceInfo {
   /** `x-hoist: {stateful: true}` (true), `{stateful: false}` (false), or not said (null). */
   stateful: boolean | null;
   image: string | null;
+  /** Its own `restart:` policy, if the file gives one. */
+  restart: string | null;
   /** Named volumes it mounts (keys of the top-level volumes:). */
   namedVolumes: string[];
 }
@@ -89,7 +91,7 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
   const inside = releaseDir.endsWith('/') ? releaseDir : `${releaseDir}/`;
   const keys = new Set(Object.keys(top.volumes ?? {}));
   for (const [service, raw] of Object.entries(top.services ?? {})) {
-    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; 'x-hoist'?: unknown };
+    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; restart?: unknown; 'x-hoist'?: unknown };
     const namedVolumes: string[] = [];
     for (const m of def.volumes ?? []) {
       const bind = bindOf(m);
@@ -98,7 +100,7 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       if (named && keys.has(named)) namedVolumes.push(named);
     }
     const x = (def['x-hoist'] ?? {}) as { stateful?: unknown };
-    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, namedVolumes });
+    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, restart: typeof def.restart === 'string' ? def.restart : null, namedVolumes });
   }
   return { volumes, binds, services };
 }

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { HoistError } from '../../lib/errors.ts';
 import { overrideYaml } from '../../tasks/docker-up/slots.ts';
-import { appNetwork, networkOverrideYaml, planStateful } from '../../tasks/docker-up/stateful.ts';
+import { appNetwork, networkOverrideYaml, planStateful, stateOverrideYaml } from '../../tasks/docker-up/stateful.ts';
 import { applyVolumesCommand, parseVolumesRecord, planVolumes, readComposeConfig, volumesOverrideYaml, volumesRecordText } from '../../tasks/docker-up/volumes.ts';
 
 const DIR = '/home/deploy/apps/api/releases/20261207-aaa';
@@ -155,6 +155,16 @@ test('a service marked x-hoist stateful runs once; the rest run in each slot', (
   assert.equal(networkOverrideYaml('api', plan), ['networks:', '  default:', '    external: true', '    name: "hoist.api"']);
   assert.is(appNetwork('api'), 'hoist.api');
   assert.equal(networkOverrideYaml('api', { stateful: [], slotServices: ['web'] }), [], 'no shared network without stateful services');
+});
+
+test('the state override gives a stateful service without a policy of its own restart: unless-stopped, and keeps one the file sets', () => {
+  const release = readComposeConfig(WITH_DB('    x-hoist: {stateful: true}\n'), 'api-blue', DIR);
+  const plan = planStateful(release, 'web');
+  const doc = parse(stateOverrideYaml(networkOverrideYaml('api', plan), release, plan)) as { services: Record<string, unknown>; networks: unknown };
+  assert.equal(doc.services, { db: { restart: 'unless-stopped' } });
+  assert.ok(doc.networks);
+  const own = readComposeConfig(WITH_DB('    x-hoist: {stateful: true}\n    restart: always\n'), 'api-blue', DIR);
+  assert.not.ok(((parse(stateOverrideYaml(networkOverrideYaml('api', planStateful(own, 'web')), own, planStateful(own, 'web'))) ?? {}) as { services?: unknown }).services);
 });
 
 test('an unmarked database with a named volume is refused with the fix; stateful: false says two copies are meant', () => {
