@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
+import { runTwice } from './run-twice.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '../..');
@@ -180,6 +181,11 @@ export class Testbed {
       throw new Error(`${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
     }
     return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
+  }
+
+  /** runPipeline, then the same run again, which must change nothing (./run-twice.ts). Returns the first run. */
+  runPipelineTwice(pipeline: string, opts: Parameters<Testbed['runPipeline']>[1] = {}): Promise<PipelineRun> {
+    return runTwice(`${pipeline} ${(opts.args ?? []).join(' ')}`.trim(), () => this.runPipeline(pipeline, opts));
   }
 
   async stop(): Promise<void> {
