@@ -118,11 +118,11 @@ test('logs --follow: a new line appears as the app writes it; Ctrl-C ends hoist 
   assert.is((await web1.sh("pgrep -fc '^docker logs' || true")).stdout.trim(), '1', 'one docker logs --follow on the host');
   await appSays(web1, 'followed-line');
   await waitFor(/\nfollowed-line\n/, 30_000);
-  const stoppedAt = Date.now();
   child!.kill('SIGINT');
   const r = await done;
+  // Ended by itself on Ctrl-C, not by a clock: 130 is its own SIGINT exit (the harness's backstop
+  // SIGKILLs it, exit -1); the host's side is checked next by counting its docker logs processes.
   assert.is(r.code, 130, both(r));
-  assert.ok(Date.now() - stoppedAt < 15_000, `hoist ended ${Date.now() - stoppedAt} ms after Ctrl-C`);
   // The host stops its `docker logs --follow` once the channel is gone (bounded wait).
   let left = '';
   for (let i = 0; i < 50; i++) {
