@@ -172,6 +172,7 @@ test('Ctrl-C during docker-up: no new step, the host rolled back, lock freed, ex
   const before = await snapshot(h);
   let child: ChildProcess | undefined;
   let seen = '';
+  // Run once: this run is interrupted on purpose; the re-run converges, a third changes nothing.
   const running = run(['release', '--hosts', h.name], (c) => {
     child = c;
     c.stderr!.on('data', (d) => (seen += d));
