@@ -68,7 +68,16 @@ test('a second run on a locked host fails fast naming the holder; the lock goes 
   // Run once while the lock is held: it is the point of the test, the run that meets the lock of
   // one still going (the stale-lock test below is refused twice). The first run is then run
   // again and must change nothing.
-  const second = await runWithReport('cron');
+  // The first run is paused (SIGSTOP) while it holds the lock, so the second meets the lock
+  // however long it takes to start on a busy machine (ordered, not timed: its step lasts 3 s),
+  // and goes on once the second has given up.
+  child!.kill('SIGSTOP');
+  let second: Awaited<ReturnType<typeof runWithReport>>;
+  try {
+    second = await runWithReport('cron');
+  } finally {
+    child!.kill('SIGCONT');
+  }
   assert.is(second.r.code, 1, second.r.stderr);
   assert.is(second.report.hosts[0]!.status, 'failed');
   assert.match(second.report.hosts[0]!.error!, new RegExp(`deploy lock held by ${ME.replace(/\./g, '\\.')} \\(slow-step, run ${holder.run}\\) since .*s ago\\. Fix: .*hoist unlock --hosts ${host.name}`));
