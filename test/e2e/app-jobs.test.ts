@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
 const test = suite('jobs in the app\'s environment');
@@ -40,7 +41,7 @@ const appFiles = (version: string) => ({
 test.before(async () => {
   ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
   bed.env({ APP_ENV_FILE: tb.file('app.env', `API_KEY=${SECRET}\nGREETING=hello\n`), APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '20' });
-  const boot = await run('bootstrap');
+  const boot = await runTwice('bootstrap', () => run('bootstrap'));
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
 });
@@ -69,6 +70,7 @@ async function release(version: string): Promise<void> {
   releases.push((await host.sh('readlink /home/deploy/apps/app/current')).stdout.trim().replace(/^releases\//, ''));
   const again = await run('release');
   assert.ok(statuses(again).every((s) => s === 'unchanged'), `${version} again: ${JSON.stringify(statuses(again))}`);
+  assertNothingChanged(again.report, `release ${version}, run again`);
 }
 
 test('v1: the job line is installed through the app\'s runner; run by its own command it works in the live release with the app\'s settings', async () => {
@@ -105,6 +107,8 @@ test('after v2 the same line runs v2; after a rollback it runs v1 again', async 
   await release('v2');
   assert.is((await runInstalledJob('GREETING')).code, 0);
   assert.is(await served('/data/job.txt'), 'hello from v2');
+  // `rollback` runs once (each run goes one release further back); its second run is `--to`
+  // the release it went to, which must change nothing.
   const back = await run('rollback');
   assert.is(back.code, 0, back.out);
   assert.is(await served('/'), 'v1');
@@ -112,6 +116,7 @@ test('after v2 the same line runs v2; after a rollback it runs v1 again', async 
   assert.is(await served('/data/job.txt'), 'hello from v1', 'the line follows the rollback');
   const again = await run('rollback', ['--to', releases[0]!]);
   assert.ok(statuses(again).every((s) => s === 'unchanged'), JSON.stringify(statuses(again)));
+  assertNothingChanged(again.report, 'rollback --to v1 after the rollback');
 });
 
 test('with no release live the runner says so in the job log and exits 1', async () => {

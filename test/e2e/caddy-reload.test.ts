@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { readyImage, startReadyServices } from '../harness/images.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 import { reloadCaddy } from '../../tasks/caddy-reload/commands.ts';
 
@@ -113,6 +114,7 @@ test('first run proxies the domain to blue; second run is unchanged and reloads 
   const second = await run([], 'second run');
   assert.is(second.r.code, 0, second.r.stdout + second.r.stderr);
   assert.is(second.task.status, 'unchanged');
+  assertNothingChanged(second.report, 'caddy-reload, run again');
   assert.is(second.task.reason, 'Caddy already proxies app.hoist.test → 127.0.0.1:18001');
   assert.is(await loads(), loadsBefore + 1, 'second run did not reload Caddy');
   assert.is(await stamps(), stampsBefore, 'second run rewrote no file');
@@ -135,6 +137,7 @@ test('the active slot switched to green moves the traffic to green; the run afte
 
   const again = await run();
   assert.is(again.task.status, 'unchanged');
+  assertNothingChanged(again.report, 'caddy-reload on green, run again');
   assert.is(await loads(), loadsBefore + 1, 'no reload on the run after');
 });
 
@@ -211,6 +214,7 @@ test('CADDY_TLS=internal serves the domain over HTTPS with Caddy\'s own CA; the 
     assert.is(await ask('other.hoist.test'), 'other');
     const second = await run();
     assert.is(second.task.status, 'unchanged');
+    assertNothingChanged(second.report, 'caddy-reload with internal TLS, run again');
     assert.is(await loads(), loadsBefore + 1, 'one reload over both runs');
   } finally {
     tb.writeEnv(ENV);

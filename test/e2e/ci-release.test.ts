@@ -20,6 +20,7 @@ import { appCheckout, CiRunner, evaluate, jobRuns, RUNNER_TEMP, WORKSPACE } from
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { startSampler } from '../harness/secret-watch.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT } from '../harness/testbed.ts';
 
 const test = suite('release from CI (GitHub Actions workflow), end to end');
@@ -47,7 +48,7 @@ test.before(async () => {
   await git.commit('app', appFiles('v1'), 'v1');
   const appEnv = tb.file('app.env', `SECRET=${APP_SECRET}\n`);
   bed.env({ APP_ENV_FILE: appEnv, HEALTH_TIMEOUT: '30' });
-  const boot = await tb.runPipeline('bootstrap', { env: { GITHUB_TOKEN: TOKEN } });
+  const boot = await tb.runPipelineTwice('bootstrap', { env: { GITHUB_TOKEN: TOKEN } });
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
 
@@ -162,6 +163,7 @@ test('a second run of the same commit (a new job: a fresh checkout) changes noth
   const again = await workflowRun(sha1, `${WORKSPACE}-2`);
   assert.is(again.code, 0, again.out);
   assert.ok(statuses(again.report).every((s) => s === 'unchanged'), JSON.stringify(statuses(again.report)));
+  assertNothingChanged(again.report, 'the workflow, run again');
   const left = await runner.sh(`ls -A ${RUNNER_TEMP}; ls -A /tmp; ls -A /root/.ssh 2>&1 || true`);
   assert.not.match(left.stdout, /hoist-inline/, `no temporary key folder left: ${left.stdout}`);
   // Every file written in the runner since it started (npm's cache and installed packages
@@ -189,6 +191,7 @@ test('two runs of a new commit at once with --lock-wait: one releases, the other
   assert.is(b.code, 0, b.out);
   assert.ok(statuses(ra.report).includes('changed'));
   assert.ok(statuses(b.report).every((s) => s === 'unchanged'), JSON.stringify(statuses(b.report)));
+  assertNothingChanged(b.report, 'the workflow that waited for the lock');
   assert.match(b.report.hosts[0]!.warnings.join('\n'), /^waited \d+[sm] for the deploy lock held by /m);
   assert.match(b.out, /waiting for the deploy lock held by /);
   assert.is(await throughCaddy(), 'v2');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('cron pipeline, end to end');
@@ -91,13 +92,14 @@ test('cron-install on 3 hosts: changed, then unchanged; the user\'s own lines su
   const second = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
   assert.is(second.r.code, 0);
   assert.equal(statuses(second.report, 'cron-install'), ['unchanged', 'unchanged', 'unchanged']);
+  assertNothingChanged(second.report, 'cron, run again');
   assert.ok(second.report.hosts.every((h) => h.tasks[0]!.reason?.includes('up to date')));
   assert.equal(await Promise.all(hosts.map(crontabOf)), afterFirst, 'second run changed nothing');
   assert.equal(await Promise.all(hosts.map(spoolStamp)), stampsAfterFirst, 'second run did not rewrite the crontab');
 
   // A job removed from the file is removed from the block; the user's lines still stay.
   tb.file('jobs.crontab', '@daily ~/current/bin/cleanup\n');
-  const third = await hoist(['run', 'cron', '--inventory', tb.inventoryPath, '--hosts', 'web1']);
+  const third = await runTwice('cron after a job was removed', () => hoist(['run', 'cron', '--inventory', tb.inventoryPath, '--hosts', 'web1']));
   assert.is(third.r.code, 0);
   const web1 = await crontabOf(hosts[0]!);
   assert.not.ok(web1.includes('refresh-model'), 'unwanted entry removed');
@@ -142,6 +144,7 @@ test('a dropped connection is retried and the run succeeds; the re-run changes n
   const again = await hoist(['run', fixture, '--inventory', tb.inventoryPath]);
   assert.is(again.r.code, 0);
   assert.equal(again.report.hosts[0]!.tasks.map((t) => t.status), ['unchanged', 'unchanged']);
+  assertNothingChanged(again.report, 'after the dropped connection, run again');
 });
 
 test('a wrong key fails at once with a clear message and is not retried', async () => {
@@ -196,6 +199,7 @@ test('--accept-new pins an unknown host key, then the host is known', async () =
   const knownHosts = join(tb.dir, 'known_hosts_empty');
   tb.writeEnv({ KNOWN_HOSTS: knownHosts });
   tb.writeInventory([host]);
+  // Refused once: the run that follows, with --accept-new, is its converged form (then again).
   const refused = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
   assert.is(refused.r.code, 1);
   assert.match(refused.report.hosts[0]!.error ?? '', /--accept-new/);
@@ -204,6 +208,7 @@ test('--accept-new pins an unknown host key, then the host is known', async () =
   assert.ok(readFileSync(knownHosts, 'utf8').includes(host.knownHostsLine.split(' ').slice(1).join(' ')));
   const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
   assert.is(again.r.code, 0);
+  assertNothingChanged(again.report, 'cron after --accept-new, run again');
 });
 
 test('bad config exits 2 with one line naming the key, before any connection', async () => {
@@ -264,12 +269,14 @@ test('a pipeline\'s prepare runs once, and every host gets what it found', async
   for (const h of tb.hosts) assert.is((await h.sh('cat ~/.hoist-shared', 'deploy')).stdout, 'web1\n', `${h.name} got web1's hostname`);
   const again = await hoist(['run', join(REPO_ROOT, 'test/fixtures/pipelines/shared-fact.ts'), '--inventory', tb.inventoryPath]);
   assert.equal(statuses(again.report, 'write-shared'), Array(5).fill('unchanged'));
+  assertNothingChanged(again.report, 'shared-fact, run again');
 });
 
 test('5 hosts run in parallel: their runs overlap and take well under 5x one host', async () => {
   await resetCrontabs(tb.hosts);
   tb.writeEnv({ APP_NAME: 'sentiment', CRON_FILE: cronFile });
   tb.writeInventory([tb.hosts[4]!]);
+  // Once: a yardstick for the printed timing only; every crontab is reset right after it.
   const one = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
   tb.writeInventory(tb.hosts);
   await resetCrontabs(tb.hosts);
@@ -283,6 +290,7 @@ test('5 hosts run in parallel: their runs overlap and take well under 5x one hos
   console.log(`    timing: 1 host ${one.report.durationMs} ms, 5 hosts ${five.report.durationMs} ms (pipeline time, from the JSON reports)`);
   const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
   assert.equal(statuses(again.report, 'cron-install'), Array(5).fill('unchanged'));
+  assertNothingChanged(again.report, 'cron on 5 hosts, run again');
 });
 
 test.run();

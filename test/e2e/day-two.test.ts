@@ -15,6 +15,7 @@ import { argv } from '../../lib/shell-quote.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { runTwice } from '../harness/run-twice.ts';
 import { REPO_ROOT, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('day two: hoist logs, exec and ssh, end to end');
@@ -41,11 +42,8 @@ const run = (pipeline: string, ...args: string[]) => tb.runPipeline(pipeline, { 
 
 /** A pipeline twice: the first must succeed, the second must report every task unchanged. */
 async function twice(pipeline: string, ...args: string[]): Promise<void> {
-  const first = await run(pipeline, ...args);
+  const first = await runTwice(`${pipeline} ${args.join(' ')}`, () => run(pipeline, ...args));
   assert.is(first.code, 0, first.out);
-  const again = await run(pipeline, ...args);
-  assert.is(again.code, 0, again.out);
-  for (const h of again.report.hosts) assert.ok(h.tasks.every((t) => t.status === 'unchanged'), `${pipeline} again on ${h.name}: ${JSON.stringify(h.tasks.map((t) => [t.task, t.status]))}`);
 }
 
 test.before(async () => {
@@ -118,11 +116,11 @@ test('logs --follow: a new line appears as the app writes it; Ctrl-C ends hoist 
   assert.is((await web1.sh("pgrep -fc '^docker logs' || true")).stdout.trim(), '1', 'one docker logs --follow on the host');
   await appSays(web1, 'followed-line');
   await waitFor(/\nfollowed-line\n/, 30_000);
-  const stoppedAt = Date.now();
   child!.kill('SIGINT');
   const r = await done;
+  // Ended by itself on Ctrl-C, not by a clock: 130 is its own SIGINT exit (the harness's backstop
+  // SIGKILLs it, exit -1); the host's side is checked next by counting its docker logs processes.
   assert.is(r.code, 130, both(r));
-  assert.ok(Date.now() - stoppedAt < 15_000, `hoist ended ${Date.now() - stoppedAt} ms after Ctrl-C`);
   // The host stops its `docker logs --follow` once the channel is gone (bounded wait).
   let left = '';
   for (let i = 0; i < 50; i++) {

@@ -3,14 +3,17 @@
 // unchanged with no second POST), the bounded wait without a token (timing out, or going on once
 // the key is added by hand), a refused token, a host without git — and the GitHub token found in
 // no output, report, file on the VPS or process command line there.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { dockerSh } from '../harness/docker.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { gitImage, startGitServer, type GitServer } from '../harness/git-host.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('deploy-key, end to end');
@@ -62,6 +65,20 @@ async function hoist(label: string, extra: string[] = []): Promise<{ r: CliResul
   return { r, report };
 }
 
+/**
+ * SSH logins to the forge so far, from its sshd log (sshd -e logs to the container's stderr): one
+ * "Accepted publickey" line per login that worked, one "… authenticating user git … [preauth]"
+ * line per login refused (the key not, or not yet, added). Each is one `git ls-remote` of the VPS.
+ */
+async function forgeLogins(): Promise<{ accepted: number; refused: number }> {
+  const { stdout, stderr } = await promisify(execFile)('docker', ['logs', git.container], { maxBuffer: 64 * 1024 * 1024 });
+  const lines = (stdout + stderr).split(/\r?\n/);
+  return {
+    accepted: lines.filter((l) => l.includes('Accepted publickey for git ')).length,
+    refused: lines.filter((l) => / authenticating user git .*\[preauth\]$/.test(l) && /^(Disconnected from|Connection closed by) /.test(l)).length,
+  };
+}
+
 const task = (report: RunReport) => report.hosts[0]!.tasks[0]!;
 const lsRemoteAsDeploy = (app: string) => vps.sh(`cd && timeout 30 git ls-remote ${git.repoUrl(app)}`, 'deploy');
 const publicKeyOf = async (app: string) => (await vps.sh(`cat /home/deploy/.ssh/hoist_${app}_deploy.pub`)).stdout.trim().split(/\s+/).slice(0, 2).join(' ');
@@ -110,7 +127,7 @@ test('with a token: changed, git ls-remote works as deploy, key 600; second run 
   const seen = fake.requests.length;
   const second = await hoist('second run (token)');
   assert.is(second.r.code, 0);
-  assert.is(task(second.report).status, 'unchanged');
+  assertNothingChanged(second.report, 'deploy-key with a token, run again');
   assert.is(task(second.report).reason, 'deploy key for acme/app in place and git ls-remote works');
   assert.ok(fake.requests.slice(seen).every((r) => r.method === 'GET'), 'the second run only reads, if it asks at all');
   assert.is(fake.calls('repos/create-deploy-key').length, 1, 'no second POST');
@@ -119,9 +136,19 @@ test('with a token: changed, git ls-remote works as deploy, key 600; second run 
 test('without a token: prints the key and the page, gives up after DEPLOY_KEY_WAIT with exit 1', async () => {
   env('manual', { DEPLOY_KEY_WAIT: '3' });
   const seen = fake.requests.length;
+  const loginsBefore = await forgeLogins();
+  // Run once: a run that fails by design (nobody adds the key); the next test runs the same app
+  // again, the key added by hand, and that run converges and is then unchanged.
   const { r, report } = await hoist('no token, nobody adds the key (DEPLOY_KEY_WAIT=3)');
   assert.is(r.code, 1, r.stdout + r.stderr);
-  assert.ok(r.durationMs >= 3000 && r.durationMs < 25_000, `bounded by the wait: ${r.durationMs} ms`);
+  assert.ok(r.durationMs >= 3000, `it waited out DEPLOY_KEY_WAIT: ${r.durationMs} ms`);
+  // Bounded, counted on the forge, not timed: every look was refused, and there were at most the
+  // probe's, the one before the wait and one a second for 3 s; waiting on would look on and on.
+  const logins = await forgeLogins();
+  const looks = logins.refused - loginsBefore.refused;
+  assert.is(logins.accepted, loginsBefore.accepted, 'no login to the forge worked');
+  console.log(`    forge logins while it waited 3 s for nobody: ${looks} refused`);
+  assert.ok(looks >= 2 && looks <= 5, `git ls-remote tried ${looks} times`);
   const pub = await publicKeyOf('manual');
   const page = `${fake.url}/acme/manual/settings/keys/new`;
   const printed = r.stdout + r.stderr;
@@ -136,38 +163,65 @@ test('without a token: prints the key and the page, gives up after DEPLOY_KEY_WA
 test('without a token: the run goes on as soon as someone adds the key by hand', async () => {
   env('manual', { DEPLOY_KEY_WAIT: '120' });
   const pub = await publicKeyOf('manual');
-  // Someone adds the key on the forge's settings page five seconds into the run.
-  const adding = new Promise<void>((resolve, reject) => setTimeout(() => git.grant(pub).then(resolve, reject), 5000));
-  const { r, report } = await hoist('no token, key added by hand after 5 s');
-  await adding;
+  // Someone adds the key on the forge's settings page while hoist waits for it: once two of its
+  // looks were refused (the probe's and the one before the wait; or that one and the wait's
+  // first poll). Ordered by the forge's log, not by a clock: on a busy machine the probe alone
+  // can take longer than a fixed delay, and the key would be there before hoist ever asked.
+  const loginsBefore = await forgeLogins();
+  let ended = false;
+  const running = hoist('no token, key added by hand while it waits').finally(() => (ended = true));
+  let refusedAtGrant = 0;
+  for (let i = 0; i < 1200 && !ended; i++) {
+    refusedAtGrant = (await forgeLogins()).refused - loginsBefore.refused;
+    if (refusedAtGrant >= 2) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(refusedAtGrant >= 2, `hoist looked ${refusedAtGrant} times, then ended`);
+  await git.grant(pub);
+  const { r, report } = await running;
+  const logins = await forgeLogins();
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.is(task(report).status, 'changed');
   assert.ok(r.stdout.includes(`add this public key as a deploy key of acme/manual at ${fake.url}/acme/manual/settings/keys/new`), r.stdout);
   assert.ok(r.stdout.includes('the deploy key works: git ls-remote succeeded'), r.stdout);
-  assert.ok(r.durationMs >= 5000 && r.durationMs < 60_000, `${r.durationMs} ms`);
+  // Went on at once, counted on the forge, not timed: after the key was added at most one more
+  // look was refused (one already on its way), then 3 worked: the wait's look, the check of the
+  // step after it (prove) and verify's probe. Waiting out the 120 s would have looked about 24
+  // times; looking on after it worked, more than 3 would have worked.
+  const refused = logins.refused - loginsBefore.refused;
+  const accepted = logins.accepted - loginsBefore.accepted;
+  console.log(`    forge logins: ${refusedAtGrant} refused when the key was added, ${refused} refused and ${accepted} accepted in all`);
+  assert.ok(refused >= refusedAtGrant && refused <= refusedAtGrant + 1, `${refused} looks refused, ${refusedAtGrant} of them before the key was added`);
+  assert.ok(accepted >= 1 && accepted <= 3, `${accepted} looks worked`);
   assert.is((await lsRemoteAsDeploy('manual')).code, 0);
   const again = await hoist('no token, second run');
-  assert.is(task(again.report).status, 'unchanged');
+  assertNothingChanged(again.report, 'deploy-key without a token, run again');
 });
 
 test('a wrong token: fails naming GITHUB_TOKEN, without showing it', async () => {
   env('wrong', { GITHUB_TOKEN: WRONG_TOKEN });
-  const { r, report } = await hoist('wrong token (401)');
-  assert.is(r.code, 1);
-  const error = task(report).error ?? '';
-  assert.match(error, /GitHub refused GITHUB_TOKEN while listing the deploy keys of acme\/wrong \(401 Bad credentials\)/);
-  assert.match(r.stdout + r.stderr, /GITHUB_TOKEN/);
-  assert.not.ok((r.stdout + r.stderr + JSON.stringify(report)).includes(WRONG_TOKEN));
-  assert.is(fake.calls('repos/create-deploy-key').length, 1, 'still only the first run\'s POST');
+  // A run that fails by design, twice: refused the same way both times (nothing to converge to).
+  for (const round of [1, 2]) {
+    const { r, report } = await hoist(`wrong token (401), round ${round}`);
+    assert.is(r.code, 1);
+    const error = task(report).error ?? '';
+    assert.match(error, /GitHub refused GITHUB_TOKEN while listing the deploy keys of acme\/wrong \(401 Bad credentials\)/);
+    assert.match(r.stdout + r.stderr, /GITHUB_TOKEN/);
+    assert.not.ok((r.stdout + r.stderr + JSON.stringify(report)).includes(WRONG_TOKEN));
+    assert.is(fake.calls('repos/create-deploy-key').length, 1, 'still only the first run\'s POST');
+  }
 });
 
 test('a host without git: fails clearly, pointing at bootstrap', async () => {
   env('app', { GITHUB_TOKEN: TOKEN });
   await vps.sh('mv /usr/bin/git /usr/bin/git.off');
   try {
-    const { r, report } = await hoist('host without git');
-    assert.is(r.code, 1);
-    assert.match(task(report).error ?? '', /git is not installed: run the bootstrap pipeline/);
+    // A run that fails by design, twice: refused the same way both times.
+    for (const round of [1, 2]) {
+      const { r, report } = await hoist(`host without git, round ${round}`);
+      assert.is(r.code, 1);
+      assert.match(task(report).error ?? '', /git is not installed: run the bootstrap pipeline/);
+    }
   } finally {
     await vps.sh('mv /usr/bin/git.off /usr/bin/git');
   }

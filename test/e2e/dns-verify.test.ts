@@ -10,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport, TaskReport } from '../../lib/report/run-report.ts';
 import { DnsServer, nsRecordArg } from '../harness/dns-server.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult } from '../harness/testbed.ts';
 
 const test = suite('dns-verify, end to end');
@@ -65,8 +66,8 @@ test('right record: unchanged with the reason, twice', async () => {
   }
 });
 
-test('no APP_DOMAIN: nothing to check', async () => {
-  const { r, task } = await hoist({ APP_DOMAIN: '' });
+test('no APP_DOMAIN: nothing to check, twice', async () => {
+  const { r, task } = await runTwice('no APP_DOMAIN', () => hoist({ APP_DOMAIN: '' }));
   assert.is(r.code, 0, show(r, task));
   assert.is(task.status, 'unchanged');
   assert.is(task.reason, 'no APP_DOMAIN set');
@@ -98,6 +99,7 @@ test('a record that appears while it waits: changed (it waited), then unchanged'
   const again = await hoist({ DNS_WAIT: '30' });
   assert.is(again.r.code, 0);
   assert.is(again.task.status, 'unchanged', show(again.r, again.task));
+  assertNothingChanged(again.report, 'the record that appeared, run again');
 });
 
 test('a wrong record: exit 1 within DNS_WAIT, naming the exact record to create', async () => {
@@ -117,14 +119,21 @@ test('a wrong record: exit 1 within DNS_WAIT, naming the exact record to create'
   assert.match(task.error ?? '', /^DNS for app\.hoist\.test is not right after 3s\. Create or fix these records at your DNS provider:\n {2}A {2}app\.hoist\.test → 127\.0\.0\.1\n/);
   assert.match(task.error ?? '', /Seen now: A app\.hoist\.test: 127\.0\.0\.2/);
   assert.ok(all.includes('A  app.hoist.test → 127.0.0.1'), all);
+  // Again: it fails the same way (nothing changed at the DNS provider).
+  const again = await hoist({ DNS_WAIT: '3' });
+  assert.is(again.r.code, 1, show(again.r, again.task));
+  assert.is(again.task.error, task.error);
 });
 
 test('a stale AAAA beside the right A: reported as a record to remove', async () => {
   await dns.setRecords({ [DOMAIN]: ['127.0.0.1', '2001:db8::1'] });
-  const { r, task } = await hoist({ DNS_WAIT: '1' });
-  assert.is(r.code, 1, show(r, task));
-  assert.equal(task.steps, ['remove AAAA app.hoist.test → 2001:db8::1']);
-  assert.ok((task.error ?? '').includes('\n  remove AAAA app.hoist.test → 2001:db8::1\n'), task.error);
+  // Twice: it fails the same way both times.
+  for (const round of [1, 2]) {
+    const { r, task } = await hoist({ DNS_WAIT: '1' });
+    assert.is(r.code, 1, `round ${round}: ${show(r, task)}`);
+    assert.equal(task.steps, ['remove AAAA app.hoist.test → 2001:db8::1']);
+    assert.ok((task.error ?? '').includes('\n  remove AAAA app.hoist.test → 2001:db8::1\n'), task.error);
+  }
 });
 
 test('--dry-run with a wrong record prints the record to create and exits 0 without waiting', async () => {
@@ -153,7 +162,7 @@ test('DNS_AUTHORITATIVE: the zone\'s own server is asked and beats a stale resol
     const env = { HOIST_DNS_AUTH_PORT: String(source.port) };
     const cached = await hoist({ ...vars, DNS_AUTHORITATIVE: 'false' }, ['--dry-run'], env);
     assert.equal(cached.task.steps, ['A  app.hoist.test → 127.0.0.1 (now: 127.0.0.2)'], show(cached.r, cached.task));
-    const { r, task } = await hoist({ ...vars, DNS_AUTHORITATIVE: 'true' }, [], env);
+    const { r, task } = await runTwice('DNS_AUTHORITATIVE', () => hoist({ ...vars, DNS_AUTHORITATIVE: 'true' }, [], env));
     assert.is(r.code, 0, show(r, task));
     assert.is(task.status, 'unchanged');
     assert.is(task.reason, 'app.hoist.test A → 127.0.0.1 (as wanted, per ns1.hoist.test (authoritative for hoist.test))');
@@ -165,10 +174,15 @@ test('DNS_AUTHORITATIVE: the zone\'s own server is asked and beats a stale resol
 
 test('no connection to the host was attempted by any run above; a remote pipeline would have knocked', async () => {
   assert.is(knocks, 0, 'dns-verify never connects');
-  // Control: the same inventory with a task that needs the host does reach the trap.
-  const { r } = await hoist({ RETRIES: '0' }, [], {}, 'cron');
-  assert.is(r.code, 1);
-  assert.ok(knocks >= 1, `the trap counts real attempts (${knocks})`);
+  // Control: the same inventory with a task that needs the host does reach the trap; twice, each
+  // run knocking again (it fails by design: nothing answers SSH there).
+  let before = knocks;
+  for (const round of [1, 2]) {
+    const { r } = await hoist({ RETRIES: '0' }, [], {}, 'cron');
+    assert.is(r.code, 1);
+    assert.ok(knocks > before, `round ${round}: the trap counts real attempts (${knocks})`);
+    before = knocks;
+  }
 });
 
 test.run();

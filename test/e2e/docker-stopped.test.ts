@@ -13,6 +13,7 @@ import type { HostStatus } from '../../lib/status/host-status.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
 const test = suite('Docker stopped on one host of a fleet, end to end');
@@ -32,10 +33,10 @@ test.before(async () => {
   ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2 }));
   await git.commit('app', appFiles('v1'), 'v1');
   bed.env({ HEALTH_TIMEOUT: '20' });
-  const boot = await run(['bootstrap', '--concurrency', '2']);
+  const boot = await runTwice('bootstrap', () => run(['bootstrap', '--concurrency', '2']));
   assert.is(boot.code, 0, boot.out);
   await Promise.all(tb.hosts.map((h) => loadAppBase(h.container)));
-  const v1 = await run(['release', '--concurrency', '2']);
+  const v1 = await runTwice('release v1', () => run(['release', '--concurrency', '2']));
   assert.is(v1.code, 0, v1.out);
 });
 test.after(async () => {
@@ -125,6 +126,7 @@ test('dockerd stopped on web2: web2 fails in words, web1 releases (twice); statu
   const again = await run(['release', '--concurrency', '2']);
   assert.is(again.code, 0, again.out);
   assert.ok(again.report.hosts.every((h) => h.tasks.every((t) => t.status === 'unchanged')), 'a further run changes nothing');
+  assertNothingChanged(again.report, 'the healing release, run again');
   const after = await status(true);
   assert.is(after.code, 0, after.stdout);
 });

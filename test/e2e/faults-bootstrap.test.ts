@@ -15,6 +15,7 @@ import { FakeGitHub } from '../harness/fake-github.ts';
 import { holdDpkgLock, localAptRepo, watchFor, type ProcessMatch } from '../harness/faults.ts';
 import { startGitServer, type GitServer } from '../harness/git-host.ts';
 import { readyImage } from '../harness/images.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type PipelineRun as Run, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('faults during a bootstrap');
@@ -80,6 +81,7 @@ async function assertUnchanged(host: TestHost, label: string, pipeline = 'bootst
   const again = await run(host, pipeline);
   assert.is(again.code, 0, again.out);
   assert.ok(statuses(again).every((s) => s === 'unchanged'), `${label}: ${JSON.stringify(statuses(again))}`);
+  assertNothingChanged(again.report, label);
 }
 
 /** What ssh-bootstrap owns or changes on a host (packages aside: they stay, by design). */

@@ -13,6 +13,7 @@ import { cutSession, sshSessions, watchFor, type ProcessMatch, type WatchOptions
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun as Run, TestHost } from '../harness/testbed.ts';
 
 const test = suite('faults during a release');
@@ -42,10 +43,10 @@ test.before(async () => {
     APP_CRONTAB: 'deploy/crontab',
     HEALTH_TIMEOUT: '30',
   });
-  const boot = await run('bootstrap');
+  const boot = await runTwice('bootstrap', () => run('bootstrap'));
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
-  const v1 = await run('release');
+  const v1 = await runTwice('release v1', () => run('release'));
   assert.is(v1.code, 0, v1.out);
   assert.is(await throughCaddy(), 'v1');
 });
@@ -59,7 +60,12 @@ function run(pipeline: string, onSpawn?: (child: ChildProcess) => void): Promise
   return tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN }, ...(onSpawn ? { onSpawn } : {}) });
 }
 
-/** A release with the connection cut when `watch.pattern` runs; fails the test if it never ran. */
+/**
+ * A release with the connection cut when `watch.pattern` runs; fails the test if it never ran.
+ * Run once: the fault is made for this one run. Each test then runs the release again without
+ * it, which converges (a retried fault: unchanged; a rolled-back one: changed, the new release
+ * live), and a third time, which must change nothing (assertUnchanged).
+ */
 async function releaseWithCut(watch: Omit<WatchOptions, 'timeoutMs'>): Promise<Run & { match: ProcessMatch }> {
   const w = await watchFor(host, { timeoutMs: 240_000, ...watch });
   const r = await run('release');
@@ -116,6 +122,7 @@ async function assertUnchanged(label: string): Promise<void> {
   const again = await run('release');
   assert.is(again.code, 0, again.out);
   assert.equal(Object.values(statuses(again.report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged'], `${label}: ${JSON.stringify(statuses(again.report))}`);
+  assertNothingChanged(again.report, label);
 }
 
 /** SSH sessions still open once a run is over (sshd needs a moment to see a closed connection). */
@@ -257,6 +264,8 @@ df -k releases | tail -1`);
   await git.commit('app', appFiles('v7', { 'assets/blob.txt': blob }), 'v7 with a 2 MiB asset');
   const before = await snapshot();
   await startClient();
+  // Run once while the disk is full (the fault); with room again the next run converges, and a
+  // third changes nothing.
   const r = await run('release');
   const counts = await stopClient(['v6']);
   assert.is(r.code, 1, r.out);
@@ -280,6 +289,8 @@ test('the operator\'s hoist dies after current switched: the next run takes over
   // its session cut: current names v8 and the old slot has not been stopped.
   const w = await watchFor(host, { pattern: '^sleep 2$', timeoutMs: 240_000, cut: false, pollMs: 50 });
   let child: ChildProcess | undefined;
+  // Run once: this run is killed on purpose; the next one takes over and converges, a third
+  // changes nothing.
   const running = run('release', (c) => (child = c)).catch((e: Error) => e);
   const match = await w.fired;
   assert.ok(match, 'the drain was seen');

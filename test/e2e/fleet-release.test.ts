@@ -11,6 +11,7 @@ import type { HostStatus } from '../../lib/status/host-status.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
 const test = suite('fleet rollouts of the release pipeline, end to end');
@@ -34,13 +35,13 @@ test.before(async () => {
   ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 4 }));
   await git.commit('app', appFiles('v1'), 'v1');
   bed.env({ HEALTH_TIMEOUT: '10' });
-  const boot = await run(['bootstrap', '--concurrency', '4']);
+  const boot = await runTwice('bootstrap', () => run(['bootstrap', '--concurrency', '4']));
   assert.is(boot.code, 0, boot.out);
   await Promise.all(tb.hosts.map(async (h) => {
     await loadAppBase(h.container);
     await h.sh('mkdir -p /opt/hoist-flag && rm -f /opt/hoist-flag/broken');
   }));
-  const v1 = await run(['release', '--concurrency', '4']);
+  const v1 = await runTwice('release v1', () => run(['release', '--concurrency', '4']));
   assert.is(v1.code, 0, v1.out);
 });
 test.after(async () => {
@@ -81,6 +82,7 @@ test('--batch 2 on 4 hosts: two batches, the second starting after the first fin
   assert.is(again.code, 0, again.out);
   assert.equal(again.report.hosts.map((h) => h.batch), [1, 1, 2, 2]);
   assert.ok(again.report.hosts.every((h) => h.tasks.every((t) => t.status === 'unchanged')), 'the second run changes nothing');
+  assertNothingChanged(again.report, 'release --batch 2, run again');
 });
 
 test('hoist status --json: all healthy; a host whose containers were stopped by hand is unhealthy; a release heals it', async () => {
@@ -105,7 +107,7 @@ test('hoist status --json: all healthy; a host whose containers were stopped by 
   assert.match(table.stdout, new RegExp(`${sick.name}: containers: .*exited`));
   assert.match(table.stdout, /3 of 4 hosts healthy/);
 
-  const heal = await run(['release', '--hosts', sick.name]);
+  const heal = await runTwice('the healing release', () => run(['release', '--hosts', sick.name]));
   assert.is(heal.code, 0, heal.out);
   assert.is(await serving(sick), 'v2');
   const after = await tb.hoist(['status', '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-']);
@@ -170,6 +172,7 @@ test('Ctrl-C during docker-up: no new step, the host rolled back, lock freed, ex
   const before = await snapshot(h);
   let child: ChildProcess | undefined;
   let seen = '';
+  // Run once: this run is interrupted on purpose; the re-run converges, a third changes nothing.
   const running = run(['release', '--hosts', h.name], (c) => {
     child = c;
     c.stderr!.on('data', (d) => (seen += d));
@@ -196,6 +199,7 @@ test('Ctrl-C during docker-up: no new step, the host rolled back, lock freed, ex
   assert.is(await serving(h), 'v4');
   const third = await run(['release', '--hosts', h.name]);
   assert.ok(third.report.hosts[0]!.tasks.every((t) => t.status === 'unchanged'));
+  assertNothingChanged(third.report, 'release after Ctrl-C, a third run');
 });
 
 test.run();

@@ -10,6 +10,7 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import { dockerSh } from '../harness/docker.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { gitImage, startGitServer, type GitServer } from '../harness/git-host.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('git-sync, end to end');
@@ -114,6 +115,7 @@ async function runTwice(label: string, expectSteps?: RegExp): Promise<RunReport>
   const second = await hoist(`${label}, again`);
   assert.is(second.r.code, 0, second.r.stdout + second.r.stderr);
   assert.equal(second.report.hosts[0]!.tasks.map((t) => t.status), ['unchanged', 'unchanged'], JSON.stringify(second.report.hosts[0]!.tasks));
+  assertNothingChanged(second.report, `${label}, again`);
   return first.report;
 }
 
@@ -189,12 +191,15 @@ test('GIT_REF=a full sha: checked out as it is', async () => {
 test('an unknown GIT_REF: exit 1 naming GIT_REF, nothing changed on the host', async () => {
   env({ GIT_REF: 'no-such-branch' });
   const before = await onVps(`ls -la --time-style=full-iso ${APP} ${APP}/releases; cat ${APP}/pending-release`);
-  const { r, report } = await hoist('unknown GIT_REF');
-  assert.is(r.code, 1, r.stdout + r.stderr);
-  assert.is(sync(report).status, 'failed');
-  assert.match(sync(report).error ?? '', /GIT_REF="no-such-branch" is not a branch or tag of git@[\d.]+:acme\/app\.git/);
-  assert.match(r.stdout + r.stderr, /GIT_REF="no-such-branch"/);
-  assert.is(await onVps(`ls -la --time-style=full-iso ${APP} ${APP}/releases; cat ${APP}/pending-release`), before);
+  // Twice: refused the same way both times, the host untouched.
+  for (const round of [1, 2]) {
+    const { r, report } = await hoist(`unknown GIT_REF, round ${round}`);
+    assert.is(r.code, 1, r.stdout + r.stderr);
+    assert.is(sync(report).status, 'failed');
+    assert.match(sync(report).error ?? '', /GIT_REF="no-such-branch" is not a branch or tag of git@[\d.]+:acme\/app\.git/);
+    assert.match(r.stdout + r.stderr, /GIT_REF="no-such-branch"/);
+    assert.is(await onVps(`ls -la --time-style=full-iso ${APP} ${APP}/releases; cat ${APP}/pending-release`), before);
+  }
 });
 
 test('with a prepare like the release pipeline\'s: GIT_REF resolved once (resolveRef on the first host), then git-sync', async () => {

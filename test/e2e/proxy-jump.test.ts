@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestNetwork, docker, dockerSh, remember, removeContainers, removeNetwork, testLabels } from '../harness/docker.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { sshBannerOn as bannerOn, Testbed, vpsImage, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('proxy jump');
@@ -95,12 +96,15 @@ const logins = (log: string[], from?: string) => log.filter((l) => l.startsWith(
 test('without SSH_JUMP the target cannot be reached from here', async () => {
   env({ SSH_CONNECT_TIMEOUT: '3', RETRIES: '0' });
   tb.writeInventory([bastion], () => ({ host: targetIp, port: 22 }));
-  const { r, report } = await run();
-  assert.is(r.code, 1, r.stderr);
-  assert.is(report.hosts[0]!.status, 'failed');
-  assert.match(report.hosts[0]!.error ?? '', new RegExp(`${targetIp.replace(/\./g, '\\.')}:22`));
-  assert.is((await sh(TARGET, 'crontab -l 2>/dev/null', 'deploy')).stdout, '');
-  assert.equal(logins(await sshdLog(TARGET)), [], 'the target accepted a login');
+  // Twice: refused the same way both times (it fails by design).
+  for (const round of [1, 2]) {
+    const { r, report } = await run();
+    assert.is(r.code, 1, `round ${round}: ${r.stderr}`);
+    assert.is(report.hosts[0]!.status, 'failed');
+    assert.match(report.hosts[0]!.error ?? '', new RegExp(`${targetIp.replace(/\./g, '\\.')}:22`));
+    assert.is((await sh(TARGET, 'crontab -l 2>/dev/null', 'deploy')).stdout, '');
+    assert.equal(logins(await sshdLog(TARGET)), [], 'the target accepted a login');
+  }
 });
 
 test('runs through the bastion (its log shows the login and the forwarding), and a second run changes nothing', async () => {
@@ -112,6 +116,7 @@ test('runs through the bastion (its log shows the login and the forwarding), and
     const { r, report } = await run();
     assert.is(r.code, 0, r.stderr);
     assert.is(report.hosts[0]!.tasks[0]!.status, expected);
+    if (expected === 'unchanged') assertNothingChanged(report, 'cron through the bastion, run again');
     const bastionLog = (await sshdLog(bastion.container)).slice(bastionBefore.length);
     const targetLog = (await sshdLog(TARGET)).slice(targetBefore.length);
     assert.ok(logins(bastionLog).length >= 1, `no login on the bastion:\n${bastionLog.join('\n')}`);
@@ -130,9 +135,12 @@ test('the target\'s host key is checked even behind the bastion', async () => {
   const other = tb.file('known_hosts_jump_only', `${bastion.knownHostsLine}\n`);
   env({ KNOWN_HOSTS: other });
   jumpInventory();
-  const { r, report } = await run();
-  assert.is(r.code, 1);
-  assert.match(report.hosts[0]!.error ?? '', new RegExp(`${targetIp.replace(/\./g, '\\.')} is not in`));
+  // Twice: refused the same way both times (it fails by design).
+  for (const round of [1, 2]) {
+    const { r, report } = await run();
+    assert.is(r.code, 1, `round ${round}`);
+    assert.match(report.hosts[0]!.error ?? '', new RegExp(`${targetIp.replace(/\./g, '\\.')} is not in`));
+  }
 });
 
 test.run();

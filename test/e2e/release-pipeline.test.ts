@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { TestHost } from '../harness/testbed.ts';
 
@@ -38,7 +39,7 @@ test.before(async () => {
     HEALTH_TIMEOUT: '15',
   };
   bed.env(appEnv);
-  const boot = await run('bootstrap');
+  const boot = await runTwice('bootstrap', () => run('bootstrap'));
   assert.is(boot.code, 0, boot.out);
   await loadAppBase(host.container);
 });
@@ -51,8 +52,8 @@ const run = (pipeline: string) => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN
 const throughCaddy = async () => (await host.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout.trim();
 const statuses = (report: RunReport) => Object.fromEntries(report.hosts[0]!.tasks.map((t) => [t.task, t.status]));
 
-test('v1 goes live through Caddy; the app .env is mode 600 and secret', async () => {
-  const r = await run('release');
+test('v1 goes live through Caddy; the app .env is mode 600 and secret; again: nothing changes', async () => {
+  const r = await runTwice('release v1', () => run('release'));
   assert.is(r.code, 0, r.out);
   assert.is(await throughCaddy(), 'v1');
   assert.match((await host.sh('crontab -l', 'deploy')).stdout, /# BEGIN hoist:app [^\n]*\n# jobs of the app, run from the live release\n[^\n]* # v1\n# END hoist:app/, 'the release\'s crontab is installed');
@@ -84,6 +85,7 @@ test('v2 replaces v1 with no failed request; a second release of v2 changes noth
   const again = await run('release');
   assert.is(again.code, 0, again.out);
   assert.equal(Object.values(statuses(again.report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged'], JSON.stringify(statuses(again.report)));
+  assertNothingChanged(again.report, 'release v2, run again');
   assert.is((await host.sh('docker images -q | sort')).stdout, images, 'no image was built');
   assert.is((await host.sh('docker ps -q | sort')).stdout, containers, 'no container was replaced');
 });
@@ -109,6 +111,8 @@ test('rollback goes back to v1 from its image (no build); rollback --to v1 again
   const releases = (await host.sh('ls -1 /home/deploy/apps/app/releases')).stdout.trim().split('\n');
   const v1 = releases[0]!;
   const images = (await host.sh('docker images -q | sort -u')).stdout.trim().split('\n');
+  // `rollback` itself runs once: each run goes one release further back (its point is to change
+  // state). Its second run is `rollback --to` the release it went to, which must change nothing.
   const r = await run('rollback');
   assert.is(r.code, 0, r.out);
   assert.is(await throughCaddy(), 'v1');
@@ -125,6 +129,7 @@ test('rollback goes back to v1 from its image (no build); rollback --to v1 again
   assert.is(again.code, 0, again.stderr);
   const report = JSON.parse(again.stdout) as RunReport;
   assert.equal(Object.values(statuses(report)), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  assertNothingChanged(report, 'rollback --to v1 after the rollback');
   assert.is(await throughCaddy(), 'v1');
 });
 
@@ -161,6 +166,7 @@ test('the live container killed by hand, or frozen: the next release of the live
     const again = await run('release');
     assert.is(again.code, 0, again.out);
     assert.ok(Object.values(statuses(again.report)).every((s) => s === 'unchanged'), `${how}, then again: ${JSON.stringify(statuses(again.report))}`);
+    assertNothingChanged(again.report, `${how}, the heal run again`);
     assert.is(again.report.hosts[0]!.commands, 2, `${how}, then again: two round trips`);
     assert.ok(heal.report.hosts[0]!.commands > 2, `${how}: the heal's own commands are counted (${heal.report.hosts[0]!.commands})`);
   }

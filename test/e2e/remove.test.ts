@@ -16,6 +16,7 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { REPO_ROOT, type CliResult, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('hoist remove, end to end');
@@ -48,8 +49,12 @@ const hoist = (env: string, args: string[], vars: Record<string, string> = { GIT
   tb.hoist([...args, '--env-file', env, '--inventory', tb.inventoryPath], vars);
 
 async function mustRun(env: string, pipeline: string): Promise<void> {
-  const r = await hoist(env, ['run', pipeline]);
-  assert.is(r.code, 0, `${pipeline} (${env}): ${r.stdout}\n${r.stderr}`);
+  // Twice: the second run must change nothing (harness/run-twice.ts).
+  await runTwice(`${pipeline} (${env})`, async () => {
+    const r = await hoist(env, ['run', pipeline, '--json', '-']);
+    assert.is(r.code, 0, `${pipeline} (${env}): ${r.stdout}\n${r.stderr}`);
+    return JSON.parse(r.stdout) as RunReport;
+  }, (report) => report);
 }
 
 /** `hoist remove … --json -`: the exit code, all output and the report. */
@@ -249,6 +254,7 @@ test('a second remove --yes changes nothing: app is not on this host', async () 
   assert.is(r.code, 0, r.stderr);
   assert.is(task(report).status, 'unchanged');
   assert.is(task(report).reason, 'app is not on this host');
+  assertNothingChanged(report, 'remove --yes, run again');
   assert.ok(bed.fake.requests.slice(seen).every((q) => q.method === 'GET'));
 });
 
@@ -294,6 +300,7 @@ test('other goes too, typed on a terminal, without a token: the key to delete is
   const again = await remove(envB, ['--yes'], { GITHUB_TOKEN: '' });
   assert.is(again.r.code, 0, again.r.stderr);
   assert.is(task(again.report).reason, 'other is not on this host');
+  assertNothingChanged(again.report, 'remove of other, run again');
 });
 
 test.run();

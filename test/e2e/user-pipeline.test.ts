@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed } from '../harness/testbed.ts';
 
 const test = suite('user pipeline');
@@ -48,7 +49,12 @@ test('by name from the project\'s pipelines/: changed, then unchanged', async ()
   assert.is((await dataDir()).stdout.trim(), '750');
   const second = await run(['run', 'nightly']);
   assert.equal(statusOf(second.report), ['unchanged', 'unchanged']);
+  assertNothingChanged(second.report, 'nightly, run again');
   assert.match(second.report.hosts[0]!.tasks[0]!.reason ?? '', /exists with mode 750/);
+  // And a dry run now has nothing to do.
+  const dry = await run(['run', 'nightly', '--dry-run']);
+  assert.ok(dry.report.dryRun);
+  assertNothingChanged(dry.report, 'nightly, a dry run after it');
 });
 
 test('the custom task is rolled back when a later task fails', async () => {
@@ -57,10 +63,13 @@ test('the custom task is rolled back when a later task fails', async () => {
   // Make cron-install fail on apply: the deploy user may no longer use crontab.
   await tb.hosts[0]!.sh('crontab -r -u deploy; echo root > /etc/cron.allow');
   try {
-    const r = await run(['run', 'nightly']);
-    assert.is(r.code, 1, r.out);
-    assert.equal(statusOf(r.report), ['rolled-back', 'failed']);
-    assert.is((await dataDir()).stdout.trim(), 'missing', 'the data folder it created is gone again');
+    // Twice: a run that fails by design fails the same way again, rolled back again.
+    for (const round of [1, 2]) {
+      const r = await run(['run', 'nightly']);
+      assert.is(r.code, 1, `round ${round}: ${r.out}`);
+      assert.equal(statusOf(r.report), ['rolled-back', 'failed']);
+      assert.is((await dataDir()).stdout.trim(), 'missing', 'the data folder it created is gone again');
+    }
   } finally {
     await tb.hosts[0]!.sh('rm -f /etc/cron.allow');
   }
@@ -80,6 +89,7 @@ test('a JavaScript pipeline importing hoist runs the same way (changed, then unc
   const second = await run(['run', js]);
   assert.is(second.code, 0, second.out);
   assert.equal(statusOf(second.report), ['unchanged', 'unchanged']);
+  assertNothingChanged(second.report, 'nightly-js, run again');
 });
 
 test('the README shows examples/nightly.ts as it is', () => {

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
+import { runTwice } from './run-twice.ts';
 import { freeLoopbackPort, SYSTEMD_FLAGS, systemdVpsImage, waitForBoot, type SystemdOs } from './systemd-vps.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -205,6 +206,11 @@ export class Testbed {
     await docker('restart', '-t', '60', host.container);
     await waitForSshBanner(host.port, 120_000);
     await waitForBoot(host.container);
+  }
+
+  /** runPipeline, then the same run again, which must change nothing (./run-twice.ts). Returns the first run. */
+  runPipelineTwice(pipeline: string, opts: Parameters<Testbed['runPipeline']>[1] = {}): Promise<PipelineRun> {
+    return runTwice(`${pipeline} ${(opts.args ?? []).join(' ')}`.trim(), () => this.runPipeline(pipeline, opts));
   }
 
   async stop(): Promise<void> {

@@ -14,12 +14,17 @@ test('a lock of this machine whose process is gone can be taken over; any other 
 });
 
 test('process liveness: a running process is alive; an ended one, or a pid reused after the lock, is not', async () => {
+  // /proc's boot time is in whole seconds and its start time in 10 ms ticks: a start time read
+  // from it is within a second and a tick of the truth. Compared to the clock before the spawn
+  // and after the read, not to a limit.
+  const before = Date.now();
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   try {
     const pid = child.pid!;
     await new Promise((r) => setTimeout(r, 100));
     const started = processStartMs(pid);
-    assert.ok(started !== null && Math.abs(started - Date.now()) < 5000, `start time read from /proc: ${started}`);
+    const after = Date.now();
+    assert.ok(started !== null && started >= before - 1010 && started <= after + 1010, `start time read from /proc: ${started}, spawned between ${before} and ${after}`);
     assert.ok(processAlive(pid, new Date(Date.now() + 60_000).toISOString()), 'took its lock after it started');
     assert.not.ok(processAlive(pid, '2020-01-01T00:00:00.000Z'), 'started after the lock was taken: a reused pid');
   } finally {
