@@ -317,8 +317,10 @@ test('one app\'s variables never reach another app\'s jobs: refused with the fix
   const installed = await crontabOf(host);
   assert.ok(installed.indexOf('# END hoist:alpha') < installed.indexOf('# BEGIN hoist:beta'), `beta's block comes after alpha's:\n${installed}`);
   // The host's own cron daemon runs the jobs at the next minute (bounded wait: 3 minutes).
-  const started = await host.sh('rm -f ~deploy/alpha-env ~deploy/beta-env; /usr/sbin/cron && cat /run/crond.pid');
+  // cron writes its pid file once it has forked: waited for, bounded (5 s).
+  const started = await host.sh('rm -f ~deploy/alpha-env ~deploy/beta-env; /usr/sbin/cron && i=0; until [ -s /run/crond.pid ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; cat /run/crond.pid');
   assert.is(started.code, 0, started.stderr);
+  assert.match(started.stdout, /^\d+\n$/);
   try {
     let seen = '';
     for (let i = 0; i < 180 && !/^alpha .*\nbeta /s.test(seen); i++) {
