@@ -41,7 +41,7 @@ export interface CronFact {
   home?: string;
 }
 
-/** `outside`: the path resolves out of the release folder, to `target` ('' when it cannot be resolved). */
+/** `outside`: the path resolves out of the release folder, to that path ('' when it cannot be resolved). */
 export type RepoFileRefusal = { outside: string } | { notRegular: true };
 
 export interface CronStep extends Step {
@@ -165,7 +165,7 @@ function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
     const where = `~/apps/${w.app}/current/${w.repoFile}`;
     const what =
       'outside' in refused
-        ? `${where} leads out of the release folder${refused.outside ? ` (to ${refused.outside})` : ''}: a link there would put that file's content (the app's .env, another app's secrets) into the crontab, the diff and the report, so it was not read`
+        ? `${where} leads out of the release folder${refused.outside ? ` (to ${oneLine(refused.outside)})` : ''}: a link there would put that file's content (the app's .env, another app's secrets) into the crontab, the diff and the report, so it was not read`
         : `${where} is not a regular file (a folder, a dangling link or a special file)`;
     throw new HoistError(`APP_CRONTAB ${w.repoFile}: ${what}. Fix: commit the crontab itself at ${w.repoFile} in the repo (a file, not a link out of it), or point APP_CRONTAB at one`);
   }
@@ -176,6 +176,9 @@ function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
   if (problem) throw new HoistError(`APP_CRONTAB ${w.repoFile} line ${problem.line} ${JSON.stringify(problem.text)}: ${problem.problem}`);
   return wantedEntries(fact.repoFile);
 }
+
+/** A path from the host as it is, or JSON-quoted when it holds a control character (a link's target may). */
+const oneLine = (path: string): string => (/[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path);
 
 /** The runner, written whole (mode 755) and owned by the deploy user, before any line uses it. */
 async function installRunner(exec: Executor, w: CronWanted, home: string, script: string): Promise<void> {

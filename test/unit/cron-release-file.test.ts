@@ -35,6 +35,7 @@ function layout(): void {
   symlinkSync('crontab', join(release, 'deploy/inside-link'));
   symlinkSync('no-such-file', join(release, 'deploy/dangling'));
   symlinkSync('..', join(release, 'deploy/up'));
+  symlinkSync('/tmp/\x1b[2J\nrepainted', join(release, 'deploy/hostile-target'));
   mkdirSync(join(release, 'deploy/folder'));
   execFileSync('mkfifo', [join(release, 'deploy/fifo')]);
 }
@@ -120,6 +121,11 @@ test('a regular file in the release that is a .env (committed) is refused by its
   writeFileSync(join(release, 'deploy/committed.env'), `API_KEY=${SECRET}\n`);
   const { fact } = probeHere('deploy/committed.env');
   assert.throws(() => cronInstall.plan(wanted('deploy/committed.env'), fact), (e: Error) => /line 1 "API_KEY=\(hidden\)": sets the cron variable API_KEY/.test(e.message) && leaks(e.message).length === 0);
+});
+
+test('a link target with control characters is shown quoted: the error stays one line and cannot repaint a terminal', () => {
+  const { fact } = probeHere('deploy/hostile-target');
+  assert.throws(() => cronInstall.plan(wanted('deploy/hostile-target'), fact), (e: Error) => e.message.includes('(to "/tmp/\\u001b[2J\\nrepainted")') && !/[\x00-\x1f]/.test(e.message));
 });
 
 test.run();
