@@ -3,12 +3,12 @@
 // byte for byte; every line outside the block is handed back untouched. Jobs that start with
 // `hoist-run` run in a one-off container of the live release, through the app's runner script
 // (tasks/cron-install/app-run.ts), kept in place and compared by hash in the same round trip.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import type { Executor } from '../lib/exec/executor.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { crontabProblems, wantedEntries } from '../lib/cron/crontab-file.ts';
-import { entriesInBlock, withBlock } from '../lib/cron/crontab-block.ts';
+import { entriesInBlock, shownForDiff, withBlock } from '../lib/cron/crontab-block.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { APP_RUN_WORD, bareAppRunLines, runnerPath, runnerScript, runnerSha256, usesAppRun, withAppRunner } from './cron-install/app-run.ts';
@@ -33,11 +33,16 @@ export interface CronFact {
   content: string;
   /** APP_CRONTAB's content in the live release; null when the release has no such file. */
   repoFile?: string | null;
+  /** Why APP_CRONTAB was not read (its content never left the host): a link out of the release, not a file. */
+  repoFileRefused?: RepoFileRefusal;
   /** sha256 of ~/apps/APP/bin/hoist-run; null when there is none. */
   runnerSha256?: string | null;
   /** DEPLOY_USER's home (where the runner goes). */
   home?: string;
 }
+
+/** `outside`: the path resolves out of the release folder, to that path ('' when it cannot be resolved). */
+export type RepoFileRefusal = { outside: string } | { notRegular: true };
 
 export interface CronStep extends Step {
   /** The whole new crontab; '' removes it. */
@@ -56,6 +61,10 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
     const base = { app: s.appName, user: s.deployUser, asOther: loginUser !== s.deployUser, runner };
     if (s.appCrontab) return { ...base, entries: null, repoFile: s.appCrontab };
     if (!s.cronFile) return { ...base, entries: [] };
+    // CRON_FILE is a file on the user's own machine, read with their own rights: a link to
+    // wherever they keep it is their choice (unlike APP_CRONTAB, whose links come with the repo
+    // and are followed on the host). It must be a file, though: a fifo would hang the read.
+    if (!statSync(s.cronFile).isFile()) throw new ConfigError('CRON_FILE', s.cronFile, 'is not a regular file', 'set CRON_FILE to the path of a crontab file');
     const text = readFileSync(s.cronFile, 'utf8');
     const problem = crontabProblems(text)[0];
     if (problem) {
@@ -67,26 +76,31 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   probe(w) {
     const cmds = crontabCommands(w);
     return {
-      command: cmds.listWithRunner(runnerPath(w.app), w.repoFile ? `apps/${w.app}/current/${w.repoFile}` : null),
+      command: cmds.listWithRunner(runnerPath(w.app), w.repoFile ? { root: `apps/${w.app}/current`, file: w.repoFile } : null),
       sudo: w.asOther,
       parse(r) {
         let stdout = r.stdout;
         let repoFile: string | null | undefined;
+        let repoFileRefused: RepoFileRefusal | undefined;
         // First lines: `home <path>` and `runner <sha256>` (or `runner -`).
         const lines = stdout.split('\n');
         const home = /^home (\/.*)$/.exec(lines[0] ?? '')?.[1];
         const runner = /^runner ([0-9a-f]{64}|-)$/.exec(lines[1] ?? '')?.[1];
-        if (!home || !runner) throw new RemoteCommandError(`reading the crontab of ${w.user} (the answer is cut short)`, r.code, r.stderr || stdout.slice(0, 200));
+        // Only the first line is shown: the rest may be the crontab, with its variables' values.
+        if (!home || !runner) throw new RemoteCommandError(`reading the crontab of ${w.user} (the answer is cut short)`, r.code, r.stderr || (lines[0] ?? '').slice(0, 100));
         stdout = lines.slice(2).join('\n');
         const known = { home, runnerSha256: runner === '-' ? null : runner };
         if (w.repoFile) {
-          // First line: `file -` or `file <base64>`; the rest is what crontab -l printed.
+          // First line: `file -`, `file <base64>`, `file outside <base64 path>` or `file not-regular`
+          // (tasks/cron-install/commands.ts); the rest is what crontab -l printed.
           const nl = stdout.indexOf('\n');
           const head = stdout.slice(0, nl);
           stdout = stdout.slice(nl + 1);
-          repoFile = head === 'file -' ? null : Buffer.from(head.slice(5), 'base64').toString('utf8');
+          if (head === 'file not-regular') repoFileRefused = { notRegular: true };
+          else if (head.startsWith('file outside ')) repoFileRefused = { outside: Buffer.from(head.slice(13), 'base64').toString('utf8') };
+          else repoFile = head === 'file -' ? null : Buffer.from(head.slice(5), 'base64').toString('utf8');
         }
-        const extra = { ...known, ...(w.repoFile ? { repoFile } : {}) };
+        const extra = { ...known, ...(w.repoFile ? (repoFileRefused ? { repoFileRefused } : { repoFile }) : {}) };
         if (r.code === 0) return { exists: true, content: stdout, ...extra };
         if (/no crontab for/.test(r.stderr)) return { exists: false, content: '', ...extra };
         throw new RemoteCommandError(`reading the crontab of ${w.user}`, r.code, r.stderr);
@@ -117,7 +131,8 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
     return {
       changes: true,
       steps: [...(runner ? [{ ...runnerStep, content: after, describe: `${runnerStep.describe}; ${describe}` }] : [{ describe, content: after }])],
-      files: [{ path: `crontab of ${w.user}`, before: fact.exists ? fact.content : null, after: after === '' ? null : after }],
+      // As shown: the app's block, variables' values hidden, other lines folded (shownForDiff).
+      files: [{ path: `crontab of ${w.user}`, before: fact.exists ? shownForDiff(fact.content, w.app) : null, after: after === '' ? null : shownForDiff(after, w.app) }],
     };
   },
 
@@ -145,6 +160,15 @@ export const cronInstallOfRollback = defineTask<CronWanted, CronFact, CronStep>(
 
 /** APP_CRONTAB's entries, checked as CRON_FILE's are: a bad line fails the task (and the release). */
 function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
+  const refused = fact.repoFileRefused;
+  if (refused) {
+    const where = `~/apps/${w.app}/current/${w.repoFile}`;
+    const what =
+      'outside' in refused
+        ? `${where} leads out of the release folder${refused.outside ? ` (to ${oneLine(refused.outside)})` : ''}: a link there would put that file's content (the app's .env, another app's secrets) into the crontab, the diff and the report, so it was not read`
+        : `${where} is not a regular file (a folder, a dangling link or a special file)`;
+    throw new HoistError(`APP_CRONTAB ${w.repoFile}: ${what}. Fix: commit the crontab itself at ${w.repoFile} in the repo (a file, not a link out of it), or point APP_CRONTAB at one`);
+  }
   if (fact.repoFile === null || fact.repoFile === undefined) {
     throw new HoistError(`APP_CRONTAB ${w.repoFile} is not in the live release (~/apps/${w.app}/current/${w.repoFile})`);
   }
@@ -152,6 +176,9 @@ function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
   if (problem) throw new HoistError(`APP_CRONTAB ${w.repoFile} line ${problem.line} ${JSON.stringify(problem.text)}: ${problem.problem}`);
   return wantedEntries(fact.repoFile);
 }
+
+/** A path from the host as it is, or JSON-quoted when it holds a control character (a link's target may). */
+const oneLine = (path: string): string => (/[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path);
 
 /** The runner, written whole (mode 755) and owned by the deploy user, before any line uses it. */
 async function installRunner(exec: Executor, w: CronWanted, home: string, script: string): Promise<void> {

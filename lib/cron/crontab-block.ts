@@ -1,6 +1,7 @@
 // A user's crontab is shared with whatever they, other tools and other apps put there, so hoist
 // only ever rewrites the lines between its own markers and hands back every other byte unchanged.
 // Damaged markers are refused rather than guessed at: a wrong guess would delete someone's jobs.
+import { withVariableHidden } from './crontab-file.ts';
 
 export function blockMarkers(app: string): { begin: string; end: string } {
   if (app === '' || /[\s\0]/.test(app)) {
@@ -100,4 +101,32 @@ export function withBlock(crontab: string, app: string, entries: string[]): stri
   const block = entries.length === 0 ? [] : [markers.begin, ...entries, markers.end];
   if (loc === null) return joinLines([...lines, ...block]);
   return joinLines([...lines.slice(0, loc.start), ...block, ...lines.slice(loc.end + 1)]);
+}
+
+/**
+ * The crontab as a diff may show it (dry run, the JSON report, CI artifacts): the app's own block
+ * with each variable's value hidden (`KEY=(hidden)`; a block written before variables were
+ * refused may hold one), and every other line folded into a count. Those lines are the user's and
+ * other apps' (a token on a command line, their variables); hoist never changes them, so showing
+ * them would tell nothing about the change and could leak what they hold.
+ */
+export function shownForDiff(crontab: string, app: string): string {
+  const lines = splitLines(crontab);
+  const loc = locate(lines, app);
+  const out: string[] = [];
+  let others = 0;
+  const fold = () => {
+    if (others > 0) out.push(`# (${others} ${others === 1 ? 'line' : 'lines'} outside hoist:${app}, kept as ${others === 1 ? 'it is' : 'they are'}, not shown)`);
+    others = 0;
+  };
+  lines.forEach((line, i) => {
+    if (loc === null || i < loc.start || i > loc.end) {
+      others++;
+      return;
+    }
+    fold();
+    out.push(withVariableHidden(line));
+  });
+  fold();
+  return joinLines(out);
 }

@@ -39,7 +39,31 @@ const FIELDS: readonly FieldSpec[] = [
 
 const SCHEDULES = ['@reboot', '@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
-const ENV_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\s*=/;
+const ENV_ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)\s*=/;
+
+/**
+ * A `KEY=value` line with its value hidden (`KEY=(hidden)`), any other line as it is: the value
+ * of a variable line may be a secret (a .env read as a crontab is all such lines), so it is never
+ * shown in an error or a diff.
+ */
+export function withVariableHidden(line: string): string {
+  return line.replace(/^(\s*[A-Za-z_][A-Za-z0-9_]*\s*=).*$/s, '$1(hidden)');
+}
+
+/**
+ * Why a variable line is refused, and what to do instead. cron applies `KEY=value` to every line
+ * after it in the whole crontab and has no unset: in an app's block it would change the jobs of
+ * every block after it and the user's own lines. Putting the old value back at the block's end
+ * cannot be done right (an unset MAILTO, cron's own defaults, lines the user edits later), so the
+ * variable belongs to the job that needs it.
+ */
+function variableFix(key: string): string {
+  const scope = `sets the cron variable ${key}, which cron applies to every later line of the crontab, past hoist's block (other apps' jobs, the user's own lines)`;
+  if (key === 'SHELL') return `${scope}; run the job's command with that shell instead (bash -c '...')`;
+  if (key === 'MAILTO') return `${scope}; send the job's output from its command instead (... 2>&1 | mail -s job you@example.com), or read it in the job log of a hoist-run job (hoist logs --jobs)`;
+  if (key === 'CRON_TZ' || key === 'TZ') return `${scope}; write the job's times in the host's time zone instead`;
+  return `${scope}; set it in the job's command instead (${key}=... command), or, for a hoist-run job, in the app's .env`;
+}
 
 // A copy of a marker inside the block would make the next run see a damaged or nested block.
 const MARKER_PREFIXES = ['# BEGIN hoist:', '# END hoist:'];
@@ -55,12 +79,13 @@ export function wantedEntries(text: string): string[] {
     .filter((line) => line !== '');
 }
 
+/** Problems of each line; `text` is the line as it may be shown (a variable's value hidden). */
 export function crontabProblems(text: string): CrontabProblem[] {
   const problems: CrontabProblem[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = trimEnd(raw);
     if (line === '') return;
-    for (const problem of lineProblems(line)) problems.push({ line: index + 1, text: line, problem });
+    for (const problem of lineProblems(line)) problems.push({ line: index + 1, text: withVariableHidden(line), problem });
   });
   return problems;
 }
@@ -73,7 +98,8 @@ function lineProblems(line: string): string[] {
     return [`starts with "${marker}", which is reserved for the markers of hoist's own block`];
   }
   if (body.startsWith('#')) return [];
-  if (ENV_ASSIGNMENT.test(body)) return [];
+  const variable = ENV_ASSIGNMENT.exec(body);
+  if (variable) return [variableFix(variable[1]!)];
 
   const tokens = body.split(/\s+/);
   const first = tokens[0] ?? '';

@@ -9,13 +9,19 @@ export function crontabCommands(w: { user: string; asOther: boolean }) {
     list,
     /**
      * One round trip: `home <path>`, `runner <sha256>` (or `runner -`) of the job runner at
-     * `runner` under the user's home, then, for APP_CRONTAB, `file <base64>` (or `file -`) of
-     * `repoFile`, then `crontab -l`, whose exit status the command keeps.
+     * `runner` under the user's home, then, for APP_CRONTAB, what `repo.file` inside the release
+     * folder `repo.root` is, then `crontab -l`, whose exit status the command keeps. The file is
+     * resolved (`readlink -f`: every link in its path) and read only when it is a regular file
+     * inside the release folder: `file <base64>`. Otherwise the answer names what it is and sends
+     * none of its content: `file -` (not there), `file outside <base64 of the resolved path>` (a
+     * link out of the release: the app's .env, another app's files) or `file not-regular` (a
+     * folder, a fifo that would block the read, a dangling link). base64 has no space or `-`, so
+     * the answers cannot be mistaken for one another.
      */
-    listWithRunner: (runner: string, repoFile: string | null): Cmd => {
+    listWithRunner: (runner: string, repo: { root: string; file: string } | null): Cmd => {
       const head = sh`${setHome('h', w.user)}; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then set -- $(sha256sum < "$r"); echo "runner $1"; else echo 'runner -'; fi`;
-      if (!repoFile) return sh`${head}; ${list}`;
-      return sh`${head}; f="$h"/${repoFile}; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; ${list}`;
+      if (!repo) return sh`${head}; ${list}`;
+      return sh`${head}; d="$h"/${repo.root}; f="$d"/${repo.file}; if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'file -'; else t=$(readlink -f -- "$f"); c=$(readlink -f -- "$d"); i=; if [ -n "$c" ]; then case "$t" in "$c"/*) i=1;; esac; fi; if [ -z "$i" ]; then printf 'file outside '; printf '%s' "$t" | base64 -w0; echo; elif [ -f "$t" ]; then printf 'file '; base64 -w0 < "$t"; echo; else echo 'file not-regular'; fi; fi; ${list}`;
     },
     install: argv('crontab', ...who, '-'),
     remove: argv('crontab', ...who, '-r'),

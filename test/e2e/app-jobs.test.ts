@@ -5,10 +5,14 @@
 // clock. It follows a release and a rollback; its output and exit status land in the job log.
 // A plain host job in the same block keeps running on the host.
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GitServer } from '../harness/git-host.ts';
+import { dockerSh } from '../harness/docker.ts';
 import { loadAppBase } from '../harness/images.ts';
+import { findCanaries, formsOf } from '../harness/secret-watch.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
@@ -127,6 +131,40 @@ test('with no release live the runner says so in the job log and exits 1', async
     assert.match((await host.sh(`tail -n 1 ${LOG}`)).stdout, /job not run, no live release of app \(no active slot\)/);
   } finally {
     await host.sh('mv /home/deploy/apps/app/active-slot.off /home/deploy/apps/app/active-slot', 'deploy');
+  }
+});
+
+/** Replaces `path` in the app's repo by a symbolic link to `target` (git stores it as a link). */
+async function commitLink(path: string, target: string): Promise<void> {
+  const script = `set -e
+w=$(mktemp -d); git clone -q /home/git/acme/app.git "$w"
+rm -f "$w/$1"; ln -s "$2" "$w/$1"
+git -C "$w" add -A
+git -C "$w" -c user.name=test -c user.email=test@example.invalid commit -q -m link
+git -C "$w" push -q origin main
+rm -rf "$w"`;
+  const r = await dockerSh(git.container, `set -- '${path}' '${target}'\n${script}`, 'git');
+  assert.is(r.code, 0, r.stderr);
+}
+
+// Issue #22 item 4: a link in the repo is followed on the host. deploy/crontab -> ../.env is the
+// release's .env link, i.e. the app's secrets in ~/apps/app/shared/.env.
+test('APP_CRONTAB linked to ../.env: the release is refused naming the key, the path and the fix; the secret is nowhere', async () => {
+  const crontabBefore = (await host.sh('crontab -l', 'deploy')).stdout;
+  await git.commit('app', appFiles('v3'), 'v3');
+  await commitLink('deploy/crontab', '../.env');
+  const forms = formsOf({ name: 'API_KEY', value: SECRET });
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const r = await run('release');
+    assert.is(r.code, 1, `run ${attempt}: ${r.out}`);
+    const cron = r.report.hosts[0]!.tasks.find((t) => t.task === 'cron-install')!;
+    assert.match(cron.error ?? '', /^APP_CRONTAB deploy\/crontab: ~\/apps\/app\/current\/deploy\/crontab leads out of the release folder \(to \/home\/deploy\/apps\/app\/shared\/\.env\).* Fix: commit the crontab itself at deploy\/crontab/);
+    assert.match(r.out, /APP_CRONTAB deploy\/crontab: .*leads out of the release folder/);
+    assert.equal(findCanaries(r.out, forms).map((f) => f.form), [], `run ${attempt}: the secret is not in the output or the JSON report`);
+    const saved = join(tb.dir, '.hoist', 'runs');
+    for (const f of readdirSync(saved)) assert.equal(findCanaries(readFileSync(join(saved, f), 'utf8'), forms).map((x) => x.form), [], `${f}: a saved report`);
+    assert.is(await served('/'), 'v1', `run ${attempt}: the release was undone, v1 still serves`);
+    assert.is((await host.sh('crontab -l', 'deploy')).stdout, crontabBefore, `run ${attempt}: the crontab is as it was`);
   }
 });
 

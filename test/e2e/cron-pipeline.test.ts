@@ -293,4 +293,53 @@ test('5 hosts run in parallel: their runs overlap and take well under 5x one hos
   assertNothingChanged(again.report, 'cron on 5 hosts, run again');
 });
 
+// Issue #22 item 4: cron applies a `KEY=value` line to every later line of the crontab, so one
+// app's PATH or SHELL would change the next app's jobs. Run by the host's real cron: app alpha's
+// variables are refused (exit 2, value hidden, the fix named), alpha's jobs keep their variable in
+// the command, and beta's job, in the block after alpha's, sees cron's own environment.
+test('one app\'s variables never reach another app\'s jobs: refused with the fix, and the real cron runs beta with its defaults', async () => {
+  const host = tb.hosts[0]!;
+  await resetCrontabs([host]);
+  tb.writeInventory([host]);
+  const ALPHA_PATH = '/opt/alpha-secret-bin:/usr/bin:/bin';
+  const alphaVars = tb.file('alpha-vars.crontab', `PATH=${ALPHA_PATH}\nSHELL=/bin/bash\n* * * * * echo "alpha $PATH $SHELL" > ~/alpha-env\n`);
+  const alpha = tb.file('alpha.crontab', '* * * * * PATH=/opt/alpha/bin:$PATH; echo "alpha $PATH $SHELL" > ~/alpha-env\n');
+  const beta = tb.file('beta.crontab', '* * * * * echo "beta $PATH $SHELL" > ~/beta-env\n');
+  const before = await crontabOf(host);
+  for (let run = 1; run <= 2; run++) {
+    tb.writeEnv({ APP_NAME: 'alpha', CRON_FILE: alphaVars });
+    const r = await tb.hoist(['run', 'cron', '--env-file', tb.envPath, '--inventory', tb.inventoryPath]);
+    assert.is(r.code, 2, `run ${run}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /CRON_FILE=.*line 1 "PATH=\(hidden\)": sets the cron variable PATH, which cron applies to every later line of the crontab.*set it in the job's command instead/);
+    assert.not.ok((r.stdout + r.stderr).includes('alpha-secret-bin'), 'the value is not shown');
+    assert.is(await crontabOf(host), before, `run ${run}: nothing installed`);
+  }
+  for (const [app, file] of [['alpha', alpha], ['beta', beta]] as const) {
+    tb.writeEnv({ APP_NAME: app, CRON_FILE: file });
+    const first = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+    assert.is(first.r.code, 0, first.r.stdout + first.r.stderr);
+    assert.equal(statuses(first.report, 'cron-install'), ['changed']);
+    const again = await hoist(['run', 'cron', '--inventory', tb.inventoryPath]);
+    assert.equal(statuses(again.report, 'cron-install'), ['unchanged']);
+  }
+  const installed = await crontabOf(host);
+  assert.ok(installed.indexOf('# END hoist:alpha') < installed.indexOf('# BEGIN hoist:beta'), `beta's block comes after alpha's:\n${installed}`);
+  // The host's own cron daemon runs the jobs at the next minute (bounded wait: 3 minutes).
+  // cron writes its pid file once it has forked: waited for, bounded (5 s).
+  const started = await host.sh('rm -f ~deploy/alpha-env ~deploy/beta-env; /usr/sbin/cron && i=0; until [ -s /run/crond.pid ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done; cat /run/crond.pid');
+  assert.is(started.code, 0, started.stderr);
+  assert.match(started.stdout, /^\d+\n$/);
+  try {
+    let seen = '';
+    for (let i = 0; i < 180 && !/^alpha .*\nbeta /s.test(seen); i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      seen = (await host.sh('cat ~/alpha-env ~/beta-env 2>/dev/null', 'deploy')).stdout;
+    }
+    assert.is(seen, 'alpha /opt/alpha/bin:/usr/bin:/bin /bin/sh\nbeta /usr/bin:/bin /bin/sh\n', 'alpha\'s PATH is its own job\'s; beta sees cron\'s defaults');
+  } finally {
+    await host.sh(`kill ${Number(started.stdout.trim())}`);
+    await resetCrontabs([host]);
+  }
+});
+
 test.run();

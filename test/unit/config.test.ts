@@ -23,7 +23,7 @@ test.before(() => {
   mkdirSync(join(dir, 'inv'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'inv', 'db_key')]);
   writeFileSync(join(dir, 'notakey.txt'), 'this is not a private key\n');
-  writeFileSync(join(dir, 'jobs.cron'), 'MAILTO=""\n*/5 * * * * /srv/app/tick.sh\n');
+  writeFileSync(join(dir, 'jobs.cron'), '# the jobs of the shop\n*/5 * * * * /srv/app/tick.sh\n');
   writeFileSync(join(dir, 'app.env'), 'SECRET=x\n');
   writeFileSync(join(dir, 'bad.cron'), '# nightly jobs\n61 * * * * x\n');
   mkdirSync(join(dir, 'crondir'));
@@ -711,7 +711,7 @@ test('cron-install want: a good file gives its entries', async () => {
   const [host] = load(`${OK}CRON_FILE=jobs.cron\nAPP_NAME=shop\n`).hosts;
   const wanted = await cronInstall.want({ host: host!, loginUser: 'deploy' });
   const { runner, ...rest } = wanted;
-  assert.equal(rest, { app: 'shop', user: 'deploy', asOther: false, entries: ['MAILTO=""', '*/5 * * * * /srv/app/tick.sh'] });
+  assert.equal(rest, { app: 'shop', user: 'deploy', asOther: false, entries: ['# the jobs of the shop', '*/5 * * * * /srv/app/tick.sh'] });
   assert.match(runner, /^app=shop$/m, "the job runner is the app's");
   const asRoot = await cronInstall.want({ host: host!, loginUser: 'root' });
   assert.is(asRoot.asOther, true);

@@ -5,6 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cronInstall, cronInstallOfRollback, type CronFact, type CronWanted } from '../../tasks/cron-install.ts';
 import { runnerScript, runnerSha256 } from '../../tasks/cron-install/app-run.ts';
+import { shownForDiff } from '../../lib/cron/crontab-block.ts';
+import { fileDiff } from '../../lib/render/file-diff.ts';
 import type { Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
 
 function remote<F>(p: Probe<F>): RemoteProbe<F> {
@@ -39,7 +41,7 @@ test('probe: parses recorded answers of crontab -l', () => {
 });
 
 test('hoist-run jobs: installed as the app\'s runner, which is installed first (once: compared by hash); plain jobs stay plain', () => {
-  const jobs = ['MAILTO=ops@example.com', '# nightly', '30 2 * * * hoist-run python train.py --full', '@hourly hoist-run ./score', '*/5 * * * * /usr/bin/backup hoist-run'];
+  const jobs = ['# nightly', '30 2 * * * hoist-run python train.py --full', '@hourly hoist-run ./score', '*/5 * * * * /usr/bin/backup hoist-run'];
   const plan = cronInstall.plan(wanted(jobs), { exists: false, content: '', ...HEAD_FACT });
   assert.ok(plan.changes);
   if (!plan.changes) return;
@@ -48,7 +50,7 @@ test('hoist-run jobs: installed as the app\'s runner, which is installed first (
   assert.match(plan.steps[0]!.describe, /^install ~\/apps\/api\/bin\/hoist-run \(runs hoist-run jobs in a one-off container of the live release\); add the hoist:api block/);
   assert.is(
     plan.steps[0]!.content,
-    `${BEGIN}\nMAILTO=ops@example.com\n# nightly\n30 2 * * * "$HOME"/apps/api/bin/hoist-run python train.py --full\n@hourly "$HOME"/apps/api/bin/hoist-run ./score\n*/5 * * * * /usr/bin/backup hoist-run\n${END}\n`,
+    `${BEGIN}\n# nightly\n30 2 * * * "$HOME"/apps/api/bin/hoist-run python train.py --full\n@hourly "$HOME"/apps/api/bin/hoist-run ./score\n*/5 * * * * /usr/bin/backup hoist-run\n${END}\n`,
   );
   // Runner in place, block in place: nothing to do. Runner changed (another service): only it.
   const installed = { exists: true, content: plan.steps[0]!.content, home: '/home/deploy', runnerSha256: runnerSha256(RUNNER) };
@@ -101,7 +103,7 @@ for (const c of cases) {
     assert.is(plan.steps.length, 1);
     assert.match(plan.steps[0]!.describe, c.steps!);
     assert.is(plan.steps[0]!.content, c.after);
-    assert.equal(plan.files, [{ path: 'crontab of deploy', before: c.fact.exists ? c.fact.content : null, after: c.after === '' ? null : c.after }]);
+    assert.equal(plan.files, [{ path: 'crontab of deploy', before: c.fact.exists ? shownForDiff(c.fact.content, 'api') : null, after: c.after === '' ? null : shownForDiff(c.after!, 'api') }]);
   });
 }
 
@@ -114,7 +116,7 @@ test('APP_CRONTAB: the file is read from the live release in the same round trip
   const probe = remote(cronInstall.probe(w, input));
   assert.is(
     probe.command.line,
-    `${LIST}; f="$h"/apps/api/current/deploy/crontab; if [ -f "$f" ]; then printf 'file '; base64 -w0 < "$f"; echo; else echo 'file -'; fi; crontab -l`,
+    `${LIST}; d="$h"/apps/api/current; f="$d"/deploy/crontab; if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'file -'; else t=$(readlink -f -- "$f"); c=$(readlink -f -- "$d"); i=; if [ -n "$c" ]; then case "$t" in "$c"/*) i=1;; esac; fi; if [ -z "$i" ]; then printf 'file outside '; printf '%s' "$t" | base64 -w0; echo; elif [ -f "$t" ]; then printf 'file '; base64 -w0 < "$t"; echo; else echo 'file not-regular'; fi; fi; crontab -l`,
   );
   const file = '@hourly ./bin/refresh\n';
   const fact = probe.parse({ code: 0, stdout: `${HEAD}file ${Buffer.from(file).toString('base64')}\nMAILTO=x\n`, stderr: '' });
@@ -151,6 +153,38 @@ test('APP_CRONTAB: a release without the file, or with a bad line, fails the pla
     const message = (e as Error).message;
     assert.ok(message.includes(JSON.stringify(hostile)), message);
     assert.not.match(message, /[\x00-\x1f]/);
+  }
+});
+
+
+// Issue #22: the diff goes to the terminal, the JSON report and CI artifacts.
+test('the diff shows the app\'s block only, variables\' values hidden; the installed crontab keeps every byte', () => {
+  const user = 'API_TOKEN=tok-abcdef123456\n0 4 * * * curl -H "Authorization: tok-abcdef123456" https://x\n';
+  const other = '# BEGIN hoist:web (managed by hoist; edits inside this block are replaced)\n@daily other-app-job\n# END hoist:web\n';
+  const old = `${BEGIN}\nPATH=/opt/old-secret-path\n@daily a\n${END}\n`;
+  const plan = cronInstall.plan(wanted(['@hourly b']), { exists: true, content: user + old + other, ...HEAD_FACT });
+  assert.ok(plan.changes);
+  if (!plan.changes) return;
+  assert.is(plan.steps[0]!.content, `${user}${BEGIN}\n@hourly b\n${END}\n${other}`, 'installed as it is');
+  const fold = (n: number) => `# (${n} lines outside hoist:api, kept as they are, not shown)`;
+  assert.equal(plan.files, [
+    { path: 'crontab of deploy', before: `${fold(2)}\n${BEGIN}\nPATH=(hidden)\n@daily a\n${END}\n${fold(3)}\n`, after: `${fold(2)}\n${BEGIN}\n@hourly b\n${END}\n${fold(3)}\n` },
+  ]);
+  const diff = fileDiff(plan.files![0]!)!;
+  for (const hidden of ['tok-abcdef123456', 'old-secret-path', 'other-app-job']) assert.not.ok(diff.includes(hidden), diff);
+  assert.match(diff, /^-PATH=\(hidden\)$/m);
+  assert.match(diff, /^\+@hourly b$/m);
+});
+
+test('an app\'s variable line is refused with the fix before it reaches the crontab, so it cannot reach the lines after the block', () => {
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
+  const other = '# BEGIN hoist:web (managed by hoist; edits inside this block are replaced)\n* * * * * env > /tmp/web-env\n# END hoist:web\n';
+  for (const line of ['PATH=/opt/api/bin', 'SHELL=/bin/bash', 'MAILTO=ops@example.com']) {
+    const key = line.split('=')[0]!;
+    assert.throws(
+      () => cronInstall.plan(w, { exists: true, content: other, repoFile: `${line}\n@daily a\n`, ...HEAD_FACT }),
+      (e: Error) => e.message.startsWith(`APP_CRONTAB deploy/crontab line 1 "${key}=(hidden)": sets the cron variable ${key}, which cron applies to every later line`) && !e.message.includes(line.slice(key.length + 1)),
+    );
   }
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { blockMarkers, entriesInBlock, findBlock, withBlock } from '../../lib/cron/crontab-block.ts';
+import { blockMarkers, entriesInBlock, findBlock, shownForDiff, withBlock } from '../../lib/cron/crontab-block.ts';
 
 const { begin: BEGIN, end: END } = blockMarkers('web');
 const OTHER = blockMarkers('other');
@@ -174,6 +174,14 @@ test('withBlock refuses entries that would corrupt the block', () => {
   assert.throws(() => withBlock('', 'web', ['a\rb']), /line break/);
   assert.throws(() => withBlock('', 'web', [END]), /marker/);
   assert.throws(() => withBlock('', 'web', ['# BEGIN hoist:web (copy)']), /marker/);
+});
+
+test('shownForDiff: the block as it is but variables\' values, other lines folded into a count', () => {
+  assert.is(shownForDiff('', 'web'), '');
+  assert.is(shownForDiff('SECRET=abc\n', 'web'), '# (1 line outside hoist:web, kept as it is, not shown)\n', 'no block: all folded');
+  const crontab = `A=1\n@daily mine\n${BEGIN}\n  MAILTO = x@y\n# note=1\n@daily job\n${END}\n${OTHER.begin}\n@daily theirs\n${OTHER.end}\n`;
+  assert.is(shownForDiff(crontab, 'web'), `# (2 lines outside hoist:web, kept as they are, not shown)\n${BEGIN}\n  MAILTO =(hidden)\n# note=1\n@daily job\n${END}\n# (3 lines outside hoist:web, kept as they are, not shown)\n`);
+  assert.throws(() => shownForDiff(`${BEGIN}\n`, 'web'), /damaged/);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { crontabProblems, wantedEntries } from '../../lib/cron/crontab-file.ts';
+import { crontabProblems, wantedEntries, withVariableHidden } from '../../lib/cron/crontab-file.ts';
 
 const valid: string[] = [
   '*/15 9-17 * * mon-fri cmd',
@@ -14,11 +14,6 @@ const valid: string[] = [
   '@weekly cmd',
   '@midnight cmd',
   '@hourly cmd arg1 arg2',
-  'MAILTO=""',
-  'MAILTO=ops@example.com',
-  'MAILTO = ops@example.com',
-  'PATH=/usr/local/bin:/usr/bin:/bin',
-  '_X1=',
   '5 4 * * 7 cmd % with percent',
   '5 4 * * 0 cmd',
   '* * * * * cmd',
@@ -104,7 +99,7 @@ test('every bad field on a line is reported', () => {
 });
 
 test('problems carry the 1-based line number and the trimmed line text', () => {
-  const text = ['# header', '', 'MAILTO=""', '0 0 * * * ok', '61 * * * * bad   \r', '@every x'].join('\n');
+  const text = ['# header', '', '0 0 * * * ok', '', '61 * * * * bad   \r', '@every x'].join('\n');
   const problems = crontabProblems(text);
   assert.equal(
     problems.map((p) => [p.line, p.text]),
@@ -120,17 +115,46 @@ test('blank and whitespace-only lines are ignored', () => {
 });
 
 test('a file with CRLF line endings validates', () => {
-  assert.equal(crontabProblems('MAILTO=""\r\n*/5 * * * * cmd\r\n'), []);
+  assert.equal(crontabProblems('# jobs\r\n*/5 * * * * cmd\r\n'), []);
 });
 
 test('wantedEntries keeps non-blank lines and comments in order, trimming trailing whitespace', () => {
-  const text = '# nightly jobs\r\n\r\nMAILTO=""  \n\n  0 3 * * * backup % x\t\n@daily cmd\n   \n';
-  assert.equal(wantedEntries(text), ['# nightly jobs', 'MAILTO=""', '  0 3 * * * backup % x', '@daily cmd']);
+  const text = '# nightly jobs\r\n\r\n# more  \n\n  0 3 * * * backup % x\t\n@daily cmd\n   \n';
+  assert.equal(wantedEntries(text), ['# nightly jobs', '# more', '  0 3 * * * backup % x', '@daily cmd']);
 });
 
 test('wantedEntries of an empty file is empty', () => {
   assert.equal(wantedEntries(''), []);
   assert.equal(wantedEntries('\n\n  \n'), []);
+});
+
+// Issue #22: cron applies a variable to every later line of the whole crontab (no unset), so a
+// variable in an app's block would change other apps' jobs and the user's own lines.
+const variables: Array<[string, RegExp]> = [
+  ['MAILTO=""', /cron variable MAILTO.*past hoist's block.*\| mail -s/],
+  ['MAILTO = ops@example.com', /cron variable MAILTO/],
+  ['PATH=/opt/app/bin:/usr/bin:/bin', /cron variable PATH.*in the job's command instead \(PATH=\.\.\. command\), or, for a hoist-run job, in the app's \.env/],
+  ['SHELL=/bin/bash', /cron variable SHELL.*bash -c/],
+  ['  CRON_TZ=Europe/Paris', /cron variable CRON_TZ.*time zone/],
+  ['_X1=', /cron variable _X1/],
+];
+for (const [line, fix] of variables) {
+  test(`refused, with the fix: ${JSON.stringify(line)}`, () => {
+    const problems = crontabProblems(`@daily ok\n${line}\n`);
+    assert.is(problems.length, 1, JSON.stringify(problems));
+    assert.is(problems[0]!.line, 2);
+    assert.match(problems[0]!.problem, fix);
+  });
+}
+
+test('a refused variable line is shown with its value hidden (a .env read as a crontab is all such lines)', () => {
+  const secret = 'postgres://app:s3cr3t-Pa55@db/app';
+  const problems = crontabProblems(`DATABASE_URL=${secret}\n export X=1\n`);
+  assert.equal(problems[0]!.text, 'DATABASE_URL=(hidden)');
+  assert.not.ok(JSON.stringify(problems).includes('s3cr3t'), JSON.stringify(problems));
+  assert.is(withVariableHidden('  PATH = /a:/b'), '  PATH =(hidden)');
+  assert.is(withVariableHidden('@daily PATH=/a cmd'), '@daily PATH=/a cmd', 'a job line is shown as it is');
+  assert.is(withVariableHidden('# A=1'), '# A=1');
 });
 
 test.run();
