@@ -151,11 +151,33 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
 /**
  * cron-install as the rollback pipeline's last task: the release gone back to may be older than
  * APP_CRONTAB's file. That release had no jobs, so none are installed (hoist's block is removed)
- * instead of an error that would undo the whole rollback. A release still fails on a missing file.
+ * instead of an error that would undo the whole rollback. The same for a file releases now
+ * refuse. A release still fails on a missing or refused file.
  */
 export const cronInstallOfRollback = defineTask<CronWanted, CronFact, CronStep>({
   ...cronInstall,
-  plan: (w, f, input) => cronInstall.plan(w.entries === null && w.repoFile && f.repoFile === null ? { ...w, entries: [] } : w, f, input),
+  plan(w, f, input) {
+    if (w.entries !== null || !w.repoFile) return cronInstall.plan(w, f, input);
+    if (f.repoFile === null) return cronInstall.plan({ ...w, entries: [] }, f, input);
+    // An older release may hold a crontab that releases now refuse (a link out of the release,
+    // cron variable lines): its jobs are not installed, and the rollback goes on, saying why.
+    // Failing here would undo the whole rollback, the one command for when things are wrong.
+    // Only what releases newly refuse; a line cron itself cannot read still fails, as it did.
+    const newlyRefused = f.repoFileRefused !== undefined || (typeof f.repoFile === 'string' && crontabProblems(f.repoFile).some((p) => p.problem.includes('sets the cron variable')));
+    let refused: string | null = null;
+    if (newlyRefused) {
+      try {
+        entriesFromRelease(w, f);
+      } catch (e) {
+        if (!(e instanceof HoistError)) throw e;
+        refused = e.message;
+      }
+    }
+    if (refused === null) return cronInstall.plan(w, f, input);
+    const plan = cronInstall.plan({ ...w, entries: [] }, f, input);
+    const why = `the release's jobs are not installed: ${refused.split('. Fix:')[0]}`;
+    return plan.changes ? { ...plan, steps: plan.steps.map((st) => ({ ...st, describe: `${st.describe} (${why})` })) } : { changes: false, reason: `${plan.reason}; ${why}` };
+  },
 });
 
 /** APP_CRONTAB's entries, checked as CRON_FILE's are: a bad line fails the task (and the release). */

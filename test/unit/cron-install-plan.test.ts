@@ -139,6 +139,23 @@ test('rollback: a release older than APP_CRONTAB\'s file had no jobs: the block 
   assert.is(cronInstallOfRollback.name, 'cron-install');
 });
 
+test('rollback: an older release whose crontab releases now refuse (a variable line, a link out of it) gets no jobs, and the rollback goes on saying why', () => {
+  const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
+  const content = `${BEGIN}\n0 1 * * * cd ~/apps/api/current && ./nightly\n${END}\n`;
+  const old = 'PATH=/opt/bin:/usr/bin\n0 1 * * * ./nightly\n';
+  assert.throws(() => cronInstall.plan(w, { exists: true, content, repoFile: old, ...HEAD_FACT }), /PATH=/, 'a release refuses it');
+  const plan = cronInstallOfRollback.plan(w, { exists: true, content, repoFile: old, ...HEAD_FACT });
+  assert.ok(plan.changes, JSON.stringify(plan));
+  if (plan.changes) {
+    assert.match(plan.steps[0]!.describe, /^remove the hoist:api block .*the release's jobs are not installed: APP_CRONTAB deploy\/crontab line 1/);
+    assert.not.match(plan.steps[0]!.describe, /\/opt\/bin/, 'the value stays hidden');
+    assert.is(plan.steps[0]!.content, '');
+  }
+  const linked = cronInstallOfRollback.plan(w, { exists: false, content: '', repoFileRefused: { outside: '/home/deploy/apps/api/shared/.env' }, ...HEAD_FACT });
+  assert.equal(linked.changes, false);
+  if (!linked.changes) assert.match(linked.reason, /leads out of the release folder/);
+});
+
 test('APP_CRONTAB: a release without the file, or with a bad line, fails the plan naming it', () => {
   const w: CronWanted = { app: 'api', user: 'deploy', asOther: false, entries: null, repoFile: 'deploy/crontab', runner: RUNNER };
   assert.throws(() => cronInstall.plan(w, { exists: false, content: '', repoFile: null }), /APP_CRONTAB deploy\/crontab is not in the live release/);

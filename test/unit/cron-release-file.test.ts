@@ -85,18 +85,21 @@ for (const [file, target] of outside) {
     assert.equal(leaks(stdout), [], 'the content never left the host');
     assert.is(fact.repoFile, undefined);
     assert.ok(fact.repoFileRefused && 'outside' in fact.repoFileRefused, JSON.stringify(fact));
-    for (const task of [cronInstall, cronInstallOfRollback]) {
-      try {
-        task.plan(wanted(file), fact, {} as TaskInput);
-        assert.unreachable('refused');
-      } catch (e) {
-        const message = (e as Error).message;
-        assert.match(message, new RegExp(`^APP_CRONTAB ${file}: ~/apps/api/current/${file} leads out of the release folder \\(to /`));
-        assert.match(message, target);
-        assert.match(message, /Fix: commit the crontab itself at/);
-        assert.equal(leaks(message), []);
-      }
+    try {
+      cronInstall.plan(wanted(file), fact, {} as TaskInput);
+      assert.unreachable('refused');
+    } catch (e) {
+      const message = (e as Error).message;
+      assert.match(message, new RegExp(`^APP_CRONTAB ${file}: ~/apps/api/current/${file} leads out of the release folder \\(to /`));
+      assert.match(message, target);
+      assert.match(message, /Fix: commit the crontab itself at/);
+      assert.equal(leaks(message), []);
     }
+    // A rollback installs no jobs of such a release and goes on, saying why (never the content).
+    const back = cronInstallOfRollback.plan(wanted(file), fact, {} as TaskInput);
+    const said = back.changes ? back.steps.map((st) => st.describe).join('\n') : back.reason;
+    assert.match(said, /the release's jobs are not installed: APP_CRONTAB .* leads out of the release folder/);
+    assert.equal(leaks(said), []);
   });
 }
 
