@@ -1,0 +1,139 @@
+// release-switch's drain for real: a slow request (a CGI endpoint of the app that sleeps before
+// it answers) goes through Caddy to the live slot just as a release brings the other slot up, so
+// it is still running when Caddy moves the traffic and release-switch retires its slot. With
+// the default DRAIN_TIMEOUT the slot is stopped only once the request finished: it completes
+// with 200 and its whole body, and the run says 0 requests were in flight when the slot
+// stopped (a fixed 2 s drain, as before, cut it: 502). With DRAIN_TIMEOUT shorter than the
+// request, the run says 1 request was still in flight, and that request is indeed cut. Each
+// release is run twice; the second changes nothing.
+import { randomBytes } from 'node:crypto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunReport } from '../../lib/report/run-report.ts';
+import type { GitServer } from '../harness/git-host.ts';
+import { loadAppBase } from '../harness/images.ts';
+import { ReleaseBed } from '../harness/release-bed.ts';
+import type { TestHost } from '../harness/testbed.ts';
+
+const test = suite('release drain, end to end');
+const bed = new ReleaseBed();
+const tb = bed.tb;
+const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
+const DOMAIN = 'app.hoist.test';
+const LINES = 2000;
+let git: GitServer;
+let host: TestHost;
+
+// /cgi-bin/slow?N sleeps N seconds, then answers the version and LINES numbered lines (busybox
+// httpd runs it as CGI; busybox's own sh has the loop's builtins).
+const SLOW = `#!/bin/sh
+sleep "\${QUERY_STRING:-6}"
+printf 'Content-Type: text/plain\\r\\n\\r\\n'
+cat /www/index.html
+i=1; while [ $i -le ${LINES} ]; do echo "line $i"; i=$((i+1)); done
+`;
+const appFiles = (version: string) => ({
+  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCOPY slow /www/cgi-bin/slow\nRUN ["busybox", "chmod", "755", "/www/cgi-bin/slow"]\nCMD ["httpd", "-f", "-p", "8000", "-h", "/www"]\n`,
+  'compose.yaml': 'services:\n  web:\n    build: .\n',
+  'index.html': `${version}\n`,
+  'slow': SLOW,
+});
+const fullBody = (version: string) => `${version}\n${Array.from({ length: LINES }, (_, i) => `line ${i + 1}\n`).join('')}`;
+
+test.before(async () => {
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
+  await git.commit('app', appFiles('v1'), 'v1');
+  bed.env({ HEALTH_TIMEOUT: '30' });
+  const boot = await run();
+  assert.is(boot.code, 0, boot.out);
+  await loadAppBase(host.container);
+  const first = await run('release');
+  assert.is(first.code, 0, first.out);
+});
+test.after(async () => {
+  await bed.stop();
+});
+
+function run(pipeline = 'bootstrap') {
+  return tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN } });
+}
+const statuses = (report: RunReport) => report.hosts[0]!.tasks.map((t) => t.status);
+
+/**
+ * Arms a client on the host: as soon as a container of the slot that is NOT live appears (the
+ * release under way started it; Caddy still routes to the live one), it asks Caddy for
+ * /cgi-bin/slow?SECONDS. Bounded: it gives up after 5 minutes without that container.
+ */
+async function armSlowRequest(seconds: number): Promise<void> {
+  const r = await host.sh(`rm -f /tmp/slow.*
+(
+  live=$(cat /home/deploy/apps/app/active-slot); if [ "$live" = blue ]; then next=green; else next=blue; fi
+  i=0; until [ -n "$(docker ps -q --filter label=com.docker.compose.project=app-$next)" ]; do i=$((i+1)); [ $i -gt 3000 ] && exit 1; sleep 0.1; done
+  echo "$live" >/tmp/slow.from
+  curl -s -o /tmp/slow.body -w '%{http_code}' --max-time 60 --resolve ${DOMAIN}:80:127.0.0.1 "http://${DOMAIN}/cgi-bin/slow?${seconds}" >/tmp/slow.code 2>/tmp/slow.err
+  echo "exit $?" >/tmp/slow.done
+  curl -s localhost:2019/config/apps/http/servers >/tmp/slow.route
+) >/dev/null 2>&1 &`);
+  assert.is(r.code, 0, r.stderr);
+}
+
+/**
+ * What the armed client got, once it is done (bounded: 90 s), and whether Caddy already routed to
+ * the `next` slot's port when the request ended (the request was in flight across the switch).
+ */
+async function slowResult(next: string): Promise<{ from: string; code: string; body: string; done: string; switchedBefore: boolean }> {
+  const r = await host.sh(`i=0; until [ -e /tmp/slow.done ]; do i=$((i+1)); [ $i -gt 900 ] && break; sleep 0.1; done
+printf '%s|%s|%s|' "$(cat /tmp/slow.from 2>/dev/null)" "$(cat /tmp/slow.code 2>/dev/null)" "$(cat /tmp/slow.done 2>/dev/null)"; cat /tmp/slow.body 2>/dev/null`);
+  const [from = '', code = '', done = '', ...body] = r.stdout.split('|');
+  const port = (await host.sh(`sed -n 's/^${next} //p' /home/deploy/apps/app/ports`)).stdout.trim();
+  assert.match(port, /^\d+$/, `the ${next} slot's port is recorded`);
+  const route = (await host.sh('cat /tmp/slow.route')).stdout;
+  return { from, code, done, body: body.join('|'), switchedBefore: route.includes(`"dial":"127.0.0.1:${port}"`) };
+}
+
+const slotContainers = async (slot: string) => (await host.sh(`docker ps -q --filter label=com.docker.compose.project=app-${slot}`)).stdout.trim();
+
+test('a 6 s request through the old slot during the switch completes with its whole body; the run says 0 in flight at the stop; again: unchanged', async () => {
+  await git.commit('app', appFiles('v2'), 'v2');
+  await armSlowRequest(6);
+  const r = await run('release');
+  assert.is(r.code, 0, r.out);
+  const got = await slowResult('green');
+  assert.is(got.from, 'blue', 'the request went out while blue was live');
+  assert.ok(got.switchedBefore, 'Caddy routed to green before the request ended: it ran across the switch');
+  assert.is(got.done, 'exit 0\n', `curl finished: ${got.done}`);
+  assert.is(got.code, '200', `the request answered 200 (${got.code})`);
+  assert.is(got.body, fullBody('v1'), 'the whole body, from the old release');
+  assert.match(r.out, /the blue slot stopped with 0 requests in flight on 127\.0\.0\.1:\d+ \(waited \d+\.\d s; \d+ idle keep-alive connections? closed with it\)/);
+  assert.is(await slotContainers('blue'), '', 'the old slot was stopped after the drain');
+  assert.is((await host.sh(`curl -s --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout, 'v2\n');
+
+  const again = await run('release');
+  assert.is(again.code, 0, again.out);
+  assert.equal(statuses(again.report), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  assert.not.match(again.out, /slot stopped with/);
+});
+
+test('DRAIN_TIMEOUT=2 with a 10 s request: the run says 1 request was still in flight, and it was cut; again: unchanged', async () => {
+  bed.env({ HEALTH_TIMEOUT: '30', DRAIN_TIMEOUT: '2' });
+  try {
+    await git.commit('app', appFiles('v3'), 'v3');
+    await armSlowRequest(10);
+    const r = await run('release');
+    assert.is(r.code, 0, r.out);
+    assert.match(r.out, /the green slot stopped with 1 request still in flight on 127\.0\.0\.1:\d+: DRAIN_TIMEOUT \(2 s\) ran out/);
+    const got = await slowResult('blue');
+    assert.is(got.from, 'green', 'the request went out while green was live');
+    assert.ok(got.switchedBefore, 'Caddy routed to blue before the request ended');
+    assert.ok(got.code !== '200' || got.body !== fullBody('v2'), `the request was cut (${got.code}, ${got.body.length} bytes)`);
+    assert.is(await slotContainers('green'), '', 'the old slot was stopped');
+
+    const again = await run('release');
+    assert.is(again.code, 0, again.out);
+    assert.equal(statuses(again.report), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+  } finally {
+    bed.env({ HEALTH_TIMEOUT: '30' });
+  }
+});
+
+test.run();
