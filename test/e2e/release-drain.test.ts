@@ -1,9 +1,9 @@
 // release-switch's drain for real: a slow request (a CGI endpoint of the app that sleeps before
-// it answers) goes through Caddy to the live slot just as a release brings the other slot up, so
-// it is still running when Caddy moves the traffic and release-switch retires its slot. With
+// it answers) goes through Caddy to the live slot just as a release turned the other slot healthy,
+// so it is still running when Caddy moves the traffic and release-switch retires its slot. With
 // the default DRAIN_TIMEOUT the slot is stopped only once the request finished: it completes
 // with 200 and its whole body, and the run says 0 requests were in flight when the slot
-// stopped (a fixed 2 s drain, as before, cut it: 502). With DRAIN_TIMEOUT shorter than the
+// stopped (the fixed 2 s drain before cut it: 502). With DRAIN_TIMEOUT shorter than the
 // request, the run says 1 request was still in flight, and that request is indeed cut. Each
 // release is run twice; the second changes nothing.
 import { randomBytes } from 'node:crypto';
@@ -60,15 +60,16 @@ function run(pipeline = 'bootstrap') {
 const statuses = (report: RunReport) => report.hosts[0]!.tasks.map((t) => t.status);
 
 /**
- * Arms a client on the host: as soon as a container of the slot that is NOT live appears (the
- * release under way started it; Caddy still routes to the live one), it asks Caddy for
- * /cgi-bin/slow?SECONDS. Bounded: it gives up after 5 minutes without that container.
+ * Arms a client on the host: as soon as docker-up marks the other slot active (it is healthy;
+ * caddy-reload has yet to validate and reload, so Caddy still routes to the live one), it asks
+ * Caddy for /cgi-bin/slow?SECONDS. Bounded: it gives up after 5 minutes without that mark. The
+ * test checks the request did go to the old release (its body) and ran across the switch.
  */
 async function armSlowRequest(seconds: number): Promise<void> {
   const r = await host.sh(`rm -f /tmp/slow.*
 (
   live=$(cat /home/deploy/apps/app/active-slot); if [ "$live" = blue ]; then next=green; else next=blue; fi
-  i=0; until [ -n "$(docker ps -q --filter label=com.docker.compose.project=app-$next)" ]; do i=$((i+1)); [ $i -gt 3000 ] && exit 1; sleep 0.1; done
+  i=0; until [ "$(cat /home/deploy/apps/app/active-slot)" = "$next" ]; do i=$((i+1)); [ $i -gt 6000 ] && exit 1; sleep 0.05; done
   echo "$live" >/tmp/slow.from
   curl -s -o /tmp/slow.body -w '%{http_code}' --max-time 60 --resolve ${DOMAIN}:80:127.0.0.1 "http://${DOMAIN}/cgi-bin/slow?${seconds}" >/tmp/slow.code 2>/tmp/slow.err
   echo "exit $?" >/tmp/slow.done
@@ -93,9 +94,9 @@ printf '%s|%s|%s|' "$(cat /tmp/slow.from 2>/dev/null)" "$(cat /tmp/slow.code 2>/
 
 const slotContainers = async (slot: string) => (await host.sh(`docker ps -q --filter label=com.docker.compose.project=app-${slot}`)).stdout.trim();
 
-test('a 6 s request through the old slot during the switch completes with its whole body; the run says 0 in flight at the stop; again: unchanged', async () => {
+test('a 10 s request through the old slot during the switch completes with its whole body; the run says 0 in flight at the stop; again: unchanged', async () => {
   await git.commit('app', appFiles('v2'), 'v2');
-  await armSlowRequest(6);
+  await armSlowRequest(10);
   const r = await run('release');
   assert.is(r.code, 0, r.out);
   const got = await slowResult('green');
@@ -104,7 +105,7 @@ test('a 6 s request through the old slot during the switch completes with its wh
   assert.is(got.done, 'exit 0\n', `curl finished: ${got.done}`);
   assert.is(got.code, '200', `the request answered 200 (${got.code})`);
   assert.is(got.body, fullBody('v1'), 'the whole body, from the old release');
-  assert.match(r.out, /the blue slot stopped with 0 requests in flight on 127\.0\.0\.1:\d+ \(waited \d+\.\d s; \d+ idle keep-alive connections? closed with it\)/);
+  assert.match(r.out, /the blue slot stopped with 0 requests in flight on 127\.0\.0\.1:\d+ \(waited \d+\.\d s; \d+ idle keep-alive connections? closed with it\)/, r.out);
   assert.is(await slotContainers('blue'), '', 'the old slot was stopped after the drain');
   assert.is((await host.sh(`curl -s --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout, 'v2\n');
 
@@ -114,14 +115,14 @@ test('a 6 s request through the old slot during the switch completes with its wh
   assert.not.match(again.out, /slot stopped with/);
 });
 
-test('DRAIN_TIMEOUT=2 with a 10 s request: the run says 1 request was still in flight, and it was cut; again: unchanged', async () => {
+test('DRAIN_TIMEOUT=2 with a 20 s request: the run says 1 request was still in flight, and it was cut; again: unchanged', async () => {
   bed.env({ HEALTH_TIMEOUT: '30', DRAIN_TIMEOUT: '2' });
   try {
     await git.commit('app', appFiles('v3'), 'v3');
-    await armSlowRequest(10);
+    await armSlowRequest(20);
     const r = await run('release');
     assert.is(r.code, 0, r.out);
-    assert.match(r.out, /the green slot stopped with 1 request still in flight on 127\.0\.0\.1:\d+: DRAIN_TIMEOUT \(2 s\) ran out/);
+    assert.match(r.out, /the green slot stopped with 1 request still in flight on 127\.0\.0\.1:\d+: DRAIN_TIMEOUT \(2 s\) ran out/, r.out);
     const got = await slowResult('blue');
     assert.is(got.from, 'green', 'the request went out while green was live');
     assert.ok(got.switchedBefore, 'Caddy routed to blue before the request ended');
