@@ -1,6 +1,8 @@
 // release-switch's drain for real: a slow request goes through Caddy to the live slot just as a
 // release turned the other slot healthy, and is held open (a CGI endpoint of the app that answers
-// only once told to) until 5 s after Caddy routes to the new slot. With the default DRAIN_TIMEOUT
+// only once told to) until 15 s after Caddy routes to the new slot: past the old fixed 2 s drain
+// plus `docker stop`'s 10 s grace (busybox httpd as PID 1 ignores SIGTERM, so the stop kills it
+// only after those 10 s; a shorter hold let the request finish even with the old drain). With the default DRAIN_TIMEOUT
 // the old slot is stopped only once that request finished: it completes with 200 and its whole
 // body, and the run says 0 requests were in flight when the slot stopped (the fixed 2 s drain
 // before cut it: 502). With DRAIN_TIMEOUT=2 the run says 1 request was still in flight, and that
@@ -70,8 +72,8 @@ async function release(): Promise<{ code: number; out: string; report: RunReport
 /**
  * Arms a client on the host. As soon as docker-up marks the other slot active (it is healthy;
  * caddy-reload has yet to run, so Caddy still routes to the live slot), it asks Caddy for
- * /cgi-bin/slow. Once Caddy's config dials the new slot's port, it waits 5 s more (past the old
- * fixed 2 s drain) and lets the request answer, by creating /tmp/go in the old slot's container.
+ * /cgi-bin/slow. Once Caddy's config dials the new slot's port, it waits 15 s more (past the old
+ * fixed 2 s drain and docker stop's 10 s grace) and lets the request answer, by creating /tmp/go in the old slot's container.
  * Every wait is bounded.
  */
 async function armSlowRequest(): Promise<void> {
@@ -85,7 +87,7 @@ async function armSlowRequest(): Promise<void> {
   (curl -s -o /tmp/slow.body -w '%{http_code}' --max-time 90 --resolve ${DOMAIN}:80:127.0.0.1 "http://${DOMAIN}/cgi-bin/slow" >/tmp/slow.code 2>/tmp/slow.err; echo "exit $?" >/tmp/slow.done) &
   i=0; until curl -s localhost:2019/config/apps/http/servers | grep -q "\\"dial\\":\\"127.0.0.1:$port\\""; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.05; done
   curl -s localhost:2019/config/apps/http/servers | grep -q "\\"dial\\":\\"127.0.0.1:$port\\"" && echo switched >/tmp/slow.switched
-  sleep 5
+  sleep 15
   docker exec $old sh -c ': > /tmp/go' >/tmp/slow.go 2>&1; echo "go $?" >>/tmp/slow.go
   wait
 ) >/dev/null 2>&1 &`);
@@ -122,7 +124,7 @@ test('a request held across the switch completes with its whole body; the run sa
   assert.equal(statuses(again.report), ['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
 });
 
-test('DRAIN_TIMEOUT=2 with a request held 5 s past the switch: the run says 1 request was still in flight, and it was cut; again: unchanged', async () => {
+test('DRAIN_TIMEOUT=2 with a request held 15 s past the switch: the run says 1 request was still in flight, and it was cut; again: unchanged', async () => {
   bed.env({ HEALTH_TIMEOUT: '30', DRAIN_TIMEOUT: '2' });
   try {
     await git.commit('app', appFiles('v3'), 'v3');
