@@ -144,8 +144,14 @@ test('the active slot switched to green moves the traffic to green; the run afte
 // such request fail during releases with two test files side by side. hoist's reload first sets
 // net.ipv4.tcp_migrate_req=1 (commands.ts, keepQueuedConnections): the kernel hands them to the new
 // socket. Here clients ask all along while hoist's own reload command switches the route back
-// and forth on a busy CPU; the negative control below runs the same load with the setting held
-// at 0 and shows the resets it prevents.
+// and forth on a busy CPU, and no request fails.
+// No negative control (issue #22): the same load with the setting held at 0 (a read-only bind
+// mount over /proc/sys/net/ipv4/tcp_migrate_req, so hoist's reload could not turn it on and said
+// so on every reload) reset 0 of 438 requests over 80 switches and 1 of 1113 over 200 switches
+// (session 6, 2 cores under heavy load). Resets without the setting are too rare here to assert,
+// so this test shows only that no request fails with it, not that the setting is what prevents
+// them (the kernel documents that it does; the earlier "60 switches reset 5 to 11" was not
+// reproduced).
 
 /**
  * `reloads` switches of the route between the two slots, each by hoist's own reload command,
@@ -189,32 +195,6 @@ test('a reload resets no connection: clients asking all along, the route switche
   assert.is(unset, 0, 'every reload had the setting on');
   assert.is(await loads(), loadsBefore + 40, 'every switch was a reload');
   assert.is(await ask('app.hoist.test'), 'green', 'back on green');
-});
-
-// The negative control: the same load with net.ipv4.tcp_migrate_req held at 0 on the host (a
-// read-only bind mount over it, as a VPS with a read-only /proc/sys has: hoist's reload cannot
-// turn it on and says so). Connections queued on the closing socket are reset, so the test above
-// passing is the setting's doing. Resets need a connection to land in the short window between
-// a socket's last accept and its close: 200 switches (five times the count above) gave N failed
-// requests here; measured before: 60 switches reset 5 to 11.
-test('negative control: with tcp_migrate_req held at 0, the same load through 200 switches has requests reset', async () => {
-  const hold = await host.sh(`set -e; echo 0 > ${MIGRATE_REQ}; mount --bind ${MIGRATE_REQ} ${MIGRATE_REQ}; mount -o remount,ro,bind ${MIGRATE_REQ}`);
-  assert.is(hold.code, 0, hold.stderr);
-  try {
-    const loadsBefore = await loads();
-    const { lines, answered, unset } = await switchUnderLoad(200);
-    const failed = lines.filter((l) => !l.endsWith(' 200'));
-    const failedCount = failed.reduce((n, l) => n + Number(l.split(' ')[0]), 0);
-    timings.push(`200 switches without tcp_migrate_req: ${answered} answered, ${failedCount} failed (${failed.join('; ')})`);
-    assert.ok(answered > 100, `the clients asked (${lines.join('; ')})`);
-    assert.is(unset, 200, "every reload said it could not turn the setting on");
-    assert.is((await host.sh(`cat ${MIGRATE_REQ}`)).stdout.trim(), '0', 'the setting stayed off');
-    assert.ok(failedCount >= 1, `some request was reset without the setting: ${lines.join('; ')}`);
-    assert.is(await loads(), loadsBefore + 200, 'every switch was a reload');
-  } finally {
-    const back = await host.sh(`umount ${MIGRATE_REQ}; echo 1 > ${MIGRATE_REQ}`);
-    assert.is(back.code, 0, back.stderr);
-  }
 });
 
 test('a bad CADDY_EXTRA fails with caddy\'s message, is never reloaded, and the old route keeps answering', async () => {
