@@ -1,6 +1,6 @@
 // Makes the release that serves traffic the `current` one and retires the other slot: `current`
 // is switched atomically (a new symlink renamed over the old), then the slot no longer in use
-// is stopped after a short drain, and images of releases git-sync removed are deleted. Knows
+// is stopped once no request is in flight through it (at most DRAIN_TIMEOUT), and images of releases git-sync removed are deleted. Knows
 // it already is when `current` names the active slot's release, the other slot runs nothing and
 // every image left belongs to a release still on the host.
 import { HoistError } from '../lib/errors.ts';
@@ -11,7 +11,8 @@ import { slotCommands, stopProject } from './docker-up/commands.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import type { SlotPorts } from '../lib/release/app-ports.ts';
-import { explicitPorts, other, type Slot } from './docker-up/slots.ts';
+import { explicitPorts, other, projectOf, type Slot } from './docker-up/slots.ts';
+import { drainSummary, parseDrained, waitForRequests } from './release-switch/drain.ts';
 
 export interface SwitchWanted {
   app: string;
@@ -20,19 +21,18 @@ export interface SwitchWanted {
   ports: SlotPorts | null;
   healthPath: string;
   composeFile: string | null;
+  /** DRAIN_TIMEOUT in seconds. */
+  drainSeconds: number;
 }
 
-type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot; live: string } | { kind: 'prune-images'; tags: string[] });
-
-/** Seconds between moving traffic and stopping the old slot: requests in flight finish. */
-const DRAIN_SECONDS = 2;
+type SwitchStep = Step & ({ kind: 'switch-current'; release: string } | { kind: 'retire-slot'; slot: Slot; live: string; port: number | null } | { kind: 'prune-images'; tags: string[] });
 
 export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>({
   name: 'release-switch',
 
   want({ host }) {
     const s = host.settings;
-    return { app: s.appName, user: s.deployUser, service: s.appService, ports: explicitPorts(s), healthPath: s.healthPath, composeFile: s.composeFile ?? null };
+    return { app: s.appName, user: s.deployUser, service: s.appService, ports: explicitPorts(s), healthPath: s.healthPath, composeFile: s.composeFile ?? null, drainSeconds: Math.round(s.drainTimeoutMs / 1000) };
   },
 
   probe(w) {
@@ -49,7 +49,10 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     const steps: SwitchStep[] = [];
     if (f.current !== live || f.pending) steps.push({ kind: 'switch-current', release: live, describe: `point current at ${live}` });
     const idle = other(f.active);
-    if (f.containers.some((c) => c.slot === idle)) steps.push({ kind: 'retire-slot', slot: idle, live, describe: `stop the ${idle} slot after a ${DRAIN_SECONDS}s drain` });
+    if (f.containers.some((c) => c.slot === idle)) {
+      const port = slotPort(w, f, idle);
+      steps.push({ kind: 'retire-slot', slot: idle, live, port, describe: `stop the ${idle} slot once no request is in flight on it (at most ${w.drainSeconds} s)` });
+    }
     // Images of releases whose folders are gone (pruned, or a failed release rolled back); the
     // live release's image is never among them.
     const stale = f.images.filter((tag) => !f.releases.includes(tag) && tag !== live);
@@ -58,10 +61,14 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     return { changes: true, steps };
   },
 
-  async apply(exec, steps, { wanted: w }) {
+  async apply(exec, steps, { wanted: w, progress }) {
     for (const step of steps) {
       if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
-      else if (step.kind === 'retire-slot') await runChecked(exec, retireSlot(w.app, step.slot, step.live), `stopping the ${step.slot} slot`);
+      else if (step.kind === 'retire-slot') {
+        const out = await runChecked(exec, retireSlot(w.app, step.slot, step.live, step.port, w.drainSeconds), `stopping the ${step.slot} slot`);
+        const drained = parseDrained(out);
+        if (drained) progress(drainSummary(step.slot, step.port, w.drainSeconds, drained));
+      }
       else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => `hoist-${w.app}-${w.service}:${t}`)} >/dev/null`, 'removing old images');
     }
   },
@@ -81,22 +88,31 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
 });
 
 /**
- * Stops the idle slot after the drain, only if this run is still there to see it and `current`
+ * The loopback port the slot's container publishes (what Docker says), else the one the
+ * settings or the host's record give it; null when none is known (the drain then waits for nothing).
+ */
+function slotPort(w: SwitchWanted, f: DockerUpFact, slot: Slot): number | null {
+  for (const [port, project] of f.ownPorts) if (project === projectOf(w.app, slot)) return port;
+  return (w.ports ?? f.recordedPorts)?.[slot] ?? null;
+}
+
+/**
+ * Stops the idle slot after the drain (drain.ts), only if this run is still there to see it and `current`
  * still names the release being kept. A connection lost during the drain leaves this command
  * running on the host (sshd does not stop it): once the run rolled back (current and Caddy back
- * on the old slot), stopping that slot 2 s later would leave nothing serving (issue #6, the
- * release-switch fault test saw 502s). The `echo` after the drain fails (SIGPIPE or EPIPE) once
+ * on the old slot), stopping that slot after the drain would leave nothing serving (issue #6, the
+ * release-switch fault test saw 502s). The drain's last `echo` fails (SIGPIPE or EPIPE) once
  * the session is gone, and the check on `current` catches a rollback that came in on a new
  * connection while the old session lingered.
  */
-export function retireSlot(app: string, slot: Slot, live: string): Cmd {
-  return afterDrainIfLive(app, live, DRAIN_SECONDS, stopProject(app, slot), `the ${slot} slot is left running`);
+export function retireSlot(app: string, slot: Slot, live: string, port: number | null, drainSeconds: number): Cmd {
+  return afterDrainIfLive(app, live, waitForRequests(port, drainSeconds), stopProject(app, slot), `the ${slot} slot is left running`);
 }
 
-/** `action` after `seconds`, if the session is still there and `current` still names `live`; else exit 3. */
-export function afterDrainIfLive(app: string, live: string, seconds: number, action: Cmd, skipped: string): Cmd {
+/** `action` after `drain` (which ends by printing a line), if the session is still there and `current` still names `live`; else exit 3. */
+export function afterDrainIfLive(app: string, live: string, drain: Cmd, action: Cmd, skipped: string): Cmd {
   const current = `apps/${app}/current`;
-  return sh`cd && sleep ${seconds} && echo drained && if [ "$(readlink ${current})" = ${`releases/${live}`} ]; then ${action}; else echo ${`current no longer names ${live} (the switch was undone): ${skipped}`} >&2; exit 3; fi`;
+  return sh`cd && ${drain} && if [ "$(readlink ${current})" = ${`releases/${live}`} ]; then ${action}; else echo ${`current no longer names ${live} (the switch was undone): ${skipped}`} >&2; exit 3; fi`;
 }
 
 /** Atomic: a new link under a temporary name, renamed over `current` (rename(2) replaces it). */

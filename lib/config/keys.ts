@@ -284,6 +284,13 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set HEALTH_TIMEOUT to a number of seconds from 1 to 3600',
   },
   {
+    key: 'DRAIN_TIMEOUT',
+    doc: 'Seconds a release waits, after Caddy moved traffic to the new slot, for requests still running on the old slot to finish before it stops it (it stops at once when none is open). 0: stop at once.',
+    default: '30',
+    problem: (v) => (/^\d+$/.test(v) && Number(v) <= 3600 ? null : /^\d+$/.test(v) ? 'is outside 0-3600' : 'is not a whole number'),
+    fix: 'set DRAIN_TIMEOUT to a number of seconds from 0 to 3600, e.g. 30 (longer than your slowest request)',
+  },
+  {
     key: 'BLUE_PORT',
     doc: 'Loopback port of the "blue" slot; a new release starts on the slot the live one is not using. Empty (with GREEN_PORT): hoist picks a free pair on each host from 18001 up, records it in ~/apps/APP_NAME/ports and keeps it, so apps sharing a VPS never collide.',
     perHost: true,

@@ -69,6 +69,8 @@ export interface Settings {
   appService: string;
   healthPath: string;
   healthTimeoutMs: number;
+  /** DRAIN_TIMEOUT: the longest release-switch waits for requests on the old slot to finish. */
+  drainTimeoutMs: number;
   /** BLUE_PORT/GREEN_PORT when set (both or neither); null: hoist picks and records them per host. */
   bluePort: number | null;
   greenPort: number | null;
@@ -175,6 +177,7 @@ export function buildSettings(raw: RawSettings): Settings {
     appService: must('APP_SERVICE').value,
     healthPath: must('HEALTH_PATH').value,
     healthTimeoutMs: Number(must('HEALTH_TIMEOUT').value) * 1000,
+    drainTimeoutMs: Number(must('DRAIN_TIMEOUT').value) * 1000,
     bluePort,
     greenPort,
     caddyTls: must('CADDY_TLS').value as 'auto' | 'internal' | 'off',

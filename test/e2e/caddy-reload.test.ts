@@ -10,7 +10,7 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import { readyImage, startReadyServices } from '../harness/images.ts';
 import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
-import { reloadCaddy } from '../../tasks/caddy-reload/commands.ts';
+import { MIGRATE_REQ, MIGRATE_REQ_UNSET, reloadCaddy } from '../../tasks/caddy-reload/commands.ts';
 
 const test = suite('caddy-reload, end to end');
 const tb = new Testbed();
@@ -147,33 +147,55 @@ test('the active slot switched to green moves the traffic to green; the run afte
 // such request fail during releases with two test files side by side. hoist's reload first sets
 // net.ipv4.tcp_migrate_req=1 (commands.ts, keepQueuedConnections): the kernel hands them to the new
 // socket. Here clients ask all along while hoist's own reload command switches the route back
-// and forth on a busy CPU (without the setting, 60 such switches reset 5 to 11 requests).
-test('a reload resets no connection: clients asking all along, the route switched 40 times on a busy CPU', async () => {
-  const migrate = await host.sh('cat /proc/sys/net/ipv4/tcp_migrate_req');
-  assert.is(migrate.code, 0, `this machine's kernel has no net.ipv4.tcp_migrate_req (Linux 5.14+): ${migrate.stderr}`);
-  assert.is(migrate.stdout.trim(), '1', "hoist's reload turned net.ipv4.tcp_migrate_req on");
-  const loadsBefore = await loads();
+// and forth on a busy CPU, and no request fails.
+// No negative control (issue #22): the same load with the setting held at 0 (a read-only bind
+// mount over /proc/sys/net/ipv4/tcp_migrate_req, so hoist's reload could not turn it on and said
+// so on every reload) reset 0 of 438 requests over 80 switches and 1 of 1113 over 200 switches
+// (session 6, 2 cores under heavy load). Resets without the setting are too rare here to assert,
+// so this test shows only that no request fails with it, not that the setting is what prevents
+// them (the kernel documents that it does; the earlier "60 switches reset 5 to 11" was not
+// reproduced).
+
+/**
+ * `reloads` switches of the route between the two slots, each by hoist's own reload command,
+ * while 4 clients ask all along and 2 busy loops load the CPU. Returns `COUNT OUTCOME` lines
+ * (`123 200`, `2 000 Recv failure: Connection reset by peer`) and how many reloads printed
+ * MIGRATE_REQ_UNSET (could not turn the setting on).
+ */
+async function switchUnderLoad(reloads: number): Promise<{ lines: string[]; answered: number; unset: number }> {
   const r = await host.sh(`set -u
-rm -f /tmp/switch.*; end=$(( $(date +%s) + 120 ))
-for b in 1 2; do timeout 120 sh -c 'while [ ! -e /tmp/switch.stop ]; do :; done' & done
+rm -f /tmp/switch.*; end=$(( $(date +%s) + 600 )); : >/tmp/switch.out
+for b in 1 2; do timeout 600 sh -c 'while [ ! -e /tmp/switch.stop ]; do :; done' & done
 for n in 1 2 3 4; do
   (while [ ! -e /tmp/switch.stop ] && [ $(date +%s) -lt $end ]; do curl -s -o /dev/null --max-time 8 -w '%{http_code} %{errormsg}\\n' --resolve app.hoist.test:80:127.0.0.1 http://app.hoist.test/; done >/tmp/switch.$n.log) &
 done
 sleep 1
-for k in $(seq 40); do
+for k in $(seq ${reloads}); do
   if [ $((k % 2)) = 1 ]; then from=18002 to=18001; else from=18001 to=18002; fi
   sed -i "s/127.0.0.1:$from/127.0.0.1:$to/" ${SITE}
-  { ${reloadCaddy().line}; } >/dev/null 2>/tmp/switch.err || { echo "reload $k failed: $(tail -n 3 /tmp/switch.err)"; break; }
+  { ${reloadCaddy().line}; } >>/tmp/switch.out 2>/tmp/switch.err || { echo "reload $k failed: $(tail -n 3 /tmp/switch.err)"; break; }
   sleep 0.2
 done
 sleep 0.5; touch /tmp/switch.stop; wait
-cat /tmp/switch.[1-4].log | sed 's/ *$//' | sort | uniq -c | sed 's/^ *//'`);
+cat /tmp/switch.[1-4].log | sed 's/ *$//' | sort | uniq -c | sed 's/^ *//'
+echo "unset $(grep -c '^${MIGRATE_REQ_UNSET}$' /tmp/switch.out)"`);
   assert.is(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n');
-  const answered = Number(lines.find((l) => l.endsWith(' 200'))?.split(' ')[0] ?? 0);
+  const all = r.stdout.trim().split('\n');
+  const unset = Number(all.pop()?.replace(/^unset /, ''));
+  const answered = Number(all.find((l) => l.endsWith(' 200'))?.split(' ')[0] ?? 0);
+  return { lines: all, answered, unset };
+}
+
+test('a reload resets no connection: clients asking all along, the route switched 40 times on a busy CPU', async () => {
+  const migrate = await host.sh(`cat ${MIGRATE_REQ}`);
+  assert.is(migrate.code, 0, `this machine's kernel has no net.ipv4.tcp_migrate_req (Linux 5.14+): ${migrate.stderr}`);
+  assert.is(migrate.stdout.trim(), '1', "hoist's reload turned net.ipv4.tcp_migrate_req on");
+  const loadsBefore = await loads();
+  const { lines, answered, unset } = await switchUnderLoad(40);
   timings.push(`40 switches under load: ${answered} requests`);
-  assert.ok(answered > 100, `the clients asked (${r.stdout})`);
+  assert.ok(answered > 100, `the clients asked (${lines.join('; ')})`);
   assert.equal(lines.filter((l) => !l.endsWith(' 200')), [], 'every request answered 200');
+  assert.is(unset, 0, 'every reload had the setting on');
   assert.is(await loads(), loadsBefore + 40, 'every switch was a reload');
   assert.is(await ask('app.hoist.test'), 'green', 'back on green');
 });

@@ -205,12 +205,24 @@ test('caddy-reload: cut during caddy reload, retried; v4 goes live', async () =>
   await assertUnchanged('caddy-reload, third run');
 });
 
+/**
+ * The drain ends at once when no request is in flight (tasks/release-switch/drain.ts): too short
+ * for the watcher. An `ss` shim on the test host (first in the PATH) sleeps 2 s before the real
+ * one, so each drain lasts at least that and runs `sleep 2` the watcher can find. Returns its removal.
+ */
+async function slowDrain(): Promise<() => Promise<void>> {
+  const shim = await host.sh(`printf '#!/bin/sh\\nsleep 2\\nexec /usr/bin/ss "$@"\\n' >/usr/local/bin/ss && chmod 755 /usr/local/bin/ss`);
+  assert.is(shim.code, 0, shim.stderr);
+  return async () => void (await host.sh('rm -f /usr/local/bin/ss'));
+}
+
 test('release-switch: cut during the drain, rolled back; v4 keeps serving, the host as before', async () => {
   await git.commit('app', appFiles('v5'), 'v5');
   const before = await snapshot();
+  const fast = await slowDrain();
   await startClient();
-  // The drain is `sleep 2` before the old slot is stopped; the orphaned command goes on.
-  const r = await releaseWithCut({ pattern: '^sleep 2$', pollMs: 50 });
+  // The drain (slowed: `sleep 2` in the ss shim) is under way before the old slot is stopped; the orphaned command goes on.
+  const r = await releaseWithCut({ pattern: '^sleep 2$', pollMs: 50 }).finally(fast);
   // Past the orphan's drain: if it were to stop the old slot anyway, it has done so by now.
   await new Promise((res) => setTimeout(res, 4000));
   const counts = await stopClient(['v4', 'v5']);
@@ -287,6 +299,7 @@ test('the operator\'s hoist dies after current switched: the next run takes over
   await git.commit('app', appFiles('v8'), 'v8');
   // During the drain the hoist process is killed outright (no signal handler, no rollback) and
   // its session cut: current names v8 and the old slot has not been stopped.
+  const fast = await slowDrain();
   const w = await watchFor(host, { pattern: '^sleep 2$', timeoutMs: 240_000, cut: false, pollMs: 50 });
   let child: ChildProcess | undefined;
   // Run once: this run is killed on purpose; the next one takes over and converges, a third
@@ -297,6 +310,7 @@ test('the operator\'s hoist dies after current switched: the next run takes over
   child!.kill('SIGKILL');
   await cutSession(host, match!, false);
   const killed = await running;
+  await fast();
   assert.instance(killed, Error, 'the killed run wrote no report');
   // Past the drain of the orphaned command: it must not have stopped the old slot on its own.
   await new Promise((res) => setTimeout(res, 4000));

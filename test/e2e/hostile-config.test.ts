@@ -162,6 +162,7 @@ const REFUSED: Refused[] = [
   k('APP_SERVICE', 'upper case (no Docker image name)', 'Web', { shows: ['image name'] }),
   k('HEALTH_PATH', 'substitution (a space)', `/health${SUB}`),
   k('HEALTH_TIMEOUT', 'too long', '3601'),
+  k('DRAIN_TIMEOUT', 'shell after the number', `30${SEMI}`),
   k('BLUE_PORT', 'shell after the port', `18001${SEMI}`),
   k('GREEN_PORT', 'the blue port', '18001', { vars: { BLUE_PORT: '18001', GREEN_PORT: '18001' }, shows: ['same as BLUE_PORT'] }),
   k('BLUE_PORT', 'without GREEN_PORT', '18001', { shows: ['set without GREEN_PORT'] }),

@@ -30,6 +30,7 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     appService: 'web',
     healthPath: '/',
     healthTimeoutMs: 120_000,
+    drainTimeoutMs: 30_000,
     bluePort: null,
     greenPort: null,
     caddyTls: 'auto',
