@@ -9,7 +9,8 @@ import { HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
+import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
+import { imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
@@ -46,6 +47,8 @@ export interface DockerUpStep extends Step {
   record: boolean;
   /** sha256 of shared/.env, handed to the container (env_file) and labelled; null: none. */
   envSha256: string | null;
+  /** The app's images under hoist's old name, to re-tag first (tasks/docker-up/image-name.ts). */
+  retag: { from: string; to: string }[];
 }
 
 export class UnhealthyReleaseError extends HoistError {}
@@ -82,11 +85,14 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     const ports = choosePorts({ app: w.app, explicit: w.ports, recorded: f.recordedPorts, others: f.otherPorts, listening: f.listening, ownProjects: f.ownPorts });
     const record = !f.recordedPorts || f.recordedPorts.blue !== ports.blue || f.recordedPorts.green !== ports.green;
     const envSha256 = w.env ? f.envSha256 : null;
+    const retag = f.legacy ?? [];
+    const retagNote = retag.length ? `re-tag ${retag.length} image(s) of ${w.app} from the old name ${legacyImageRepo(w.app, w.service)} to ${imageRepo(w.app, w.service)}, then ` : '';
     if (f.active && servesHealthy(f, f.active, target, w.service, envSha256)) {
       const live = `release ${target} is live on the ${f.active} slot (127.0.0.1:${ports[f.active]}) and healthy`;
-      if (!record) return { changes: false, reason: live };
-      const describe = `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ${live}`;
-      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, describe }] };
+      if (!record && !retag.length) return { changes: false, reason: live };
+      const recordNote = record ? `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ` : '';
+      const describe = `${retagNote}${recordNote}${live}`;
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
@@ -105,7 +111,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           ports,
           record,
           envSha256,
-          describe: `${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+          retag,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
         },
       ],
     };
@@ -114,6 +121,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   async apply(exec, steps, ctx) {
     const { wanted: w, before } = ctx;
     for (const step of steps) {
+      if (step.retag.length) await runChecked(exec, retagImages(w.app, step.retag), `re-tagging the images of ${w.app} under hoist's new name`);
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
       const port = step.ports[step.slot];

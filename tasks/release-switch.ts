@@ -12,6 +12,7 @@ import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import type { SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, type Slot } from './docker-up/slots.ts';
+import { imageRef } from './docker-up/image-name.ts';
 
 export interface SwitchWanted {
   app: string;
@@ -62,7 +63,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     for (const step of steps) {
       if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
       else if (step.kind === 'retire-slot') await runChecked(exec, retireSlot(w.app, step.slot, step.live), `stopping the ${step.slot} slot`);
-      else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => `hoist-${w.app}-${w.service}:${t}`)} >/dev/null`, 'removing old images');
+      else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => imageRef(w.app, w.service, t))} >/dev/null`, 'removing old images');
     }
   },
 
