@@ -10,7 +10,7 @@ test('the override names the service as a string, whatever YAML would make of th
     const doc = parse(overrideYaml({ ...base, service })) as { services: Record<string, unknown> };
     assert.equal(Object.keys(doc.services), [service], service);
     assert.equal(doc.services[service], {
-      image: `hoist-api-${service}:20261126-abc`,
+      image: `hoist/api/${service}:20261126-abc`,
       ports: ['127.0.0.1:18001:8000'],
       labels: { 'hoist.release': '20261126-abc' },
     });
