@@ -5,12 +5,12 @@
 // answers 2xx/3xx. Refuses, in words, a host whose Docker does not answer (before compose would,
 // with a Python traceback). The slots' ports are the app's on this host: chosen once among what
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
-import { HoistError, RemoteCommandError } from '../lib/errors.ts';
+import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot } from './docker-up/commands.ts';
-import { imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
+import { appImageNameProblem, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
@@ -58,6 +58,9 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
 
   want({ host }) {
     const s = host.settings;
+    // The app's images are hoist/APP/SERVICE (docker-up/image-name.ts): Docker must accept APP there.
+    const imageProblem = appImageNameProblem(s.appName);
+    if (imageProblem) throw new ConfigError('APP_NAME', s.appName, imageProblem, 'set APP_NAME to lower case letters and digits joined by -, _ or __, not ending in - or _ (e.g. sentiment-api)');
     return {
       app: s.appName,
       user: s.deployUser,
