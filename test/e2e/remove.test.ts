@@ -340,7 +340,7 @@ test('web (service api-x) and web-api (service x) on one host, two releases each
     await mustRun(envOf(app), 'release');
     assert.is(await throughCaddy(app.domain), `${app.name} v2`);
   }
-  const names = (await hoistImages()).map((l) => l.split(' ')[1]!.replace(/:\d{14}-[0-9a-f]{12}$/, ':R'));
+  const names = (await hoistImages()).map((l) => l.split(' ')[1]!.replace(/:\d{14}-[0-9a-f]{12}$/, ':R')).sort();
   assert.equal(names, ['hoist/web-api/x:R', 'hoist/web-api/x:R', 'hoist/web/api-x:R', 'hoist/web/api-x:R']);
 });
 
