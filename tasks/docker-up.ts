@@ -5,12 +5,13 @@
 // answers 2xx/3xx. Refuses, in words, a host whose Docker does not answer (before compose would,
 // with a Python traceback). The slots' ports are the app's on this host: chosen once among what
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
-import { HoistError, RemoteCommandError } from '../lib/errors.ts';
+import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
+import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
+import { appImageNameProblem, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
@@ -47,6 +48,8 @@ export interface DockerUpStep extends Step {
   record: boolean;
   /** sha256 of shared/.env, handed to the container (env_file) and labelled; null: none. */
   envSha256: string | null;
+  /** The app's images under hoist's old name, to re-tag first (tasks/docker-up/image-name.ts). */
+  retag: { from: string; to: string }[];
 }
 
 export class UnhealthyReleaseError extends HoistError {}
@@ -56,6 +59,9 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
 
   want({ host }) {
     const s = host.settings;
+    // The app's images are hoist/APP/SERVICE (docker-up/image-name.ts): Docker must accept APP there.
+    const imageProblem = appImageNameProblem(s.appName);
+    if (imageProblem) throw new ConfigError('APP_NAME', s.appName, imageProblem, 'set APP_NAME to lower case letters and digits joined by -, _ or __, not ending in - or _ (e.g. sentiment-api)');
     return {
       app: s.appName,
       user: s.deployUser,
@@ -83,11 +89,14 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     const ports = choosePorts({ app: w.app, explicit: w.ports, recorded: f.recordedPorts, others: f.otherPorts, listening: f.listening, ownProjects: f.ownPorts });
     const record = !f.recordedPorts || f.recordedPorts.blue !== ports.blue || f.recordedPorts.green !== ports.green;
     const envSha256 = w.env ? f.envSha256 : null;
+    const retag = f.legacy ?? [];
+    const retagNote = retag.length ? `re-tag ${retag.length} image(s) of ${w.app} from the old name ${legacyImageRepo(w.app, w.service)} to ${imageRepo(w.app, w.service)}, then ` : '';
     if (f.active && servesHealthy(f, f.active, target, w.service, envSha256)) {
       const live = `release ${target} is live on the ${f.active} slot (127.0.0.1:${ports[f.active]}) and healthy`;
-      if (!record) return { changes: false, reason: live };
-      const describe = `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ${live}`;
-      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, describe }] };
+      if (!record && !retag.length) return { changes: false, reason: live };
+      const recordNote = record ? `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ` : '';
+      const describe = `${retagNote}${recordNote}${live}`;
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
@@ -106,7 +115,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           ports,
           record,
           envSha256,
-          describe: `${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+          retag,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
         },
       ],
     };
@@ -115,6 +125,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   async apply(exec, steps, ctx) {
     const { wanted: w, before } = ctx;
     for (const step of steps) {
+      if (step.retag.length) await runChecked(exec, retagImages(w.app, step.retag), `re-tagging the images of ${w.app} under hoist's new name`);
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
       const port = step.ports[step.slot];

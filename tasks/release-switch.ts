@@ -13,6 +13,7 @@ import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up
 import type { SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, projectOf, type Slot } from './docker-up/slots.ts';
 import { drainSummary, parseDrained, waitForRequests } from './release-switch/drain.ts';
+import { imageRef } from './docker-up/image-name.ts';
 
 export interface SwitchWanted {
   app: string;
@@ -69,7 +70,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
         const drained = parseDrained(out);
         if (drained) progress(drainSummary(step.slot, step.port, w.drainSeconds, drained));
       }
-      else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => `hoist-${w.app}-${w.service}:${t}`)} >/dev/null`, 'removing old images');
+      else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => imageRef(w.app, w.service, t))} >/dev/null`, 'removing old images');
     }
   },
 

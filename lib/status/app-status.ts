@@ -6,6 +6,7 @@
 import type { SlotPorts } from '../release/app-ports.ts';
 import type { SlotContainer } from '../../tasks/docker-up/probe.ts';
 import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
+import { legacyImageRepo, parseImageRef } from '../../tasks/docker-up/image-name.ts';
 import type { Slot } from '../../tasks/docker-up/slots.ts';
 import type { AppFolder, AppsFact } from './apps-probe.ts';
 import type { AppDisk, DiskUse } from './disk-use.ts';
@@ -60,9 +61,11 @@ function health(a: AppFolder, containers: SlotContainer[], o: AppStatusInput): A
   return { ok: true, detail: `${running} running in the ${slot} slot, ${path} answers ${a.http}` };
 }
 
-/** The app's service: named in its slot override's image (hoist-APP-SERVICE:RELEASE), else the container with a release label. */
+/** The app's service: named in its slot override's image (hoist/APP/SERVICE:RELEASE, or the old hoist-APP-SERVICE:RELEASE), else the container with a release label. */
 function serviceOf(a: AppFolder, slot: Slot, containers: SlotContainer[]): string {
   const ref = a.slotImages[slot];
-  if (ref) return ref.slice(`hoist-${a.name}-`.length, ref.lastIndexOf(':'));
+  const named = ref ? parseImageRef(ref) : null;
+  if (named) return named.service;
+  if (ref) return ref.slice(legacyImageRepo(a.name, '').length, ref.lastIndexOf(':'));
   return containers.find((c) => c.slot === slot && c.release)?.service ?? containers.find((c) => c.slot === slot)?.service ?? '?';
 }

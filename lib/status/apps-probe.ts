@@ -12,6 +12,7 @@ import { isReleaseName } from '../release/layout.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
 import { dockerRootFree, isBuildRoomLine, parseBuildRoom } from '../../tasks/docker-up/disk.ts';
 import { healthOf } from '../../tasks/docker-up/probe.ts';
+import { legacyImageRepo, parseImageRef } from '../../tasks/docker-up/image-name.ts';
 import type { Slot } from '../../tasks/docker-up/slots.ts';
 
 /** One image as /system/df lists it (top-level images only: a build's intermediate ones are inside them). */
@@ -53,7 +54,7 @@ export interface AppFolder {
   current: string | null;
   active: Slot | null;
   ports: SlotPorts | null;
-  /** The images its slot overrides name (hoist-APP-SERVICE:RELEASE), blue and green. */
+  /** The images its slot overrides name (hoist/APP/SERVICE:RELEASE, or an older hoist's hoist-APP-SERVICE:RELEASE), blue and green. */
   slotImages: Partial<Record<Slot, string>>;
   releases: string[];
   /** `du -sk` of apps/APP/releases and apps/APP/repo.git, in bytes; null when not there. */
@@ -155,7 +156,9 @@ function appLine(app: AppFolder, word: string, value: string): void {
   if (word === 'app-ports') app.ports = parsePortsRecord(value);
   else if (word === 'app-image') {
     const [slot, ref] = value.split(/\s+/);
-    if ((slot === 'blue' || slot === 'green') && ref && new RegExp(`^hoist-${app.name}-[a-z0-9][a-z0-9_.-]*:[0-9]{14}-[0-9a-f]{12}$`).test(ref)) app.slotImages[slot] = ref;
+    // The app's own name for it (exactly this app's), or the old one an older hoist wrote.
+    const own = ref ? parseImageRef(ref)?.app === app.name || new RegExp(`^${legacyImageRepo(app.name, '')}[a-z0-9][a-z0-9_.-]*:[0-9]{14}-[0-9a-f]{12}$`).test(ref) : false;
+    if ((slot === 'blue' || slot === 'green') && ref && own) app.slotImages[slot] = ref;
   } else if (word === 'app-release' && isReleaseName(value)) app.releases.push(value);
   else if (word === 'app-du') {
     const [releases, repo] = value.split(/\s+/);

@@ -1,6 +1,7 @@
 // What each app takes on a host's disk, and what the host has left, pure (from apps-probe's
-// fact). An app's images are those its slot overrides name (hoist-APP-SERVICE, every release's
-// tag of it) and the images compose built for its other services (named after its projects,
+// fact). An app's images are those named hoist/APP/* (tasks/docker-up/image-name.ts; an older
+// hoist's hoist-APP-SERVICE when its slot override names it or the evidence there settles whose)
+// and the images compose built for its other services (named after its projects,
 // used by its containers); a pulled image (redis:7) is nobody's alone, as for `hoist remove`.
 // Releases of one app share most layers: each layer is counted once (layers are told apart by
 // their history, everything below included), and `ownBytes` is what no image outside the app
@@ -59,19 +60,17 @@ const splitRef = (ref: string) => ({ repo: ref.slice(0, ref.lastIndexOf(':')), t
 export function imagesOfApps(f: AppsFact): Map<string, DfImage[]> {
   const images = f.df?.images ?? [];
   const byApp = new Map<string, DfImage[]>(f.apps.map((a) => [a.name, []]));
-  const claimedRepos = new Map<string, string>();
-  for (const a of f.apps) for (const ref of Object.values(a.slotImages)) claimedRepos.set(splitRef(ref!).repo, a.name);
+  // A ref a slot override names is that app's exactly (the override is in its folder).
+  const slotRefs = new Map<string, string>();
+  for (const a of f.apps) for (const ref of Object.values(a.slotImages)) slotRefs.set(ref!, a.name);
   const releases = Object.fromEntries(f.apps.map((a) => [a.name, a.releases]));
+  const projectOwner = (project: string) => f.apps.find((a) => project === `${a.name}-blue` || project === `${a.name}-green`)?.name;
   for (const image of images) {
     const owners = new Set<string>();
+    const usedBy = new Set((f.df?.containers ?? []).filter((c) => c.imageId === image.id).flatMap((c) => projectOwner(c.project) ?? []));
     for (const ref of image.refs) {
-      const { repo } = splitRef(ref);
-      const claimed = claimedRepos.get(repo);
-      if (claimed) owners.add(claimed);
-      else {
-        const app = appOfImage(ref, releases);
-        if (app) owners.add(app);
-      }
+      const app = slotRefs.get(ref) ?? appOfImage(ref, releases, usedBy);
+      if (app && byApp.has(app)) owners.add(app);
     }
     // Built by compose for another service of the app: named after its project, used by its containers.
     for (const c of f.df?.containers ?? []) {

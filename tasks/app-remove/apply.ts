@@ -10,7 +10,7 @@ import { caddyMessage } from '../caddy-reload/apply.ts';
 import { CADDYFILE } from '../caddy-reload/caddyfile.ts';
 import { reloadCaddy, removeFile, validateConfig } from '../caddy-reload/commands.ts';
 import { crontabCommands, removeAppDir, removeDocker, removeGitUrlSections, removeKeyFiles } from './commands.ts';
-import { revokeMatching } from './forge-keys.ts';
+import { leftKeysWarning, revokeChecked } from './forge-keys.ts';
 import { RemoveError, type RemoveFact, type RemoveStep, type RemoveWanted } from './types.ts';
 
 type Ctx = ApplyContext<RemoveWanted, RemoveFact>;
@@ -75,8 +75,11 @@ async function revokeKey(w: RemoveWanted, f: RemoveFact, ctx: Ctx): Promise<void
   if (w.forge.kind !== 'github-api' || !token || !pub) throw new HoistError('revoking the deploy key needs GITHUB_TOKEN and the host\'s public key');
   const repo = `${w.forge.owner}/${w.forge.repo}`;
   ctx.progress(`revoking the deploy key at ${repo} through GitHub's API`);
-  const ids = await revokeMatching(w.forge, token, pub);
-  ctx.progress(ids.length ? `revoked deploy key ${ids.join(', ')} of ${repo}` : `GitHub lists no such key for ${repo} any more`);
+  const verdict = await revokeChecked(w.forge, token, pub, f.key.record, { title: w.keyTitle, repo, keyFile: w.keyFile });
+  const ids = verdict.revoke.map((k) => k.id);
+  const warning = leftKeysWarning(verdict, repo, w.app, w.forge.page);
+  if (warning) ctx.progress(warning);
+  if (ids.length || !warning) ctx.progress(ids.length ? `revoked deploy key ${ids.join(', ')} of ${repo}` : `GitHub lists no such key for ${repo} any more`);
 }
 
 /** Site file out (and the import line when no site is left), validated, reloaded; both put back on any failure. */

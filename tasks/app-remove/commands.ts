@@ -4,6 +4,7 @@
 // converges: what is already gone is skipped, so a rerun after a failure finishes the job.
 import { argv, sh, type Cmd } from '../../lib/shell-quote.ts';
 import { appLayout } from '../../lib/release/layout.ts';
+import { keyRecordFile } from '../deploy-key/key-record.ts';
 
 type DockerKind = 'container' | 'network' | 'volume' | 'image';
 
@@ -25,9 +26,9 @@ if [ -L apps ] || [ -L ${root} ]; then echo ${`~${user}/${root} or ~${user}/apps
 rm -rf -- ${root} && { rmdir apps 2>/dev/null || true; }`;
 }
 
-/** The deploy key pair, as the deploy user from its home. */
+/** The deploy key pair and deploy-key's record of it, as the deploy user from its home. */
 export function removeKeyFiles(keyFile: string): Cmd {
-  return sh`cd && rm -f -- ${keyFile} ${`${keyFile}.pub`}`;
+  return sh`cd && rm -f -- ${keyFile} ${`${keyFile}.pub`} ${keyRecordFile(keyFile)}`;
 }
 
 /** Each [url "SECTION"] of ~/.gitconfig that is still there, as the deploy user. */

@@ -7,7 +7,8 @@ import type { FileChange, Plan, TaskInput } from '../../lib/engine/task.ts';
 import { entriesInBlock, withBlock } from '../../lib/cron/crontab-block.ts';
 import { CADDYFILE, hasSitesImport, IMPORT_LINE, withoutSitesImport } from '../caddy-reload/caddyfile.ts';
 import { withoutSshBlock } from '../deploy-key/ssh-config-block.ts';
-import { fingerprint, listedKeys, matchingKeys } from './forge-keys.ts';
+import { fingerprint, keysToRevoke, leftKeysWarning, listedKeys } from './forge-keys.ts';
+import { keyRecordFile, type KeyRecord } from '../deploy-key/key-record.ts';
 import { appImages } from './images.ts';
 import { projects } from './probe.ts';
 import { RemoveError, type ForgeKey, type RemoveFact, type RemoveStep, type RemoveWanted } from './types.ts';
@@ -21,8 +22,8 @@ export function planRemove(w: RemoveWanted, f: RemoveFact, input?: TaskInput): P
   const listed = listedKeys(w.forge, input?.shared);
 
   const pub = f.key.publicKey;
-  const keyStep = pub ? forgeKeyStep(w, pub, listed) : null;
-  if (keyStep) steps.push(keyStep);
+  const keySteps = pub ? forgeKeySteps(w, pub, listed, f.key.record) : [];
+  steps.push(...keySteps);
 
   if (f.caddy.site !== null) {
     const c = f.caddy;
@@ -89,14 +90,14 @@ export function planRemove(w: RemoveWanted, f: RemoveFact, input?: TaskInput): P
     steps.push({ kind: 'app-dir', describe: `delete ~/apps/${w.app} of ${w.user}: ${parts.join(', ')}` });
   }
 
-  if (f.key.private || f.key.public) {
+  if (f.key.private || f.key.public || f.key.recordFile) {
     const unmatched =
-      w.forge.kind === 'github-api' && pub && !keyStep
+      w.forge.kind === 'github-api' && pub && !keySteps.length
         ? ` (GitHub lists no such key for ${w.forge.owner}/${w.forge.repo})`
         : !pub
           ? ' (its public key cannot be read, so no key at the forge can be matched to it)'
           : '';
-    const names = [...(f.key.private ? [`~/${w.keyFile}`] : []), ...(f.key.public ? [`~/${w.keyFile}.pub`] : [])];
+    const names = [...(f.key.private ? [`~/${w.keyFile}`] : []), ...(f.key.public ? [`~/${w.keyFile}.pub`] : []), ...(f.key.recordFile ? [`~/${keyRecordFile(w.keyFile)}`] : [])];
     steps.push({ kind: 'key-files', describe: `delete the deploy key ${names.join(' and ')} of ${w.user}${unmatched}` });
   }
 
@@ -146,22 +147,27 @@ function keptNote(kept: { image: { ref: string }; usedBy: string }[]): string {
   return kept.length ? ` (kept: ${kept.map((k) => `${k.image.ref}, used by container ${k.usedBy}`).join('; ')})` : '';
 }
 
-function forgeKeyStep(w: RemoveWanted, pub: string, listed: ForgeKey[] | null): RemoveStep | null {
+function forgeKeySteps(w: RemoveWanted, pub: string, listed: ForgeKey[] | null, record: KeyRecord | null): RemoveStep[] {
   const comment = pub.trim().split(/\s+/).slice(2).join(' ');
   const what = `deploy key ${fingerprint(pub)}${comment ? ` ("${comment}")` : ''}`;
   const f = w.forge;
   if (f.kind === 'github-api') {
     const repo = `${f.owner}/${f.repo}`;
-    if (listed === null) return { kind: 'revoke-key', ids: [], describe: `revoke this host's ${what} at ${repo} through GitHub's API, if GitHub lists it` };
-    const found = matchingKeys(listed, pub);
-    if (!found.length) return null;
-    const keys = found.map((k) => `deploy key ${k.id} "${k.title}"`).join(', ');
-    return { kind: 'revoke-key', ids: found.map((k) => k.id), describe: `revoke ${keys} of ${repo} through GitHub's API: it is this host's ${what}` };
+    if (listed === null) return [{ kind: 'revoke-key', ids: [], describe: `revoke this host's ${what} at ${repo} through GitHub's API, if GitHub lists it and it is the key deploy-key registered` }];
+    const verdict = keysToRevoke(listed, pub, record, { title: w.keyTitle, repo, keyFile: w.keyFile });
+    const steps: RemoveStep[] = [];
+    if (verdict.revoke.length) {
+      const keys = verdict.revoke.map((k) => `deploy key ${k.id} "${k.title}"`).join(', ');
+      steps.push({ kind: 'revoke-key', ids: verdict.revoke.map((k) => k.id), describe: `revoke ${keys} of ${repo} through GitHub's API: it is this host's ${what}` });
+    }
+    const warning = leftKeysWarning(verdict, repo, w.app, f.page);
+    if (warning) steps.push({ kind: 'tell-key', describe: warning });
+    return steps;
   }
   if (f.kind === 'manual') {
-    return { kind: 'tell-key', describe: `GITHUB_TOKEN is not set (or ${f.repoName} is not on GitHub): delete the ${what} from the deploy keys of ${f.repoName} yourself${f.page ? ` at ${f.page}` : ''}` };
+    return [{ kind: 'tell-key', describe: `GITHUB_TOKEN is not set (or ${f.repoName} is not on GitHub): delete the ${what} from the deploy keys of ${f.repoName} yourself${f.page ? ` at ${f.page}` : ''}` }];
   }
-  return { kind: 'tell-key', describe: `APP_REPO is not set, so hoist cannot tell where the ${what} was registered: delete it there yourself` };
+  return [{ kind: 'tell-key', describe: `APP_REPO is not set, so hoist cannot tell where the ${what} was registered: delete it there yourself` }];
 }
 
 /** The site block's addresses, for people: its first line that opens a block. */

@@ -10,6 +10,7 @@ import { appLayout, isReleaseName } from '../../lib/release/layout.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { CADDYFILE, SITES_DIR } from '../caddy-reload/caddyfile.ts';
 import { projectOf } from '../docker-up/slots.ts';
+import { keyRecordFile, parseKeyRecord } from '../deploy-key/key-record.ts';
 import type { Container, Image, RemoveFact, RemoveWanted } from './types.ts';
 
 /** One line per container: ids and state plain, name and labels as JSON (one line, escaped). */
@@ -47,10 +48,13 @@ ${labelled[1]!}
 fi
 if [ -L apps ] || [ -L ${L.root} ]; then echo appdir=link; elif [ -d ${L.root} ]; then echo appdir=dir; elif [ -e ${L.root} ]; then echo appdir=other; else echo appdir=-; fi
 if [ -d ${L.root} ] && [ ! -L apps ] && [ ! -L ${L.root} ]; then for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'release=%s\\n' "$(printf '%s' "\${n##*/}" | tr '\\n' ' ')"; done; fi
+if [ ! -L apps ]; then for d in apps/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'hostapp=%s\\n' "\${n#apps/}"; done; for d in apps/*/releases/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'hostrelease=%s\\n' "\${n#apps/}"; done; fi
 if [ -f ${L.env} ]; then echo env=yes; else echo env=no; fi
 if [ -e ${w.keyFile} ] || [ -L ${w.keyFile} ]; then echo key=yes; else echo key=no; fi
 if [ -e ${`${w.keyFile}.pub`} ] || [ -L ${`${w.keyFile}.pub`} ]; then echo pubfile=yes; else echo pubfile=no; fi
 if [ -f ${`${w.keyFile}.pub`} ]; then printf 'pub=%s\\n' "$(head -n 1 ${`${w.keyFile}.pub`} | head -c 4000)"; elif [ -f ${w.keyFile} ]; then printf 'pub=%s\\n' "$(ssh-keygen -y -f ${w.keyFile} 2>/dev/null | head -n 1)"; fi
+if [ -f ${keyRecordFile(w.keyFile)} ] || [ -L ${keyRecordFile(w.keyFile)} ]; then echo recordfile=yes; else echo recordfile=no; fi
+if [ -f ${keyRecordFile(w.keyFile)} ]; then printf 'keyrecord=%s\\n' "$(head -c 4000 ${keyRecordFile(w.keyFile)} | base64 -w0)"; fi
 if [ -f .ssh/config ]; then printf 'sshconfig='; base64 -w0 .ssh/config; echo; else echo sshconfig=-; fi
 if command -v git >/dev/null 2>&1; then printf 'giturls='; HOME="$home" git config --global --get-regexp '^url\\.' 2>/dev/null | base64 -w0; echo; fi
 echo end=ok`;
@@ -58,6 +62,7 @@ echo end=ok`;
 
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const ID = /^(sha256:)?[0-9a-f]{12,64}$/;
+const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const DOCKER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 // repository[:port]/path:tag as `docker image ls` prints it (`<none>` for untagged).
 const IMAGE_REF = /^([a-z0-9][a-z0-9._\/:-]*|<none>):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|<none>)$/;
@@ -70,6 +75,7 @@ export function parseRemoveProbe(w: Pick<RemoveWanted, 'app' | 'alias'>, r: Exec
   const volumes: RemoveFact['volumes'] = [];
   const networks: RemoveFact['networks'] = [];
   const releases: string[] = [];
+  const hostReleases: Record<string, string[]> = {};
   const ours = new Set(projects(w.app));
   for (const line of r.stdout.split('\n')) {
     if (line.startsWith('ctr ')) {
@@ -92,6 +98,11 @@ export function parseRemoveProbe(w: Pick<RemoveWanted, 'app' | 'alias'>, r: Exec
       if (key === 'othersite') otherSites.push(decode(value));
       else if (key === 'release') {
         if (isReleaseName(value)) releases.push(value);
+      } else if (key === 'hostapp') {
+        if (APP_NAME.test(value)) hostReleases[value] ??= [];
+      } else if (key === 'hostrelease') {
+        const [app = '', release = '', ...more] = value.split('/releases/');
+        if (APP_NAME.test(app) && isReleaseName(release) && !more.length) (hostReleases[app] ??= []).push(release);
       } else fields.set(key, value);
     }
   }
@@ -125,8 +136,15 @@ export function parseRemoveProbe(w: Pick<RemoveWanted, 'app' | 'alias'>, r: Exec
     networks,
     appDir: appdir === 'dir' || appdir === 'link' || appdir === 'other' ? appdir : null,
     releases: releases.sort(),
+    hostReleases,
     env: fields.get('env') === 'yes',
-    key: { private: fields.get('key') === 'yes', public: fields.get('pubfile') === 'yes', publicKey: pub && /^[a-z0-9-]+ [A-Za-z0-9+/=]+( |$)/.test(pub) ? pub : null },
+    key: {
+      private: fields.get('key') === 'yes',
+      public: fields.get('pubfile') === 'yes',
+      publicKey: pub && /^[a-z0-9-]+ [A-Za-z0-9+/=]+( |$)/.test(pub) ? pub : null,
+      record: parseKeyRecord(b64('keyrecord') ?? ''),
+      recordFile: fields.get('recordfile') === 'yes',
+    },
     sshConfig: b64('sshconfig'),
     gitUrlSections: ourUrlSections(b64('giturls') ?? '', w.alias),
   };

@@ -2,11 +2,12 @@
 // probe), and the steps between them. Kept apart so each part can be read and tested alone.
 import { HoistError } from '../../lib/errors.ts';
 import type { Step } from '../../lib/engine/task.ts';
+import type { KeyRecord } from '../deploy-key/key-record.ts';
 
 /** Where the app's deploy key is registered, and how hoist can take it away there. */
 export type ForgeAccess =
   /** GITHUB_TOKEN is set and APP_REPO is on GitHub: hoist deletes the key through the REST API. */
-  | { kind: 'github-api'; apiUrl: string; owner: string; repo: string }
+  | { kind: 'github-api'; apiUrl: string; owner: string; repo: string; page: string | null }
   /** No token (or another forge): hoist tells the operator which key to delete, and where. */
   | { kind: 'manual'; repoName: string; page: string | null }
   /** No APP_REPO: hoist cannot say where the key was registered. */
@@ -16,7 +17,7 @@ export interface RemoveWanted {
   app: string;
   /** DEPLOY_USER: whose home, crontab, ssh config and git config hold the app. */
   user: string;
-  /** APP_SERVICE: the service whose image hoist tags hoist-APP-SERVICE:<release>. */
+  /** APP_SERVICE: the service whose image hoist tags hoist/APP/SERVICE:<release> (hoist-APP-SERVICE before). */
   service: string;
   /** /etc/caddy/sites/hoist-APP.caddy */
   sitePath: string;
@@ -28,6 +29,8 @@ export interface RemoveWanted {
   keyFile: string;
   /** The ssh Host alias deploy-key made: hoist-APP-repo. */
   alias: string;
+  /** The title deploy-key gives this host's key at the forge (hoist HOST): no key titled otherwise is revoked. */
+  keyTitle: string;
   forge: ForgeAccess;
 }
 
@@ -85,10 +88,20 @@ export interface RemoveFact {
   appDir: 'dir' | 'link' | 'other' | null;
   /** Release folders (release-name style only) under ~/apps/APP/releases. */
   releases: string[];
+  /** Every app folder under ~/apps (this one too) and its release folders: whose an old-named image is. */
+  hostReleases: Record<string, string[]>;
   /** ~/apps/APP/shared/.env exists. */
   env: boolean;
   /** The deploy key's files: which exist, and the public key (from .pub, or derived from the private key). */
-  key: { private: boolean; public: boolean; publicKey: string | null };
+  key: {
+    private: boolean;
+    public: boolean;
+    publicKey: string | null;
+    /** What deploy-key recorded GitHub registered (tasks/deploy-key/key-record.ts); null: none, or not readable as one. */
+    record: KeyRecord | null;
+    /** The record file is there (deleted with the key). */
+    recordFile: boolean;
+  };
   sshConfig: string | null;
   /** git's url.<section>.insteadof sections whose alias host is this app's. */
   gitUrlSections: string[];

@@ -8,6 +8,7 @@ import type { TaskInput } from '../../lib/engine/task.ts';
 import { deployKeyPage, forgeIsGitHub } from '../../lib/forge/deploy-key-page.ts';
 import { appLayout } from '../../lib/release/layout.ts';
 import { caRootPath, sitePath } from '../caddy-reload/caddyfile.ts';
+import { deployKeyTitle } from '../deploy-key/key-record.ts';
 import type { ForgeAccess, RemoveWanted } from './types.ts';
 
 export function removeWanted({ host }: TaskInput): RemoveWanted {
@@ -29,6 +30,7 @@ export function removeWanted({ host }: TaskInput): RemoveWanted {
     // As deploy-key names them (tasks/deploy-key/want.ts).
     keyFile: `.ssh/hoist_${app}_deploy`,
     alias: `hoist-${app}-repo`,
+    keyTitle: deployKeyTitle(host.name),
     forge: forgeAccess(s),
   };
 }
@@ -36,8 +38,9 @@ export function removeWanted({ host }: TaskInput): RemoveWanted {
 export function forgeAccess(s: Pick<Settings, 'repo' | 'githubToken' | 'githubApiUrl'>): ForgeAccess {
   const repo = s.repo;
   if (!repo) return { kind: 'none' };
-  if (s.githubToken && forgeIsGitHub(repo, s.githubApiUrl)) return { kind: 'github-api', apiUrl: s.githubApiUrl, owner: repo.owner, repo: repo.repo };
   // The repository's list of deploy keys (deployKeyPage names the page that adds one).
-  const page = deployKeyPage(repo, s.githubApiUrl);
-  return { kind: 'manual', repoName: `${repo.owner}/${repo.repo}`, page: page ? page.replace(/\/new$/, '') : null };
+  const adds = deployKeyPage(repo, s.githubApiUrl);
+  const page = adds ? adds.replace(/\/new$/, '') : null;
+  if (s.githubToken && forgeIsGitHub(repo, s.githubApiUrl)) return { kind: 'github-api', apiUrl: s.githubApiUrl, owner: repo.owner, repo: repo.repo, page };
+  return { kind: 'manual', repoName: `${repo.owner}/${repo.repo}`, page };
 }

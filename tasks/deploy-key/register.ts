@@ -6,6 +6,7 @@ import type { ApplyContext } from '../../lib/engine/task.ts';
 import type { Executor } from '../../lib/exec/executor.ts';
 import { GitHubDeployKeys } from '../../lib/forge/github-deploy-keys.ts';
 import { deployKeyCommands } from './commands.ts';
+import { deployKeyTitle, keyRecordFile, keyRecordText } from './key-record.ts';
 import { manualInstructions, repoName } from './plan.ts';
 import type { DeployKeyFact, DeployKeyWanted } from './types.ts';
 
@@ -48,8 +49,11 @@ export async function register(exec: Executor, ctx: Ctx, publicKey: string, stat
     const found = await api.find(w.repo, publicKey);
     const created = !found;
     if (!found) state.createSent = true;
-    const key = found ?? (await api.create(w.repo, publicKey, `hoist ${w.hostName}`));
+    const key = found ?? (await api.create(w.repo, publicKey, deployKeyTitle(w.hostName)));
     if (created || state.createSent) state.registeredId = key.id;
+    // What GitHub holds for this key pair, beside it on the host: `hoist remove` revokes this key only (key-record.ts).
+    const record = { id: key.id, title: key.title, repo: repoName(w), key: key.key || publicKey };
+    await exec.upload(`${ctx.before.home}/${keyRecordFile(w.keyFile)}`, keyRecordText(record), { mode: 0o600 });
     ctx.progress(created ? `added read-only deploy key ${key.id} to ${repoName(w)}` : `the key is deploy key ${key.id} of ${repoName(w)} already`);
     return;
   }

@@ -106,3 +106,21 @@ export function writeActiveSlot(app: string, slot: Slot | null): Cmd {
   if (slot === null) return sh`cd && rm -f ${path}`;
   return sh`cd && printf '%s\\n' ${slot} > ${`${path}.tmp`} && mv -f ${`${path}.tmp`} ${path}`;
 }
+
+/**
+ * Gives the app's old-named images their name now (image-name.ts), on the host in one round trip:
+ * each new tag first, then the slot overrides that name an old one point at the new one (a
+ * rollback of release-switch, `hoist exec` and `hoist-run` jobs start from them), then the old
+ * tags go (`docker rmi` of a tag the image has another of only untags it). Safe to run again:
+ * every part converges, so a connection lost half way is finished by the next run.
+ */
+export function retagImages(app: string, pairs: readonly { from: string; to: string }[]): Cmd {
+  const p = slotPaths(app);
+  // Exact lines as overrideYaml writes them; names are [a-z0-9_.:/-] (probe-checked), `.` escaped for sed.
+  const re = (t: string) => t.replace(/[.]/g, '\\.');
+  const edits = pairs.flatMap((x) => ['-e', `s|^    image: "${re(x.from)}"$|    image: "${x.to}"|`]);
+  return sh`cd && set -- ${pairs.flatMap((x) => [x.from, x.to])}
+while [ $# -ge 2 ]; do docker tag "$1" "$2" || exit 1; shift 2; done
+for f in ${[p.override('blue'), p.override('green')]}; do if [ -f "$f" ]; then sed -i ${edits} "$f" || exit 1; fi; done
+docker rmi ${pairs.map((x) => x.from)} >/dev/null`;
+}

@@ -7,6 +7,7 @@
 import { formatBytes } from '../../lib/byte-size.ts';
 import { HoistError } from '../../lib/errors.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
+import { imageOwner, imageRef, legacyImageRepo } from './image-name.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 
 export interface RoomImage {
@@ -35,8 +36,7 @@ export const BUILD_FLOOR = 1024 ** 3;
 /** ... or this many times the live image, whichever is more. */
 export const BUILD_FACTOR = 1.5;
 
-/** The app's tagged image (hoist-APP-SERVICE:RELEASE), as compose tags it through hoist's override. */
-export const imageRef = (app: string, service: string, release: string) => `hoist-${app}-${service}:${release}`;
+export { imageRef } from './image-name.ts';
 
 const SOCK = '/var/run/docker.sock';
 
@@ -119,26 +119,13 @@ export function buildNeeds(liveImageBytes: number, minFree: number | null): { by
   return { bytes: BUILD_FLOOR, why: `at least ${formatBytes(BUILD_FLOOR)} for a build; BUILD_MIN_FREE sets another amount` };
 }
 
-/** An image name hoist tagged (hoist-REPO:RELEASE), split; null for any other. */
-function hoistRef(ref: string): { repo: string; release: string } | null {
-  const at = ref.lastIndexOf(':');
-  const repo = ref.slice(0, at);
-  const release = ref.slice(at + 1);
-  return at > 0 && /^hoist-[a-z0-9][a-z0-9_.-]*$/.test(repo) && isReleaseName(release) ? { repo, release } : null;
-}
-
 /**
- * The app a hoist image belongs to: repositories are hoist-APP-SERVICE and both may contain `-`,
- * so of the apps on the host whose name fits, the one that has the tag's release, else the
- * longest name. Null: no app on this host (removed by hand).
+ * The app a hoist image belongs to (tasks/docker-up/image-name.ts says how, for either name);
+ * null: not hoist's, no app on this host (removed by hand), or an old name no evidence settles.
  */
-export function appOfImage(ref: string, apps: Record<string, string[]>): string | null {
-  const h = hoistRef(ref);
-  if (!h) return null;
-  const fits = Object.keys(apps).filter((a) => h.repo.startsWith(`hoist-${a}-`) && h.repo.length > `hoist-${a}-`.length);
-  const withRelease = fits.filter((a) => apps[a]!.includes(h.release));
-  const pick = (withRelease.length ? withRelease : fits).sort((a, b) => b.length - a.length)[0];
-  return pick ?? null;
+export function appOfImage(ref: string, apps: Record<string, string[]>, usedBy?: ReadonlySet<string>): string | null {
+  const o = imageOwner(ref, { releases: apps, ...(usedBy ? { usedBy } : {}) });
+  return o && o !== 'unsure' ? o.app : null;
 }
 
 export class NotEnoughRoomError extends HoistError {}
@@ -157,7 +144,8 @@ export interface RoomCheck {
 /** Throws NotEnoughRoomError, with the numbers and what could be pruned, when the build does not fit. */
 export function checkBuildRoom(room: BuildRoom, c: RoomCheck): void {
   if (room.freeBytes === null) return; // Nothing to go by (df failed): the build goes on as before.
-  const live = c.live ? room.images.find((i) => i.refs.includes(imageRef(c.app, c.service, c.live!))) : undefined;
+  // Its image under either name (a host released by an older hoist has the old one until docker-up re-tags it).
+  const live = c.live ? room.images.find((i) => i.refs.includes(imageRef(c.app, c.service, c.live!)) || i.refs.includes(`${legacyImageRepo(c.app, c.service)}:${c.live}`)) : undefined;
   const need = buildNeeds(live?.size ?? 0, c.minFree);
   if (room.freeBytes >= need.bytes) return;
   const where = room.root ?? "Docker's root";
@@ -179,13 +167,13 @@ export function pruneAdvice(room: BuildRoom, c: Pick<RoomCheck, 'app' | 'live'>)
     let isStale = false;
     let isKept = false;
     for (const ref of image.refs) {
-      const h = hoistRef(ref);
-      if (!h) continue;
-      const app = appOfImage(ref, room.releases);
-      if (app === null || !room.releases[app]!.includes(h.release)) {
+      // An old name two apps could have given, with nothing to say whose: neither advised nor counted.
+      const o = imageOwner(ref, { releases: room.releases });
+      if (!o || o === 'unsure') continue;
+      if (o.app === null || !room.releases[o.app]!.includes(o.release)) {
         isStale = true;
         staleRefs.push(ref);
-      } else if (app === c.app && h.release !== c.live) isKept = true;
+      } else if (o.app === c.app && o.release !== c.live) isKept = true;
     }
     if (isStale) stale.push(image);
     else if (isKept) kept.push(image);

@@ -7,7 +7,8 @@ import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHos
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
-import { buildRoomProbe, imageRef, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
+import { buildRoomProbe, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
+import { imageRef, imageRepo, legacyImageRepo, legacyOwner, parseImageRef } from './image-name.ts';
 
 /**
  * Whether the deploy user can talk to dockerd: it answers; no Docker installed; installed but
@@ -41,8 +42,13 @@ export interface DockerUpFact {
   containers: SlotContainer[];
   /** HTTP status of HEALTH_PATH on each slot's port; 0 when nothing answered. */
   http: Record<Slot, number>;
-  /** Releases whose image of the app service is on the host (a rollback to them needs no build). */
+  /** Releases whose image of the app service is on the host (a rollback to them needs no build), under either name. */
   images: string[];
+  /**
+   * The app's own images still under the old name hoist-APP-SERVICE:RELEASE (tasks/docker-up/image-name.ts
+   * says how they are told from another app's), each with its name now: docker-up re-tags them.
+   */
+  legacy?: { from: string; to: string }[];
   /** Release directories on the host. */
   releases: string[];
   /** This app's slot ports as recorded on the host (apps/APP/ports), or null. */
@@ -84,7 +90,10 @@ export function dockerUpProbe(p: ProbeInput): Cmd {
   const root = `apps/${p.app}`;
   const paths = slotPaths(p.app);
   const sock = '/var/run/docker.sock';
-  const images = `http://docker/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [`hoist-${p.app}-${p.service}`] }))}`;
+  // Exact repositories (a reference filter without a tag matches the repository whole): the app's
+  // service's images, and the old name of them a host released by an older hoist still has.
+  const legacyRepo = legacyImageRepo(p.app, p.service);
+  const images = `http://docker/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [imageRepo(p.app, p.service), legacyRepo] }))}`;
   const docker = (what: string, url: string) => sh`-s --max-time 10 --unix-socket ${sock} -w ${`\n@docker ${what} %{http_code} %{exitcode}\n`} ${url}`;
   // The slot's port is the one the user set, else the recorded one ($blue/$green below).
   const health = (slot: Slot) => sh`--next -s -o /dev/null --max-time 5 -w ${`\n@http ${slot} %{http_code}\n`} "http://127.0.0.1:$${slot}"${p.healthPath}`;
@@ -102,6 +111,7 @@ for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli
 done
 if [ $compose = none ]; then if command -v docker-compose >/dev/null 2>&1; then compose=v1; elif docker compose version >/dev/null 2>&1; then compose=v2; fi; fi
 echo "compose=$compose"
+echo ${`image-service ${p.service}`}
 echo ${`project blue ${projectOf(p.app, 'blue')}`}
 echo ${`project green ${projectOf(p.app, 'green')}`}
 blue=${p.ports ? String(p.ports.blue) : ''}; green=${p.ports ? String(p.ports.green) : ''}; rb=; rg=
@@ -137,6 +147,8 @@ case "$out" in
 esac
 printf '%s\\n' "$out"
 for d in ${root}/releases/*/; do [ -d "$d" ] || continue; d=\${d%/}; echo "release \${d##*/}"; done
+# An old-named image: whose it is takes every app's releases (image-name.ts); only then are they listed.
+case "$out" in *${`"${legacyRepo}:`}*) for d in apps/*/releases/*/; do [ -d "$d" ] && printf 'any-release %s\\n' "$d"; done;; esac
 # Room for a build matters when one may come: a release is pending, or the live one's image is gone.
 room=$pending; c=\${current%% *}; c=\${c##*/}
 if [ -z "$room" ] && [ -n "$c" ]; then case "$out" in *${`"${imageRef(p.app, p.service, '')}`}"$c"'"'*) ;; *) room=1;; esac; fi
@@ -154,7 +166,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   if (r.code !== 0) throw new RemoteCommandError('probing containers for docker-up', r.code, r.stderr);
   const from = hostSources(app);
   const fact: DockerUpFact = {
-    home: '', docker: 'stopped', systemd: false, pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], releases: [],
+    home: '', docker: 'stopped', systemd: false, pending: null, current: null, active: null, compose: 'none', containers: [], http: { blue: 0, green: 0 }, images: [], legacy: [], releases: [],
     recordedPorts: null, otherPorts: {}, listening: new Map(), ownPorts: new Map(), envSha256: null,
   };
   const users = new Map<number, string>();
@@ -162,11 +174,18 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   let dockerSeen = false;
   const projects = new Map<string, Slot>();
   const diskLines: string[] = [];
+  let service = '';
+  /** Every app's release folders on the host, when an old-named image asked for them. */
+  const everyRelease: Record<string, string[]> = {};
+  /** Image id -> the compose projects of the containers running from it. */
+  const projectsUsing = new Map<string, Set<string>>();
+  const legacyImages: { id: string; ref: string }[] = [];
   const readContainers = (text: string) => {
     for (const c of apiList<ApiContainer>(text)) {
       const labels = c.Labels ?? {};
       const name = (c.Names?.[0] ?? c.Id?.slice(0, 12) ?? '?').replace(/^\//, '');
       const project = labels['com.docker.compose.project'] ?? '';
+      if (c.ImageID && project) projectsUsing.set(c.ImageID, (projectsUsing.get(c.ImageID) ?? new Set()).add(project));
       for (const port of c.Ports ?? []) {
         if (!port.PublicPort) continue;
         published.set(port.PublicPort, name);
@@ -182,9 +201,10 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   const readImages = (text: string) => {
     for (const img of apiList<ApiImage>(text)) {
       for (const tag of img.RepoTags ?? []) {
-        const at = tag.lastIndexOf(':');
         // Only hoist's own tags (a release name): an image someone tagged :latest is not ours to prune.
-        if (at > 0 && isReleaseName(tag.slice(at + 1))) fact.images.push(tag.slice(at + 1));
+        const named = parseImageRef(tag);
+        if (named && named.app === app) fact.images.push(named.release);
+        else if (tag.startsWith('hoist-')) legacyImages.push({ id: img.Id ?? '', ref: tag });
       }
     }
   };
@@ -204,6 +224,15 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     }
     if (isBuildRoomLine(word)) {
       diskLines.push(line);
+      continue;
+    }
+    if (word === 'image-service' && rest[0]) {
+      service = rest[0];
+      continue;
+    }
+    if (word === 'any-release') {
+      const m = /^apps\/([a-z0-9][a-z0-9_-]{0,62})\/releases\/([^/]+)\/$/.exec(rest[0] ?? '');
+      if (m && isReleaseName(m[2]!)) (everyRelease[m[1]!] ??= []).push(m[2]!);
       continue;
     }
     if (word === 'project' && (rest[0] === 'blue' || rest[0] === 'green') && rest[1]) {
@@ -234,6 +263,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     } else if (word === 'user' && /^\d+$/.test(rest[0] ?? '') && rest[1]) users.set(Number(rest[0]), rest[1]);
     else if (word === 'env-sha256') fact.envSha256 = /^[0-9a-f]{64}$/.test(rest[0] ?? '') ? rest[0]! : null;
   }
+  claimLegacy(fact, app, service, legacyImages, everyRelease, projectsUsing);
   // Read only when a release is pending (the probe says why): absent, a build has nothing to go by.
   if (diskLines.length) fact.disk = parseBuildRoom(diskLines);
   for (const holder of fact.listening.values()) if (holder.kind === 'process' && users.has(holder.uid)) holder.user = users.get(holder.uid)!;
@@ -243,10 +273,29 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
   return fact;
 }
 
+/**
+ * The old-named images that are this app's (image-name.ts legacyOwner: the container that runs
+ * one, else the release folders, else the only app that fits): counted as its releases' images,
+ * and listed to be re-tagged. Another app's, or one nobody can be sure of, is left as it is.
+ */
+function claimLegacy(fact: DockerUpFact, app: string, service: string, found: { id: string; ref: string }[], releases: Record<string, string[]>, projectsUsing: Map<string, Set<string>>): void {
+  if (!service || !found.length) return;
+  const apps = Object.keys(releases);
+  for (const { id, ref } of found) {
+    const projects = projectsUsing.get(id) ?? new Set<string>();
+    const usedBy = new Set(apps.filter((a) => projects.has(projectOf(a, 'blue')) || projects.has(projectOf(a, 'green'))));
+    if (legacyOwner(ref, { releases, usedBy }, { app, service }) !== app) continue;
+    const release = ref.slice(ref.lastIndexOf(':') + 1);
+    if (!fact.images.includes(release)) fact.images.push(release);
+    (fact.legacy ??= []).push({ from: ref, to: imageRef(app, service, release) });
+  }
+}
+
 const DOCKER_STATES: DockerState[] = ['running', 'missing', 'stopped', 'no-answer', 'denied'];
 
 interface ApiContainer {
   Id?: string;
+  ImageID?: string;
   Ports?: { PublicPort?: number }[];
   Names?: string[];
   Labels?: Record<string, string>;
@@ -254,6 +303,7 @@ interface ApiContainer {
   Status?: string;
 }
 interface ApiImage {
+  Id?: string;
   RepoTags?: string[] | null;
 }
 

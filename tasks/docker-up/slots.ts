@@ -2,6 +2,7 @@
 // the slot the live one is not using, so the live one keeps serving until the new one is healthy.
 import type { Settings } from '../../lib/config/settings.ts';
 import type { SlotPorts } from '../../lib/release/app-ports.ts';
+import { imageRef } from './image-name.ts';
 
 export type Slot = 'blue' | 'green';
 
@@ -42,7 +43,7 @@ export function overrideYaml(o: { service: string; port: number; appPort: number
     // Quoted: YAML would read a service named `on`, `no`, `null` or `1` as a boolean, null or
     // number, and compose would then not merge this into the app's service of that name.
     `  ${JSON.stringify(o.service)}:`,
-    `    image: "hoist-${o.app}-${o.service}:${o.release}"`,
+    `    image: "${imageRef(o.app, o.service, o.release)}"`,
     // Without a policy a rebooted VPS comes back without its app (proven on a systemd test host:
     // vps-debian13.test.ts). The retired slot is removed, not stopped, so only the live one returns.
     '    restart: "unless-stopped"',

@@ -66,7 +66,7 @@ const sh = async (script: string, user = 'root') => {
 const df = async () => (await sh("df -Pk /var/lib/docker | awk 'NR==2 {print $2, $4}'")).split(' ').map((k) => Number(k) * 1024) as [number, number];
 const imageSize = async (ref: string) => Number(await sh(`docker image inspect --format '{{.Size}}' ${ref}`));
 /** The image of the release live for `app` now. */
-const liveImage = async (app: App) => `hoist-${app}-web:${(await sh(`readlink ${HOME}/apps/${app}/current`)).replace(/^releases\//, '')}`;
+const liveImage = async (app: App) => `hoist/${app}/web:${(await sh(`readlink ${HOME}/apps/${app}/current`)).replace(/^releases\//, '')}`;
 /** Every container (and with `images`, every image) on the host: what a failed or refused release must leave as it was. */
 const dockerState = (images = true) => sh(`docker ps -a --format '{{.ID}} {{.Names}} {{.Image}} {{.Status}}' | sed 's/ Up .*/ Up/' | sort${images ? "; docker images -a --format '{{.ID}} {{.Repository}}:{{.Tag}}' | sort" : ''}`);
 

@@ -214,7 +214,7 @@ test('release: the app .env byte for byte (600) and value for value; the contain
   console.log(`    compose's env_file reads ${Object.keys(VALUES).length - differs.length} of ${Object.keys(VALUES).length} values as dotenv does; differs on ${differs.join(', ')} (see the header)`);
 
   // The hostile release settings arrived as given.
-  assert.match(await on(`docker inspect --format '{{.Config.Image}}' ${ids[0]}`), new RegExp(`^hoist-app-${SERVICE.replace(/\./g, '\\.')}:`));
+  assert.match(await on(`docker inspect --format '{{.Config.Image}}' ${ids[0]}`), new RegExp(`^hoist/app/${SERVICE.replace(/\./g, '\\.')}:`));
   const queries = (await on(`docker exec ${ids[0]} cat /www/queries.log`)).split('\n').filter(Boolean);
   const query = CARRIED.HEALTH_PATH!.slice(CARRIED.HEALTH_PATH!.indexOf('?') + 1);
   assert.ok(queries.length > 0, 'the health check reached the app');

@@ -120,7 +120,7 @@ test('rollback goes back to v1 from its image (no build); rollback --to v1 again
   const after = (await host.sh('docker images -q | sort -u')).stdout.trim().split('\n');
   assert.ok(after.every((id) => images.includes(id)), 'no image was built');
   // The broken v3's folder went with its failed release; its image goes with the next switch.
-  const tags = (await host.sh(`docker images --format '{{.Tag}}' hoist-app-web`)).stdout.trim().split('\n').sort();
+  const tags = (await host.sh(`docker images --format '{{.Tag}}' hoist/app/web`)).stdout.trim().split('\n').sort();
   assert.equal(tags, releases.slice(0, 2).sort(), 'images of v1 and v2 only');
   assert.match(r.report.hosts[0]!.tasks.find((t) => t.task === 'docker-up')!.steps[0] ?? '', /image already built/);
   assert.match((await host.sh('crontab -l', 'deploy')).stdout, /# v1\n# END hoist:app/, "v1's jobs are back with it");

@@ -26,6 +26,9 @@ const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
 const APP_SECRET = `s3cret-${randomBytes(8).toString('hex')}`;
 const A = { name: 'app', domain: 'app.hoist.test' };
 const B = { name: 'other', domain: 'other.hoist.test' };
+// Two apps whose images hoist once named alike: web (service api-x) and web-api (service x) were both hoist-web-api-x.
+const W = { name: 'web', domain: 'web.hoist.test', service: 'api-x' };
+const WA = { name: 'web-api', domain: 'web-api.hoist.test', service: 'x' };
 let git: GitServer;
 let host: TestHost;
 let envA = '';
@@ -105,7 +108,7 @@ async function snapshot(app: string): Promise<string> {
 f=/etc/caddy/sites/hoist-${app}.caddy; if [ -f $f ]; then echo "site:"; cat $f; fi
 echo "cron:"; crontab -u deploy -l | sed -n '/^# BEGIN hoist:${app} /,/^# END hoist:${app}$/p'
 echo "containers:"; for s in blue green; do docker ps -aq --no-trunc --filter label=com.docker.compose.project=${app}-$s; done
-echo "images:"; docker images --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep " hoist-${app}-" | sort || true
+echo "images:"; docker images --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep -F " hoist/${app}/" | sort || true
 echo "volumes:"; for s in blue green; do docker volume ls -q --filter label=com.docker.compose.project=${app}-$s; done
 echo "networks:"; for s in blue green; do docker network ls -q --no-trunc --filter label=com.docker.compose.project=${app}-$s; done
 echo "folder:"; ls -lA --time-style=full-iso /home/deploy/apps/${app} /home/deploy/apps/${app}/releases 2>&1 || true
@@ -137,7 +140,7 @@ async function stopLoop(): Promise<Record<string, number>> {
 const task = (report: RunReport) => report.hosts[0]!.tasks[0]!;
 
 test.before(async () => {
-  ({ git, host } = await bed.start({ domain: A.domain, moreDomains: [B.domain], token: TOKEN, repos: [A.name, B.name] }));
+  ({ git, host } = await bed.start({ domain: A.domain, moreDomains: [B.domain, W.domain, WA.domain], token: TOKEN, repos: [A.name, B.name, W.name, WA.name] }));
   await Promise.all([git.commit(A.name, appFiles(A.name, 'v1'), 'v1'), git.commit(B.name, appFiles(B.name, 'v1'), 'v1')]);
   envA = envFor('a.env', { APP_NAME: A.name, APP_REPO: git.repoUrl(A.name), APP_DOMAIN: A.domain, APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '30', APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`) });
   envB = envFor('b.env', { APP_NAME: B.name, APP_REPO: git.repoUrl(B.name), APP_DOMAIN: B.domain, APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '30', BLUE_PORT: '18011', GREEN_PORT: '18012' });
@@ -161,12 +164,16 @@ test('both apps answer through Caddy, each with its key, block, containers, volu
   assert.is(await throughCaddy(B.domain), 'other v1');
   before = { a: await snapshot(A.name), b: await snapshot(B.name), user: await userLines(), crontab: await sh('crontab -u deploy -l') };
   for (const s of [before.a, before.b]) {
-    assert.match(s, /images:\nsha256:\S+ hoist-\w+-web:\d{14}-[0-9a-f]{12}\n/);
+    assert.match(s, /images:\nsha256:\S+ hoist\/\w+\/web:\d{14}-[0-9a-f]{12}\n/);
     assert.match(s, /volumes:\n\w+-blue_data\n/);
     assert.match(s, /ssh config:\n# BEGIN hoist:/);
   }
   assert.is(bed.fake.keys.get('acme/app')!.length, 1);
   assert.is(bed.fake.keys.get('acme/other')!.length, 1);
+  // deploy-key recorded what GitHub registered, beside the key, the deploy user's.
+  const key = bed.fake.keys.get('acme/app')![0]!;
+  assert.is(await sh('stat -c "%a %U" /home/deploy/.ssh/hoist_app_deploy.github'), '600 deploy\n');
+  assert.match(await sh('cat /home/deploy/.ssh/hoist_app_deploy.github'), new RegExp(`\nid=${key.id}\ntitle=hoist web1\nrepo=acme/app\nkey=${key.key.split(' ').slice(0, 2).join(' ').replace(/[+/]/g, '\\$&')}\n$`));
   assert.match(before.user, /# my own job\n0 3 \* \* \* true # mine\n---\n[\s\S]*Host mine\n {2}HostName example.com\n---\n[\s\S]*user.name=Deploy Person/);
 });
 
@@ -191,9 +198,9 @@ test('--dry-run lists everything of app, twice the same, and changes nothing', a
   assert.match(listed[3]!, /^remove 1 container\(s\) of compose projects app-blue and app-green: app-blue_web_1 \(running, release \d{14}-[0-9a-f]{12}\)$/);
   assert.match(listed[4]!, /^remove 1 network\(s\) of app: app-blue_default$/);
   assert.match(listed[5]!, /^remove 1 volume\(s\) of app, and the data in them: app-blue_data$/);
-  assert.match(listed[6]!, /^remove 1 image\(s\) of app: hoist-app-web:\d{14}-[0-9a-f]{12} \(\S+\); Docker's build cache is shared/);
+  assert.match(listed[6]!, /^remove 1 image\(s\) of app: hoist\/app\/web:\d{14}-[0-9a-f]{12} \(\S+\); Docker's build cache is shared/);
   assert.match(listed[7]!, /^delete ~\/apps\/app of deploy: 1 release\(s\) \(\d{14}-[0-9a-f]{12}\), shared\/\.env \(the app's settings\), the git cache repo\.git and the slot state$/);
-  assert.is(listed[8], 'delete the deploy key ~/.ssh/hoist_app_deploy and ~/.ssh/hoist_app_deploy.pub of deploy');
+  assert.is(listed[8], 'delete the deploy key ~/.ssh/hoist_app_deploy and ~/.ssh/hoist_app_deploy.pub and ~/.ssh/hoist_app_deploy.github of deploy');
   assert.is(listed[9], 'remove the hoist:app block (Host hoist-app-repo) from ~/.ssh/config of deploy; every other line stays as it is');
   assert.match(listed[10]!, /^remove git's URL rewrite to hoist-app-repo from ~\/\.gitconfig of deploy: \[url "git@hoist-app-repo:acme\/app\.git"\]$/);
   assert.is(listed.length, 11);
@@ -233,7 +240,7 @@ test('--yes takes app off the host while other answers every request through Cad
 test -e /etc/caddy/sites/hoist-app.caddy && echo site
 crontab -u deploy -l | grep -q 'hoist:app' && echo cron
 for s in blue green; do [ -n "$(docker ps -aq --filter label=com.docker.compose.project=app-$s)" ] && echo "containers $s"; [ -n "$(docker volume ls -q --filter label=com.docker.compose.project=app-$s)" ] && echo "volumes $s"; [ -n "$(docker network ls -q --filter label=com.docker.compose.project=app-$s)" ] && echo "networks $s"; done
-docker images --format '{{.Repository}}' | grep -q '^hoist-app-' && echo images
+docker images --format '{{.Repository}}' | grep -q '^hoist/app/' && echo images
 test -e /home/deploy/apps/app && echo folder
 ls /home/deploy/.ssh | grep -q hoist_app_deploy && echo key
 grep -q 'hoist:app\\|hoist-app-repo' /home/deploy/.ssh/config && echo ssh-config
@@ -296,11 +303,128 @@ test('other goes too, typed on a terminal, without a token: the key to delete is
   assert.is(await sh('cat /etc/caddy/Caddyfile'), caddyfileBefore);
   assert.not.ok((await sh('ls -A /home/deploy')).split('\n').includes('apps'), '~/apps went with the last app');
   assert.is(await userLines(), before.user);
-  assert.is(await sh("docker ps -aq --filter label=com.docker.compose.project=other-blue; docker images -q 'hoist-other-*'"), '');
+  assert.is(await sh("docker ps -aq --filter label=com.docker.compose.project=other-blue; docker images -q 'hoist/other/*'"), '');
   const again = await remove(envB, ['--yes'], { GITHUB_TOKEN: '' });
   assert.is(again.r.code, 0, again.r.stderr);
   assert.is(task(again.report).reason, 'other is not on this host');
   assertNothingChanged(again.report, 'remove of other, run again');
+});
+
+// ---- web (service api-x) and web-api (service x): one name under hoist's old naming ----
+
+const collideFiles = (app: { name: string; service: string }, version: string) => ({
+  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ["httpd", "-f", "-p", "8000", "-h", "/www"]\n`,
+  'compose.yaml': `services:\n  ${app.service}:\n    build: .\n`,
+  'index.html': `${app.name} ${version}\n`,
+});
+let envW = '';
+let envWA = '';
+const envOf = (app: typeof W) => (app === W ? envW : envWA);
+
+/** A pipeline with its report: exit code, tasks' statuses and steps. */
+async function runReport(env: string, args: string[]): Promise<{ r: CliResult; report: RunReport }> {
+  const r = await hoist(env, [...args, '--json', '-']);
+  try {
+    return { r, report: JSON.parse(r.stdout) as RunReport };
+  } catch {
+    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
+  }
+}
+const taskNamed = (report: RunReport, name: string) => report.hosts[0]!.tasks.find((t) => t.task === name)!;
+const unchanged = (report: RunReport) => report.hosts[0]!.tasks.every((t) => t.status === 'unchanged');
+/** hoist's images on the host, `ID REPO:TAG` sorted. */
+const hoistImages = async () => (await sh("docker images --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep -E ' hoist[/-]' | grep -v hoist-test-base | sort")).trim().split('\n').filter(Boolean);
+const releasesOf = async (app: string) => (await sh(`ls -1 /home/deploy/apps/${app}/releases`)).trim().split('\n');
+
+test('web (service api-x) and web-api (service x) on one host, two releases each: images named hoist/APP/SERVICE', async () => {
+  envW = envFor('web.env', { APP_NAME: W.name, APP_REPO: git.repoUrl(W.name), APP_DOMAIN: W.domain, APP_SERVICE: W.service, HEALTH_TIMEOUT: '30' });
+  envWA = envFor('web-api.env', { APP_NAME: WA.name, APP_REPO: git.repoUrl(WA.name), APP_DOMAIN: WA.domain, APP_SERVICE: WA.service, HEALTH_TIMEOUT: '30' });
+  for (const app of [W, WA]) {
+    await git.commit(app.name, collideFiles(app, 'v1'), 'v1');
+    await mustRun(envOf(app), 'bootstrap');
+    await mustRun(envOf(app), 'release');
+    await git.commit(app.name, collideFiles(app, 'v2'), 'v2');
+    await mustRun(envOf(app), 'release');
+    assert.is(await throughCaddy(app.domain), `${app.name} v2`);
+  }
+  const names = (await hoistImages()).map((l) => l.split(' ')[1]!.replace(/:\d{14}-[0-9a-f]{12}$/, ':R')).sort();
+  assert.equal(names, ['hoist/web-api/x:R', 'hoist/web-api/x:R', 'hoist/web/api-x:R', 'hoist/web/api-x:R']);
+});
+
+test('a host released by an older hoist (both apps\' images named hoist-web-api-x): a release re-tags only the app\'s own, no build; again, nothing', async () => {
+  // What an older hoist left: every hoist/APP/SERVICE:R as hoist-APP-SERVICE:R, and the slot overrides naming those.
+  await sh(`set -e
+for ref in $(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^hoist/'); do
+  repo=\${ref%%:*}; tag=\${ref#*:}; app=$(echo "$repo" | cut -d/ -f2); svc=$(echo "$repo" | cut -d/ -f3)
+  docker tag "$ref" "hoist-$app-$svc:$tag"; docker rmi "$ref" >/dev/null
+done
+sed -i 's|^    image: "hoist/\\([^/]*\\)/\\([^:]*\\):|    image: "hoist-\\1-\\2:|' /home/deploy/apps/web/slots/*.yaml /home/deploy/apps/web-api/slots/*.yaml`);
+  const old = await hoistImages();
+  assert.equal(old.map((l) => l.split(' ')[1]!.replace(/:.*/, '')), ['hoist-web-api-x', 'hoist-web-api-x', 'hoist-web-api-x', 'hoist-web-api-x'], old.join('\n'));
+  const idOf = (lines: string[], tag: string) => lines.find((l) => l.endsWith(`:${tag}`))!.split(' ')[0];
+  const [w1, w2] = (await releasesOf(W.name)) as [string, string];
+  const [a1, a2] = (await releasesOf(WA.name)) as [string, string];
+
+  // hoist status shows each app's images under the old name as its own.
+  const st = await hoist(envW, ['status', '--json', '-']);
+  assert.is(st.code, 0, st.stderr);
+  const apps = (JSON.parse(st.stdout) as { hosts: { apps: { name: string; disk: { images: { ref: string; live: boolean }[] } }[] }[] }).hosts[0]!.apps;
+  const shown = (name: string) => apps.find((a) => a.name === name)!.disk.images.map((i) => `${i.ref}${i.live ? ' live' : ''}`).sort();
+  assert.equal(shown('web'), [`hoist-web-api-x:${w1}`, `hoist-web-api-x:${w2} live`]);
+  assert.equal(shown('web-api'), [`hoist-web-api-x:${a1}`, `hoist-web-api-x:${a2} live`]);
+
+  const { r, report } = await runReport(envW, ['run', 'release']);
+  assert.is(r.code, 0, r.stderr);
+  const up = taskNamed(report, 'docker-up');
+  assert.is(up.status, 'changed');
+  assert.match(up.steps.join('\n'), /^re-tag 2 image\(s\) of web from the old name hoist-web-api-x to hoist\/web\/api-x, then release \S+ is live on the \w+ slot/);
+  assert.equal(report.hosts[0]!.tasks.filter((t) => t.status === 'changed').map((t) => t.task), ['docker-up']);
+  const after = await hoistImages();
+  assert.equal(after.map((l) => l.split(' ')[1]).sort(), [`hoist-web-api-x:${a1}`, `hoist-web-api-x:${a2}`, `hoist/web/api-x:${w1}`, `hoist/web/api-x:${w2}`].sort(), 'web\'s re-tagged, web-api\'s as they were');
+  assert.is(idOf(after, w1), idOf(old, w1), 'the same image, re-tagged: no build');
+  assert.is(idOf(after, w2), idOf(old, w2));
+  assert.match(await sh('cat /home/deploy/apps/web/slots/*.yaml'), /image: "hoist\/web\/api-x:/);
+  assert.not.match(await sh('cat /home/deploy/apps/web/slots/*.yaml'), /hoist-web-api-x/);
+  assert.is(await throughCaddy(W.domain), 'web v2');
+  assert.is(await throughCaddy(WA.domain), 'web-api v2');
+  const again = await runReport(envW, ['run', 'release']);
+  assert.is(again.r.code, 0, again.r.stderr);
+  assert.ok(unchanged(again.report), JSON.stringify(again.report.hosts[0]!.tasks.map((t) => [t.task, t.status])));
+
+  // web-api, still under the old name, rolls back to its v1 from the image on the host: re-tagged, not built.
+  const back = await runReport(envWA, ['run', 'rollback']);
+  assert.is(back.r.code, 0, back.r.stderr);
+  assert.match(taskNamed(back.report, 'docker-up').steps.join('\n'), new RegExp(`^re-tag 2 image\\(s\\) of web-api from the old name hoist-web-api-x to hoist/web-api/x, then start \\(image already built\\) ${a1} on the`));
+  assert.is(await throughCaddy(WA.domain), 'web-api v1');
+  const now = await hoistImages();
+  assert.equal(now.map((l) => l.split(' ')[1]).sort(), [`hoist/web-api/x:${a1}`, `hoist/web-api/x:${a2}`, `hoist/web/api-x:${w1}`, `hoist/web/api-x:${w2}`].sort());
+  assert.is(idOf(now, a1), idOf(old, a1), 'the rollback built nothing');
+  const backAgain = await runReport(envWA, ['run', 'rollback', '--to', a1!]);
+  assert.is(backAgain.r.code, 0, backAgain.r.stderr);
+  assert.ok(unchanged(backAgain.report), JSON.stringify(backAgain.report.hosts[0]!.tasks.map((t) => [t.task, t.status])));
+});
+
+test('remove web: web-api still serves, and its images and its rollback stay; a second remove changes nothing', async () => {
+  const [a1, a2] = (await releasesOf(WA.name)) as [string, string];
+  const before = await hoistImages();
+  const { r, report } = await remove(envW, ['--yes']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(task(report).steps.join('\n'), /remove 2 image\(s\) of web: hoist\/web\/api-x:\S+ \(\S+\), hoist\/web\/api-x:\S+ \(\S+\);/);
+  assert.equal(await hoistImages(), before.filter((l) => !l.includes(' hoist/web/')), 'web-api\'s images, and only those, are left');
+  assert.ok(before.filter((l) => l.includes(' hoist/web-api/x:')).length === 2, before.join('\n'));
+  assert.is(await throughCaddy(WA.domain), 'web-api v1');
+  assert.equal(bed.fake.keys.get('acme/web'), [], 'web\'s key revoked');
+  assert.is(bed.fake.keys.get('acme/web-api')!.length, 1, 'web-api\'s key stays');
+  const again = await remove(envW, ['--yes']);
+  assert.is(again.r.code, 0, again.r.stderr);
+  assert.is(task(again.report).reason, 'web is not on this host');
+  // web-api's rollback still needs no build: forward to its v2 again.
+  const fwd = await runReport(envWA, ['run', 'rollback', '--to', a2!]);
+  assert.is(fwd.r.code, 0, fwd.r.stderr);
+  assert.match(taskNamed(fwd.report, 'docker-up').steps.join('\n'), new RegExp(`^start \\(image already built\\) ${a2} on the`));
+  assert.is(await throughCaddy(WA.domain), 'web-api v2');
+  assert.ok((await releasesOf(WA.name)).includes(a1!));
+  assert.equal(bed.fake.violations, []);
 });
 
 test.run();

@@ -81,7 +81,7 @@ async function snapshot(app: App): Promise<string> {
 sha256sum /etc/caddy/sites/hoist-${app}.caddy
 crontab -l -u deploy 2>/dev/null | sed -n '/^# BEGIN hoist:${app} /,/^# END hoist:${app}$/p' | sha256sum
 docker ps -a --filter label=com.docker.compose.project=${app}-blue --filter label=com.docker.compose.project=${app}-green --format '{{.ID}} {{.Names}} {{.Status}}' | sed 's/Up [^(]*//' | sort
-docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' 'hoist-${app}-*' | sort
+docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' 'hoist/${app}/*' | sort
 ls -1 apps/${app}/releases
 readlink apps/${app}/current; cat apps/${app}/active-slot apps/${app}/ports
 sha256sum apps/${app}/shared/.env .ssh/hoist_${app}_deploy .ssh/hoist_${app}_deploy.pub

@@ -10,6 +10,7 @@ import type { ExecResult } from '../../lib/exec/executor.ts';
 import { RecordingExecutor } from '../../lib/exec/recording-executor.ts';
 import { appRemove } from '../../tasks/app-remove.ts';
 import { applyRemove } from '../../tasks/app-remove/apply.ts';
+import { listForgeKeys, SHARED_KEY } from '../../tasks/app-remove/forge-keys.ts';
 import { planRemove } from '../../tasks/app-remove/plan.ts';
 import { RemoveError, type RemoveFact, type RemoveWanted } from '../../tasks/app-remove/types.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
@@ -25,7 +26,7 @@ const DEBIAN = ':80 {\n}\n';
 const SITE = 'http://web.example.com {\n\treverse_proxy 127.0.0.1:18001\n}\n';
 
 function setup(settings: Record<string, unknown> = {}) {
-  const host = testHost({ appName: 'web', repo: parseRepoUrl('git@github.com:acme/web.git')!, ...settings });
+  const host = testHost({ appName: 'web', repo: parseRepoUrl('git@github.com:acme/web.git')!, ...settings }, 'vps-1');
   const input = { host, loginUser: 'deploy' };
   const wanted = appRemove.want(input) as RemoveWanted;
   return { input, wanted };
@@ -42,8 +43,9 @@ const fact: RemoveFact = {
   networks: [{ project: 'web-blue', id: hex('e'), name: 'web-blue_default' }],
   appDir: 'dir',
   releases: [R1],
+  hostReleases: { web: [R1] },
   env: true,
-  key: { private: true, public: true, publicKey: PUB },
+  key: { private: true, public: true, publicKey: PUB, record: null, recordFile: false },
   sshConfig: '# BEGIN hoist:web\nHost hoist-web-repo\n# END hoist:web\nHost mine\n',
   gitUrlSections: ['git@hoist-web-repo:acme/web.git'],
 };
@@ -75,7 +77,7 @@ test('every step, in order: root for Caddy, Docker and ~/apps/web; the deploy us
     `sudo home=$(getent passwd deploy | cut -d: -f6) && [ -n "$home" ] && cd "$home" || exit 97
 if [ -L apps ] || [ -L apps/web ]; then echo '~deploy/apps/web or ~deploy/apps is a symbolic link: not removed' >&2; exit 3; fi
 rm -rf -- apps/web && { rmdir apps 2>/dev/null || true; }`,
-    'cd && rm -f -- .ssh/hoist_web_deploy .ssh/hoist_web_deploy.pub',
+    'cd && rm -f -- .ssh/hoist_web_deploy .ssh/hoist_web_deploy.pub .ssh/hoist_web_deploy.github',
     `upload /home/deploy/.ssh/config mode 600: ${JSON.stringify('Host mine\n')}`,
     'cd && for s in url.git@hoist-web-repo:acme/web.git; do if git config --global --get-all "$s.insteadof" >/dev/null 2>&1; then git config --global --remove-section "$s" || exit 1; fi; done',
   ]);
@@ -114,6 +116,57 @@ test('revoke: only the key that is this host\'s, listed again at apply time, thr
     assert.match(said.at(-1)!, /^revoked deploy key \d+ of acme\/web$/);
     await applyRemove(new RecordingExecutor([]), [step], ctx(wanted, input, said));
     assert.is(said.at(-1), 'GitHub lists no such key for acme/web any more', 'a second time converges');
+  } finally {
+    await fake.stop();
+  }
+});
+
+test('a swapped .pub (another key\'s public half): plan and apply revoke nothing, and say which key is left and where to revoke it', async () => {
+  const fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/web'] }).start();
+  try {
+    fake.seed('acme/web', [{ key: OTHER, title: 'hoist vps-2' }, { key: PUB, title: 'hoist vps-1' }]);
+    const [other, ours] = fake.keys.get('acme/web')!;
+    const { input, wanted } = setup({ githubToken: TOKEN, githubApiUrl: fake.url });
+    const record = { id: ours!.id, title: 'hoist vps-1', repo: 'acme/web', key: PUB.split(' ').slice(0, 2).join(' ') };
+    // Without deploy-key's record (a key registered before it kept one), and with it.
+    for (const rec of [null, record]) {
+      const swapped: RemoveFact = { ...fact, key: { private: true, public: true, publicKey: `${OTHER} hoist deploy key for web on vps-1`, record: rec, recordFile: rec !== null } };
+      const listed = (await listForgeKeys([input]));
+      const plan = planRemove(wanted, swapped, { ...input, shared: { [SHARED_KEY]: listed } });
+      if (!plan.changes) return assert.unreachable();
+      assert.not.ok(plan.steps.some((s) => s.kind === 'revoke-key'), 'nothing to revoke in the plan');
+      const warning = plan.steps.find((s) => s.kind === 'tell-key')!.describe;
+      assert.ok(warning.includes(`deploy key ${other!.id} "hoist vps-2"`), warning);
+      assert.ok(warning.endsWith("revoke it by hand at https://github.com/acme/web/settings/keys"), warning);
+      // Apply, even when told to revoke (a plan made without the listing): it lists again and decides the same.
+      const said: string[] = [];
+      await applyRemove(new RecordingExecutor([]), [{ kind: 'revoke-key', ids: [], describe: 'revoke' }], { ...ctx(wanted, input, said), before: swapped });
+      assert.equal(fake.keys.get('acme/web')!.map((k) => k.title), ['hoist vps-2', 'hoist vps-1'], 'both keys stay');
+      assert.ok(said.some((m) => m.startsWith('hoist leaves deploy key') && m.includes(`deploy key ${other!.id} "hoist vps-2"`)), said.join('\n'));
+    }
+    assert.equal(fake.calls('repos/delete-deploy-key'), []);
+    assert.equal(fake.violations, []);
+  } finally {
+    await fake.stop();
+  }
+});
+
+test('with deploy-key\'s record: the recorded key is revoked; a second time nothing', async () => {
+  const fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/web'] }).start();
+  try {
+    fake.seed('acme/web', [{ key: OTHER, title: 'hoist vps-2' }, { key: PUB, title: 'hoist vps-1' }]);
+    const ours = fake.keys.get('acme/web')![1]!;
+    const { input, wanted } = setup({ githubToken: TOKEN, githubApiUrl: fake.url });
+    const f: RemoveFact = { ...fact, key: { ...fact.key, record: { id: ours.id, title: 'hoist vps-1', repo: 'acme/web', key: PUB.split(' ').slice(0, 2).join(' ') }, recordFile: true } };
+    const said: string[] = [];
+    const step = { kind: 'revoke-key' as const, ids: [], describe: 'revoke' };
+    await applyRemove(new RecordingExecutor([]), [step], { ...ctx(wanted, input, said), before: f });
+    assert.equal(fake.keys.get('acme/web')!.map((k) => k.title), ['hoist vps-2']);
+    assert.is(said.at(-1), `revoked deploy key ${ours.id} of acme/web`);
+    await applyRemove(new RecordingExecutor([]), [step], { ...ctx(wanted, input, said), before: f });
+    assert.is(said.at(-1), 'GitHub lists no such key for acme/web any more');
+    assert.is(fake.calls('repos/delete-deploy-key').length, 1);
+    assert.equal(fake.violations, []);
   } finally {
     await fake.stop();
   }

@@ -28,7 +28,7 @@ rm -rf -- apps/web && { rmdir apps 2>/dev/null || true; }`,
 });
 
 test('key files, git URL sections, crontab', () => {
-  assert.is(removeKeyFiles('.ssh/hoist_web_deploy').line, 'cd && rm -f -- .ssh/hoist_web_deploy .ssh/hoist_web_deploy.pub');
+  assert.is(removeKeyFiles('.ssh/hoist_web_deploy').line, 'cd && rm -f -- .ssh/hoist_web_deploy .ssh/hoist_web_deploy.pub .ssh/hoist_web_deploy.github');
   assert.is(
     removeGitUrlSections(['git@hoist-web-repo:acme/web.git', 'ssh://git@hoist-web-repo/acme/web.git']).line,
     'cd && for s in url.git@hoist-web-repo:acme/web.git url.ssh://git@hoist-web-repo/acme/web.git; do if git config --global --get-all "$s.insteadof" >/dev/null 2>&1; then git config --global --remove-section "$s" || exit 1; fi; done',

@@ -11,9 +11,10 @@ import { fingerprint, SHARED_KEY } from '../../tasks/app-remove/forge-keys.ts';
 import { planRemove } from '../../tasks/app-remove/plan.ts';
 import { RemoveError, type Container, type RemoveFact, type RemoveStep, type RemoveWanted } from '../../tasks/app-remove/types.ts';
 import { testHost } from '../harness/settings.ts';
+import type { KeyRecord } from '../../tasks/deploy-key/key-record.ts';
 
 const REPO = parseRepoUrl('git@github.com:acme/web.git')!;
-const want = (s: Partial<Settings> = {}) => appRemove.want({ host: testHost({ appName: 'web', repo: REPO, githubToken: 'ghp_x', ...s }), loginUser: 'deploy' }) as RemoveWanted;
+const want = (s: Partial<Settings> = {}) => appRemove.want({ host: testHost({ appName: 'web', repo: REPO, githubToken: 'ghp_x', ...s }, 'vps-1'), loginUser: 'deploy' }) as RemoveWanted;
 const w = want();
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdlYnRlc3RrZXkwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw hoist deploy key for web on vps-1';
 const FP = fingerprint(PUB);
@@ -42,8 +43,9 @@ const empty: RemoveFact = {
   networks: [],
   appDir: null,
   releases: [],
+  hostReleases: { 'web-api': [REL1] },
   env: false,
-  key: { private: false, public: false, publicKey: null },
+  key: { private: false, public: false, publicKey: null, record: null, recordFile: false },
   sshConfig: `${SSH_BLOCK('web-api')}Host mine\n  HostName example.com\n`,
   gitUrlSections: [],
 };
@@ -56,15 +58,16 @@ const full: RemoveFact = {
   containers: [...empty.containers, ctr({})],
   images: [
     ...empty.images,
-    { id: `sha256:${hex('a')}`, ref: `hoist-web-web:${REL2}`, size: '12.3MB' },
+    { id: `sha256:${hex('a')}`, ref: `hoist/web/web:${REL2}`, size: '12.3MB' },
     { id: `sha256:${hex('b')}`, ref: `hoist-web-web:${REL1}`, size: '12.1MB' },
   ],
   volumes: [{ project: 'web-blue', name: 'web-blue_data' }],
   networks: [{ project: 'web-blue', id: hex('e'), name: 'web-blue_default' }],
   appDir: 'dir',
   releases: [REL1, REL2],
+  hostReleases: { web: [REL1, REL2], 'web-api': [REL1] },
   env: true,
-  key: { private: true, public: true, publicKey: PUB },
+  key: { private: true, public: true, publicKey: PUB, record: null, recordFile: false },
   sshConfig: `${SSH_BLOCK('web-api')}${SSH_BLOCK('web')}Host mine\n  HostName example.com\n`,
   gitUrlSections: ['git@hoist-web-repo:acme/web.git'],
 };
@@ -82,7 +85,8 @@ test('want: every name from APP_NAME and DEPLOY_USER; the forge from APP_REPO an
     siteName: 'hoist-web.caddy',
     keyFile: '.ssh/hoist_web_deploy',
     alias: 'hoist-web-repo',
-    forge: { kind: 'github-api', apiUrl: 'https://api.github.com', owner: 'acme', repo: 'web' },
+    keyTitle: 'hoist vps-1',
+    forge: { kind: 'github-api', apiUrl: 'https://api.github.com', owner: 'acme', repo: 'web', page: 'https://github.com/acme/web/settings/keys' },
   });
   assert.equal(want({ githubToken: undefined }).forge, { kind: 'manual', repoName: 'acme/web', page: 'https://github.com/acme/web/settings/keys' });
   assert.equal(want({ repo: undefined }).forge, { kind: 'none' });
@@ -118,7 +122,7 @@ test('plan: everything, in order, with the exact words the dry run shows', () =>
       `remove 1 container(s) of compose projects web-blue and web-green: web-blue_web_1 (running, release ${REL2})`,
       'remove 1 network(s) of web: web-blue_default',
       'remove 1 volume(s) of web, and the data in them: web-blue_data',
-      `remove 2 image(s) of web: hoist-web-web:${REL2} (12.3MB), hoist-web-web:${REL1} (12.1MB); Docker's build cache is shared by every app and stays (docker builder prune clears it)`,
+      `remove 2 image(s) of web: hoist/web/web:${REL2} (12.3MB), hoist-web-web:${REL1} (12.1MB); Docker's build cache is shared by every app and stays (docker builder prune clears it)`,
       `delete ~/apps/web of deploy: 2 release(s) (${REL1}, ${REL2}), shared/.env (the app's settings), the git cache repo.git and the slot state`,
       'delete the deploy key ~/.ssh/hoist_web_deploy and ~/.ssh/hoist_web_deploy.pub of deploy',
       'remove the hoist:web block (Host hoist-web-repo) from ~/.ssh/config of deploy; every other line stays as it is',
@@ -133,7 +137,7 @@ test('plan: everything, in order, with the exact words the dry run shows', () =>
     { kind: 'containers', ids: [hex('1')] },
     { kind: 'networks', ids: [hex('e')] },
     { kind: 'volumes', names: ['web-blue_data'] },
-    { kind: 'images', refs: [`hoist-web-web:${REL2}`, `hoist-web-web:${REL1}`] },
+    { kind: 'images', refs: [`hoist/web/web:${REL2}`, `hoist-web-web:${REL1}`] },
     { kind: 'app-dir' },
     { kind: 'key-files' },
     { kind: 'ssh-config', content: `${SSH_BLOCK('web-api')}Host mine\n  HostName example.com\n` },
@@ -174,19 +178,19 @@ test('plan: a crontab that was only the app\'s block is removed', () => {
   assert.equal(p.changes && p.files, [{ path: 'crontab of deploy', before: BLOCK('web'), after: null }]);
 });
 
-test('plan: the forge key — matched by material only; not listed; no token; no repo', () => {
-  const f = { key: { private: true, public: true, publicKey: PUB } };
+test('plan: the forge key — material and hoist\'s title for this host; not listed; no token; no repo', () => {
+  const f = { key: { private: true, public: true, publicKey: PUB, record: null, recordFile: false } };
   const other = { [SHARED_KEY]: { 'https://api.github.com acme/web': [{ id: 7, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG90aGVya2V5MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw', title: 'hoist vps-1' }] } };
   assert.equal(steps(plan(f, w, other)).map((s) => s.describe), [
     'delete the deploy key ~/.ssh/hoist_web_deploy and ~/.ssh/hoist_web_deploy.pub of deploy (GitHub lists no such key for acme/web)',
   ], 'a key with this host\'s title but other material is not touched');
-  assert.equal(steps(plan(f, w, {}))[0], { kind: 'revoke-key', ids: [], describe: `revoke this host's deploy key ${FP} ("hoist deploy key for web on vps-1") at acme/web through GitHub's API, if GitHub lists it` });
+  assert.equal(steps(plan(f, w, {}))[0], { kind: 'revoke-key', ids: [], describe: `revoke this host's deploy key ${FP} ("hoist deploy key for web on vps-1") at acme/web through GitHub's API, if GitHub lists it and it is the key deploy-key registered` });
   assert.equal(steps(plan(f, want({ githubToken: undefined })))[0], {
     kind: 'tell-key',
     describe: `GITHUB_TOKEN is not set (or acme/web is not on GitHub): delete the deploy key ${FP} ("hoist deploy key for web on vps-1") from the deploy keys of acme/web yourself at https://github.com/acme/web/settings/keys`,
   });
   assert.equal(steps(plan(f, want({ repo: undefined })))[0]!.describe, `APP_REPO is not set, so hoist cannot tell where the deploy key ${FP} ("hoist deploy key for web on vps-1") was registered: delete it there yourself`);
-  assert.equal(steps(plan({ key: { private: true, public: false, publicKey: null } })).map((s) => s.describe), [
+  assert.equal(steps(plan({ key: { private: true, public: false, publicKey: null, record: null, recordFile: false } })).map((s) => s.describe), [
     'delete the deploy key ~/.ssh/hoist_web_deploy of deploy (its public key cannot be read, so no key at the forge can be matched to it)',
   ]);
 });
@@ -208,6 +212,39 @@ test('plan: refuses, changing nothing, when Docker is silent or ~/apps/APP is a 
       assert.match((e as Error).message, message);
     }
   }
+});
+
+const OTHER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG90aGVya2V5MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw';
+const OURS = PUB.split(' ').slice(0, 2).join(' ');
+const record = (r: Partial<KeyRecord> = {}): KeyRecord => ({ id: 8, title: 'hoist vps-1', repo: 'acme/web', key: OURS, ...r });
+const keyFact = (publicKey: string, rec: KeyRecord | null) => ({ key: { private: true, public: true, publicKey, record: rec, recordFile: rec !== null } });
+const kinds = (p: ReturnType<typeof planRemove>) => steps(p).filter((s) => s.kind === 'revoke-key' || s.kind === 'tell-key');
+
+test('plan: with deploy-key\'s record, only the recorded key whose id, title and material all agree is revoked', () => {
+  assert.equal(kinds(plan(keyFact(PUB, record()))).map(({ describe: _, ...s }) => s), [{ kind: 'revoke-key', ids: [8] }]);
+  assert.equal(steps(plan(keyFact(PUB, record()))).at(-1)!.describe, 'delete the deploy key ~/.ssh/hoist_web_deploy and ~/.ssh/hoist_web_deploy.pub and ~/.ssh/hoist_web_deploy.github of deploy');
+  // The recorded key is gone at GitHub and nothing has this material: already revoked, nothing to say.
+  const none = { [SHARED_KEY]: { 'https://api.github.com acme/web': [] } };
+  assert.equal(kinds(plan(keyFact(PUB, record()), w, none)), []);
+});
+
+test('plan: a swapped .pub (another key\'s public half) revokes nothing and says so, with the page to do it by hand', () => {
+  // The .pub now holds key 7's material (another host's key): with the record and without one.
+  for (const rec of [record(), null]) {
+    const p = kinds(plan(keyFact(`${OTHER_KEY} swapped`, rec)));
+    assert.equal(p.map((s) => s.kind), ['tell-key'], JSON.stringify(rec));
+    assert.match(p[0]!.describe, /^hoist leaves deploy key .*deploy key 7 "hoist vps-2" \(|^hoist leaves deploy key 7 "hoist vps-2" \(/);
+    assert.match(p[0]!.describe, rec ? /\(this host's ~\/\.ssh\/hoist_web_deploy\.pub or ~\/\.ssh\/hoist_web_deploy\.github does not hold the key deploy-key registered/ : /\(it has this host's public key, but its title "hoist vps-2" is not the one hoist gives this host's key \("hoist vps-1"\)\)/);
+    assert.match(p[0]!.describe, /If a key there is this host's for web, revoke it by hand at https:\/\/github\.com\/acme\/web\/settings\/keys$/);
+  }
+  // Record and .pub both changed to key 7 (its id, title and material): its title is not this host's.
+  const p = kinds(plan(keyFact(OTHER_KEY, record({ id: 7, title: 'hoist vps-2', key: OTHER_KEY }))));
+  assert.equal(p.map((s) => s.kind), ['tell-key']);
+  assert.match(p[0]!.describe, /deploy key 7 "hoist vps-2" \(its title "hoist vps-2" is not the one hoist gives this host's key \("hoist vps-1"\)\)/);
+  // A record naming another id than the key with this material, or another title: left.
+  assert.equal(kinds(plan(keyFact(PUB, record({ id: 9 })))).map((s) => s.kind), ['tell-key']);
+  assert.equal(kinds(plan(keyFact(PUB, record({ title: 'hoist vps-2' })))).map((s) => s.kind), ['tell-key']);
+  assert.equal(kinds(plan(keyFact(PUB, record({ repo: 'acme/other' })))).map((s) => s.kind), ['tell-key']);
 });
 
 test('plan: a host with Docker not installed has nothing of Docker to remove', () => {

@@ -36,10 +36,13 @@ docker network ls --no-trunc --filter 'label=com.docker.compose.project=web-gree
 fi
 if [ -L apps ] || [ -L apps/web ]; then echo appdir=link; elif [ -d apps/web ]; then echo appdir=dir; elif [ -e apps/web ]; then echo appdir=other; else echo appdir=-; fi
 if [ -d apps/web ] && [ ! -L apps ] && [ ! -L apps/web ]; then for d in apps/web/releases/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'release=%s\\n' "$(printf '%s' "\${n##*/}" | tr '\\n' ' ')"; done; fi
+if [ ! -L apps ]; then for d in apps/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'hostapp=%s\\n' "\${n#apps/}"; done; for d in apps/*/releases/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'hostrelease=%s\\n' "\${n#apps/}"; done; fi
 if [ -f apps/web/shared/.env ]; then echo env=yes; else echo env=no; fi
 if [ -e .ssh/hoist_web_deploy ] || [ -L .ssh/hoist_web_deploy ]; then echo key=yes; else echo key=no; fi
 if [ -e .ssh/hoist_web_deploy.pub ] || [ -L .ssh/hoist_web_deploy.pub ]; then echo pubfile=yes; else echo pubfile=no; fi
 if [ -f .ssh/hoist_web_deploy.pub ]; then printf 'pub=%s\\n' "$(head -n 1 .ssh/hoist_web_deploy.pub | head -c 4000)"; elif [ -f .ssh/hoist_web_deploy ]; then printf 'pub=%s\\n' "$(ssh-keygen -y -f .ssh/hoist_web_deploy 2>/dev/null | head -n 1)"; fi
+if [ -f .ssh/hoist_web_deploy.github ] || [ -L .ssh/hoist_web_deploy.github ]; then echo recordfile=yes; else echo recordfile=no; fi
+if [ -f .ssh/hoist_web_deploy.github ]; then printf 'keyrecord=%s\\n' "$(head -c 4000 .ssh/hoist_web_deploy.github | base64 -w0)"; fi
 if [ -f .ssh/config ]; then printf 'sshconfig='; base64 -w0 .ssh/config; echo; else echo sshconfig=-; fi
 if command -v git >/dev/null 2>&1; then printf 'giturls='; HOME="$home" git config --global --get-regexp '^url\\.' 2>/dev/null | base64 -w0; echo; fi
 echo end=ok`,
@@ -74,7 +77,15 @@ const answer = [
   `release=${R1}`,
   'release=.20240101000000-0123456789ab.tmp',
   'release=../../etc ',
+  'hostapp=web',
+  'hostapp=web-api',
+  'hostapp=../x',
+  `hostrelease=web/releases/${R1}`,
+  `hostrelease=web-api/releases/${R1}`,
+  'hostrelease=web-api/releases/x/releases/y',
   'env=yes',
+  'recordfile=yes',
+  `keyrecord=${b64(`# Written by hoist\nid=8\ntitle=hoist vps-1\nrepo=acme/web\nkey=${PUB.split(' ').slice(0, 2).join(' ')}\n`)}`,
   'key=yes',
   'pubfile=yes',
   `pub=${PUB}`,
@@ -103,8 +114,9 @@ test('parse: a recorded answer, names checked, hostile lines ignored', () => {
     networks: [{ project: 'web-blue', id: hex('f'), name: 'web-blue_default' }],
     appDir: 'dir',
     releases: [R1],
+    hostReleases: { web: [R1], 'web-api': [R1] },
     env: true,
-    key: { private: true, public: true, publicKey: PUB },
+    key: { private: true, public: true, publicKey: PUB, record: { id: 8, title: 'hoist vps-1', repo: 'acme/web', key: PUB.split(' ').slice(0, 2).join(' ') }, recordFile: true },
     sshConfig: 'Host mine\n',
     gitUrlSections: ['git@hoist-web-repo:acme/web.git'],
   });
@@ -113,7 +125,7 @@ test('parse: a recorded answer, names checked, hostile lines ignored', () => {
 test('parse: a host with nothing of the app', () => {
   const bare = ['home=/home/deploy', 'site=-', 'caddyfile=-', 'caddy=stopped', 'crontab=-', 'docker=absent', 'appdir=-', 'env=no', 'key=no', 'pubfile=no', 'sshconfig=-', 'end=ok'].join('\n');
   const f = parseRemoveProbe(W, { code: 0, stdout: bare, stderr: '' });
-  assert.equal([f.caddy.site, f.caddy.caddyfile, f.crontab, f.docker, f.appDir, f.key, f.sshConfig, f.gitUrlSections], [null, null, null, 'absent', null, { private: false, public: false, publicKey: null }, null, []]);
+  assert.equal([f.caddy.site, f.caddy.caddyfile, f.crontab, f.docker, f.appDir, f.key, f.sshConfig, f.gitUrlSections], [null, null, null, 'absent', null, { private: false, public: false, publicKey: null, record: null, recordFile: false }, null, []]);
 });
 
 test('parse: a cut answer, a failed command or a home that is not a path is an error, never an empty host', () => {

@@ -19,6 +19,7 @@ import { RecordingExecutor } from '../../lib/exec/recording-executor.ts';
 import { GITHUB_HOST_KEYS } from '../../lib/forge/github-host-keys.ts';
 import { sh } from '../../lib/shell-quote.ts';
 import { deployKey } from '../../tasks/deploy-key.ts';
+import { parseKeyRecord } from '../../tasks/deploy-key/key-record.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { testHost } from '../harness/settings.ts';
 
@@ -162,6 +163,12 @@ test('with a token: key made on the host, block, git URL, pins, registered once;
   assert.not.ok(all.includes('PRIVATE KEY') || all.includes('b3BlbnNzaC1rZXkt'), 'the private key never travels');
   assert.not.ok(JSON.stringify(first.events).includes('PRIVATE KEY'));
   assert.ok(first.events.some((e) => e.type === 'task-progress' && e.message.includes('added read-only deploy key')));
+  // What GitHub answered is recorded beside the key, the deploy user's, for `hoist remove` to check against.
+  const created = fake.keys.get('acme/api')![0]!;
+  const records = first.exec.calls.filter((c) => c.kind === 'upload' && c.path === '/home/deploy/.ssh/hoist_api_deploy.github');
+  assert.is(records.length, 1);
+  assert.is(records[0]!.mode, 0o600);
+  assert.equal(parseKeyRecord(String(records[0]!.content)), { id: created.id, title: 'hoist web1', repo: 'acme/api', key: PUB.split(' ').slice(0, 2).join(' ') });
 
   const before = fake.requests.length;
   const second = await run(current, { githubToken: TOKEN, githubApiUrl: fake.url });

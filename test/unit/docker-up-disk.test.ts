@@ -115,11 +115,16 @@ test('short of room: refused with the numbers and what could be pruned, in words
   assert.not.throws(() => checkBuildRoom(room(0), { app: 'a', service: 'web', release: NEXT, live: A1, minFree: 0 }), 'BUILD_MIN_FREE=0');
 });
 
-test('an image belongs to the app whose name fits and has its release; else the longest name; else no app here', () => {
+test('an image belongs to the app its name says (hoist/APP/SERVICE); an old name to the one app the evidence settles, else nobody', () => {
   const apps = { web: ['20240101000000-000000000001'], 'web-api': ['20240101000000-000000000002'] };
+  assert.is(appOfImage('hoist/web-api/web:20240101000000-000000000001', apps), 'web-api', 'exact, whatever the releases say');
+  assert.is(appOfImage('hoist/web/api-web:20240101000000-000000000002', apps), 'web');
+  assert.is(appOfImage('hoist/gone/web:20240101000000-000000000002', apps), null, 'no such app here');
   assert.is(appOfImage('hoist-web-api-web:20240101000000-000000000002', apps), 'web-api');
   assert.is(appOfImage('hoist-web-api-web:20240101000000-000000000001', apps), 'web', 'app web, service api-web');
-  assert.is(appOfImage('hoist-web-api-web:20240101000000-000000000009', apps), 'web-api');
+  assert.is(appOfImage('hoist-web-api-web:20240101000000-000000000009', apps), null, 'both fit, neither has the release: nobody\'s for sure');
+  assert.is(appOfImage('hoist-web-api-web:20240101000000-000000000009', apps, new Set(['web-api'])), 'web-api', 'a container of web-api runs it');
+  assert.is(appOfImage('hoist-web-x:20240101000000-000000000009', apps), 'web', 'only web fits');
   assert.is(appOfImage('hoist-gone-web:20240101000000-000000000009', apps), null);
   assert.is(appOfImage('hoist-web-web:latest', apps), null, 'not a tag hoist made');
 });

@@ -14,6 +14,7 @@ import { statusTable } from '../../lib/render/status-table.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
 import { dockerUp, type DockerUpWanted } from '../../tasks/docker-up.ts';
 import { DockerUnavailableError, dockerProblem } from '../../tasks/docker-up/docker-daemon.ts';
+import { retagImages } from '../../tasks/docker-up/commands.ts';
 import { dockerUpProbe, parseDockerUpFact } from '../../tasks/docker-up/probe.ts';
 import { testHost } from '../harness/settings.ts';
 
@@ -26,7 +27,7 @@ const containers = JSON.stringify([
   { Labels: { 'com.docker.compose.project': 'api-bluex', 'com.docker.compose.service': 'web', 'hoist.release': '../../etc' }, State: 'running', Status: 'Up 1 second (health: starting)' },
   { Labels: { 'com.docker.compose.project': 'other-green' }, State: 'running', Status: 'Up' },
 ]);
-const images = JSON.stringify([{ RepoTags: [`hoist-api-web:${R2}`, `hoist-api-web:${R1}`, 'hoist-api-web:latest'] }, { RepoTags: null }]);
+const images = JSON.stringify([{ RepoTags: [`hoist/api/web:${R2}`, `hoist/api/web:${R1}`, 'hoist/api/web:latest'] }, { RepoTags: null }]);
 
 /** The probe's answer as a host gives it (see dockerUpProbe), with `over` replacing whole lines by key. */
 function answer(over: Record<string, string> = {}): { stdout: string; stderr: string; code: number } {
@@ -78,7 +79,7 @@ test('Docker not answering: no containers, no images, and the state says why; ga
 test('the probe asks the socket with the filters encoded, in ONE curl with the slots\' health, and runs no docker CLI for containers or images', () => {
   const line = dockerUpProbe({ app: 'api', service: 'web', healthPath: '/health', ports: { blue: 8101, green: 8102 } }).line;
   assert.match(line, /--unix-socket \/var\/run\/docker\.sock/);
-  assert.ok(line.includes(`http://docker/images/json?filters=${encodeURIComponent('{"reference":["hoist-api-web"]}')}`), line);
+  assert.ok(line.includes(`http://docker/images/json?filters=${encodeURIComponent('{"reference":["hoist/api/web","hoist-api-web"]}')}`), line);
   assert.not.match(line, /(?<!@)docker (ps|inspect|images)/);
   const always = line.slice(0, line.indexOf('if [ -n "$room" ]; then'));
   assert.is(always.match(/\bcurl\b/g)?.length, 1, 'one curl process (the disk is read only when a build may come)');
@@ -122,7 +123,10 @@ test('the probe, run by /bin/sh in a scratch home with a stand-in curl: Docker s
     assert.ok(f.listening instanceof Map);
     assert.is(f.disk, undefined, 'no release pending, none live: the disk is not read');
     symlinkSync(`releases/${R1}`, join(home, 'apps/api/current'));
-    assert.is(run('200', JSON.stringify([{ RepoTags: [`hoist-api-web:${R1}`] }])).disk, undefined, 'the live release\'s image is there: no build can come');
+    assert.is(run('200', JSON.stringify([{ RepoTags: [`hoist/api/web:${R1}`] }])).disk, undefined, 'the live release\'s image is there: no build can come');
+    // Under the old name (an older hoist released it): every app's releases are read to say whose it is; it is api's, to re-tag.
+    const old = run('200', JSON.stringify([{ Id: 'sha256:1', RepoTags: [`hoist-api-web:${R1}`] }]));
+    assert.equal([old.images, old.legacy], [[R1], [{ from: `hoist-api-web:${R1}`, to: `hoist/api/web:${R1}` }]]);
     const gone = run('200');
     assert.ok(gone.disk, 'the live release\'s image is gone (a repair would build): the room for it is read');
     assert.equal(gone.disk!.releases, { api: [R1], web: [] });
@@ -208,6 +212,33 @@ test('hoist status shows the same words in its table (one message, not two)', ()
   const ok = { ok: true, detail: 'fine' };
   const host: HostStatus = { name: 'web2', address: '127.0.0.1:22', reachable: ok, release: R1, commit: null, containers: { ok: false, detail }, dns: ok, caddy: ok, lock: { held: false, detail: 'free' }, healthy: false };
   assert.ok(statusTable([host]).includes(`\nweb2: containers: ${detail}\n`), statusTable([host]));
+});
+
+test('old-named images of app web (service api-x) and app web-api (service x): each app counts and re-tags its own only', () => {
+  const [W1, W2, A1] = ['20240101000000-000000000001', '20240102000000-000000000002', '20240101000000-00000000000a'];
+  // Both apps' images were named hoist-web-api-x; web runs W2 (its container says so), W1 is its rollback.
+  const ctrs = JSON.stringify([
+    { Names: ['/web-blue_api-x_1'], ImageID: 'sha256:w2', Labels: { 'com.docker.compose.project': 'web-blue', 'com.docker.compose.service': 'api-x', 'hoist.release': W2 }, State: 'running', Status: 'Up' },
+    { Names: ['/web-api-green_x_1'], ImageID: 'sha256:a1', Labels: { 'com.docker.compose.project': 'web-api-green', 'com.docker.compose.service': 'x', 'hoist.release': A1 }, State: 'running', Status: 'Up' },
+  ]);
+  const imgs = JSON.stringify([{ Id: 'sha256:w1', RepoTags: [`hoist-web-api-x:${W1}`] }, { Id: 'sha256:w2', RepoTags: [`hoist-web-api-x:${W2}`] }, { Id: 'sha256:a1', RepoTags: [`hoist-web-api-x:${A1}`] }]);
+  const everyRelease = [`any-release apps/web/releases/${W1}/`, `any-release apps/web/releases/${W2}/`, `any-release apps/web-api/releases/${A1}/`].join('\n');
+  const of = (app: string, service: string) =>
+    parseDockerUpFact({ stdout: [`home=/home/deploy`, 'docker=running', `image-service ${service}`, `project blue ${app}-blue`, `project green ${app}-green`, ctrs, '@docker containers 200 0', imgs, '@docker images 200 0', everyRelease].join('\n'), stderr: '', code: 0 }, app);
+  const web = of('web', 'api-x');
+  assert.equal([web.images, web.legacy], [[W1, W2], [{ from: `hoist-web-api-x:${W1}`, to: `hoist/web/api-x:${W1}` }, { from: `hoist-web-api-x:${W2}`, to: `hoist/web/api-x:${W2}` }]]);
+  const webApi = of('web-api', 'x');
+  assert.equal([webApi.images, webApi.legacy], [[A1], [{ from: `hoist-web-api-x:${A1}`, to: `hoist/web-api/x:${A1}` }]]);
+});
+
+test('the re-tag: new tags first, then the slot overrides that name an old one, then the old tags', () => {
+  assert.is(
+    retagImages('web', [{ from: 'hoist-web-api-x:20240101000000-000000000001', to: 'hoist/web/api-x:20240101000000-000000000001' }]).line,
+    `cd && set -- hoist-web-api-x:20240101000000-000000000001 hoist/web/api-x:20240101000000-000000000001
+while [ $# -ge 2 ]; do docker tag "$1" "$2" || exit 1; shift 2; done
+for f in apps/web/slots/blue.yaml apps/web/slots/green.yaml; do if [ -f "$f" ]; then sed -i -e 's|^    image: "hoist-web-api-x:20240101000000-000000000001"$|    image: "hoist/web/api-x:20240101000000-000000000001"|' "$f" || exit 1; fi; done
+docker rmi hoist-web-api-x:20240101000000-000000000001 >/dev/null`,
+  );
 });
 
 test.run();
