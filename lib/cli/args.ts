@@ -29,6 +29,8 @@ export interface RunArgs extends HostArgs {
   to?: string;
   /** A destructive pipeline (remove) runs without asking. */
   yes?: boolean;
+  /** remove: delete the app's volumes (its data) too; kept otherwise. */
+  deleteData?: boolean;
   /** --lock-wait: seconds to wait for a deploy lock another run holds (default 0: fail at once). */
   lockWait?: number;
 }
@@ -101,6 +103,7 @@ Options:
                      (looked at again with backoff, progress shown) instead of failing at once
   --to RELEASE       rollback: the release to go back to (default: the one before current)
   --yes              remove: go ahead without typing the app's name (needed without a terminal)
+  --delete-data      remove: delete the app's volumes (its data) too; without it they are kept
   --lines N          logs: the last N lines (default 100; with --since: every line since T)
   --since T          logs: lines since T: 10m, 1h30m, 2024-01-31T10:00:00Z or a unix time
   --follow           logs: keep printing new lines until Ctrl-C
@@ -148,6 +151,7 @@ export function parseCli(args: string[]): CliArgs {
     'fleet-rollback': { type: 'boolean', default: false },
     to: { type: 'string' },
     yes: { type: 'boolean', default: false },
+    'delete-data': { type: 'boolean', default: false },
     'lock-wait': { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(`"hoist run" takes one pipeline, got ${positionals.length}. Fix: hoist run cron`);
@@ -158,6 +162,7 @@ export function parseCli(args: string[]): CliArgs {
   if (values.canary !== undefined) {
     canary = wholeNumber(String(values.canary), '--canary', 1, 10_000);
   }
+  if (values['delete-data'] && positionals[0] !== 'remove') throw new UsageError(`--delete-data goes with remove only (it deletes an app's volumes). Fix: hoist remove --delete-data, or leave it out`);
   if (values['fleet-rollback'] && !maxFail && !batch && !canary) {
     throw new UsageError('--fleet-rollback needs a failure budget to act on. Fix: add --max-fail N (or use --canary / --batch)');
   }
@@ -172,6 +177,7 @@ export function parseCli(args: string[]): CliArgs {
     fleetRollback: values['fleet-rollback'] === true,
     ...(typeof values.to === 'string' && values.to ? { to: values.to } : {}),
     ...(values.yes === true ? { yes: true } : {}),
+    ...(values['delete-data'] === true ? { deleteData: true } : {}),
     ...(values['lock-wait'] !== undefined ? { lockWait: wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400) } : {}),
   };
 }

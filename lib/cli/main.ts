@@ -94,7 +94,7 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
       fleetRollback: args.fleetRollback,
       acceptNew: args.acceptNew,
       output: jsonToStdout ? 'silent' : 'auto',
-      shared: args.to ? { rollbackTo: args.to } : {},
+      shared: { ...(args.to ? { rollbackTo: args.to } : {}), ...(args.deleteData ? { deleteData: true } : {}) },
       interrupt,
       ...(args.lockWait ? { lockWaitMs: args.lockWait * 1000 } : {}),
       beforeConnecting: () => {

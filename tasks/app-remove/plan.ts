@@ -61,13 +61,15 @@ export function planRemove(w: RemoveWanted, f: RemoveFact, input?: TaskInput): P
     const containers = f.containers.filter((c) => ours.has(c.project));
     if (containers.length) {
       const list = containers.map((c) => `${c.name} (${c.state}${c.release ? `, release ${c.release}` : ''})`).join(', ');
-      steps.push({ kind: 'containers', ids: containers.map((c) => c.id), describe: `remove ${containers.length} container(s) of compose projects ${[...ours].join(' and ')}: ${list}` });
+      steps.push({ kind: 'containers', ids: containers.map((c) => c.id), describe: `remove ${containers.length} container(s) of compose projects ${[...ours].join(', ')}: ${list}` });
     }
     if (f.networks.length) {
       steps.push({ kind: 'networks', ids: f.networks.map((n) => n.id), describe: `remove ${f.networks.length} network(s) of ${w.app}: ${f.networks.map((n) => n.name).join(', ')}` });
     }
-    if (f.volumes.length) {
-      steps.push({ kind: 'volumes', names: f.volumes.map((v) => v.name), describe: `remove ${f.volumes.length} volume(s) of ${w.app}, and the data in them: ${f.volumes.map((v) => v.name).join(', ')}` });
+    // The app's data is the user's: its volumes go only when asked in so many words (--delete-data).
+    const volumes = [...new Set(f.volumes.map((v) => v.name))].sort();
+    if (volumes.length && input?.shared?.deleteData === true) {
+      steps.push({ kind: 'volumes', names: volumes, describe: `remove ${volumes.length} volume(s) of ${w.app}, and the data in them (--delete-data): ${volumes.join(', ')}` });
     }
     const images = appImages(w, f);
     if (images.remove.length) {
@@ -117,7 +119,9 @@ export function planRemove(w: RemoveWanted, f: RemoveFact, input?: TaskInput): P
     });
   }
 
-  if (!steps.length) return { changes: false, reason: `${w.app} is not on this host${f.docker === 'yes' ? keptNote(appImages(w, f).kept) : ''}` };
+  const keptData = f.docker === 'yes' && f.volumes.length && input?.shared?.deleteData !== true ? dataKeptNote(w.app, [...new Set(f.volumes.map((v) => v.name))].sort()) : '';
+  if (!steps.length) return { changes: false, reason: `${w.app} is not on this host${f.docker === 'yes' ? keptNote(appImages(w, f).kept) : ''}${keptData}` };
+  if (keptData) steps[steps.length - 1] = { ...steps[steps.length - 1]!, describe: `${steps[steps.length - 1]!.describe}${keptData}` };
   return { changes: true, steps, files };
 }
 
@@ -174,4 +178,9 @@ function forgeKeySteps(w: RemoveWanted, pub: string, listed: ForgeKey[] | null, 
 function addressesOf(site: string): string {
   const line = site.split('\n').find((l) => l.trim().endsWith('{') && !l.trim().startsWith('#'));
   return line ? line.trim().replace(/\s*\{$/, '') : 'no address found';
+}
+
+/** The app's volumes a removal leaves, named, and how to delete them. */
+function dataKeptNote(app: string, names: string[]): string {
+  return `; keeps ${names.length} volume(s) of ${app} with its data: ${names.join(', ')} (hoist remove --delete-data deletes them)`;
 }

@@ -10,6 +10,7 @@ import { appLayout, isReleaseName } from '../../lib/release/layout.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { CADDYFILE, SITES_DIR } from '../caddy-reload/caddyfile.ts';
 import { projectOf } from '../docker-up/slots.ts';
+import { stateProject } from '../docker-up/stateful.ts';
 import { keyRecordFile, parseKeyRecord } from '../deploy-key/key-record.ts';
 import type { Container, Image, RemoveFact, RemoveWanted } from './types.ts';
 
@@ -17,9 +18,13 @@ import type { Container, Image, RemoveFact, RemoveWanted } from './types.ts';
 export const CONTAINER_FORMAT = 'ctr {{.Id}} {{.Image}} {{.State.Status}} {{json .Name}} {{json .Config.Labels}}';
 export const IMAGE_FORMAT = 'img {{.ID}} {{.Size}} {{.Repository}}:{{.Tag}}';
 
+/** The app's compose projects: its two slots and its stateful services (docker-up/stateful.ts). */
 export function projects(app: string): string[] {
-  return [projectOf(app, 'blue'), projectOf(app, 'green')];
+  return [projectOf(app, 'blue'), projectOf(app, 'green'), stateProject(app)];
 }
+
+/** What hoist itself made for the app (its volumes, its shared network) carries this label. */
+export const HOIST_MADE = 'hoist';
 
 export function removeProbe(w: Pick<RemoveWanted, 'app' | 'user' | 'sitePath' | 'caRootPath' | 'keyFile'>): Cmd {
   const L = appLayout(w.app);
@@ -28,6 +33,9 @@ export function removeProbe(w: Pick<RemoveWanted, 'app' | 'user' | 'sitePath' | 
     (p) => sh`docker volume ls -q --filter ${label(p)} | while IFS= read -r v; do printf 'vol %s %s\\n' ${p} "$v"; done
 docker network ls --no-trunc --filter ${label(p)} --format ${`net ${p} {{.ID}} {{.Name}}`}`,
   );
+  const made = `label=hoist.app=${w.app}`;
+  const hoistMade = sh`docker volume ls -q --filter ${made} | while IFS= read -r v; do printf 'vol %s %s\\n' ${HOIST_MADE} "$v"; done
+docker network ls --no-trunc --filter ${made} --format ${`net ${HOIST_MADE} {{.ID}} {{.Name}}`}`;
   return sh`home=$(getent passwd ${w.user} | cut -d: -f6)
 [ -n "$home" ] && cd "$home" || { echo ${`no home for user ${w.user}`} >&2; exit 97; }
 printf 'home=%s\\n' "$home"
@@ -45,6 +53,8 @@ ids=$(docker ps -aq --no-trunc); [ -z "$ids" ] || docker inspect -f ${CONTAINER_
 docker image ls --no-trunc --format ${IMAGE_FORMAT}
 ${labelled[0]!}
 ${labelled[1]!}
+${labelled[2]!}
+${hoistMade}
 fi
 if [ -L apps ] || [ -L ${L.root} ]; then echo appdir=link; elif [ -d ${L.root} ]; then echo appdir=dir; elif [ -e ${L.root} ]; then echo appdir=other; else echo appdir=-; fi
 if [ -d ${L.root} ] && [ ! -L apps ] && [ ! -L ${L.root} ]; then for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'release=%s\\n' "$(printf '%s' "\${n##*/}" | tr '\\n' ' ')"; done; fi
@@ -76,7 +86,7 @@ export function parseRemoveProbe(w: Pick<RemoveWanted, 'app' | 'alias'>, r: Exec
   const networks: RemoveFact['networks'] = [];
   const releases: string[] = [];
   const hostReleases: Record<string, string[]> = {};
-  const ours = new Set(projects(w.app));
+  const ours = new Set([...projects(w.app), HOIST_MADE]);
   for (const line of r.stdout.split('\n')) {
     if (line.startsWith('ctr ')) {
       const c = parseContainer(line);

@@ -109,7 +109,7 @@ f=/etc/caddy/sites/hoist-${app}.caddy; if [ -f $f ]; then echo "site:"; cat $f; 
 echo "cron:"; crontab -u deploy -l | sed -n '/^# BEGIN hoist:${app} /,/^# END hoist:${app}$/p'
 echo "containers:"; for s in blue green; do docker ps -aq --no-trunc --filter label=com.docker.compose.project=${app}-$s; done
 echo "images:"; docker images --no-trunc --format '{{.ID}} {{.Repository}}:{{.Tag}}' | grep -F " hoist/${app}/" | sort || true
-echo "volumes:"; for s in blue green; do docker volume ls -q --filter label=com.docker.compose.project=${app}-$s; done
+echo "volumes:"; docker volume ls -q --filter label=hoist.app=${app}; for s in blue green; do docker volume ls -q --filter label=com.docker.compose.project=${app}-$s; done
 echo "networks:"; for s in blue green; do docker network ls -q --no-trunc --filter label=com.docker.compose.project=${app}-$s; done
 echo "folder:"; ls -lA --time-style=full-iso /home/deploy/apps/${app} /home/deploy/apps/${app}/releases 2>&1 || true
 readlink /home/deploy/apps/${app}/current || true; cat /home/deploy/apps/${app}/active-slot 2>/dev/null || true
@@ -165,7 +165,7 @@ test('both apps answer through Caddy, each with its key, block, containers, volu
   before = { a: await snapshot(A.name), b: await snapshot(B.name), user: await userLines(), crontab: await sh('crontab -u deploy -l') };
   for (const s of [before.a, before.b]) {
     assert.match(s, /images:\nsha256:\S+ hoist\/\w+\/web:\d{14}-[0-9a-f]{12}\n/);
-    assert.match(s, /volumes:\n\w+-blue_data\n/);
+    assert.match(s, /volumes:\nhoist\.\w+\.data\n/, 'one volume per app, not per slot');
     assert.match(s, /ssh config:\n# BEGIN hoist:/);
   }
   assert.is(bed.fake.keys.get('acme/app')!.length, 1);
@@ -195,15 +195,15 @@ test('--dry-run lists everything of app, twice the same, and changes nothing', a
   assert.match(listed[0]!, new RegExp(`^revoke deploy key ${key.id} "hoist web1" of acme/app through GitHub's API: it is this host's deploy key SHA256:\\S+ \\("hoist deploy key for app on web1"\\)$`));
   assert.match(listed[1]!, /^remove the Caddy site \/etc\/caddy\/sites\/hoist-app\.caddy \(http:\/\/app\.hoist\.test\) \(the import line stays: 1 other site file\(s\) use it\), then caddy validate and caddy reload/);
   assert.match(listed[2]!, /^remove the hoist:app block \(1 job\(s\)\) from the crontab of deploy; every other line stays as it is$/);
-  assert.match(listed[3]!, /^remove 1 container\(s\) of compose projects app-blue and app-green: app-blue_web_1 \(running, release \d{14}-[0-9a-f]{12}\)$/);
+  assert.match(listed[3]!, /^remove 1 container\(s\) of compose projects app-blue, app-green, app-state: app-blue_web_1 \(running, release \d{14}-[0-9a-f]{12}\)$/);
   assert.match(listed[4]!, /^remove 1 network\(s\) of app: app-blue_default$/);
-  assert.match(listed[5]!, /^remove 1 volume\(s\) of app, and the data in them: app-blue_data$/);
-  assert.match(listed[6]!, /^remove 1 image\(s\) of app: hoist\/app\/web:\d{14}-[0-9a-f]{12} \(\S+\); Docker's build cache is shared/);
-  assert.match(listed[7]!, /^delete ~\/apps\/app of deploy: 1 release\(s\) \(\d{14}-[0-9a-f]{12}\), shared\/\.env \(the app's settings\), the git cache repo\.git and the slot state$/);
-  assert.is(listed[8], 'delete the deploy key ~/.ssh/hoist_app_deploy and ~/.ssh/hoist_app_deploy.pub and ~/.ssh/hoist_app_deploy.github of deploy');
-  assert.is(listed[9], 'remove the hoist:app block (Host hoist-app-repo) from ~/.ssh/config of deploy; every other line stays as it is');
-  assert.match(listed[10]!, /^remove git's URL rewrite to hoist-app-repo from ~\/\.gitconfig of deploy: \[url "git@hoist-app-repo:acme\/app\.git"\]$/);
-  assert.is(listed.length, 11);
+  assert.match(listed[5]!, /^remove 1 image\(s\) of app: hoist\/app\/web:\d{14}-[0-9a-f]{12} \(\S+\); Docker's build cache is shared/);
+  assert.match(listed[6]!, /^delete ~\/apps\/app of deploy: 1 release\(s\) \(\d{14}-[0-9a-f]{12}\), shared\/\.env \(the app's settings\), the git cache repo\.git and the slot state$/);
+  assert.is(listed[7], 'delete the deploy key ~/.ssh/hoist_app_deploy and ~/.ssh/hoist_app_deploy.pub and ~/.ssh/hoist_app_deploy.github of deploy');
+  assert.is(listed[8], 'remove the hoist:app block (Host hoist-app-repo) from ~/.ssh/config of deploy; every other line stays as it is');
+  // The app's data is kept unless --delete-data: named, with the way to delete it.
+  assert.match(listed[9]!, /^remove git's URL rewrite to hoist-app-repo from ~\/\.gitconfig of deploy: \[url "git@hoist-app-repo:acme\/app\.git"\]; keeps 1 volume\(s\) of app with its data: hoist\.app\.data \(hoist remove --delete-data deletes them\)$/);
+  assert.is(listed.length, 10);
   assert.not.match(text, /other[-_.]|\/other|hoist:other/, 'nothing of the other app is listed');
   assert.not.ok(runs.some(({ r }) => r.stdout.includes(APP_SECRET) || r.stderr.includes(APP_SECRET)), 'the app secret is never shown');
   assert.ok(bed.fake.requests.slice(seen).every((q) => q.method === 'GET'), 'the dry runs only list keys at GitHub');
@@ -247,6 +247,7 @@ grep -q 'hoist:app\\|hoist-app-repo' /home/deploy/.ssh/config && echo ssh-config
 runuser -u deploy -- sh -c 'cd && git config --global --get-regexp "^url\\." | grep -q hoist-app-repo' && echo git
 true`);
   assert.is(gone, '', `left of app: ${gone}`);
+  assert.is(await sh('docker volume ls -q --filter label=hoist.app=app'), 'hoist.app.data\n', 'the app\'s data is kept');
   assert.is(bed.fake.keys.get('acme/app')!.length, 0, 'the key was revoked at GitHub');
   assert.is(bed.fake.calls('repos/delete-deploy-key').length, 1);
   assert.equal(bed.fake.violations, [], 'every request as GitHub documents it');
@@ -260,9 +261,21 @@ test('a second remove --yes changes nothing: app is not on this host', async () 
   const { r, report } = await remove(envA, ['--yes']);
   assert.is(r.code, 0, r.stderr);
   assert.is(task(report).status, 'unchanged');
-  assert.is(task(report).reason, 'app is not on this host');
+  assert.is(task(report).reason, 'app is not on this host; keeps 1 volume(s) of app with its data: hoist.app.data (hoist remove --delete-data deletes them)');
   assertNothingChanged(report, 'remove --yes, run again');
   assert.ok(bed.fake.requests.slice(seen).every((q) => q.method === 'GET'));
+});
+
+test('remove --delete-data deletes the kept volume, and only it; again, nothing', async () => {
+  const { r, report } = await remove(envA, ['--yes', '--delete-data']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(task(report).steps, ['remove 1 volume(s) of app, and the data in them (--delete-data): hoist.app.data']);
+  assert.is(await sh('docker volume ls -q --filter label=hoist.app=app'), '');
+  assert.match(await sh('docker volume ls -q --filter label=hoist.app=other'), /^hoist\.other\.data$/m, 'the other app\'s data is not touched');
+  const again = await remove(envA, ['--yes', '--delete-data']);
+  assert.is(again.r.code, 0, again.r.stderr);
+  assert.is(task(again.report).reason, 'app is not on this host');
+  assertNothingChanged(again.report, 'remove --delete-data, run again');
 });
 
 test('other is byte for byte as it was and answers; the user\'s own lines are untouched', async () => {
@@ -306,7 +319,7 @@ test('other goes too, typed on a terminal, without a token: the key to delete is
   assert.is(await sh("docker ps -aq --filter label=com.docker.compose.project=other-blue; docker images -q 'hoist/other/*'"), '');
   const again = await remove(envB, ['--yes'], { GITHUB_TOKEN: '' });
   assert.is(again.r.code, 0, again.r.stderr);
-  assert.is(task(again.report).reason, 'other is not on this host');
+  assert.match(task(again.report).reason!, /^other is not on this host; keeps 1 volume\(s\) of other with its data: hoist\.other\.data /);
   assertNothingChanged(again.report, 'remove of other, run again');
 });
 

@@ -55,7 +55,9 @@ function ctx(wanted: RemoveWanted, input: ReturnType<typeof setup>['input'], pro
 }
 
 test('every step, in order: root for Caddy, Docker and ~/apps/web; the deploy user for its own files', async () => {
-  const { input, wanted } = setup();
+  const { input: plain, wanted } = setup();
+  // --delete-data: the volumes too (without it they are kept: app-remove-plan.test.ts).
+  const input = { ...plain, shared: { deleteData: true } };
   const plan = planRemove(wanted, fact, input);
   assert.ok(plan.changes);
   if (!plan.changes) return;

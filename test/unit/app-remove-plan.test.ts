@@ -109,8 +109,8 @@ test('plan: nothing of the app on the host is the reason, whatever the other app
   assert.equal(plan({ docker: 'absent', containers: [], images: [], crontab: null, sshConfig: null }), { changes: false, reason: 'web is not on this host' });
 });
 
-test('plan: everything, in order, with the exact words the dry run shows', () => {
-  const p = plan(full);
+test('plan: everything, in order, with the exact words the dry run shows (--delete-data: the volumes too)', () => {
+  const p = plan(full, w, { ...listed, deleteData: true });
   assert.ok(p.changes);
   if (!p.changes) return;
   assert.equal(
@@ -119,9 +119,9 @@ test('plan: everything, in order, with the exact words the dry run shows', () =>
       `revoke deploy key 8 "hoist vps-1" of acme/web through GitHub's API: it is this host's deploy key ${FP} ("hoist deploy key for web on vps-1")`,
       'remove the Caddy site /etc/caddy/sites/hoist-web.caddy (http://web.example.com) (the import line stays: 1 other site file(s) use it), then caddy validate and caddy reload (no restart); both files are put back if either fails: no request reaches web after this',
       'remove the hoist:web block (1 job(s)) from the crontab of deploy; every other line stays as it is',
-      `remove 1 container(s) of compose projects web-blue and web-green: web-blue_web_1 (running, release ${REL2})`,
+      `remove 1 container(s) of compose projects web-blue, web-green, web-state: web-blue_web_1 (running, release ${REL2})`,
       'remove 1 network(s) of web: web-blue_default',
-      'remove 1 volume(s) of web, and the data in them: web-blue_data',
+      'remove 1 volume(s) of web, and the data in them (--delete-data): web-blue_data',
       `remove 2 image(s) of web: hoist/web/web:${REL2} (12.3MB), hoist-web-web:${REL1} (12.1MB); Docker's build cache is shared by every app and stays (docker builder prune clears it)`,
       `delete ~/apps/web of deploy: 2 release(s) (${REL1}, ${REL2}), shared/.env (the app's settings), the git cache repo.git and the slot state`,
       'delete the deploy key ~/.ssh/hoist_web_deploy and ~/.ssh/hoist_web_deploy.pub of deploy',
@@ -151,6 +151,26 @@ test('plan: everything, in order, with the exact words the dry run shows', () =>
       ['~/.ssh/config', 'text', `${SSH_BLOCK('web-api')}Host mine\n  HostName example.com\n`],
     ],
   );
+});
+
+test('plan: without --delete-data the app\'s volumes are kept, named in the plan, and a second removal still names them', () => {
+  const p = plan({ ...full, volumes: [{ project: 'web-blue', name: 'web-blue_data' }, { project: 'hoist', name: 'hoist.web.models' }, { project: 'hoist', name: 'hoist.web.models' }] });
+  assert.ok(p.changes);
+  if (!p.changes) return;
+  assert.not.ok(p.steps.some((st) => st.kind === 'volumes'), 'no volume is removed');
+  assert.match(p.steps[p.steps.length - 1]!.describe, /; keeps 2 volume\(s\) of web with its data: hoist\.web\.models, web-blue_data \(hoist remove --delete-data deletes them\)$/);
+  const after = plan({ volumes: [{ project: 'hoist', name: 'hoist.web.models' }] });
+  assert.equal(after, { changes: false, reason: 'web is not on this host; keeps 1 volume(s) of web with its data: hoist.web.models (hoist remove --delete-data deletes them)' });
+});
+
+test('plan: the stateful services\' containers (project web-state) and hoist\'s network go with the app', () => {
+  const p = plan({
+    containers: [{ id: hex('7'), name: 'web-state-db-1', image: `sha256:${hex('b')}`, state: 'running', project: 'web-state', service: 'db', release: '' }],
+    networks: [{ project: 'hoist', id: hex('9'), name: 'hoist.web' }],
+  });
+  assert.ok(p.changes);
+  if (!p.changes) return;
+  assert.equal(p.steps.map((st) => st.kind), ['containers', 'networks']);
 });
 
 test('plan: the last site takes hoist\'s import line with it; every other byte of the Caddyfile stays', () => {

@@ -33,6 +33,10 @@ docker volume ls -q --filter 'label=com.docker.compose.project=web-blue' | while
 docker network ls --no-trunc --filter 'label=com.docker.compose.project=web-blue' --format 'net web-blue {{.ID}} {{.Name}}'
 docker volume ls -q --filter 'label=com.docker.compose.project=web-green' | while IFS= read -r v; do printf 'vol %s %s\\n' web-green "$v"; done
 docker network ls --no-trunc --filter 'label=com.docker.compose.project=web-green' --format 'net web-green {{.ID}} {{.Name}}'
+docker volume ls -q --filter 'label=com.docker.compose.project=web-state' | while IFS= read -r v; do printf 'vol %s %s\\n' web-state "$v"; done
+docker network ls --no-trunc --filter 'label=com.docker.compose.project=web-state' --format 'net web-state {{.ID}} {{.Name}}'
+docker volume ls -q --filter 'label=hoist.app=web' | while IFS= read -r v; do printf 'vol %s %s\\n' hoist "$v"; done
+docker network ls --no-trunc --filter 'label=hoist.app=web' --format 'net hoist {{.ID}} {{.Name}}'
 fi
 if [ -L apps ] || [ -L apps/web ]; then echo appdir=link; elif [ -d apps/web ]; then echo appdir=dir; elif [ -e apps/web ]; then echo appdir=other; else echo appdir=-; fi
 if [ -d apps/web ] && [ ! -L apps ] && [ ! -L apps/web ]; then for d in apps/web/releases/*/; do [ -d "$d" ] || continue; n=\${d%/}; printf 'release=%s\\n' "$(printf '%s' "\${n##*/}" | tr '\\n' ' ')"; done; fi
