@@ -62,13 +62,14 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
     return { changes: true, steps };
   },
 
-  async apply(exec, steps, { wanted: w, progress }) {
+  async apply(exec, steps, { wanted: w, progress, warn }) {
     for (const step of steps) {
       if (step.kind === 'switch-current') await runChecked(exec, switchCurrent(w.app, step.release), 'switching current');
       else if (step.kind === 'retire-slot') {
         const out = await runChecked(exec, retireSlot(w.app, step.slot, step.live, step.port, w.drainSeconds), `stopping the ${step.slot} slot`);
         const drained = parseDrained(out);
-        if (drained) progress(drainSummary(step.slot, step.port, w.drainSeconds, drained));
+        // Requests cut at the switch outlast the scroll: the report's warnings keep them.
+        if (drained) (drained.inFlight > 0 && warn ? warn : progress)(drainSummary(step.slot, step.port, w.drainSeconds, drained));
       }
       else await runChecked(exec, sh`docker rmi ${step.tags.map((t) => imageRef(w.app, w.service, t))} >/dev/null`, 'removing old images');
     }
