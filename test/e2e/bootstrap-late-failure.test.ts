@@ -17,6 +17,7 @@ import { startGitServer, type GitServer } from '../harness/git-host.ts';
 import { readyImage } from '../harness/images.ts';
 import { tryLogin } from '../harness/ssh-login.ts';
 import { Testbed, type PipelineRun, type TestHost } from '../harness/testbed.ts';
+import { loginAccess } from '../harness/host-access.ts';
 
 const test = suite('a bootstrap that fails late keeps the verified machine setup');
 const tb = new Testbed();
@@ -68,16 +69,6 @@ async function bootstrap(host: TestHost, token = ''): Promise<PipelineRun> {
 const statuses = (r: PipelineRun) => r.report.hosts[0]!.tasks.map((t) => t.status);
 const taskOf = (r: PipelineRun, name: string) => r.report.hosts[0]!.tasks.find((t) => t.task === name)!;
 
-/** sshd's effective settings, the deploy user and its sudo, as the host has them now. */
-async function access(host: TestHost): Promise<string> {
-  const r = await host.sh(`{
-/usr/sbin/sshd -T | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) '
-id deploy 2>&1 | sed 's/^/id /'
-ls /etc/sudoers.d/ /etc/ssh/sshd_config.d/ 2>&1
-} | sort`);
-  assert.is(r.code, 0, r.stderr);
-  return r.stdout;
-}
 
 /** Real logins from outside: root refused, deploy in with its key and passwordless sudo. */
 async function assertHardenedAndReachable(host: TestHost, label: string): Promise<void> {
@@ -103,14 +94,14 @@ test('ssh-bootstrap itself fails after creating the user, with a process running
   const uid = (await web1.sh("awk -F: 'BEGIN{u=1000} $3==u{u++} END{print u}' /etc/passwd")).stdout.trim();
   const sleeper = await web1.sh(`setpriv --reuid=${uid} --regid=${uid} --clear-groups sleep 600 >/dev/null 2>&1 & echo $!`);
   assert.is(sleeper.code, 0, sleeper.stderr);
-  const before = await access(web1);
+  const before = await loginAccess(web1);
   for (const run of [1, 2]) {
     const r = await bootstrap(web1);
     assert.is(r.code, 1, r.out);
     assert.equal(statuses(r), ['failed', 'skipped', 'skipped'], `run ${run}`);
     assert.match(taskOf(r, 'ssh-bootstrap').error ?? '', /hoist-no-such-package/, `run ${run}`);
     assert.is(taskOf(r, 'ssh-bootstrap').rollbackError, undefined, `run ${run}: the rollback finished: ${taskOf(r, 'ssh-bootstrap').rollbackError}`);
-    assert.is(await access(web1), before, `run ${run}: users, sudoers and sshd exactly as before`);
+    assert.is(await loginAccess(web1), before, `run ${run}: users, sudoers and sshd exactly as before`);
     const root = await tryLogin({ port: web1.port, user: 'root', privateKey: readFileSync(tb.keyPath), command: 'true' });
     assert.ok(root.ok, `run ${run}: root still logs in as before: ${root.error}`);
   }
@@ -125,13 +116,13 @@ test('deploy-key times out (nobody added the key): the hardening stays, the reru
   assertKept(first, 'first run');
   assert.ok(taskOf(first, 'ssh-bootstrap').kept, 'the report says ssh-bootstrap is kept');
   await assertHardenedAndReachable(web1, 'after the first run');
-  const machine = await access(web1);
+  const machine = await loginAccess(web1);
 
   const second = await bootstrap(web1);
   assert.is(second.code, 1, second.out);
   assert.equal(statuses(second), ['unchanged', 'unchanged', 'failed'], 'the rerun does not redo the machine');
   assertKept(second, 'second run');
-  assert.is(await access(web1), machine, 'the second run left the machine as the first did');
+  assert.is(await loginAccess(web1), machine, 'the second run left the machine as the first did');
   await assertHardenedAndReachable(web1, 'after the second run');
 
   // The person adds the key on the forge's page at last.
@@ -143,7 +134,7 @@ test('deploy-key times out (nobody added the key): the hardening stays, the reru
   // nothing alone); what changed is on the forge, so deploy-key now passes with nothing to write.
   assert.equal(statuses(third), ['unchanged', 'unchanged', 'unchanged'], 'the machine is not touched again');
   assert.match(taskOf(third, 'deploy-key').reason ?? '', /deploy key for .* in place and git ls-remote works/);
-  assert.is(await access(web1), machine);
+  assert.is(await loginAccess(web1), machine);
   const fourth = await bootstrap(web1);
   assert.is(fourth.code, 0, fourth.out);
   assert.equal(statuses(fourth), ['unchanged', 'unchanged', 'unchanged']);
@@ -162,13 +153,13 @@ test('dns-verify times out (the record points elsewhere): the hardening stays, t
     assert.ok(taskOf(first, 'ssh-bootstrap').kept, 'the report says ssh-bootstrap is kept');
     assert.match(first.out, /ssh-bootstrap is done and kept/, 'the summary says so');
     await assertHardenedAndReachable(web2, 'after the first run');
-    const machine = await access(web2);
+    const machine = await loginAccess(web2);
 
     const second = await bootstrap(web2, TOKEN);
     assert.is(second.code, 1, second.out);
     assert.equal(statuses(second), ['unchanged', 'failed', 'skipped']);
     assertKept(second, 'second run');
-    assert.is(await access(web2), machine);
+    assert.is(await loginAccess(web2), machine);
     assert.is(fake.calls('repos/create-deploy-key').length, 0, 'nothing was asked of GitHub while DNS was wrong');
   } finally {
     await dns.setRecords({ [DOMAIN]: ['127.0.0.1'] });

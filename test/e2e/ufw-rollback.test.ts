@@ -10,11 +10,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { RunReport, TaskReport } from '../../lib/report/run-report.ts';
+import type { TaskReport } from '../../lib/report/run-report.ts';
 import { localAptRepo } from '../harness/faults.ts';
 import { imageWithPackages, startReadyServices } from '../harness/images.ts';
 import { tryLogin } from '../harness/ssh-login.ts';
 import { REPO_ROOT, Testbed, type TestHost } from '../harness/testbed.ts';
+import { loginAccess } from '../harness/host-access.ts';
 
 const test = suite('ufw rollback of a failed ssh-bootstrap');
 const tb = new Testbed();
@@ -40,14 +41,8 @@ test.after(() => tb.stop());
 async function bootstrap(host: TestHost, vars: Record<string, string>): Promise<{ code: number; out: string; task: TaskReport }> {
   tb.writeEnv({ SSH_USER: 'root', DEPLOY_USER: 'deploy', FIREWALL: 'ufw', SSH_COMMAND_TIMEOUT: '600', ...vars });
   tb.writeInventory([host]);
-  const r = await tb.hoist(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-']);
-  let report: RunReport;
-  try {
-    report = JSON.parse(r.stdout) as RunReport;
-  } catch {
-    throw new Error(`no report (exit ${r.code}): ${r.stderr}`);
-  }
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, task: report.hosts[0]!.tasks[0]! };
+  const r = await tb.runPipeline(FIXTURE);
+  return { code: r.code, out: r.out, task: r.report.hosts[0]!.tasks[0]! };
 }
 
 /** The packet filter as the kernel has it (iptables-save, ip6tables-save: on Debian the nft backend), without counters or dates. */
@@ -83,16 +78,6 @@ async function ufwStatus(host: TestHost): Promise<string> {
   return r.stdout;
 }
 
-/** Users, sudoers and sshd's effective login settings, as the host has them now. */
-async function access(host: TestHost): Promise<string> {
-  const r = await host.sh(`{
-/usr/sbin/sshd -T | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication) '
-id deploy 2>&1 | sed 's/^/id /'
-ls /etc/sudoers.d/ /etc/ssh/sshd_config.d/ 2>&1
-} | sort`);
-  assert.is(r.code, 0, r.stderr);
-  return r.stdout;
-}
 
 const login = (host: TestHost, user: string) => tryLogin({ port: host.port, user, privateKey: key, command: user === 'root' ? 'id -un' : 'sudo -n true && id -un' });
 
@@ -107,7 +92,7 @@ test('ufw enabled by this run, then sshd -t fails: ufw is off again, the packet 
   assert.match(await ufwStatus(fresh), /^Status: inactive$/m);
   const filter = filtering(await packetFilter(fresh));
   assert.not.match(filter, /ufw/, 'ufw was never on here');
-  const before = await access(fresh);
+  const before = await loginAccess(fresh);
   for (const run of [1, 2]) {
     const r = await bootstrap(fresh, { SSHD_OPTIONS: BAD_SSHD });
     assert.is(r.code, 1, r.out);
@@ -123,7 +108,7 @@ test('ufw enabled by this run, then sshd -t fails: ufw is off again, the packet 
     const now = filtering(await packetFilter(fresh));
     assert.not.match(now, /ufw/, `run ${run}: no rule in a ufw chain`);
     assert.is(now, filter, `run ${run}: the packet filter filters as before`);
-    assert.is(await access(fresh), before, `run ${run}: users, sudoers and sshd as before`);
+    assert.is(await loginAccess(fresh), before, `run ${run}: users, sudoers and sshd as before`);
     const root = await login(fresh, 'root');
     assert.ok(root.ok, `run ${run}: root (the provider's user) still logs in: ${root.error}`);
   }
