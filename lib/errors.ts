@@ -5,7 +5,8 @@
 import { printable } from './printable.ts';
 import { redact } from './secrets/redact.ts';
 
-export const EXIT = { ok: 0, taskFailed: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
+/** starting: `hoist status` found nothing wrong but health checks that have not passed yet (with --wait: when its time ran out). */
+export const EXIT = { ok: 0, taskFailed: 1, usage: 2, starting: 3, sigint: 130, sigterm: 143 } as const;
 
 export class HoistError extends Error {
   constructor(message?: string, options?: ErrorOptions) {

@@ -37,6 +37,8 @@ export interface RunArgs extends HostArgs {
 
 export interface StatusArgs extends HostArgs {
   command: 'status';
+  /** --wait S: look again (every 2 s) until every host is healthy or S seconds have passed. */
+  wait?: number;
 }
 
 export interface UnlockArgs extends HostArgs {
@@ -73,7 +75,7 @@ export interface SshArgs extends HostArgs {
 export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | LogsArgs | ExecArgs | SshArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
-       hoist status [--json F|-] [--hosts a,b] [--tag t]
+       hoist status [--wait S] [--json F|-] [--hosts a,b] [--tag t]
        hoist unlock [--hosts a,b] [--tag t]
        hoist remove [--dry-run] [--yes] [--hosts a,b] [--tag t]
        hoist logs [--lines N] [--since T] [--follow] [--service S | --jobs] [--hosts a,b] [--tag t]
@@ -109,8 +111,12 @@ Options:
   --follow           logs: keep printing new lines until Ctrl-C
   --jobs             logs: the app's job log (~/apps/APP/logs/cron.log) instead of its containers'
   --service S        logs, exec: this service of the app's compose file (default: APP_SERVICE)
+  --wait S           status: look again every 2 s until every host is healthy, at most S seconds
+                     (after a reboot or a release, health checks take a moment to pass)
 
-status shows per host: reachable, live release, containers healthy, DNS, Caddy, deploy lock.
+status shows per host: reachable, live release, containers healthy, DNS, Caddy, deploy lock;
+  per app: health ("starting" while a health check has not passed yet since a start), its
+  stateful services, its volumes and any per-slot copy kept from before one volume per app.
 unlock frees the deploy lock a run left behind (it says whose it was).
 remove (hoist run remove) takes APP_NAME off the hosts; other apps there are left as they are.
 logs shows the live release's logs (compose project APP-<active slot>), each line prefixed
@@ -126,7 +132,8 @@ init --ci github writes .github/workflows/release.yml (push to main releases tha
 Every run's report is kept under .hoist/runs/.
 
 Exit codes: 0 all good, 1 a task failed (its host was rolled back) or status found a problem,
-2 bad config or arguments, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).`;
+2 bad config or arguments, 3 status: nothing wrong but still starting (with --wait: when S ran
+out), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).`;
 
 export function parseCli(args: string[]): CliArgs {
   const [command, ...rest] = args;
@@ -136,9 +143,10 @@ export function parseCli(args: string[]): CliArgs {
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'init') return parseInit(rest);
   if (command === 'status' || command === 'unlock') {
-    const { values, positionals } = parseFlags(rest, {});
+    const { values, positionals } = parseFlags(rest, command === 'status' ? { wait: { type: 'string' } } : {});
     if (positionals.length) throw new UsageError(`"hoist ${command}" takes no pipeline, got "${positionals[0]}". Fix: hoist ${command} --hosts NAME`);
-    return { command, ...hostArgs(values) };
+    if (command === 'unlock') return { command, ...hostArgs(values) };
+    return { command, ...hostArgs(values), ...(values.wait !== undefined ? { wait: wholeNumber(String(values.wait), '--wait', 1, 3600) } : {}) };
   }
   // `hoist remove …` is `hoist run remove …`.
   if (command === 'remove') return parseCli(['run', 'remove', ...rest]);

@@ -1,6 +1,8 @@
 // `hoist status` for people: one line per host, a column per check; below it one line per app
 // on each host (every hoist app there, not only APP_NAME) with its disk use, and once per host
-// what no app owns (the build cache, dangling images); then the details of what is wrong. The
+// what no app owns (the build cache, dangling images), each app's stateful services and volumes;
+// then the details of what is wrong. A check still "starting" (health checks not passed yet since
+// a start: health-state.ts) says so instead of NO. The
 // release, names and details come from the host (a link's target, a command's stderr): escaped
 // (lib/printable.ts), the cells before they are measured.
 import { formatBytes } from '../byte-size.ts';
@@ -11,22 +13,25 @@ import type { HostStatus } from '../status/host-status.ts';
 
 export function statusTable(hosts: HostStatus[]): string {
   const mark = (ok: boolean) => (ok ? 'ok' : 'NO');
+  const markState = (c: { ok: boolean; state?: string }) => (c.ok ? 'ok' : c.state === 'starting' ? 'starting' : 'NO');
   const rows = [['HOST', 'REACHABLE', 'RELEASE', 'CONTAINERS', 'DNS', 'CADDY', 'LOCK', 'DOCKER DISK FREE']];
   const appRows = [['HOST', 'APP', 'RELEASE', 'SLOT', 'PORTS', 'HEALTH', 'IMAGES', 'RELEASES']];
   const shared: string[] = [];
+  const data: string[] = [];
   const problems: string[] = [];
   const certificates: string[] = [];
   for (const h of hosts) {
-    rows.push([h.name, mark(h.reachable.ok), h.release === null ? '-' : printable(h.release), mark(h.containers.ok), mark(h.dns.ok), mark(h.caddy.ok), h.lock.held ? 'HELD' : 'free', freeCell(h.disk)]);
+    rows.push([h.name, mark(h.reachable.ok), h.release === null ? '-' : printable(h.release), markState(h.containers), mark(h.dns.ok), markState(h.caddy), h.lock.held ? 'HELD' : 'free', freeCell(h.disk)]);
     for (const [what, c] of [['reachable', h.reachable], ['containers', h.containers], ['dns', h.dns], ['caddy', h.caddy]] as const) {
       if (!c.ok) problems.push(`${h.name}: ${what}: ${printableLines(c.detail)}`);
     }
     if (h.lock.held) problems.push(`${h.name}: lock: held by ${printableLines(h.lock.detail)}`);
     if (h.appsProblem) problems.push(`${h.name}: apps: ${printableLines(h.appsProblem)}`);
     for (const a of h.apps ?? []) {
-      appRows.push([h.name, printable(a.name), a.release === null ? '-' : printable(a.release), a.slot ?? '-', a.ports ? `${a.ports.blue}/${a.ports.green}` : '-', mark(a.health.ok), imagesCell(a), a.disk.releasesBytes === null ? '-' : formatBytes(a.disk.releasesBytes)]);
+      appRows.push([h.name, printable(a.name), a.release === null ? '-' : printable(a.release), a.slot ?? '-', a.ports ? `${a.ports.blue}/${a.ports.green}` : '-', markState(a.health), imagesCell(a), a.disk.releasesBytes === null ? '-' : formatBytes(a.disk.releasesBytes)]);
       // The host's own problems (Docker down) are already said once, under containers.
       if (!a.health.ok && a.health.detail !== h.containers.detail) problems.push(`${h.name}: app ${printable(a.name)}: ${printableLines(a.health.detail)}`);
+      data.push(...dataLines(h.name, a));
     }
     if (h.disk?.dockerRoot) shared.push(sharedLine(h.name, h.disk));
     for (const c of h.certificates ?? []) {
@@ -35,8 +40,21 @@ export function statusTable(hosts: HostStatus[]): string {
     }
   }
   const healthy = hosts.filter((h) => h.healthy).length;
-  const withApps = appRows.length > 1 ? ['', ...table(appRows), ...shared] : [];
-  return [...table(rows), ...withApps, ...(certificates.length ? ['', ...certificates] : []), ...(problems.length ? ['', ...problems] : []), '', `${healthy} of ${hosts.length} hosts healthy`].join('\n');
+  const starting = hosts.filter((h) => h.state === 'starting').length;
+  const withApps = appRows.length > 1 ? ['', ...table(appRows), ...shared, ...data] : [];
+  return [...table(rows), ...withApps, ...(certificates.length ? ['', ...certificates] : []), ...(problems.length ? ['', ...problems] : []), '', `${healthy} of ${hosts.length} hosts healthy${starting ? `, ${starting} starting` : ''}`].join('\n');
+}
+
+/** The app's stateful services with their health, and its volumes (a kept per-slot copy said as such). */
+function dataLines(host: string, a: AppStatus): string[] {
+  const lines: string[] = [];
+  const size = (b: number | null) => (b === null ? '' : ` ${formatBytes(b)}`);
+  if (a.stateful.length) lines.push(`${host}: ${printable(a.name)} stateful: ${a.stateful.map((s) => `${printable(s.service)} ${printable(s.state)}${s.health !== 'none' ? `/${printable(s.health)}` : ''}`).join(', ')}`);
+  const own = a.volumes.filter((v) => !v.kept);
+  const kept = a.volumes.filter((v) => v.kept);
+  if (own.length) lines.push(`${host}: ${printable(a.name)} volumes: ${own.map((v) => `${printable(v.name)}${size(v.bytes)}`).join(', ')}`);
+  for (const v of kept) lines.push(`${host}: ${printable(a.name)} kept volume ${printable(v.name)}${size(v.bytes)}: the other slot's copy of ${printable(v.key)} from before one volume per app, no longer used; docker volume rm it once checked`);
+  return lines;
 }
 
 function table(rows: string[][]): string[] {

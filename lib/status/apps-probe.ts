@@ -14,6 +14,7 @@ import { dockerRootFree, isBuildRoomLine, parseBuildRoom } from '../../tasks/doc
 import { healthOf } from '../../tasks/docker-up/probe.ts';
 import { legacyImageRepo, parseImageRef } from '../../tasks/docker-up/image-name.ts';
 import type { Slot } from '../../tasks/docker-up/slots.ts';
+import { parseVolumesRecord } from '../../tasks/docker-up/volumes.ts';
 
 /** One image as /system/df lists it (top-level images only: a build's intermediate ones are inside them). */
 export interface DfImage {
@@ -35,6 +36,19 @@ export interface DfContainer {
   health: string;
   /** Bytes its writable layer holds. */
   sizeRw: number;
+}
+
+/** A Docker volume as /system/df lists it (the sizes Docker computes there anyway). */
+export interface DfVolume {
+  name: string;
+  /** The hoist.app label hoist puts on the volumes it makes, '' when absent. */
+  app: string;
+  /** com.docker.compose.project: a volume compose made (per slot, from before hoist pinned volumes). */
+  project: string;
+  /** Bytes in it; null when Docker did not say (-1: not computed). */
+  bytes: number | null;
+  /** Containers using it; null when Docker did not say. */
+  refs: number | null;
 }
 
 export interface DfBuildCache {
@@ -62,6 +76,8 @@ export interface AppFolder {
   repoBytes: number | null;
   /** HTTP status of its live slot's port (0: nothing answered, or no live slot). */
   http: number;
+  /** apps/APP/volumes as recorded by docker-up (key -> Docker volume); empty when none. */
+  volumeRecord: Map<string, string>;
   /** A value on the host hoist would never have written (current, active-slot): said, not used. */
   stateProblem: string | null;
 }
@@ -71,7 +87,7 @@ export interface AppsFact {
   freeBytes: number | null;
   totalBytes: number | null;
   /** null: Docker did not answer /system/df. */
-  df: { layersSize: number; images: DfImage[]; containers: DfContainer[]; buildCache: DfBuildCache[] } | null;
+  df: { layersSize: number; images: DfImage[]; containers: DfContainer[]; volumes: DfVolume[]; buildCache: DfBuildCache[] } | null;
   /** Layers of each image by id, bottom first; absent when its history could not be read. */
   layers: Map<string, Layer[]>;
   apps: AppFolder[];
@@ -102,6 +118,7 @@ for d in apps/*/; do
   printf 'app-current %s %s\\n' "$a" "$(readlink "apps/$a/current" 2>/dev/null | head -c 512 | tr '\\n' ' ')"
   printf 'app-active %s %s\\n' "$a" "$(head -c 256 "apps/$a/active-slot" 2>/dev/null | tr '\\n' ' ')"
   printf 'app-ports %s %s\\n' "$a" "$(head -c 200 "apps/$a/ports" 2>/dev/null | tr '\\n' ';')"
+  printf 'app-volumes %s %s\\n' "$a" "$(head -c 2000 "apps/$a/volumes" 2>/dev/null | tr '\\n' ';')"
   for s in blue green; do if [ -f "apps/$a/slots/$s.yaml" ]; then printf 'app-image %s %s %s\\n' "$a" "$s" "$(sed -n 's/^    image: "\\(.*\\)"$/\\1/p' "apps/$a/slots/$s.yaml" | head -1)"; fi; done
   ls -1 "apps/$a/releases" 2>/dev/null | sed "s/^/app-release $a /"
   printf 'app-du %s %s %s\\n' "$a" "$(du -sk "apps/$a/releases" 2>/dev/null | cut -f1)" "$(du -sk "apps/$a/repo.git" 2>/dev/null | cut -f1)"
@@ -132,7 +149,7 @@ export function parseAppsFact(r: { stdout: string; stderr: string; code: number 
       const layers = parseHistory(line.slice(line.indexOf(rest[0]!) + rest[0]!.length));
       if (layers) fact.layers.set(rest[0]!, layers);
     } else if (word === 'app' && APP.test(rest[0] ?? '')) {
-      apps.set(rest[0]!, { name: rest[0]!, current: null, active: null, ports: null, slotImages: {}, releases: [], releasesBytes: null, repoBytes: null, http: 0, stateProblem: null });
+      apps.set(rest[0]!, { name: rest[0]!, current: null, active: null, ports: null, slotImages: {}, releases: [], releasesBytes: null, repoBytes: null, http: 0, volumeRecord: new Map(), stateProblem: null });
     } else if (word?.startsWith('app-') && apps.has(rest[0] ?? '')) {
       const app = apps.get(rest[0]!)!;
       const value = line.trim().slice(`${word} ${rest[0]}`.length).trim();
@@ -154,6 +171,7 @@ function appLine(app: AppFolder, word: string, value: string): void {
     app.stateProblem = (e as Error).message;
   }
   if (word === 'app-ports') app.ports = parsePortsRecord(value);
+  else if (word === 'app-volumes') app.volumeRecord = parseVolumesRecord(value.replaceAll(';', '\n'));
   else if (word === 'app-image') {
     const [slot, ref] = value.split(/\s+/);
     // The app's own name for it (exactly this app's), or the old one an older hoist wrote.
@@ -171,6 +189,7 @@ interface ApiDf {
   LayersSize?: number;
   Images?: { Id?: string; RepoTags?: string[] | null; Size?: number; Containers?: number }[] | null;
   Containers?: { Id?: string; Names?: string[]; ImageID?: string; Labels?: Record<string, string> | null; State?: string; Status?: string; SizeRw?: number }[] | null;
+  Volumes?: { Name?: string; Labels?: Record<string, string> | null; UsageData?: { Size?: number; RefCount?: number } | null }[] | null;
   BuildCache?: { Size?: number; InUse?: boolean; Shared?: boolean }[] | null;
 }
 
@@ -205,6 +224,13 @@ export function parseSystemDf(text: string): AppsFact['df'] {
         sizeRw: num(c.SizeRw),
       };
     }),
+    volumes: (v.Volumes ?? []).filter((x) => typeof x.Name === 'string').map((x) => ({
+      name: x.Name!,
+      app: x.Labels?.['hoist.app'] ?? '',
+      project: x.Labels?.['com.docker.compose.project'] ?? '',
+      bytes: typeof x.UsageData?.Size === 'number' && x.UsageData.Size >= 0 ? x.UsageData.Size : null,
+      refs: typeof x.UsageData?.RefCount === 'number' && x.UsageData.RefCount >= 0 ? x.UsageData.RefCount : null,
+    })),
     buildCache: (v.BuildCache ?? []).map((b) => ({ size: num(b.Size), inUse: b.InUse === true, shared: b.Shared === true })),
   };
 }

@@ -18,10 +18,13 @@ import { slotProblem } from '../../tasks/docker-up/slot-health.ts';
 import { appsProbe, parseAppsFact } from './apps-probe.ts';
 import { appStatuses, type AppStatus } from './app-status.ts';
 import { diskUse, type HostDisk } from './disk-use.ts';
+import { healthState, worstState, type HealthState } from './health-state.ts';
 
 export interface Check {
   ok: boolean;
   detail: string;
+  /** Set where a check can be "starting" (containers whose health check has not passed yet): health-state.ts. */
+  state?: HealthState;
 }
 
 export interface HostStatus {
@@ -44,6 +47,8 @@ export interface HostStatus {
   certificates?: CertificateStatus[];
   /** Reachable, the settings' app serving, DNS and Caddy right, and every app on the host serving. */
   healthy: boolean;
+  /** healthy; starting: not healthy only because health checks have not passed yet since a start; else unhealthy. */
+  state: HealthState;
 }
 
 const unknown = (why: string): Check => ({ ok: false, detail: why });
@@ -87,7 +92,8 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
     const bad = codes.filter(([, code]) => !code || Number(code) >= 500);
     if (plan.changes) caddyCheck = { ok: false, detail: `config differs: ${plan.steps.map((s) => s.describe).join('; ')}` };
     else if (httpR.code !== 0) caddyCheck = { ok: false, detail: `does not answer: ${httpR.stderr.trim().split('\n').pop() ?? ''}` };
-    else if (bad.length) caddyCheck = { ok: false, detail: bad.map(([d, c]) => `${d} answers ${c}`).join(', ') };
+    // A 5xx while the app's containers are still starting is their start, not Caddy's fault (settled below).
+    else if (bad.length) caddyCheck = { ok: false, detail: bad.map(([d, c]) => `${d} answers ${c}`).join(', '), state: 'starting' };
     else caddyCheck = { ok: true, detail: codes.map(([d, c]) => `${d} ${c}`).join(', ') };
   } catch (e) {
     caddyCheck = unknown((e as Error).message);
@@ -104,6 +110,7 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
   } catch (e) {
     appsProblem = (e as Error).message;
   }
+  if (caddyCheck.state === 'starting' && containers.state !== 'starting' && !apps.some((a) => a.health.state === 'starting')) caddyCheck = { ok: false, detail: caddyCheck.detail };
   return finish({
     name: host.name,
     address,
@@ -121,8 +128,12 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
   });
 }
 
-function finish(s: Omit<HostStatus, 'healthy'>): HostStatus {
-  return { ...s, healthy: s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok && (s.apps ?? []).every((a) => a.health.ok) && (s.certificates ?? []).every((c) => !c.warning) };
+function finish(s: Omit<HostStatus, 'healthy' | 'state'>): HostStatus {
+  const healthy = s.reachable.ok && s.containers.ok && s.dns.ok && s.caddy.ok && (s.apps ?? []).every((a) => a.health.ok) && (s.certificates ?? []).every((c) => !c.warning);
+  const of = (c: Check): HealthState => (c.ok ? 'healthy' : (c.state ?? 'unhealthy'));
+  const certs: HealthState = (s.certificates ?? []).every((c) => !c.warning) ? 'healthy' : 'unhealthy';
+  const state = healthy ? 'healthy' : worstState([of(s.reachable), of(s.containers), of(s.dns), of(s.caddy), certs, ...(s.apps ?? []).map((a) => a.health.state)]);
+  return { ...s, healthy, state };
 }
 
 /** Docker answering, the live slot's containers all running (healthy where checked), its port answering. */
@@ -131,7 +142,11 @@ function containerCheck(f: DockerUpFact, service: string, user: string): Check {
   if (docker) return { ok: false, detail: docker };
   if (!f.active) return { ok: false, detail: 'no release has been brought up' };
   const problem = slotProblem(f, f.active, service);
-  if (problem) return { ok: false, detail: problem };
+  if (problem) {
+    const live = f.containers.filter((c) => c.slot === f.active);
+    const state = live.some((c) => c.service === service) ? healthState(live) : 'unhealthy';
+    return { ok: false, detail: `${state === 'starting' ? 'starting: ' : ''}${problem}`, state };
+  }
   const running = f.containers.filter((c) => c.slot === f.active).length;
   return { ok: true, detail: `${running} running in the ${f.active} slot, health ${f.http[f.active]}` };
 }

@@ -210,7 +210,7 @@ test('dockerProblem: each state in words, null when Docker answers', () => {
 test('hoist status shows the same words in its table (one message, not two)', () => {
   const detail = dockerProblem({ docker: 'stopped', systemd: true }, 'deploy')!;
   const ok = { ok: true, detail: 'fine' };
-  const host: HostStatus = { name: 'web2', address: '127.0.0.1:22', reachable: ok, release: R1, commit: null, containers: { ok: false, detail }, dns: ok, caddy: ok, lock: { held: false, detail: 'free' }, healthy: false };
+  const host: HostStatus = { name: 'web2', address: '127.0.0.1:22', reachable: ok, release: R1, commit: null, containers: { ok: false, detail }, dns: ok, caddy: ok, lock: { held: false, detail: 'free' }, healthy: false, state: 'unhealthy' };
   assert.ok(statusTable([host]).includes(`\nweb2: containers: ${detail}\n`), statusTable([host]));
 });
 

@@ -76,7 +76,7 @@ test('dry run plan: a diff of a host file and a host\'s error, escaped, lines ke
 
 test('status table: a release and a detail from the host, escaped; the row stays one row', () => {
   const ok = { ok: true, detail: 'fine' };
-  const host: HostStatus = { name: 'web1', address: '127.0.0.1:22', reachable: ok, release: 'r\nweb9  ok', commit: null, containers: { ok: false, detail: `exited: ${HOSTILE}` }, dns: ok, caddy: ok, lock: { held: true, detail: 'unknown (\x1b]0;x\x07)' }, healthy: false };
+  const host: HostStatus = { name: 'web1', address: '127.0.0.1:22', reachable: ok, release: 'r\nweb9  ok', commit: null, containers: { ok: false, detail: `exited: ${HOSTILE}` }, dns: ok, caddy: ok, lock: { held: true, detail: 'unknown (\x1b]0;x\x07)' }, healthy: false, state: 'unhealthy' };
   const text = statusTable([host]);
   assert.not.ok(ACTS.test(text), text);
   assert.is(text.split('\n')[1]!.split(/\s+/)[2], 'r\\u000aweb9', 'the release cell');

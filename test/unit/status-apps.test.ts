@@ -75,8 +75,8 @@ test('each app: release, slot, ports and health; a\'s live slot publishes no por
   const f = parseAppsFact(answer());
   const apps = appStatuses(f, diskUse(f), { app: 'a', service: 'web', healthPath: '/health', docker: null });
   assert.equal(apps.map((a) => [a.name, a.release, a.slot, a.ports, a.health]), [
-    ['a', A1, 'blue', { blue: 18001, green: 18002 }, { ok: false, detail: '1 running, but /health answers nothing' }],
-    ['b', null, null, null, { ok: false, detail: 'no release is live' }],
+    ['a', A1, 'blue', { blue: 18001, green: 18002 }, { ok: false, state: 'unhealthy', detail: '1 running, but /health answers nothing' }],
+    ['b', null, null, null, { ok: false, state: 'unhealthy', detail: 'no release is live' }],
   ]);
   assert.equal(apps[0]!.containers, [{ name: 'a-blue_web_1', slot: 'blue', service: 'web', release: '', state: 'running', health: 'none' }]);
   // Answering: the settings' app on its HEALTH_PATH with 2xx/3xx; another app on / with anything below 500.
@@ -84,10 +84,10 @@ test('each app: release, slot, ports and health; a\'s live slot publishes no por
     const g = parseAppsFact(answer(recorded.replace('app-http a 000', `app-http a ${code}`)));
     return appStatuses(g, diskUse(g), { app, service: 'web', healthPath: '/health', docker: null })[0]!.health;
   };
-  assert.equal(answering(200, 'a'), { ok: true, detail: '1 running in the blue slot, /health answers 200' });
-  assert.equal(answering(404, 'a'), { ok: false, detail: '1 running, but /health answers 404' });
-  assert.equal(answering(404, 'b'), { ok: true, detail: '1 running in the blue slot, / answers 404' });
-  assert.equal(answering(502, 'b'), { ok: false, detail: '1 running, but / answers 502' });
+  assert.equal(answering(200, 'a'), { ok: true, state: 'healthy', detail: '1 running in the blue slot, /health answers 200' });
+  assert.equal(answering(404, 'a'), { ok: false, state: 'unhealthy', detail: '1 running, but /health answers 404' });
+  assert.equal(answering(404, 'b'), { ok: true, state: 'healthy', detail: '1 running in the blue slot, / answers 404' });
+  assert.equal(answering(502, 'b'), { ok: false, state: 'unhealthy', detail: '1 running, but / answers 502' });
   const down = appStatuses(f, diskUse(f), { app: 'a', service: 'web', healthPath: '/', docker: 'Docker is not running on this host' });
   assert.ok(down.every((a) => a.health.detail === 'Docker is not running on this host'));
 });

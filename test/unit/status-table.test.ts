@@ -11,8 +11,8 @@ import type { HostStatus } from '../../lib/status/host-status.ts';
 const R1 = '20261125000000-def000000001';
 const R2 = '20261126000000-abc000000002';
 const MiB = 1024 ** 2;
-const ok = (detail: string) => ({ ok: true, detail });
-const no = (detail: string) => ({ ok: false, detail });
+const ok = (detail: string) => ({ ok: true, detail, state: 'healthy' as const });
+const no = (detail: string) => ({ ok: false, detail, state: 'unhealthy' as const });
 
 const disk = (over: Partial<AppDisk> = {}): AppDisk => ({ images: [], imagesBytes: 0, ownBytes: 0, releasesBytes: 12 * 1024, repoBytes: 40 * 1024, ...over });
 const image = (release: string, onHost = true) => ({ ref: `hoist-x-web:${release}`, id: `sha256:${release}`, bytes: 10 * MiB, release, releaseOnHost: onHost, live: false });
@@ -23,6 +23,8 @@ const app = (name: string, over: Partial<AppStatus> = {}): AppStatus => ({
   ports: { blue: 18001, green: 18002 },
   health: ok('1 running in the green slot, / answers 200'),
   containers: [],
+  stateful: [],
+  volumes: [],
   disk: disk({ images: [image(R1), image(R2)], imagesBytes: 1.5 * 1024 * MiB }),
   ...over,
 });
@@ -45,6 +47,7 @@ const host = (name: string, over: Partial<HostStatus>): HostStatus => ({
   caddy: ok('app.example.com 200'),
   lock: { held: false, detail: 'free' },
   healthy: true,
+  state: 'healthy',
   ...over,
 });
 
