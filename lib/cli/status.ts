@@ -5,7 +5,7 @@
 // yet healthy, until all are or S seconds have passed; then reports the last look.
 import { writeFileSync } from 'node:fs';
 import { EXIT } from '../errors.ts';
-import { printableJson } from '../printable.ts';
+import { printable, printableJson } from '../printable.ts';
 import { executorOptions } from '../exec/executor-options.ts';
 import { statusTable } from '../render/status-table.ts';
 import type { HostStatus } from '../status/host-status.ts';
@@ -30,6 +30,9 @@ export async function runStatus(args: StatusArgs): Promise<number> {
     statuses = await look(() => true);
     // Bounded by the deadline: each look is itself bounded by the probes' own timeouts.
     for (let n = 0; args.wait && n < args.wait * 2 + 1 && !statuses.every((s) => s.healthy) && Date.now() + WAIT_STEP_MS <= deadline; n++) {
+      // On stderr, so `--json -` stays one document: who is waited for, and for how long at most.
+      const waiting = statuses.filter((s) => !s.healthy).map((s) => `${printable(s.name)} ${s.state}`);
+      process.stderr.write(`status: not healthy yet: ${waiting.join(', ')}; looking again in ${WAIT_STEP_MS / 1000} s (at most ${Math.ceil((deadline - Date.now()) / 1000)} s more)\n`);
       await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
       statuses = await look((i) => !statuses[i]!.healthy);
     }
