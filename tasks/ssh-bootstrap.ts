@@ -2,7 +2,7 @@
 // Docker (with compose), Caddy, git and cron installed and running, and sshd hardened (key
 // logins only, no root). Knows it already is from one probe; a ready host gets no apt run and no
 // reload. The sshd change is kept only after a NEW login as the deploy user works.
-import { BASE_PACKAGES, installPackages, isSupportedSystem, missingTools, missingToolsMessage, reloadSshd, startService, TOOLS, toolStates, unsupportedSystemMessage, waitForService, type ServiceName } from '../lib/distro/debian-family.ts';
+import { BASE_PACKAGES, installPackages, isSupportedSystem, untestedSystemNote, missingTools, missingToolsMessage, reloadSshd, startService, TOOLS, toolStates, unsupportedSystemMessage, waitForService, type ServiceName } from '../lib/distro/debian-family.ts';
 import { HoistError } from '../lib/errors.ts';
 import { runChecked, type Executor } from '../lib/exec/executor.ts';
 import { withRetry } from '../lib/engine/retry.ts';
@@ -112,7 +112,10 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     } else {
       steps.push({ kind: 'harden-sshd', content: w.sshdDropIn, describe: `harden sshd (${SSHD_DROP_IN}: no passwords, no root login), check, reload, prove a new login as ${w.user}` });
     }
-    if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened` };
+    // Ubuntu: accepted, untested; said where the user looks (the plan, and the run's warnings in apply).
+    const untested = untestedSystemNote(f.os);
+    if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened${untested ? `. Note: ${untested}` : ''}` };
+    if (untested) steps[0] = { ...steps[0]!, describe: `${steps[0]!.describe} (note: ${untested})` };
     return {
       changes: true,
       steps,
@@ -125,6 +128,8 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   },
 
   async apply(exec, steps, ctx) {
+    const untested = untestedSystemNote(ctx.before.os);
+    if (untested) ctx.warn?.(untested);
     for (const step of steps) {
       ctx.progress(step.describe);
       await applyStep(exec, step, ctx);

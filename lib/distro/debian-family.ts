@@ -36,6 +36,17 @@ export function unsupportedSystemMessage(os: string): string {
 }
 
 /**
+ * What a user reads when bootstrap runs on a system it accepts but no test host runs (Ubuntu),
+ * in the dry run's plan and the run's warnings; null for a tested one.
+ */
+export function untestedSystemNote(os: string): string | null {
+  const s = SYSTEMS.find((x) => x.os === os);
+  if (!s || s.tested) return null;
+  const socket = os === 'ubuntu 24.04' ? '; its sshd started by ssh.socket is reloaded from reading Ubuntu\'s units (socket regenerated and restarted), not from a run' : '';
+  return `${s.name} is accepted, but no test host runs it (Ubuntu's archive cannot be reached from hoist's test machines): its package names are checked by running each tool after the install${socket}. Debian 12 and 13 are the tested systems`;
+}
+
+/**
  * What hoist runs on a host after bootstrap, each checked by running it (not by package name: the
  * archives split and rename packages; Debian 13's docker.io leaves out the `docker` CLI), with the
  * package that provides it on each system, for the message when one is missing.

@@ -597,6 +597,29 @@ test('plan: the supported systems are accepted', () => {
   }
 });
 
+test('plan: Ubuntu is accepted with a note that no test host runs it (24.04: its ssh.socket reload reasoned, not run); Debian without one', () => {
+  const w = wantFor();
+  const planFor = (os: string, ready: boolean) => {
+    const f = ready ? readyFact(w) : parseBootstrapFact(ok(FRESH_DEBIAN_12));
+    f.os = os;
+    return sshBootstrap.plan(w, f);
+  };
+  for (const os of ['ubuntu 22.04', 'ubuntu 24.04']) {
+    const name = os === 'ubuntu 22.04' ? 'Ubuntu 22.04' : 'Ubuntu 24.04';
+    const unchanged = planFor(os, true);
+    assert.ok(!unchanged.changes && unchanged.reason.includes(`Note: ${name} is accepted, but no test host runs it (Ubuntu's archive cannot be reached from hoist's test machines)`), JSON.stringify(unchanged));
+    const fresh = planFor(os, false);
+    assert.ok(fresh.changes && fresh.steps[0]!.describe.includes(`(note: ${name} is accepted, but no test host runs it`), JSON.stringify(fresh));
+    assert.is(JSON.stringify(fresh).includes('ssh.socket'), os === 'ubuntu 24.04', os);
+  }
+  for (const os of ['debian 12', 'debian 13']) {
+    const plan = planFor(os, false);
+    assert.ok(plan.changes && !JSON.stringify(plan).includes('no test host'), os);
+    const unchanged = planFor(os, true);
+    assert.ok(!unchanged.changes && !unchanged.reason.includes('Note'), os);
+  }
+});
+
 test('plan: Debian/Ubuntu releases outside the supported ones are refused too', () => {
   const w = wantFor();
   for (const os of ['debian 10', 'debian 11', 'ubuntu 18.04', 'ubuntu 20.04']) {
