@@ -3,8 +3,9 @@
 // run twice: the second run changes nothing), release v1 of both, v2 of one under a client loop
 // against both with no failed request, then a reboot (`docker restart` of the host: a clean
 // shutdown, a boot with the same disk and address). The second app has a stateful service
-// (`x-hoist: {stateful: true}`) with a volume and a health check the test controls (it passes once
-// /tmp/ready exists in the container, which every start removes), and each app a cron job writing
+// (`x-hoist: {stateful: true}`) with a volume and a health check the test controls (it passes at
+// once, unless /store/hold is in its volume: then only once /tmp/ready is in the container, which
+// every start removes; a release waits for it to be healthy), and each app a cron job writing
 // a marker. After the reboot, without running hoist: Docker, Caddy, cron and sshd are active
 // systemd services, both apps answer through Caddy, the stateful service is the same container
 // with its data, both cron jobs ran again; `hoist status` says "starting" (exit 3) while the
@@ -40,7 +41,7 @@ const APPS = ['app', 'shop'] as const;
 type App = (typeof APPS)[number];
 const domain = (a: App) => `${a}.hoist.test`;
 
-/** The shop's compose file: web, and a stateful db with its volume and a health check the test passes by hand. */
+/** The shop's compose file: web, and a stateful db with its volume and a health check the test can hold back after a start. */
 const SHOP_COMPOSE = `services:
   web:
     build: .
@@ -49,7 +50,7 @@ const SHOP_COMPOSE = `services:
     x-hoist: {stateful: true}
     command: ["sh", "-c", "mkdir -p /store; echo started >> /store/boots; rm -f /tmp/ready; exec httpd -f -p 8080 -h /store"]
     healthcheck:
-      test: ["CMD", "test", "-f", "/tmp/ready"]
+      test: ["CMD", "test", "-f", "/tmp/ready", "-o", "!", "-f", "/store/hold"]
       interval: 2s
       retries: 3
       start_period: 30m
@@ -184,7 +185,7 @@ export function vpsLife(o: VpsLifeOptions): void {
     }
     const db = await dbContainer();
     assert.match(db, /^[0-9a-f]{64}$/, 'one db container, in shop-state');
-    await host.sh(`docker exec ${db} touch /tmp/ready`);
+    assert.is(await dbHealth(db), 'healthy', 'the release waited for it');
 
     await git.commit('app', appFiles('app', 'v2'), 'v2');
     let v2!: PipelineRun;
@@ -211,6 +212,8 @@ export function vpsLife(o: VpsLifeOptions): void {
     assert.is(containers.trim().split('\n').length, 3, `app's web, shop's web and db run before the reboot: ${containers}`);
     const db = await dbContainer();
     const boots = (await host.sh(`docker exec ${db} cat /store/boots`)).stdout;
+    // From its next start on, its health check waits for /tmp/ready (the test makes it below).
+    assert.is((await host.sh(`docker exec ${db} touch /store/hold`)).code, 0);
     const bootBefore = (await host.sh('cat /proc/sys/kernel/random/boot_id; systemctl show -p ActiveEnterTimestampMonotonic --value docker')).stdout;
     await tb.reboot(host);
     // The reboot happened: systemd (and Docker under it) started again.

@@ -279,4 +279,12 @@ test('status and unlock take the host flags and no pipeline', () => {
   usageError(['unlock', '--dry-run'], '--dry-run');
 });
 
+test('status --wait S: whole seconds from 1 to 3600; unlock does not take it', () => {
+  assert.equal(parseCli(['status', '--wait', '120']), { command: 'status', hosts: [], tags: [], acceptNew: false, concurrency: 10, wait: 120 });
+  usageError(['status', '--wait', '0'], '--wait 0: must be a whole number from 1 to 3600');
+  usageError(['status', '--wait', '1.5'], '--wait 1.5');
+  usageError(['status', '--wait', '3601'], '--wait 3601');
+  usageError(['unlock', '--wait', '5'], '--wait');
+});
+
 test.run();
