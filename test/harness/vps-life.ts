@@ -48,9 +48,9 @@ const SHOP_COMPOSE = `services:
   db:
     image: hoist-test-base
     x-hoist: {stateful: true}
-    command: ["sh", "-c", "mkdir -p /store; echo started >> /store/boots; rm -f /tmp/ready; exec httpd -f -p 8080 -h /store"]
+    command: ["sh", "-c", "mkdir -p /store; echo started >> /store/boots; busybox rm -f /tmp/ready; exec httpd -f -p 8080 -h /store"]
     healthcheck:
-      test: ["CMD", "test", "-f", "/tmp/ready", "-o", "!", "-f", "/store/hold"]
+      test: ["CMD-SHELL", "test -f /tmp/ready || test ! -f /store/hold"]
       interval: 2s
       retries: 3
       start_period: 30m
@@ -213,7 +213,7 @@ export function vpsLife(o: VpsLifeOptions): void {
     const db = await dbContainer();
     const boots = (await host.sh(`docker exec ${db} cat /store/boots`)).stdout;
     // From its next start on, its health check waits for /tmp/ready (the test makes it below).
-    assert.is((await host.sh(`docker exec ${db} touch /store/hold`)).code, 0);
+    assert.is((await host.sh(`docker exec ${db} busybox touch /store/hold`)).code, 0);
     const bootBefore = (await host.sh('cat /proc/sys/kernel/random/boot_id; systemctl show -p ActiveEnterTimestampMonotonic --value docker')).stdout;
     await tb.reboot(host);
     // The reboot happened: systemd (and Docker under it) started again.
@@ -244,7 +244,7 @@ export function vpsLife(o: VpsLifeOptions): void {
     const waiting = tb.hoist(['status', '--env-file', envFiles.app, '--inventory', tb.inventoryPath, '--json', '-', '--wait', '300'], {}, (child) => child.stderr!.on('data', (d) => (said += d)));
     await until('status --wait says what it waits for', async () => said.includes('status: not healthy yet: '), 120);
     assert.match(said, /^status: not healthy yet: \S+ starting; looking again in 2 s \(at most \d+ s more\)$/m);
-    await host.sh(`docker exec ${db} touch /tmp/ready`);
+    assert.is((await host.sh(`docker exec ${db} busybox touch /tmp/ready`)).code, 0);
     const waited = await waiting;
     assert.is(waited.code, 0, `${waited.stdout}${waited.stderr}`);
     const after = (JSON.parse(waited.stdout) as { hosts: HostStatus[] }).hosts[0]!;
