@@ -7,8 +7,8 @@
 // Each process judges its own files' skipped and focused tests against the one allow-list
 // (test/harness/skip-allow-list.ts); what is wrong with the list as a whole is judged here, once.
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 export interface ParallelRun {
   /** test/run.ts itself. */
@@ -31,12 +31,33 @@ interface GroupResult {
   ok: boolean;
 }
 
-/** The biggest groups first: the longest files should not start last. */
-const weight = (group: string[]) => group.reduce((n, f) => n + statSync(f).size, 0);
+/**
+ * The order groups start in: the longest first, by how long each last took (`seconds`, from
+ * BASE/file-seconds.json: for test/, a CI run's "time per group" 3 at a time, the unit files as
+ * `unit`), so the run does not end waiting on one long file started last. A file not listed (new)
+ * counts as longer than any: its time is unknown, and starting it early keeps the tail short
+ * whatever it takes; unlisted ones go biggest file first.
+ */
+export function startOrder(groups: string[][], base: string, seconds: Record<string, number>): string[][] {
+  const weight = (group: string[]) => {
+    const key = group.length > 1 ? 'unit' : relative(base, group[0]!);
+    return key in seconds ? seconds[key]! : 1e9 + group.reduce((n, f) => n + statSync(f).size, 0);
+  };
+  return [...groups].sort((a, b) => weight(b) - weight(a));
+}
+
+/** BASE/file-seconds.json, or nothing (then by size alone). */
+function lastSeconds(base: string): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(join(base, 'file-seconds.json'), 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
 
 export async function runInParallel(r: ParallelRun): Promise<number> {
   const started = Date.now();
-  const queue = [...r.groups].sort((a, b) => (a.length > 1 ? -1 : b.length > 1 ? 1 : weight(b) - weight(a)));
+  const queue = startOrder(r.groups, r.base, lastSeconds(r.base));
   const total: GroupResult = { passed: 0, failed: 0, skipped: 0, ok: true };
   const timings: string[] = [];
   console.log(`running ${r.groups.length} groups of test files, ${r.jobs} at a time (HOIST_TEST_JOBS)`);

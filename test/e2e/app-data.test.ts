@@ -49,7 +49,8 @@ const appFiles = (version: string, cmd = 'mkdir -p /www/data; exec httpd -f -p 8
 });
 
 test.before(async () => {
-  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
+  // Debian 12: this file makes a pre-pinning app by hand with compose v1 (`docker-compose`).
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' }));
   bed.env({ HEALTH_TIMEOUT: '15' });
   const boot = await run('bootstrap');
   assert.is(boot.code, 0, boot.out);

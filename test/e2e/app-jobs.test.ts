@@ -43,7 +43,8 @@ const appFiles = (version: string) => ({
 });
 
 test.before(async () => {
-  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
+  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' }));
   bed.env({ APP_ENV_FILE: tb.file('app.env', `API_KEY=${SECRET}\nGREETING=hello\n`), APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '20' });
   const boot = await runTwice('bootstrap', () => run('bootstrap'));
   assert.is(boot.code, 0, boot.out);

@@ -44,7 +44,8 @@ const appFiles = (version: string, note = version) => ({
 });
 
 test.before(async () => {
-  const { git, host } = await bed.start({ domain: DOMAIN, token: TOKEN });
+  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  const { git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' });
   await git.commit('app', appFiles('v1'), 'v1');
   const appEnv = tb.file('app.env', `SECRET=${APP_SECRET}\n`);
   bed.env({ APP_ENV_FILE: appEnv, HEALTH_TIMEOUT: '30' });

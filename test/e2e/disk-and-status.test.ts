@@ -79,7 +79,8 @@ function onlyAnswered(counts: Record<string, number>, want: string): void {
 }
 
 test.before(async () => {
-  ({ host } = await bed.start({ domain: domain('alpha'), moreDomains: [domain('beta')], token: TOKEN, repos: [...APPS] }));
+  // No systemd: Docker's disk is made small (a tmpfs) before hoist starts dockerd; under systemd it runs from boot.
+  ({ host } = await bed.start({ domain: domain('alpha'), moreDomains: [domain('beta')], token: TOKEN, repos: [...APPS], host: 'debian12-no-systemd' }));
   // Before dockerd first starts (the bootstrap starts it): Docker's root becomes a small filesystem of its own.
   await sh(`! pidof dockerd >/dev/null && mount -t tmpfs -o size=${DOCKER_DISK} tmpfs /var/lib/docker && df -Pk /var/lib/docker`);
   for (const a of APPS) await bed.git.commit(a, appFiles(a, 'v1'), 'v1');

@@ -30,7 +30,8 @@ const appFiles = (version: string) => ({
 });
 
 test.before(async () => {
-  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2 }));
+  // The host without systemd: hoist itself starts Docker again (start-stop-daemon), which this file asserts.
+  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2, host: 'debian12-no-systemd' }));
   await git.commit('app', appFiles('v1'), 'v1');
   bed.env({ HEALTH_TIMEOUT: '20' });
   const boot = await runTwice('bootstrap', () => run(['bootstrap', '--concurrency', '2']));

@@ -109,7 +109,8 @@ const appFiles = () => ({
 
 test.before(async () => {
   const started = Date.now();
-  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN }));
+  // Debian 12: what the app sees is compose v1's env-file parser (python-dotenv), asserted per value.
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' }));
   sha = await git.commit('app', appFiles(), 'hostile app');
   // GIT_REF is a branch other than main, pointing at that commit.
   const made = await dockerSh(git.container, `git --git-dir=/home/git/acme/app.git branch ${CARRIED.GIT_REF!} ${sha}`, 'git');

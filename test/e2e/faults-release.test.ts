@@ -163,7 +163,8 @@ test('docker-up: cut during docker-compose up, rolled back; v2 keeps serving, th
   await git.commit('app', appFiles('v3'), 'v3');
   const before = await snapshot();
   await startClient();
-  const r = await releaseWithCut({ pattern: 'python3 [^ ]*docker-compose -p app-(blue|green) .* up -d', pollMs: 50 });
+  // compose v1 (Debian 12) is a Python script; v2 (Debian 13) the docker CLI's plugin, `docker compose`.
+  const r = await releaseWithCut({ pattern: '(python3 [^ ]*docker-compose|^docker compose) -p app-(blue|green) .* up -d', pollMs: 50 });
   const counts = await stopClient(['v2']);
   assert.is(r.code, 1, r.out);
   assert.equal(statuses(r.report), { 'git-sync': 'rolled-back', 'docker-up': 'failed', 'caddy-reload': 'skipped', 'release-switch': 'skipped', 'cron-install': 'skipped' });

@@ -64,7 +64,8 @@ async function overHttps(domain: string): Promise<string> {
 
 test.before(async () => {
   const started = Date.now();
-  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, moreDomains: [SECOND] }));
+  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, moreDomains: [SECOND], host: 'debian12-no-systemd' }));
   ip = await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', host.container);
   // Both names point at the host's bridge address, as a real record points at the VPS.
   await bed.dns.setRecords({ [DOMAIN]: [ip], [SECOND]: [ip] });

@@ -140,7 +140,8 @@ async function stopLoop(): Promise<Record<string, number>> {
 const task = (report: RunReport) => report.hosts[0]!.tasks[0]!;
 
 test.before(async () => {
-  ({ git, host } = await bed.start({ domain: A.domain, moreDomains: [B.domain, W.domain, WA.domain], token: TOKEN, repos: [A.name, B.name, W.name, WA.name] }));
+  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  ({ git, host } = await bed.start({ domain: A.domain, moreDomains: [B.domain, W.domain, WA.domain], token: TOKEN, repos: [A.name, B.name, W.name, WA.name], host: 'debian12-no-systemd' }));
   await Promise.all([git.commit(A.name, appFiles(A.name, 'v1'), 'v1'), git.commit(B.name, appFiles(B.name, 'v1'), 'v1')]);
   envA = envFor('a.env', { APP_NAME: A.name, APP_REPO: git.repoUrl(A.name), APP_DOMAIN: A.domain, APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '30', APP_ENV_FILE: tb.file('app.env', `SECRET=${APP_SECRET}\n`) });
   envB = envFor('b.env', { APP_NAME: B.name, APP_REPO: git.repoUrl(B.name), APP_DOMAIN: B.domain, APP_CRONTAB: 'deploy/crontab', HEALTH_TIMEOUT: '30', BLUE_PORT: '18011', GREEN_PORT: '18012' });

@@ -271,7 +271,8 @@ const setEnvFile = (v: keyof typeof ENVS) => {
   envVars.APP_ENV_FILE = join(tb.dir, `app-${v}.env`);
   tb.writeEnv(envVars);
 };
-const hoistSessionsSeen = (w: Watched) => w.samples.lines.some((l) => /^sshd: (deploy|root)/.test(l));
+// OpenSSH 10 (Debian 13) names a session's processes `sshd-session: USER…`.
+const hoistSessionsSeen = (w: Watched) => w.samples.lines.some((l) => /^sshd(-session)?: (deploy|root)/.test(l));
 
 // ---- bootstrap ------------------------------------------------------------------------------
 
@@ -445,8 +446,10 @@ test('a changed host key is refused even with --accept-new, before logging in; k
   const knownHosts = tb.file('known_hosts_changed', `[127.0.0.1]:${host.port} ${type} ${blob}\n`);
   const envText = readFileSync(tb.envPath, 'utf8').replace(/^KNOWN_HOSTS=.*$/m, `KNOWN_HOSTS=${JSON.stringify(knownHosts)}`);
   const changedEnv = tb.file('changed.env', envText);
-  const accepted = () => Number(execFileSync('sh', ['-c', `docker logs ${host.container} 2>&1 | grep -c 'Accepted publickey' || true`], { encoding: 'utf8' }).trim());
+  // sshd logs to the container's output where it is PID 1, to the journal under systemd.
+  const accepted = () => Number(execFileSync('sh', ['-c', `{ docker logs ${host.container} 2>&1; docker exec ${host.container} sh -c 'command -v journalctl >/dev/null && journalctl -q --no-pager || true'; } | grep -c 'Accepted publickey' || true`], { encoding: 'utf8' }).trim());
   const logins = accepted();
+  assert.ok(logins > 0, 'the earlier runs\' logins are counted where sshd logs them');
   for (const [label, args] of [
     ['release --dry-run --accept-new, changed key', ['run', 'release', '--dry-run', '--accept-new', '--env-file', changedEnv, '--inventory', tb.inventoryPath]],
     ['status --accept-new, changed key', ['status', '--accept-new', '--env-file', changedEnv, '--inventory', tb.inventoryPath]],

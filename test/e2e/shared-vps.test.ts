@@ -148,7 +148,7 @@ test('a changed value, same commit: a blue/green restart with the new value; the
   });
   const seen = await sampler.stop();
   assert.ok(seen.samples > 20, `the sampler ran (${seen.samples} samples)`);
-  assert.ok(seen.lines.some((l) => l.includes('docker-compose')), 'it saw the release run compose');
+  assert.ok(seen.lines.some((l) => /docker[- ]compose /.test(l)), 'it saw the release run compose (v1 docker-compose, v2 docker compose)');
   for (const a of APPS) assert.not.ok(seen.lines.some((l) => l.includes(SECRET[a])), `${a}'s secret on a remote command line`);
   for (const a of APPS) assert.ok(Object.keys(counts[a]).every((k) => k === `${a} v1 200`), `${a}: ${JSON.stringify(counts[a])}`);
   assert.match(await get('alpha', '/env.txt'), /GREETING='changed-alpha'/);

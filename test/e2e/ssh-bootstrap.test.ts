@@ -8,26 +8,35 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { readyImage } from '../harness/images.ts';
 import { tryLogin } from '../harness/ssh-login.ts';
 import { REPO_ROOT, Testbed, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('ssh-bootstrap on fresh VPSes');
+// The fresh VPS the first test makes ready (apt included); the two hosts of the sshd-option test
+// start from the ready image (packages already there): that test is about sshd, and apt on two
+// more bare hosts only cost minutes.
 const tb = new Testbed();
+const tbReady = new Testbed();
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/pipelines/ssh-bootstrap-only.ts');
 let key: Buffer;
+let readyKey: Buffer;
 
 test.before(async () => {
-  await tb.start({ count: 3, dockerInside: true });
+  await Promise.all([tb.start({ count: 1, dockerInside: true }), readyImage().then((image) => tbReady.start({ count: 2, dockerInside: true, image }))]);
   key = readFileSync(tb.keyPath);
+  readyKey = readFileSync(tbReady.keyPath);
   // A user with a password, as some images ship: password logins must end with bootstrap.
-  for (const h of tb.hosts) await h.sh("useradd -m alice && echo 'alice:correct-horse' | chpasswd");
+  for (const h of [...tb.hosts, ...tbReady.hosts]) await h.sh("useradd -m alice && echo 'alice:correct-horse' | chpasswd");
 });
-test.after(() => tb.stop());
+test.after(async () => {
+  await Promise.all([tb.stop(), tbReady.stop()]);
+});
 
-async function bootstrap(hosts: TestHost[], vars: (h: TestHost) => Record<string, string> = () => ({})) {
-  tb.writeEnv({ SSH_USER: 'root', DEPLOY_USER: 'deploy', EXTRA_PACKAGES: 'less', SSH_COMMAND_TIMEOUT: '600' });
-  tb.writeInventory(hosts, (h) => ({ vars: vars(h) }));
-  const r = await tb.hoist(['run', FIXTURE, '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--json', '-']);
+async function bootstrap(hosts: TestHost[], vars: (h: TestHost) => Record<string, string> = () => ({}), bed = tb) {
+  bed.writeEnv({ SSH_USER: 'root', DEPLOY_USER: 'deploy', EXTRA_PACKAGES: 'less', SSH_COMMAND_TIMEOUT: '600' });
+  bed.writeInventory(hosts, (h) => ({ vars: vars(h) }));
+  const r = await bed.hoist(['run', FIXTURE, '--env-file', bed.envPath, '--inventory', bed.inventoryPath, '--json', '-']);
   let report: RunReport;
   try {
     report = JSON.parse(r.stdout) as RunReport;
@@ -81,11 +90,11 @@ test('a fresh VPS is made ready, and a second run changes nothing and runs no ap
 });
 
 test('a bad sshd option is refused by sshd -t; a config that locks the deploy user out is reverted; both hosts stay reachable as before', async () => {
-  const [, bad, lockout] = tb.hosts as [TestHost, TestHost, TestHost];
+  const [bad, lockout] = tbReady.hosts as [TestHost, TestHost];
   const options: Record<string, string> = { [bad.name]: 'Bogus yes', [lockout.name]: 'AllowUsers nobody' };
   for (let run = 1; run <= 2; run++) {
     const hups = { bad: sighups(bad), lockout: sighups(lockout) };
-    const { code, report } = await bootstrap([bad, lockout], (h) => ({ SSHD_OPTIONS: options[h.name]! }));
+    const { code, report } = await bootstrap([bad, lockout], (h) => ({ SSHD_OPTIONS: options[h.name]! }), tbReady);
     assert.is(code, 1);
     const [badHost, lockoutHost] = report.hosts;
     assert.match(badHost!.error ?? '', /sshd -t rejected/, JSON.stringify(report.hosts));
@@ -93,7 +102,7 @@ test('a bad sshd option is refused by sshd -t; a config that locks the deploy us
     assert.is(sighups(bad), hups.bad, 'nothing reloaded when sshd -t fails');
     assert.is(sighups(lockout), hups.lockout + 2, 'reloaded once to try, once to put back');
     for (const h of [bad, lockout]) {
-      assert.ok((await tryLogin({ port: h.port, user: 'root', privateKey: key, command: 'true' })).ok, `run ${run}: root still logs in on ${h.name}`);
+      assert.ok((await tryLogin({ port: h.port, user: 'root', privateKey: readyKey, command: 'true' })).ok, `run ${run}: root still logs in on ${h.name}`);
       assert.is((await h.sh('test -e /etc/ssh/sshd_config.d/00-hoist.conf; echo $?')).stdout.trim(), '1', 'no hardening drop-in left');
       assert.is((await h.sh('test -e /etc/sudoers.d/hoist-deploy; echo $?')).stdout.trim(), '1', 'sudoers change rolled back');
     }

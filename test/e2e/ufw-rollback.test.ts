@@ -12,7 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TaskReport } from '../../lib/report/run-report.ts';
 import { localAptRepo } from '../harness/faults.ts';
-import { imageWithPackages, startReadyServices } from '../harness/images.ts';
+import { readyUfwImage, startReadyServices } from '../harness/images.ts';
 import { tryLogin } from '../harness/ssh-login.ts';
 import { REPO_ROOT, Testbed, type TestHost } from '../harness/testbed.ts';
 import { loginAccess } from '../harness/host-access.ts';
@@ -27,7 +27,7 @@ let fresh: TestHost;
 let own: TestHost;
 
 test.before(async () => {
-  const image = await imageWithPackages('ready-ufw', ['docker.io', 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static', 'ufw']);
+  const image = await readyUfwImage();
   await tb.start({ count: 2, dockerInside: true, image });
   [fresh, own] = tb.hosts as [TestHost, TestHost];
   key = readFileSync(tb.keyPath);

@@ -19,7 +19,7 @@ export interface ProcessMatch {
   /** Its process group (the whole remote command: `timeout` makes one per command). */
   pgid: number;
   args: string;
-  /** The sshd session processes (`sshd: USER [priv]`, `sshd: USER@notty`) above it. */
+  /** The sshd session processes (`sshd: USER [priv]`, `sshd: USER@notty`; OpenSSH 10, Debian 13: `sshd-session: …`) above it. */
   sessions: number[];
   /** When the match was seen (ms since epoch, this machine's clock). */
   at: number;
@@ -61,7 +61,7 @@ while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
         if (args[p] !~ ENVIRON["PATTERN"]) continue
         s = ""; q = ppid[p]; hops = 0
         while (q > 1 && hops++ < 64) {
-          if (args[q] ~ /^sshd: / && args[q] !~ /\[listener\]/) s = s " " q
+          if (args[q] ~ /^sshd(-session)?: / && args[q] !~ /\[listener\]/) s = s " " q
           q = ppid[q]
         }
         if (s == "") continue
@@ -145,9 +145,9 @@ export async function cutSession(host: TestHost, match: Pick<ProcessMatch, 'pgid
   await dockerSh(host.container, `${parts.join('; ')}; true`);
 }
 
-/** The SSH sessions open on `host` now (their `sshd: USER…` processes): none once hoist is done. */
+/** The SSH sessions open on `host` now (their `sshd: USER…` or `sshd-session: USER…` processes): none once hoist is done. */
 export async function sshSessions(host: TestHost): Promise<string[]> {
-  const r = await dockerSh(host.container, "ps -eo args= | grep '^sshd: ' | grep -v '\\[listener\\]' || true");
+  const r = await dockerSh(host.container, "ps -eo args= | grep -E '^sshd(-session)?: ' | grep -v '\\[listener\\]' || true");
   return r.stdout.split('\n').filter(Boolean);
 }
 

@@ -5,17 +5,23 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh } from './docker.ts';
+import { systemdVpsImage, type SystemdOs } from './systemd-vps.ts';
 import { vpsImage } from './testbed.ts';
 
 const built = new Map<string, Promise<string>>();
 
 /** The fresh VPS image plus Debian `packages`, cached by name and content. */
 export function imageWithPackages(name: string, packages: string[]): Promise<string> {
+  return imageFrom(vpsImage, name, packages);
+}
+
+/** The image `base()` gives plus Debian `packages`, cached by name and content (the Dockerfile names the base). */
+function imageFrom(baseImage: () => Promise<string>, name: string, packages: string[]): Promise<string> {
   const key = `${name}:${packages.join(' ')}`;
   let p = built.get(key);
   if (!p) {
     p = (async () => {
-      const base = await vpsImage();
+      const base = await baseImage();
       const dockerfile = `FROM ${base}\nRUN apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')} && rm -rf /var/lib/apt/lists/*\n`;
       const tag = `hoist-test-${name}:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
       if (!(await exists(tag))) await buildAlone(tag, async () => (await exists(tag)) || dockerBuild(tag, dockerfile));
@@ -27,8 +33,25 @@ export function imageWithPackages(name: string, packages: string[]): Promise<str
 }
 
 /** A VPS as bootstrap leaves it, minus the user and sshd changes: Docker, compose, Caddy, git. */
+const READY_PACKAGES = ['docker.io', 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static'];
 export function readyImage(): Promise<string> {
-  return imageWithPackages('ready', ['docker.io', 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static']);
+  return imageWithPackages('ready', READY_PACKAGES);
+}
+
+/** The ready image plus ufw (ufw-rollback's hosts). */
+export function readyUfwImage(): Promise<string> {
+  return imageWithPackages('ready-ufw', [...READY_PACKAGES, 'ufw']);
+}
+
+/**
+ * A systemd VPS of `os` as bootstrap leaves it, minus the user and sshd changes: the packages
+ * bootstrap installs there (Debian 13: the docker CLI is its own package, compose is v2). Installed
+ * while no systemd runs, their services are enabled, not started: Docker and Caddy start at the
+ * host's boot, as after a bootstrap and a reboot.
+ */
+export function readySystemdImage(os: SystemdOs): Promise<string> {
+  const docker = os === 'debian13' ? ['docker.io', 'docker-cli'] : ['docker.io'];
+  return imageFrom(() => systemdVpsImage(os), `ready-systemd-${os}`, [...docker, 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static']);
 }
 
 /**

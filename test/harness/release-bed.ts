@@ -1,5 +1,5 @@
 // What the release tests run against: ready hosts (Docker, compose, Caddy and git already in the
-// image, so no test waits for apt; dockerd inside each), a git server with the app's repo
+// image, so no test waits for apt; dockerd inside each; by default Debian 13 with systemd), a git server with the app's repo
 // acme/app.git, dnsmasq answering the app's domain with 127.0.0.1 (the hosts' address in the
 // inventory, so dns-verify passes), and the fake GitHub, which grants the deploy key hoist
 // registers on that git server as a forge would. `env()` writes the .env that points hoist at
@@ -8,8 +8,9 @@
 import { DnsServer } from './dns-server.ts';
 import { FakeGitHub } from './fake-github.ts';
 import { startGitServer, type GitServer } from './git-host.ts';
-import { readyImage } from './images.ts';
+import { readyImage, readySystemdImage } from './images.ts';
 import { Testbed, type TestHost } from './testbed.ts';
+import { timed } from './times.ts';
 
 export interface ReleaseBedOptions {
   /** The app's domain (APP_DOMAIN); the DNS server answers it with 127.0.0.1. */
@@ -22,7 +23,20 @@ export interface ReleaseBedOptions {
   repos?: string[];
   /** More domains the DNS server answers with 127.0.0.1 (a second app's). */
   moreDomains?: string[];
+  /**
+   * What the hosts are (see HOST_KINDS): `debian13` (the default), a Debian 13 VPS with systemd as
+   * PID 1, as rented; `debian12-no-systemd`, Debian 12 with sshd as PID 1 and compose v1, which
+   * hoist starts Docker and Caddy on itself.
+   */
+  host?: ReleaseHostKind;
 }
+
+/**
+ * The release tests' host kinds, each a ready image (Docker, compose, Caddy, git installed, as
+ * bootstrap leaves a host). A systemd host boots (Docker and Caddy start as services) before the
+ * test gets it.
+ */
+export type ReleaseHostKind = 'debian13' | 'debian12-no-systemd';
 
 export class ReleaseBed {
   /** Made at once, like a Testbed: a test may name files in its folder before the start. */
@@ -41,10 +55,15 @@ export class ReleaseBed {
 
   async start(opts: ReleaseBedOptions): Promise<this> {
     this.domain = opts.domain;
-    const image = await readyImage();
+    const count = opts.count ?? 1;
+    const hosts = (opts.host ?? 'debian13') === 'debian13'
+      ? { count, init: 'systemd' as const, os: 'debian13' as const, image: await readySystemdImage('debian13') }
+      : { count, dockerInside: true, image: await readyImage() };
     // The git server and the hosts take the longest to come up and need nothing of each other.
     const repos = opts.repos ?? ['app'];
-    [this.git] = await Promise.all([startGitServer(repos), this.tb.start({ count: opts.count ?? 1, dockerInside: true, image })]);
+    const t0 = Date.now();
+    [this.git] = await Promise.all([startGitServer(repos), this.tb.start(hosts).then((tb) => (timed(`${count} ${opts.host ?? 'debian13'} host(s) started`, t0), tb))]);
+    timed('git server and hosts', t0);
     // Every host, as each release test had it: a run meant for fewer names them with --hosts.
     this.tb.writeInventory();
     this.dns = await DnsServer.start({ records: Object.fromEntries([opts.domain, ...(opts.moreDomains ?? [])].map((d) => [d, ['127.0.0.1']])) });

@@ -14,6 +14,7 @@
 import type { Callback, Context, Test } from 'uvu';
 import { exec as uvuExec, suite as uvuSuite } from 'uvu';
 import type { NotPlain } from './skip-allow-list.ts';
+import { timed } from './times.ts';
 
 type RunnerResult = [string | true, number, number, number];
 type Runner = () => Promise<RunnerResult>;
@@ -74,7 +75,12 @@ function makeSuite<T = Context>(title: string, context?: T): Test<T> {
     pending.push(d);
     return async (ctx) => {
       d.ran = true;
-      await handler(ctx);
+      const t0 = Date.now();
+      try {
+        await handler(ctx);
+      } finally {
+        timed(`test "${name}"`, t0);
+      }
       d.passed = true;
     };
   };
@@ -82,8 +88,10 @@ function makeSuite<T = Context>(title: string, context?: T): Test<T> {
     (kind: string, register: (h: Callback<T>) => void) =>
     (h: Callback<T>): void =>
       register(async (ctx) => {
+        const t0 = Date.now();
         try {
           await h(ctx);
+          timed(`${kind} hook`, t0);
         } catch (e) {
           const where = ctx.__test__ ? ` (test "${ctx.__test__}")` : '';
           batchProblems.push({ file, what: `${kind} hook of ${title ? `suite "${title}"` : 'the file'} threw${where}`, error: errorText(e) });
