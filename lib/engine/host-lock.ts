@@ -78,7 +78,8 @@ export function peekCommand(releaseLink: string | null, then?: CarriedCommands):
  * `exit` and variables stay inside): a `.` is written after the stderr by an EXIT trap (so no
  * trailing newline is lost, whether the command ends or calls `exit`), to fd 4, the
  * substitution's own output, as fd 1 may still be redirected when `exit` runs. One process per
- * carried command (before: a subshell inside the substitution, two; issue #20 counts them).
+ * carried command (before: a subshell inside the substitution, two; issue #20 counts them). So a
+ * carried command must not set an EXIT trap of its own (no probe does).
  * Written framed: `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`. The command ends on its own
  * line before the `}`, so a last line that is a comment or a heredoc cannot swallow it.
  */
