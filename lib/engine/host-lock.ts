@@ -7,7 +7,7 @@
 // line to the host's audit log and reads `current` again.
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
-import { oneLineOfLink } from '../release/host-value.ts';
+import { readLinkOnce } from '../release/host-value.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
 import { thisMachine } from './lock-takeover.ts';
 
@@ -63,7 +63,8 @@ export function acquireCommand(info: LockInfo, releaseLink: string | null, then?
   const removeDead = takeOver
     ? sh`if mkdir .hoist/takeover 2>/dev/null; then [ "$(readlink .hoist/lock)" != ${takeOver} ] || rm -f .hoist/lock; rmdir .hoist/takeover; fi; `
     : sh``;
-  return sh`cd && mkdir -p .hoist && chmod 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then?.commands.length ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+  // install -d makes the folder or, when it is there, sets its mode: mkdir -p + chmod in one process.
+  return sh`cd && install -d -m 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then?.commands.length ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
 }
 
 /** Reads the lock and the current release without taking anything (dry run, status); runs the carried commands too. */
@@ -72,16 +73,21 @@ export function peekCommand(releaseLink: string | null, then?: CarriedCommands):
 }
 
 /**
- * Each command's stdout goes straight out (fd 3); its stderr is caught in `e` (a `.` after it, so
- * no trailing newline is lost) and its exit status is the command substitution's own. Written
- * framed: `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`. The command ends on its own line
- * before the `)`, so a last line that is a comment or a heredoc cannot swallow it.
+ * Each command's stdout goes straight out (fd 3); its stderr is caught in `e` and its exit status
+ * is the command substitution's own. The substitution is the command's one subshell (its `cd`,
+ * `exit` and variables stay inside): a `.` is written after the stderr by an EXIT trap (so no
+ * trailing newline is lost, whether the command ends or calls `exit`), to fd 4, the
+ * substitution's own output, as fd 1 may still be redirected when `exit` runs. One process per
+ * carried command (before: a subshell inside the substitution, two; issue #20 counts them). So a
+ * carried command must not set an EXIT trap of its own (no probe does).
+ * Written framed: `M.N` / stdout / `M.N STATUS` / stderr / `M.N.end`. The command ends on its own
+ * line before the `}`, so a last line that is a comment or a heredoc cannot swallow it.
  */
 function carried(then: CarriedCommands): Cmd {
   const one = (command: Cmd, i: number) => {
     const m = `${then.marker}.${i}`;
-    return sh`echo ${m}; { e=$( (${command}
-) 2>&1 1>&3 3>&-; r=$?; printf .; exit $r ); s=$?; } 3>&1; e=\${e%.}; printf '\\n%s %s\\n%s\\n%s.end\\n' ${m} "$s" "$e" ${m}`;
+    return sh`echo ${m}; { e=$(exec 4>&1; trap 'r=$?; printf . >&4; exit $r' EXIT; { ${command}
+} 2>&1 1>&3 3>&-); s=$?; } 3>&1; e=\${e%.}; printf '\\n%s %s\\n%s\\n%s.end\\n' ${m} "$s" "$e" ${m}`;
   };
   return sh`${then.commands.map(one).reduce((all, c) => sh`${all}; ${c}`)}`;
 }
@@ -101,7 +107,10 @@ export function breakCommand(auditLine: string): Cmd {
 
 /** On one line whatever the link holds: a line break in it must not add a `lock held` line. */
 function readCurrent(releaseLink: string | null): Cmd {
-  return releaseLink ? sh`printf 'current %s\\n' ${oneLineOfLink(releaseLink)}` : sh`echo 'current '`;
+  if (!releaseLink) return sh`echo 'current '`;
+  // Kept in a shell variable: the probes carried after it read `current` from there (host-value.ts).
+  const once = readLinkOnce(releaseLink);
+  return sh`${once.read}; printf 'current %s\\n' ${once.value}`;
 }
 
 export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'marker'> & { count: number }): LockProbe {

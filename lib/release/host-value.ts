@@ -4,6 +4,7 @@
 // whatever) else can write to the host may have changed them. Each is checked as strictly as the
 // names hoist makes (git-sync's isReleaseName); a bad one stops the task, naming where it was
 // found and what it holds (escaped), never used.
+import { createHash } from 'node:crypto';
 import { shown } from '../config/validators.ts';
 import { HoistError } from '../errors.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
@@ -67,12 +68,34 @@ function badHostValue(raw: string, from: HostSource, wanted: string): HostStateE
 /**
  * Shell: a small file's first bytes, or a symlink's target, as one line of a probe's answer. A
  * line break in it becomes a space, so a value cannot add lines (fields) to the answer; the value
- * is then checked whole, line breaks and all, by the functions above.
+ * is then checked whole, line breaks and all, by the functions above. Trailing line breaks are
+ * dropped (the callers trim). Two processes each, the rest is the shell's own (before: head | tr,
+ * readlink | head | tr, three and four; a no-op release reads these five times, issue #20).
  */
 export function oneLineOfFile(path: string): Cmd {
-  return sh`"$(head -c 256 ${path} 2>/dev/null | tr '\\n' ' ')"`;
+  return sh`"$(l=$(head -c 256 ${path} 2>/dev/null); ${joinLines}; printf %s "$l")"`;
 }
 
 export function oneLineOfLink(path: string): Cmd {
-  return sh`"$(readlink ${path} 2>/dev/null | head -c 512 | tr '\\n' ' ')"`;
+  // A value the round trip already read (host-lock reads `current` before the probes it carries,
+  // which run in its subshells) is used as it is: one readlink fewer per probe (issue #20).
+  return sh`"\${${linkVar(path)}-${freshLink(path)}}"`;
 }
+
+/**
+ * Reads the link into the round trip's shell variable for it (host-lock's lock part does, under
+ * the lock): commands after it in the same shell or its subshells then read the variable. Only
+ * the same path string (relative to the same folder: every user is `cd`'d home) shares it.
+ */
+export function readLinkOnce(path: string): { read: Cmd; value: Cmd } {
+  const v = linkVar(path);
+  return { read: sh`${v}=${freshLink(path)}`, value: sh`"$${v}"` };
+}
+
+const linkVar = (path: string) => `hoist_link_${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+
+const freshLink = (path: string) => sh`$(l=$(readlink ${path} 2>/dev/null); ${joinLines}; printf %.512s "$l")`;
+
+/** Every line break in $l becomes a space: one per turn, so at most as many turns as $l has bytes. */
+const joinLines = sh`n='
+'; while :; do case $l in *"$n"*) l=\${l%%"$n"*}' '\${l#*"$n"};; *) break;; esac; done`;

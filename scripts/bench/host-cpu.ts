@@ -12,6 +12,7 @@
 // counter and is only counted, not added.
 import type { TestHost } from '../../test/harness/testbed.ts';
 import { docker } from '../../test/harness/docker.ts';
+import type { HostPidReader } from './host-pids.ts';
 import { cgroupOf, cpuHierarchy, folderOf, hierarchyText, isWithin, processTable, usageNs, type Hierarchy } from './cgroup.ts';
 
 export interface HostCgroups {
@@ -134,6 +135,8 @@ export interface HostReading {
 export interface HostCpuReader {
   count: number;
   read(): (HostReading | null)[];
+  /** The same hosts' PID counters (host-pids.ts), read around the run too when given. */
+  pids?: HostPidReader;
 }
 
 /** How much an idle host uses: counters over `ms` with nothing run, ms of CPU per second per host (median over hosts). */

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { ChildCgroup } from './cgroup.ts';
 import type { HostCpuReader } from './host-cpu.ts';
+import { created } from './host-pids.ts';
 
 /** CPU used on this machine by the measured command, ms. */
 export interface LocalCpu {
@@ -34,6 +35,8 @@ export interface Measured {
   hostCpuMs: (number | null)[] | null;
   /** The part of hostCpuMs spent in the host's nested containers (the app's). */
   hostNestedMs: (number | null)[] | null;
+  /** Per host: PIDs it handed out over the run, the readings' own cost taken off (host-pids.ts); null: not counted. */
+  hostPids: (number | null)[] | null;
 }
 
 /**
@@ -73,6 +76,7 @@ export function measure(
   const [file, argv] = group ? group.argv(timed, timedArgs) : [timed, timedArgs];
   return new Promise((resolve, reject) => {
     const hostsBefore = opts.hosts?.read() ?? null;
+    const pidsBefore = opts.hosts?.pids?.read() ?? null;
     const started = process.hrtime.bigint();
     const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -100,6 +104,7 @@ export function measure(
     });
     child.on('close', (code, signal) => {
       const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const pidsAfter = opts.hosts?.pids?.read() ?? null;
       const hostsAfter = opts.hosts?.read() ?? null;
       const groupNs = group?.usageNs() ?? null;
       group?.release();
@@ -120,7 +125,7 @@ export function measure(
       if (signal) stderr += `\n[killed by ${signal}${signal === 'SIGKILL' ? ` after the ${opts.timeoutMs / 1000}s limit` : ''}]`;
       const delta = (k: 'total' | 'nested') =>
         hostsBefore && hostsAfter ? hostsAfter.map((a, i) => (a === null || hostsBefore[i] == null ? null : (a[k] - hostsBefore[i]![k]) / 1e6)) : null;
-      resolve({ code: code ?? -1, stdout, stderr, wallMs, peakMiB, cpu: { cgroupMs: groupNs === null ? null : groupNs / 1e6, rusageMs }, hostCpuMs: delta('total'), hostNestedMs: delta('nested') });
+      resolve({ code: code ?? -1, stdout, stderr, wallMs, peakMiB, cpu: { cgroupMs: groupNs === null ? null : groupNs / 1e6, rusageMs }, hostCpuMs: delta('total'), hostNestedMs: delta('nested'), hostPids: pidsBefore && pidsAfter ? pidsAfter.map((a, i) => created(pidsBefore[i], a)) : null });
     });
   });
 }
@@ -132,6 +137,8 @@ export interface RunCpu {
   hostMs: (number | null)[] | null;
   /** Of hostMs, what the host's nested containers (the app's) used. */
   nestedMs?: (number | null)[] | null;
+  /** Per host of the run: processes (and threads) it created over the run (absent: not counted). */
+  hostPids?: (number | null)[] | null;
 }
 
-export const runCpu = (m: Measured): RunCpu => ({ local: m.cpu, hostMs: m.hostCpuMs, nestedMs: m.hostNestedMs });
+export const runCpu = (m: Measured): RunCpu => ({ local: m.cpu, hostMs: m.hostCpuMs, nestedMs: m.hostNestedMs, ...(m.hostPids ? { hostPids: m.hostPids } : {}) });

@@ -9,6 +9,7 @@ import type { FloorSample } from './floor.ts';
 import type { HoistSample } from './hoist-noop.ts';
 import type { HoistFrom, MachineInfo, MachineLoad } from './machine.ts';
 import type { RunCpu } from './measure.ts';
+import { procsSection, type PidsInfo } from './report-procs.ts';
 import { median, ratio } from './stats.ts';
 
 export interface RunSample {
@@ -44,6 +45,8 @@ export interface ReportInput {
   sshCheck?: { hostMs: number; tailMs: number; idleMsPerS: number; localMs: number };
   /** How busy the machine was over the timed runs (/proc/stat). */
   timedLoad?: MachineLoad;
+  /** The hosts' PID counters: idle rates, traces (counts per run are in each sample's cpu.hostPids). */
+  pids?: PidsInfo;
 }
 
 export type HostCpuInfo = ({ method: string; example: string[]; nestedOutside: number; nestedInside: number; stable: boolean } | { error: string }) & {
@@ -209,6 +212,7 @@ export function renderReport(i: ReportInput): string {
   }
 
   out.push(...cpuSection(i, rows));
+  out.push(...procsSection(i.pids, i.samples, i.args.hosts, { before: i.busyBefore, after: i.busyAfter }));
 
   p('## Targets (issues #5 and #12)');
   p();

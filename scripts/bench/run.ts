@@ -16,7 +16,10 @@ import { diagnose, probePieces, startup } from './diagnose.ts';
 import { DEPLOY_USER, Fleet, HOIST_ROOT, useHoistAt } from './fleet.ts';
 import { floorRun } from './floor.ts';
 import { hoistNoop } from './hoist-noop.ts';
+import { traceExecs } from './exec-trace.ts';
 import { HostCpu, idleRate } from './host-cpu.ts';
+import { created, HostPids, idlePids } from './host-pids.ts';
+import type { PidsInfo } from './report-procs.ts';
 import { busyness, cpuTimes, loadBetween, machineInfo, type HoistFrom } from './machine.ts';
 import { localCpuMethod, measure, memoryMethodText, type RunCpu } from './measure.ts';
 import { renderReport, type HostCpuInfo, type ReportInput, type RunSample } from './report.ts';
@@ -105,6 +108,11 @@ try {
   const found = await HostCpu.find(fleet.hosts);
   const hostCpu = found instanceof HostCpu ? found : null;
   log(hostCpu ? `host CPU: ${hostCpu.method}; host 1: ${hostCpu.hosts[0]!.paths.join(' + ')}` : `host CPU not measured: ${(found as { error: string }).error}`);
+  // The hosts' PID counters (host-pids.ts): read around the same runs as the CPU counters.
+  const pidsFound = await HostPids.find(fleet.hosts);
+  const hostPids = pidsFound instanceof HostPids ? pidsFound : null;
+  const pids: PidsInfo = { idle: [], traces: [], ...(hostPids ? {} : { error: (pidsFound as { error: string }).error }) };
+  log(hostPids ? 'processes: counted by each host\'s PID counter (nsenter -p)' : `processes not counted: ${pids.error}`);
   const localMethod = localCpuMethod();
   const sshCheck = hostCpu ? await sshTrue(hostCpu) : undefined;
   if (sshCheck) log(`one ssh … true: host 1 +${sshCheck.hostMs.toFixed(1)} ms CPU by exit, +${sshCheck.tailMs.toFixed(1)} ms in the second after (idle ${sshCheck.idleMsPerS.toFixed(1)} ms/s)`);
@@ -117,11 +125,15 @@ try {
       const rate = await idleRate(hostCpu.first(n), IDLE_MS);
       if (rate) idle.push({ hosts: n, msPerS: rate });
     }
+    if (hostPids) {
+      const quiet = await idlePids(hostPids.first(n), IDLE_MS);
+      if (quiet) pids.idle.push({ hosts: n, ...quiet });
+    }
     for (let run = 1; run <= args.runs; run++) {
       // The order rotates between runs, so a slow phase of the machine does not always hit the same tool.
       const order = (['hoist', 'ansible', 'floor'] as const).map((_, i, all) => all[(i + run - 1) % all.length]!);
       const s: Partial<RunSample> = { hosts: n, run, order: [...order] };
-      const counters = hostCpu?.first(n);
+      const counters = hostCpu ? { ...hostCpu.first(n), ...(hostPids ? { pids: hostPids.first(n) } : {}) } : undefined;
       for (const tool of order) {
         const tag = `${n}-${run}`;
         if (tool === 'hoist') {
@@ -135,7 +147,8 @@ try {
       const cpu = (x: { cpu?: RunCpu }) => {
         const hosts = x.cpu?.hostMs?.filter((v): v is number => v !== null) ?? [];
         const local = x.cpu?.local.cgroupMs ?? x.cpu?.local.rusageMs;
-        return `host CPU/host ${hosts.length ? (hosts.reduce((a, b) => a + b, 0) / hosts.length).toFixed(0) : '?'} ms, here ${local?.toFixed(0) ?? '?'} ms`;
+        const procs = x.cpu?.hostPids?.filter((v): v is number => v !== null) ?? [];
+        return `host CPU/host ${hosts.length ? (hosts.reduce((a, b) => a + b, 0) / hosts.length).toFixed(0) : '?'} ms, here ${local?.toFixed(0) ?? '?'} ms, processes/host ${procs.length ? (procs.reduce((a, b) => a + b, 0) / procs.length).toFixed(1) : '?'}`;
       };
       log(
         `N=${n} run ${run}: hoist ${(full.hoist.wallMs / 1000).toFixed(2)} s (pipeline ${(full.hoist.pipelineMs / 1000).toFixed(2)} s, peak ${full.hoist.peakMiB?.toFixed(0) ?? '?'} MiB, ${cpu(full.hoist)}), ` +
@@ -165,6 +178,21 @@ try {
     log(`traced hoist run at ${n} host(s) (not counted): commands and round trips`);
     diagnoses.push(await diagnose({ dir: tb.dir, envPath: tb.envPath, inventoryPath: inventories.get(n)!, hosts: n }));
   }
+  if (hostPids) {
+    // Which processes: one run per tool at 1 host with host 1's sshd traced (exec-trace.ts); not timed.
+    log('tracing the processes of one no-op run per tool on host 1 (not counted)');
+    const one = hostPids.first(1);
+    const inventory1 = inventories.get(1) ?? inventoryFor(1);
+    const traced = async (tool: string, run: () => Promise<unknown>) => {
+      const before = one.read()[0];
+      const trace = await traceExecs(fleet.hosts[0]!, tb.dir, run);
+      const after = one.read()[0];
+      pids.traces.push({ tool, trace, counted: before == null || after == null ? null : created(before, after) });
+    };
+    await traced('hoist', () => hoistNoop({ dir: tb.dir, envPath: tb.envPath, inventoryPath: inventory1, hosts: 1, tag: 'traced' }));
+    await traced('Ansible', () => ansibleRun(ansible, { hosts: fleet.hosts.slice(0, 1), tag: 'traced' }));
+    await traced('floor', () => floorRun({ dir: tb.dir, hosts: fleet.hosts.slice(0, 1), user: DEPLOY_USER, keyPath: tb.keyPath, commands: tasks, tag: 'traced' }));
+  }
   log('timing the pieces of hoist\'s probes on one host');
   const pieces = await probePieces(fleet.hosts[0]!, DEPLOY_USER);
   const busyAfter = await busyness(maxN + 1);
@@ -187,6 +215,7 @@ try {
     idle,
     ...(sshCheck ? { sshCheck } : {}),
     ...(timedLoad ? { timedLoad } : {}),
+    pids,
   };
   writeFileSync(SAVED, JSON.stringify(input));
   writeFileSync(args.out, renderReport(input));

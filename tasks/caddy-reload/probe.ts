@@ -46,13 +46,14 @@ export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath
   const slot = activeSlotFile(w.app);
   const ports = portsFile(w.app);
   return sh`${fileReaders()}
-echo "site=$(rd ${w.sitePath})"
-c=$(rd ${CADDYFILE}); echo "caddyfile=$c"; if [ "$c" != - ] && [ "$c" != '?' ]; then echo "caddyfile_stat=$(st ${CADDYFILE})"; fi
+# rd and st write straight out, not through $(...): each $(...) is one more process on the host (issue #20).
+printf site=; rd ${w.sitePath}; echo
+c=$(rd ${CADDYFILE}); echo "caddyfile=$c"; if [ "$c" != - ] && [ "$c" != '?' ]; then printf caddyfile_stat=; st ${CADDYFILE} || echo; fi
 # Another user's processes are hidden where /proc is mounted hidepid: sudo looks only then.
 if pidof caddy >/dev/null || sudo -n pidof caddy >/dev/null 2>&1; then echo caddy=running; else echo caddy=stopped; fi
 ${setHome('home', w.deployUser)}
-if [ -n "$home" ]; then echo "slot=$(rd "$home/"${slot})"; echo "ports=$(rd "$home/"${ports} 200)"; else echo slot=-; echo ports=-; fi
-echo "caroot=$(rd ${caRootPath(w.app)} ${String(CA_ROOT_MAX)})"
+if [ -n "$home" ]; then printf slot=; rd "$home/"${slot}; printf '\\nports='; rd "$home/"${ports} 200; echo; else echo slot=-; echo ports=-; fi
+printf caroot=; rd ${caRootPath(w.app)} ${String(CA_ROOT_MAX)}; echo
 `;
 }
 

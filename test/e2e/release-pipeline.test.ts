@@ -11,6 +11,7 @@ import { loadAppBase } from '../harness/images.ts';
 import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { TestHost } from '../harness/testbed.ts';
+import { processesCreated } from '../harness/pid-counter.ts';
 
 const test = suite('release pipeline, end to end');
 const bed = new ReleaseBed();
@@ -50,6 +51,9 @@ test.after(async () => {
 const run = (pipeline: string) => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN } });
 
 const throughCaddy = async () => (await host.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout.trim();
+/** Processes a no-op release made this test host create (see the test that counts them), and room for one cron job. */
+const NOOP_PROCESSES_MEASURED = 50;
+const CRON_MARGIN = 4;
 const statuses = (report: RunReport) => Object.fromEntries(report.hosts[0]!.tasks.map((t) => [t.task, t.status]));
 
 test('v1 goes live through Caddy; the app .env is mode 600 and secret; again: nothing changes', async () => {
@@ -137,8 +141,18 @@ test('rollback goes back to v1 from its image (no build); rollback --to v1 again
 // rides with the lock): that proof must still see a live slot that died or stopped answering.
 test('the live container killed by hand, or frozen: the next release of the live commit brings the app back; again: nothing changes', async () => {
   bed.env({ ...appEnv, GIT_REF: v1Sha });
-  const noop = await run('release');
+  const { result: noop, created } = await processesCreated(host.container, () => run('release'));
   assert.is(noop.code, 0, noop.out);
+  // Counted, not timed (issue #20): the processes and threads the host created for the whole
+  // no-op release (both logins: sshd, PAM's motd, bash, timeout, sh, each probe's programs, and
+  // what dockerd and the app made for the probes' requests). BENCHMARKS.md "Processes" has the
+  // breakdown: NOOP_PROCESSES_MEASURED on the bench's host (one release kept), one more per
+  // further release kept (git-sync's probe reads each release's .env link), and CRON_MARGIN for
+  // a job of the host's cron that may fire meanwhile. Before issue #20's work it was 74.
+  const releases = Number((await host.sh('ls -d /home/deploy/apps/app/releases/*/ | wc -l')).stdout.trim());
+  const most = NOOP_PROCESSES_MEASURED + Math.max(0, releases - 1) + CRON_MARGIN;
+  console.log(`[release-pipeline] a no-op release made the host create ${created} processes (${releases} releases kept; at most ${most})`);
+  assert.ok(created <= most, `a no-op release made the host create ${created} processes (at most ${most}: ${NOOP_PROCESSES_MEASURED} + ${releases - 1} releases + ${CRON_MARGIN})`);
   assert.ok(Object.values(statuses(noop.report)).every((s) => s === 'unchanged'), JSON.stringify(statuses(noop.report)));
   // Every task's probe rode with the lock: one command for that, one to free it and log the run.
   assert.is(noop.report.hosts[0]!.commands, 2, 'a no-op release is two round trips');

@@ -7,10 +7,10 @@ import type { Responder } from '../../lib/exec/recording-executor.ts';
 const ok = (stdout: string): ExecResult => ({ stdout, stderr: '', code: 0 });
 
 export const freeDeployLock: Responder = (line) => {
-  if (line.startsWith('cd && mkdir -p .hoist') || line.startsWith('cd && if [ -L .hoist/lock ]')) return ok('lock ours\ncurrent \n');
+  if (line.startsWith('cd && install -d -m 700 .hoist') || line.startsWith('cd && if [ -L .hoist/lock ]')) return ok('lock ours\ncurrent \n');
   if (line.startsWith('cd && { [ "$(readlink .hoist/lock')) return ok('current \n');
   return undefined;
 };
 
 /** True for the lock's own command lines, to leave them out of a task's recorded calls. */
-export const isLockCommand = (line: string | undefined): boolean => !!line && /^cd && (mkdir -p \.hoist|if \[ -L \.hoist\/lock \]|\{ \[ "\$\(readlink \.hoist\/lock)/.test(line);
+export const isLockCommand = (line: string | undefined): boolean => !!line && /^cd && (install -d -m 700 \.hoist|if \[ -L \.hoist\/lock \]|\{ \[ "\$\(readlink \.hoist\/lock)/.test(line);

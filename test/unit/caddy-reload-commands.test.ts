@@ -66,7 +66,7 @@ test('probe: an answer that could not read a file fails with what to do, not as 
 
 test('probe: as the login user (no sudo), reading the site, the Caddyfile, the slot and ports under the deploy user\'s home', () => {
   const line = caddyProbe({ app: 'api', deployUser: 'deploy', sitePath: '/etc/caddy/sites/hoist-api.caddy' }).line;
-  for (const part of ['echo "site=$(rd /etc/caddy/sites/hoist-api.caddy)"', 'c=$(rd /etc/caddy/Caddyfile)', 'if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then home=$HOME; else home=$(getent passwd deploy | cut -d: -f6); fi', 'echo "slot=$(rd "$home/"apps/api/active-slot)"', 'echo "ports=$(rd "$home/"apps/api/ports 200)"', 'echo "caroot=$(rd /etc/caddy/sites/hoist-api.acme-ca-root.pem 262144)"']) {
+  for (const part of ['printf site=; rd /etc/caddy/sites/hoist-api.caddy; echo', 'c=$(rd /etc/caddy/Caddyfile)', 'if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then home=$HOME; else home=$(getent passwd deploy | cut -d: -f6); fi', 'printf slot=; rd "$home/"apps/api/active-slot;', `printf '\\nports='; rd "$home/"apps/api/ports 200; echo`, 'printf caroot=; rd /etc/caddy/sites/hoist-api.acme-ca-root.pem 262144; echo']) {
     assert.ok(line.includes(part), part);
   }
 });

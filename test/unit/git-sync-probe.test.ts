@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRepoUrl } from '../../lib/config/repo-url.ts';
-import { HostStateError } from '../../lib/release/host-value.ts';
+import { HostStateError, oneLineOfFile, oneLineOfLink } from '../../lib/release/host-value.ts';
 import { RefNotFoundError } from '../../lib/release/ls-remote.ts';
 import { parseProbe, probeCommand } from '../../tasks/git-sync/probe.ts';
 
@@ -25,8 +25,8 @@ test('command with a known commit: cat-file on the cache, no ls-remote, no conte
   assert.ok(line.includes("set -- $(sha256sum <apps/api/shared/.env); printf 'env=%s %s\\n' \"$1\""), line);
   assert.ok(line.includes('for d in apps/api/releases/*/;'));
   // Both read on one line each: a line break in them cannot add a field to the answer.
-  assert.ok(line.includes("printf 'current=%s\\n' \"$(readlink apps/api/current 2>/dev/null | head -c 512 | tr '\\n' ' ')\""), line);
-  assert.ok(line.includes("printf 'pending=%s\\n' \"$(head -c 256 apps/api/pending-release 2>/dev/null | tr '\\n' ' ')\""), line);
+  assert.ok(line.includes(`printf 'current=%s\\n' ${oneLineOfLink('apps/api/current').line}`), line);
+  assert.ok(line.includes(`printf 'pending=%s\\n' ${oneLineOfFile('apps/api/pending-release').line}`), line);
   assert.not.ok(/cat [^|]*\.env|base64 [^|]*\.env/.test(line), 'the .env is never read out');
   assert.ok(line.endsWith('echo end=ok'));
 });

@@ -27,7 +27,7 @@ function lockHeld(heldFor: number): { responder: Responder; attempts: () => numb
   return {
     attempts: () => n,
     responder: (line) => {
-      if (!line.startsWith('cd && mkdir -p .hoist')) return line.startsWith('cd && {') ? ok('current \n') : ok('');
+      if (!line.startsWith('cd && install -d -m 700 .hoist')) return line.startsWith('cd && {') ? ok('current \n') : ok('');
       n++;
       return n <= heldFor ? ok(`lock held ${holder}\ncurrent r1\n`) : ok('lock ours\ncurrent r1\n');
     },
