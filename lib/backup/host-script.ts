@@ -87,7 +87,8 @@ finish() {
   trap '' HUP INT TERM
   if [ "$phase" = swapping ]; then
     # What runs must not write while its volumes are put back: stopped again, started after.
-    docker stop -t 30 $held $slots >/dev/null 2>&1
+    [ -z "$(echo $slots)" ] || docker stop -t 10 $slots >/dev/null 2>&1
+    [ -z "$(echo $held)" ] || docker stop -t 60 $held >/dev/null 2>&1
     put_back
     stopped="$held $slots"
   fi
@@ -242,7 +243,8 @@ restore() {
   if [ -n "$slots$held" ]; then
     say "stopping $app"
     stopped="$held $slots"
-    docker stop -t 30 $slots $held >/dev/null || fail "could not stop $app's containers; nothing changed"
+    # Compose's own bound for the slots (10 s); a database gets a minute to flush.
+    { [ -z "$slots" ] || docker stop -t 10 $slots >/dev/null; } && { [ -z "$held" ] || docker stop -t 60 $held >/dev/null; } || fail "could not stop $app's containers; nothing changed"
   fi
   phase=swapping
   # Keep what is replaced: every recorded volume copied first.

@@ -33,7 +33,7 @@ const COMPOSE = `services:
   store:
     image: hoist-test-base
     x-hoist: {stateful: true}
-    command: ["sh", "-c", "mkdir -p /store; exec httpd -f -p 8080 -h /store"]
+    command: ["sh", "-c", "mkdir -p /store; trap 'exit 0' TERM; httpd -f -p 8080 -h /store & wait"]
     volumes:
       - store:/store
   kv:
@@ -41,7 +41,7 @@ const COMPOSE = `services:
     x-hoist:
       stateful: true
       backup: {dump: "cd /kv && tar -cf - .", restore: "cd /kv && rm -rf ./* && tar -xf -"}
-    command: ["sh", "-c", "mkdir -p /kv; exec sleep 1000000"]
+    command: ["sh", "-c", "mkdir -p /kv; trap 'exit 0' TERM; sleep 1000000 & wait"]
     volumes:
       - kv:/kv
 volumes:
@@ -50,8 +50,10 @@ volumes:
   kv:
 `;
 
+// Each service's shell ends on SIGTERM (httpd as PID 1 would ignore it and be killed only after
+// docker stop's bound): a backup stops the store, a restore the whole app.
 const appFiles = (version: string) => ({
-  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "mkdir -p /www/data; exec httpd -f -p 8000 -h /www"]\n`,
+  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "mkdir -p /www/data; trap 'exit 0' TERM; httpd -f -p 8000 -h /www & wait"]\n`,
   'compose.yaml': COMPOSE,
   'index.html': `${version}\n`,
 });
@@ -82,7 +84,7 @@ let archive = '';
 test.before(async () => {
   ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2 }));
   [web1, web2] = tb.hosts as [TestHost, TestHost];
-  bed.env({ HEALTH_TIMEOUT: '20', BACKUP_IMAGE: 'hoist-test-base', BACKUP_KEEP: '2', APP_ENV_FILE: tb.file('app.env', `SECRET_VALUE=${SECRET}\n`) });
+  bed.env({ HEALTH_TIMEOUT: '20', BACKUP_IMAGE: 'hoist-test-base', BACKUP_KEEP: '2', APP_ENV_FILE: tb.file('app.env', `SECRET_VALUE=${SECRET}\n`), CRON_FILE: tb.file('crontab', '17 3 * * * hoist-backup\n') });
   const boot = await run('bootstrap');
   assert.is(boot.code, 0, boot.out);
   await Promise.all([loadAppBase(web1.container), loadAppBase(web2.container)]);
@@ -164,12 +166,24 @@ test('a cut archive and one with a flipped byte are refused, nothing changed', a
   }
 });
 
-test('BACKUP_KEEP=2: the host keeps the newest two archives', async () => {
-  for (const n of [1, 2, 3]) {
-    const r = await hoist(['backup', '--hosts', 'web1', '--host-only']);
-    assert.is(r.code, 0, `backup ${n}: ${r.stderr}`);
-    assert.match(r.stderr, /kept on the host/);
+test('a hoist-backup job (hoist run cron, twice) and BACKUP_KEEP=2: the host keeps the newest two archives', async () => {
+  const cron = await run('cron', ['--hosts', 'web1']);
+  assert.is(cron.code, 0, cron.out);
+  const again = await run('cron', ['--hosts', 'web1']);
+  assert.ok(again.report.hosts[0]!.tasks.every((t) => t.status === 'unchanged'), again.out);
+  const line = (await web1.sh('crontab -l', 'deploy')).stdout.split('\n').find((l) => l.includes('hoist-backup'))!;
+  assert.is(line, '17 3 * * * mkdir -p "$HOME"/apps/app/logs && "$HOME"/apps/app/bin/hoist-backup create >> "$HOME"/apps/app/logs/cron.log 2>&1');
+  const before = await containers(web1);
+  // What cron runs, as cron runs it (its sh, the deploy user's HOME), twice; and hoist backup --host-only.
+  for (const n of [1, 2]) {
+    const job = await web1.sh(`cd /home/deploy && HOME=/home/deploy sh -c ${JSON.stringify(line.slice('17 3 * * * '.length))}`, 'deploy');
+    assert.is(job.code, 0, `job ${n}: ${job.stderr}`);
   }
+  assert.match((await web1.sh('cat /home/deploy/apps/app/logs/cron.log')).stdout, /archive app-\d{8}T\d{6}Z\.tar \d+ [0-9a-f]{64}/);
+  assert.is(await containers(web1), before, 'the job left the app as it was');
+  const r = await hoist(['backup', '--hosts', 'web1', '--host-only']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /kept on the host/);
   const kept = await archivesOnHost(web1);
   assert.is(kept.length, 2, `${kept}`);
   assert.ok(kept.every((k) => /^app-\d{8}T\d{6}Z\.tar$/.test(k)), `${kept}`);

@@ -12,6 +12,9 @@ import { parseCli } from '../../lib/cli/args.ts';
 import { HoistError, UsageError } from '../../lib/errors.ts';
 import { networkOverrideYaml, planStateful, stateOverrideYaml } from '../../tasks/docker-up/stateful.ts';
 import { readComposeConfig } from '../../tasks/docker-up/volumes.ts';
+import { cronInstall, type CronWanted } from '../../tasks/cron-install.ts';
+import { runnerScript } from '../../tasks/cron-install/app-run.ts';
+import type { RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
 
 const DIR = '/home/deploy/apps/api/releases/20261207-aaa';
 const compose = (xhoist: string) =>
@@ -71,6 +74,30 @@ test('what the CLI reads back: the archive line; where the archive goes; progres
   assert.is(defaultBackupPath('web 1/x', 'api-1.tar', '/w'), '/w/.hoist/backups/web_1_x/api-1.tar');
   assert.is(progressText(5 * 1024 * 1024, 10 * 1024 * 1024, 2000), '5.00 MiB of 10.0 MiB (50%), 2.50 MiB/s');
   assert.is(progressText(0, null, 0), '0 B, 0 B/s');
+});
+
+test('a hoist-backup job: installed as the app\'s backup script (once: compared by hash), its output in the job log; words refused', () => {
+  const script = backupScript({ app: 'api', image: 'busybox:1.36', keep: 3 });
+  const wanted = (entries: string[]): CronWanted => ({ app: 'api', user: 'deploy', asOther: false, entries, runner: runnerScript({ app: 'api', service: 'web', composeFile: null }), backupScript: script });
+  const probe = cronInstall.probe(wanted([]), {} as TaskInput) as RemoteProbe<unknown>;
+  assert.match(probe.command.line, /b="\$h"\/apps\/api\/bin\/hoist-backup; if \[ -f "\$b" \]; then set -- \$\(sha256sum < "\$b"\); echo "backup \$1"; else echo 'backup -'; fi; crontab -l$/);
+  assert.equal(probe.parse({ code: 1, stdout: 'home /home/deploy\nrunner -\nbackup -\n', stderr: 'no crontab for deploy\n' }), { exists: false, content: '', home: '/home/deploy', runnerSha256: null, backupSha256: null });
+  assert.throws(() => probe.parse({ code: 1, stdout: 'home /home/deploy\nrunner -\n', stderr: 'no crontab for deploy\n' }), /cut short/);
+  const fact = { exists: false, content: '', home: '/home/deploy', runnerSha256: null, backupSha256: null };
+  const plan = cronInstall.plan(wanted(['17 3 * * * hoist-backup']), fact, {} as TaskInput);
+  assert.ok(plan.changes);
+  if (!plan.changes) return;
+  assert.is(plan.steps.length, 1);
+  assert.is(plan.steps[0]!.backupScript, script);
+  assert.is(plan.steps[0]!.runner, undefined, 'no hoist-run job, no runner');
+  assert.match(plan.steps[0]!.describe, /^install ~\/apps\/api\/bin\/hoist-backup \(runs hoist-backup jobs: an archive of the app's volumes on the host\); add the hoist:api block/);
+  assert.match(plan.steps[0]!.content, /\n17 3 \* \* \* mkdir -p "\$HOME"\/apps\/api\/logs && "\$HOME"\/apps\/api\/bin\/hoist-backup create >> "\$HOME"\/apps\/api\/logs\/cron.log 2>&1\n/);
+  const installed = { ...fact, exists: true, content: plan.steps[0]!.content, backupSha256: backupScriptSha256(script) };
+  assert.is(cronInstall.plan(wanted(['17 3 * * * hoist-backup']), installed, {} as TaskInput).changes, false);
+  const stale = cronInstall.plan(wanted(['17 3 * * * hoist-backup']), { ...installed, backupSha256: 'e'.repeat(64) }, {} as TaskInput);
+  assert.ok(stale.changes && stale.steps[0]!.backupScript === script && stale.steps[0]!.content === installed.content);
+  assert.throws(() => cronInstall.plan(wanted(['17 3 * * * hoist-backup --keep 9']), fact, {} as TaskInput), /hoist-backup takes no words/);
+  assert.is(cronInstall.plan(wanted(['17 3 * * * /usr/bin/true']), fact, {} as TaskInput).changes && (cronInstall.plan(wanted(['17 3 * * * /usr/bin/true']), fact, {} as TaskInput) as { steps: { backupScript?: string }[] }).steps[0]!.backupScript, undefined);
 });
 
 test.run();
