@@ -5,8 +5,10 @@
 // replaced as NAME-before-restore-STAMP; a cut archive and one with a flipped byte are refused
 // with nothing changed; a freshly bootstrapped second host gets the same data; BACKUP_KEEP
 // archives stay on the host; the app's env values never show.
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GitServer } from '../harness/git-host.ts';
@@ -164,6 +166,39 @@ test('a cut archive and one with a flipped byte are refused, nothing changed', a
       assert.equal(await volumes(web1), before.v, 'no volume made');
     }
   }
+});
+
+test('a restore that fails half way (a dump its restore command cannot read) puts every volume back and starts the app', async () => {
+  // A well-formed archive (every checksum right) whose kv dump is not a tar: the restore gets as
+  // far as kv's restore command, after data and store were already overwritten.
+  const forged = tb.file('forged.tar', '');
+  const dir = join(dirname(forged), 'forged');
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '-xf', archive]);
+  writeFileSync(join(dir, 'parts/dump-kv'), 'not a tar archive\n');
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+  const body = readFileSync(join(dir, 'manifest'), 'utf8').split('\n').slice(0, -2).map((l) => {
+    const [kind, what, file] = l.split(' ');
+    if (kind !== 'dump' && kind !== 'volume') return l;
+    const part = readFileSync(join(dir, 'parts', file!));
+    return `${kind} ${what} ${file} ${part.length} ${sha(part)}`;
+  }).join('\n') + '\n';
+  writeFileSync(join(dir, 'manifest'), `${body}manifest-sha256 ${sha(body)}\n`);
+  execFileSync('tar', ['-C', dir, '-cf', forged, 'parts', 'manifest']);
+  const volumesBefore = await volumes(web1);
+  for (const n of [1, 2]) {
+    const r = await hoist(['restore', forged, '--hosts', 'web1']);
+    assert.is(r.code, 1, `${n}: ${r.stderr}`);
+    assert.match(r.stderr, /archive checked: every part matches its sha256/);
+    assert.match(r.stderr, /the restore command of kv failed/);
+    assert.match(r.stderr, /put back hoist\.app\.data as it was/);
+    assert.equal(await data(web1), ['record-c', 'store-3', 'kv-3'], `${n}: every volume as before the restore`);
+    assert.is(await served(web1, '/data/records'), 'record-c', 'the app serves again');
+    const made = (await volumes(web1)).filter((v) => !volumesBefore.includes(v));
+    assert.is(made.length, 3 * n, `the copies are kept: ${made}`);
+    assert.ok(made.every((v) => v.includes('-before-restore-')));
+  }
+  assert.is((await web1.sh('readlink /home/deploy/.hoist/lock || echo free')).stdout.trim(), 'free');
 });
 
 test('a hoist-backup job (hoist run cron, twice) and BACKUP_KEEP=2: the host keeps the newest two archives', async () => {
