@@ -103,6 +103,9 @@ finish() {
   exit "$rc"
 }
 trap finish EXIT
+# The user's connection may go mid-run: a write to it then must not kill the script before its
+# EXIT trap has started the app again and freed the lock (SIGPIPE ignored: the write just fails).
+trap '' PIPE
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -168,6 +168,24 @@ test('a cut archive and one with a flipped byte are refused, nothing changed', a
   }
 });
 
+test('the deploy lock held (a release runs): backup and restore refused, nothing changed', async () => {
+  const holder = JSON.stringify({ who: 'ci@runner', run: 'r1', pipeline: 'release', revision: 'abc', since: new Date().toISOString() });
+  assert.is((await web1.sh(`ln -s '${holder}' /home/deploy/.hoist/lock`, 'deploy')).code, 0);
+  const before = { c: await containers(web1), v: await volumes(web1), a: await archivesOnHost(web1) };
+  for (const n of [1, 2]) {
+    const b = await hoist(['backup', '--hosts', 'web1']);
+    assert.is(b.code, 1, `backup ${n}: ${b.stderr}`);
+    assert.match(b.stderr, /deploy lock held by .*ci@runner.*release/);
+    const r = await hoist(['restore', archive, '--hosts', 'web1']);
+    assert.is(r.code, 1, `restore ${n}: ${r.stderr}`);
+    assert.match(r.stderr, /not restored: the deploy lock is held/);
+    assert.equal(await data(web1), ['record-c', 'store-3', 'kv-3']);
+    assert.equal({ c: await containers(web1), v: await volumes(web1), a: await archivesOnHost(web1) }, before);
+    assert.is((await web1.sh('readlink /home/deploy/.hoist/lock')).stdout.trim(), holder, 'the holder\'s lock stays');
+  }
+  assert.is((await web1.sh('rm /home/deploy/.hoist/lock')).code, 0);
+});
+
 test('a restore that fails half way (a dump its restore command cannot read) puts every volume back and starts the app', async () => {
   // A well-formed archive (every checksum right) whose kv dump is not a tar: the restore gets as
   // far as kv's restore command, after data and store were already overwritten.
