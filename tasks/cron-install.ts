@@ -13,6 +13,8 @@ import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { APP_RUN_WORD, bareAppRunLines, runnerPath, runnerScript, runnerSha256, usesAppRun, withAppRunner } from './cron-install/app-run.ts';
 import { crontabCommands } from './cron-install/commands.ts';
+import { BACKUP_JOB_WORD, backupScript, backupScriptPath, backupScriptSha256 } from '../lib/backup/host-script.ts';
+import { backupJobsWithWords, usesBackupJob, withBackupJob } from './cron-install/backup-job.ts';
 
 export interface CronWanted {
   app: string;
@@ -26,6 +28,8 @@ export interface CronWanted {
   repoFile?: string;
   /** The runner `hoist-run` jobs go through, for this app's service and compose file. */
   runner: string;
+  /** The host backup script a `hoist-backup` job runs (lib/backup/host-script.ts), for BACKUP_KEEP and BACKUP_IMAGE. */
+  backupScript?: string;
 }
 
 export interface CronFact {
@@ -39,6 +43,8 @@ export interface CronFact {
   runnerSha256?: string | null;
   /** DEPLOY_USER's home (where the runner goes). */
   home?: string;
+  /** sha256 of ~/apps/APP/bin/hoist-backup; null when there is none (read when the wanted has a backup script). */
+  backupSha256?: string | null;
 }
 
 /** `outside`: the path resolves out of the release folder, to that path ('' when it cannot be resolved). */
@@ -49,6 +55,8 @@ export interface CronStep extends Step {
   content: string;
   /** Install this runner script first (a `hoist-run` job needs it). */
   runner?: string;
+  /** Install this backup script first (a `hoist-backup` job needs it). */
+  backupScript?: string;
 }
 
 export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
@@ -58,7 +66,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   want({ host, loginUser }) {
     const s = host.settings;
     const runner = runnerScript({ app: s.appName, service: s.appService, composeFile: s.composeFile ?? null });
-    const base = { app: s.appName, user: s.deployUser, asOther: loginUser !== s.deployUser, runner };
+    const base = { app: s.appName, user: s.deployUser, asOther: loginUser !== s.deployUser, runner, backupScript: backupScript({ app: s.appName, image: s.backupImage, keep: s.backupKeep }) };
     if (s.appCrontab) return { ...base, entries: null, repoFile: s.appCrontab };
     if (!s.cronFile) return { ...base, entries: [] };
     // CRON_FILE is a file on the user's own machine, read with their own rights: a link to
@@ -76,7 +84,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   probe(w) {
     const cmds = crontabCommands(w);
     return {
-      command: cmds.listWithRunner(runnerPath(w.app), w.repoFile ? { root: `apps/${w.app}/current`, file: w.repoFile } : null),
+      command: cmds.listWithRunner(runnerPath(w.app), w.repoFile ? { root: `apps/${w.app}/current`, file: w.repoFile } : null, w.backupScript ? backupScriptPath(w.app) : undefined),
       sudo: w.asOther,
       parse(r) {
         let stdout = r.stdout;
@@ -88,8 +96,13 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
         const runner = /^runner ([0-9a-f]{64}|-)$/.exec(lines[1] ?? '')?.[1];
         // Only the first line is shown: the rest may be the crontab, with its variables' values.
         if (!home || !runner) throw new RemoteCommandError(`reading the crontab of ${w.user} (the answer is cut short)`, r.code, r.stderr || (lines[0] ?? '').slice(0, 100));
-        stdout = lines.slice(2).join('\n');
-        const known = { home, runnerSha256: runner === '-' ? null : runner };
+        let known: Pick<CronFact, 'home' | 'runnerSha256' | 'backupSha256'> = { home, runnerSha256: runner === '-' ? null : runner };
+        if (w.backupScript) {
+          const backup = /^backup ([0-9a-f]{64}|-)$/.exec(lines[2] ?? '')?.[1];
+          if (!backup) throw new RemoteCommandError(`reading the crontab of ${w.user} (the answer is cut short)`, r.code, r.stderr || (lines[0] ?? '').slice(0, 100));
+          known = { ...known, backupSha256: backup === '-' ? null : backup };
+        }
+        stdout = lines.slice(w.backupScript ? 3 : 2).join('\n');
         if (w.repoFile) {
           // First line: `file -`, `file <base64>`, `file outside <base64 path>` or `file not-regular`
           // (tasks/cron-install/commands.ts); the rest is what crontab -l printed.
@@ -114,14 +127,21 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
     if (bare !== undefined) {
       throw new HoistError(`the job ${JSON.stringify(bare)} is ${APP_RUN_WORD} with no command: it would start ${wanted.app}'s own server in a container that never ends, each time; give the command to run (${APP_RUN_WORD} python train.py)`);
     }
-    const w = { ...wanted, entries: withAppRunner(listed, wanted.app) };
+    const worded = backupJobsWithWords(listed)[0];
+    if (worded !== undefined) throw new HoistError(`the job ${JSON.stringify(worded)}: ${BACKUP_JOB_WORD} takes no words (it is set by BACKUP_KEEP and BACKUP_IMAGE). Fix: write the line as \`0 3 * * * ${BACKUP_JOB_WORD}\``);
+    const w = { ...wanted, entries: withBackupJob(withAppRunner(listed, wanted.app), wanted.app) };
     const blockNow = entriesInBlock(fact.content, w.app);
     const runner = usesAppRun(listed) && fact.runnerSha256 !== runnerSha256(w.runner) ? w.runner : undefined;
-    const runnerStep = { describe: `install ~/${runnerPath(w.app)} (runs ${APP_RUN_WORD} jobs in a one-off container of the live release)`, content: fact.content, runner };
+    const backup = wanted.backupScript && usesBackupJob(listed) && fact.backupSha256 !== backupScriptSha256(wanted.backupScript) ? wanted.backupScript : undefined;
+    const installs = [
+      ...(runner ? [`install ~/${runnerPath(w.app)} (runs ${APP_RUN_WORD} jobs in a one-off container of the live release)`] : []),
+      ...(backup ? [`install ~/${backupScriptPath(w.app)} (runs ${BACKUP_JOB_WORD} jobs: an archive of the app's volumes on the host)`] : []),
+    ];
+    const runnerStep = { describe: installs.join('; '), content: fact.content, runner, ...(backup ? { backupScript: backup } : {}) };
     if (blockNow === null && w.entries.length === 0) return { changes: false, reason: `no jobs wanted and no hoist:${w.app} block present` };
     const after = withBlock(fact.content, w.app, w.entries);
     if (after === fact.content) {
-      if (runner) return { changes: true, steps: [runnerStep] };
+      if (installs.length) return { changes: true, steps: [runnerStep] };
       return { changes: false, reason: `hoist:${w.app} block up to date (${w.entries.length} lines)` };
     }
     const describe =
@@ -130,7 +150,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
         : `${blockNow === null ? 'add' : 'update'} the hoist:${w.app} block in the crontab of ${w.user} (${w.entries.length} lines)`;
     return {
       changes: true,
-      steps: [...(runner ? [{ ...runnerStep, content: after, describe: `${runnerStep.describe}; ${describe}` }] : [{ describe, content: after }])],
+      steps: [...(installs.length ? [{ ...runnerStep, content: after, describe: `${runnerStep.describe}; ${describe}` }] : [{ describe, content: after }])],
       // As shown: the app's block, variables' values hidden, other lines folded (shownForDiff).
       files: [{ path: `crontab of ${w.user}`, before: fact.exists ? shownForDiff(fact.content, w.app) : null, after: after === '' ? null : shownForDiff(after, w.app) }],
     };
@@ -139,6 +159,7 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
   async apply(exec, steps, { wanted, before }) {
     for (const step of steps) {
       if (step.runner) await installRunner(exec, wanted, before.home ?? '', step.runner);
+      if (step.backupScript) await installRunner(exec, wanted, before.home ?? '', step.backupScript, backupScriptPath(wanted.app), 0o700);
       if (step.content !== before.content || !before.exists) await install(exec, wanted, step.content);
     }
   },
@@ -203,11 +224,11 @@ function entriesFromRelease(w: CronWanted, fact: CronFact): string[] {
 const oneLine = (path: string): string => (/[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path);
 
 /** The runner, written whole (mode 755) and owned by the deploy user, before any line uses it. */
-async function installRunner(exec: Executor, w: CronWanted, home: string, script: string): Promise<void> {
+async function installRunner(exec: Executor, w: CronWanted, home: string, script: string, relative = runnerPath(w.app), mode = 0o755): Promise<void> {
   if (!home.startsWith('/')) throw new HoistError(`the home of ${w.user} is not known on this host: cannot install the job runner`);
-  const path = `${home}/${runnerPath(w.app)}`;
+  const path = `${home}/${relative}`;
   await runChecked(exec, sh`mkdir -p ${path.slice(0, path.lastIndexOf('/'))} && chown ${`${w.user}:`} ${path.slice(0, path.lastIndexOf('/'))}`, 'making the job runner folder', { sudo: w.asOther });
-  await exec.upload(path, script, { mode: 0o755, ...(w.asOther ? { owner: `${w.user}:${w.user}`, sudo: true } : {}) });
+  await exec.upload(path, script, { mode, ...(w.asOther ? { owner: `${w.user}:${w.user}`, sudo: true } : {}) });
 }
 
 /** Installs `content` as the whole crontab, through stdin; '' removes the crontab. */

@@ -72,7 +72,22 @@ export interface SshArgs extends HostArgs {
   words: string[];
 }
 
-export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | LogsArgs | ExecArgs | SshArgs | { command: 'help' } | { command: 'version' };
+/** `hoist backup`: an archive of the app's volumes, downloaded and/or kept on the host. */
+export interface BackupArgs extends HostArgs {
+  command: 'backup';
+  /** The local file (one host only); absent: .hoist/backups/HOST/APP-STAMP.tar. */
+  output?: string;
+  /** Keep the archive on the host only (BACKUP_KEEP of them), download nothing. */
+  hostOnly: boolean;
+}
+
+/** `hoist restore FILE`: puts an archive of `hoist backup` back on one host. */
+export interface RestoreArgs extends HostArgs {
+  command: 'restore';
+  file: string;
+}
+
+export type CliArgs = RunArgs | StatusArgs | UnlockArgs | InitArgs | LogsArgs | ExecArgs | SshArgs | BackupArgs | RestoreArgs | { command: 'help' } | { command: 'version' };
 
 export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist status [--wait S] [--json F|-] [--hosts a,b] [--tag t]
@@ -81,6 +96,8 @@ export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist logs [--lines N] [--since T] [--follow] [--service S | --jobs] [--hosts a,b] [--tag t]
        hoist exec [--service S] [--hosts a,b] [--tag t] -- CMD [ARG...]
        hoist ssh [--hosts NAME] [-- CMD [ARG...]]
+       hoist backup [--output FILE | --host-only] [--hosts a,b] [--tag t]
+       hoist restore FILE --hosts NAME
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
        hoist init --ci github [--force] [--env-file F] [--branch B] [--environment E] [--inventory F] [--lock-wait S]
 
@@ -113,6 +130,8 @@ Options:
   --service S        logs, exec: this service of the app's compose file (default: APP_SERVICE)
   --wait S           status: look again every 2 s until every host is healthy, at most S seconds
                      (after a reboot or a release, health checks take a moment to pass)
+  --output FILE      backup: the local file (default: .hoist/backups/HOST/APP-STAMP.tar)
+  --host-only        backup: keep the archive on the host only (BACKUP_KEEP of them)
 
 status shows per host: reachable, live release, containers healthy, DNS, Caddy, deploy lock;
   per app: health ("starting" while a health check has not passed yet since a start), its
@@ -123,6 +142,10 @@ logs shows the live release's logs (compose project APP-<active slot>), each lin
   with its host when several hosts are selected.
 exec runs CMD in a one-off container of the live release (its image, .env and volumes), on a
   terminal when hoist has one; its exit status is hoist's (several hosts: 1 if any failed).
+backup archives the app's volumes (stateful services dumped by their x-hoist.backup command or
+  stopped for the copy) under the host's deploy lock, and downloads it with its sha256 checked.
+restore FILE checks the archive whole on the host, then stops the app, keeps each volume as
+  NAME-before-restore-STAMP, puts the archive's data in and starts the app again.
 ssh opens a shell (or runs CMD) as DEPLOY_USER on one host, its key checked against KNOWN_HOSTS.
   CMD's words arrive as given (not split again by a shell): hoist ssh -- sh -c 'ls | wc -l'.
 init writes .env from .env.example: on a terminal it asks, otherwise it takes the flags.
@@ -148,6 +171,7 @@ export function parseCli(args: string[]): CliArgs {
     if (command === 'unlock') return { command, ...hostArgs(values) };
     return { command, ...hostArgs(values), ...(values.wait !== undefined ? { wait: wholeNumber(String(values.wait), '--wait', 1, 3600) } : {}) };
   }
+  if (command === 'backup' || command === 'restore') return parseBackup(command, rest);
   // `hoist remove …` is `hoist run remove …`.
   if (command === 'remove') return parseCli(['run', 'remove', ...rest]);
   if (command !== 'run') throw new UsageError(`unknown command "${command}". Fix: use "hoist run <pipeline>", "hoist status" or "hoist unlock" (hoist help lists the options)`);
@@ -188,6 +212,19 @@ export function parseCli(args: string[]): CliArgs {
     ...(values['delete-data'] === true ? { deleteData: true } : {}),
     ...(values['lock-wait'] !== undefined ? { lockWait: wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400) } : {}),
   };
+}
+
+function parseBackup(command: 'backup' | 'restore', rest: string[]): BackupArgs | RestoreArgs {
+  const { values, positionals } = parseFlags(rest, command === 'backup' ? { output: { type: 'string' }, 'host-only': { type: 'boolean', default: false } } : {});
+  if (values.json !== undefined) throw new UsageError(`--json: "hoist ${command}" writes no report. Fix: leave --json out`);
+  if (command === 'restore') {
+    if (positionals.length !== 1) throw new UsageError(`"hoist restore" takes one archive, got ${positionals.length}. Fix: hoist restore .hoist/backups/HOST/APP-STAMP.tar --hosts NAME`);
+    return { command, ...hostArgs(values), file: positionals[0]! };
+  }
+  if (positionals.length) throw new UsageError(`"hoist backup" takes no argument, got "${positionals[0]}". Fix: hoist backup --output ${positionals[0]}`);
+  const output = typeof values.output === 'string' && values.output ? values.output : undefined;
+  if (output && values['host-only'] === true) throw new UsageError('--output with --host-only: a host-only backup writes no local file. Fix: leave one of them out');
+  return { command, ...hostArgs(values), ...(output ? { output } : {}), hostOnly: values['host-only'] === true };
 }
 
 type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: boolean }>;

@@ -32,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
     if (args.command === 'logs') return await (await import('./logs.ts')).runLogs(args);
     if (args.command === 'exec') return await (await import('./exec.ts')).runExec(args);
     if (args.command === 'ssh') return await (await import('./ssh.ts')).runSsh(args);
+    if (args.command === 'backup') return await (await import('./backup.ts')).runBackup(args);
+    if (args.command === 'restore') return await (await import('./backup.ts')).runRestore(args);
     return await run(args);
   } catch (e) {
     const code = exitCodeFor(e);

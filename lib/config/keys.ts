@@ -248,6 +248,20 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set KEEP_RELEASES to a number from 1 to 100',
   },
   {
+    key: 'BACKUP_KEEP',
+    doc: "How many archives `hoist backup` (and a `hoist-backup` job) keep on the host in ~/apps/APP_NAME/backups; older ones are removed. 0: `hoist backup` keeps none there once it is downloaded (a job still keeps its latest).",
+    default: '3',
+    problem: (v) => (/^\d+$/.test(v) && Number(v) <= 1000 ? null : /^\d+$/.test(v) ? 'is outside 0-1000' : 'is not a whole number'),
+    fix: 'set BACKUP_KEEP to a number from 0 to 1000, e.g. 3',
+  },
+  {
+    key: 'BACKUP_IMAGE',
+    doc: 'The image of the throwaway containers that read and write the app\'s volumes for a backup or restore (needs sh, tar, cp and rm). Pulled once if the host lacks it.',
+    default: 'busybox:1.36',
+    problem: (v) => (/^[a-z0-9][a-z0-9._\/:@-]{0,254}$/.test(v) && !v.includes('..') ? null : 'is not an image reference'),
+    fix: 'set BACKUP_IMAGE to an image with sh and tar, e.g. busybox:1.36',
+  },
+  {
     key: 'BUILD_MIN_FREE',
     doc: "Free space Docker's disk must have before a release builds (e.g. 2G, 500M; 0: no check). Empty: the larger of 1 GiB and 1.5 × the app's live image. Short, the release stops before the build, saying what could be pruned.",
     problem: byteSizeProblem,

@@ -63,6 +63,10 @@ export interface Settings {
   appCrontab?: string;
   appEnvFile?: string;
   keepReleases: number;
+  /** BACKUP_KEEP: archives kept on the host by `hoist backup` and a `hoist-backup` job. */
+  backupKeep: number;
+  /** BACKUP_IMAGE: the throwaway containers that read and write volumes for backup and restore. */
+  backupImage: string;
   /** BUILD_MIN_FREE in bytes; absent: docker-up's rule (tasks/docker-up/disk.ts). */
   buildMinFree?: number;
   composeFile?: string;
@@ -172,6 +176,8 @@ export function buildSettings(raw: RawSettings): Settings {
     ...(appCrontab ? { appCrontab: appCrontab.value } : {}),
     ...(appEnv ? { appEnvFile: readableFile('APP_ENV_FILE', appEnv) } : {}),
     keepReleases: Number(must('KEEP_RELEASES').value),
+    backupKeep: Number(must('BACKUP_KEEP').value),
+    backupImage: must('BACKUP_IMAGE').value,
     ...(optional('BUILD_MIN_FREE') ? { buildMinFree: parseByteSize(optional('BUILD_MIN_FREE')!.value) } : {}),
     ...(compose ? { composeFile: compose.value } : {}),
     appService: must('APP_SERVICE').value,

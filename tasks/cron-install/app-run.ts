@@ -24,7 +24,7 @@ const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'doc
 const JOB = /^(\s*(?:@\w+|\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s+)(.*)$/;
 
 /** A job line's command, or null for comments, blank lines and VAR=value lines. */
-function commandOf(line: string): { schedule: string; command: string } | null {
+export function commandOf(line: string): { schedule: string; command: string } | null {
   const body = line.trimStart();
   if (body === '' || body.startsWith('#') || /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(body)) return null;
   const m = JOB.exec(line);

@@ -18,8 +18,10 @@ export function crontabCommands(w: { user: string; asOther: boolean }) {
      * folder, a fifo that would block the read, a dangling link). base64 has no space or `-`, so
      * the answers cannot be mistaken for one another.
      */
-    listWithRunner: (runner: string, repo: { root: string; file: string } | null): Cmd => {
-      const head = sh`${setHome('h', w.user)}; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then set -- $(sha256sum < "$r"); echo "runner $1"; else echo 'runner -'; fi`;
+    listWithRunner: (runner: string, repo: { root: string; file: string } | null, backup?: string): Cmd => {
+      // With `backup` (the host backup script a `hoist-backup` job runs): `backup <sha256>` or `backup -` after the runner's line.
+      const backupLine = backup ? sh`; b="$h"/${backup}; if [ -f "$b" ]; then set -- $(sha256sum < "$b"); echo "backup $1"; else echo 'backup -'; fi` : sh``;
+      const head = sh`${setHome('h', w.user)}; echo "home $h"; r="$h"/${runner}; if [ -f "$r" ]; then set -- $(sha256sum < "$r"); echo "runner $1"; else echo 'runner -'; fi${backupLine}`;
       if (!repo) return sh`${head}; ${list}`;
       return sh`${head}; d="$h"/${repo.root}; f="$d"/${repo.file}; if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'file -'; else t=$(readlink -f -- "$f"); c=$(readlink -f -- "$d"); i=; if [ -n "$c" ]; then case "$t" in "$c"/*) i=1;; esac; fi; if [ -z "$i" ]; then printf 'file outside '; printf '%s' "$t" | base64 -w0; echo; elif [ -f "$t" ]; then printf 'file '; base64 -w0 < "$t"; echo; else echo 'file not-regular'; fi; fi; ${list}`;
     },

@@ -26,6 +26,10 @@ import { HoistError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import type { ReleaseVolumes, ServiceInfo } from './volumes.ts';
 
+/** Labels of a stateful service's container holding its backup commands (x-hoist.backup). */
+export const BACKUP_DUMP_LABEL = 'hoist.backup.dump';
+export const BACKUP_RESTORE_LABEL = 'hoist.backup.restore';
+
 /** The app's compose project for its stateful services. */
 export const stateProject = (app: string) => `${app}-state`;
 /** The network every project of the app shares, when it has stateful services. */
@@ -55,6 +59,12 @@ export function planStateful(release: ReleaseVolumes, appService: string): State
         `service ${s.name} (image ${s.image}) keeps its data in volume ${s.namedVolumes.join(', ')}: as part of the blue/green pair it would run twice on the same data while a release switches. Fix: mark it to run once per app, outside the pair, in the compose file: \`x-hoist: {stateful: true}\` under services.${s.name} (or \`x-hoist: {stateful: false}\` if two copies at once are what you mean)`,
       );
     }
+    if (s.backup !== undefined && (s.stateful !== true || typeof s.backup === 'string')) {
+      const why = typeof s.backup === 'string' ? s.backup : 'is read only on a service marked stateful: true (the blue/green pair is not backed up by command)';
+      throw new HoistError(
+        `service ${s.name}: x-hoist.backup ${why}. Fix: under services.${s.name}: \`x-hoist: {stateful: true, backup: {dump: "pg_dump -U app app", restore: "psql -U app app"}}\` (dump writes to stdout, restore reads it from stdin, both run by sh -c in the service's container)`,
+      );
+    }
     (s.stateful === true ? stateful : slotServices).push(s.name);
   }
   return { stateful, slotServices };
@@ -74,10 +84,24 @@ export function networkOverrideYaml(app: string, plan: StatefulPlan): string[] {
  * VPS reboots, as the app's service does).
  */
 export function stateOverrideYaml(lines: string[], release: ReleaseVolumes, plan: StatefulPlan): string {
-  const bare = release.services.filter((s) => plan.stateful.includes(s.name) && s.restart === null);
-  const services = bare.length ? ['services:', ...bare.flatMap((s) => [`  ${JSON.stringify(s.name)}:`, '    restart: "unless-stopped"'])] : [];
+  // A service's backup commands ride as labels of its container: `hoist backup` and a scheduled
+  // job read them from the running container, so they always match what runs (lib/backup).
+  const own = release.services.filter((s) => plan.stateful.includes(s.name) && (s.restart === null || typeof s.backup === 'object'));
+  const services = own.length
+    ? [
+        'services:',
+        ...own.flatMap((s) => [
+          `  ${JSON.stringify(s.name)}:`,
+          ...(s.restart === null ? ['    restart: "unless-stopped"'] : []),
+          ...(typeof s.backup === 'object' ? ['    labels:', `      ${JSON.stringify(BACKUP_DUMP_LABEL)}: ${literal(s.backup.dump)}`, `      ${JSON.stringify(BACKUP_RESTORE_LABEL)}: ${literal(s.backup.restore)}`] : []),
+        ]),
+      ]
+    : [];
   return ['# Written by hoist for the app\'s stateful services; do not edit (it is rewritten on every release).', ...services, ...lines, ''].join('\n');
 }
+
+/** A YAML string compose keeps as it is: `$` doubled, so compose does not interpolate it (the container's shell does). */
+const literal = (text: string) => JSON.stringify(text.replace(/\$/g, '$$$$'));
 
 /** Makes the app's shared network when it is not there yet (labelled, like its volumes). */
 export function createNetworkCommand(app: string): Cmd {

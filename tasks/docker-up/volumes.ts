@@ -69,6 +69,14 @@ export interface ServiceInfo {
   restart: string | null;
   /** Named volumes it mounts (keys of the top-level volumes:). */
   namedVolumes: string[];
+  /** `x-hoist: {backup: {dump, restore}}`: how `hoist backup` / `hoist restore` take and put back its data (lib/backup). */
+  backup?: ServiceBackup | string;
+}
+
+/** A stateful service's own backup commands, run by `sh -c` inside its container: dump to stdout, restore from stdin. */
+export interface ServiceBackup {
+  dump: string;
+  restore: string;
 }
 
 /**
@@ -99,10 +107,19 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       const named = namedVolumeOf(m);
       if (named && keys.has(named)) namedVolumes.push(named);
     }
-    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown };
-    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, restart: typeof def.restart === 'string' ? def.restart : null, namedVolumes });
+    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown; backup?: unknown };
+    const backup = x.backup === undefined ? undefined : backupOf(x.backup);
+    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, restart: typeof def.restart === 'string' ? def.restart : null, namedVolumes, ...(backup !== undefined ? { backup } : {}) });
   }
   return { volumes, binds, services };
+}
+
+/** `x-hoist.backup` as given: both commands, or what is wrong with it (planStateful refuses it, naming the fix). */
+function backupOf(v: unknown): ServiceBackup | string {
+  const o = (v ?? {}) as { dump?: unknown; restore?: unknown };
+  const ok = (c: unknown) => typeof c === 'string' && c.trim() !== '' && !/[\x00\n\r]/.test(c);
+  if (typeof v !== 'object' || v === null || !ok(o.dump) || !ok(o.restore)) return 'needs both dump and restore, each a one-line command';
+  return { dump: o.dump as string, restore: o.restore as string };
 }
 
 /** The top-level volume key a service mount names (v2's long form or v1's `KEY:TARGET[:MODE]`), else null. */

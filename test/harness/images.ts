@@ -63,7 +63,7 @@ export async function loadAppBase(container: string): Promise<void> {
 if ! docker image inspect hoist-test-base >/dev/null 2>&1; then
   d=$(mktemp -d); mkdir -p "$d/bin" "$d/www" "$d/tmp"
   cp /bin/busybox "$d/bin/busybox"
-  for c in sh httpd wget cat echo sleep ls mkdir; do ln -s busybox "$d/bin/$c"; done
+  for c in sh httpd wget cat echo sleep ls mkdir tar cp rm; do ln -s busybox "$d/bin/$c"; done
   tar -C "$d" -c . | docker import --change 'ENV PATH=/bin' - hoist-test-base >/dev/null
   rm -rf "$d"
 fi`;

@@ -27,6 +27,8 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     sshdOptions: [],
     gitRef: 'main',
     keepReleases: 5,
+    backupKeep: 3,
+    backupImage: 'busybox:1.36',
     appService: 'web',
     healthPath: '/',
     healthTimeoutMs: 120_000,

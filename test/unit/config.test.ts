@@ -422,6 +422,8 @@ test('a minimal .env gives the documented defaults', () => {
     sshdOptions: [],
     gitRef: 'main',
     keepReleases: 5,
+    backupKeep: 3,
+    backupImage: 'busybox:1.36',
     appService: 'web',
     healthPath: '/',
     healthTimeoutMs: 120_000,
@@ -502,6 +504,8 @@ test('every setting given in .env is used', () => {
     gitRef: 'v1.2.0',
     appEnvFile: join(dir, 'app.env'),
     keepReleases: 3,
+    backupKeep: 3,
+    backupImage: 'busybox:1.36',
     composeFile: 'deploy/compose.yaml',
     appService: 'api',
     healthPath: '/health',
@@ -713,9 +717,10 @@ test('cron-install want: a bad schedule names CRON_FILE and the line number', ()
 test('cron-install want: a good file gives its entries', async () => {
   const [host] = load(`${OK}CRON_FILE=jobs.cron\nAPP_NAME=shop\n`).hosts;
   const wanted = await cronInstall.want({ host: host!, loginUser: 'deploy' });
-  const { runner, ...rest } = wanted;
+  const { runner, backupScript, ...rest } = wanted;
   assert.equal(rest, { app: 'shop', user: 'deploy', asOther: false, entries: ['# the jobs of the shop', '*/5 * * * * /srv/app/tick.sh'] });
   assert.match(runner, /^app=shop$/m, "the job runner is the app's");
+  assert.match(backupScript!, /^app=shop\nimage=busybox:1.36\nkeep=3$/m, "the backup script is the app's, with BACKUP_IMAGE and BACKUP_KEEP");
   const asRoot = await cronInstall.want({ host: host!, loginUser: 'root' });
   assert.is(asRoot.asOther, true);
 });
@@ -723,7 +728,7 @@ test('cron-install want: a good file gives its entries', async () => {
 test('cron-install want: no CRON_FILE means no entries', async () => {
   const [host] = load(OK).hosts;
   const wanted = await cronInstall.want({ host: host!, loginUser: 'deploy' });
-  const { runner: _runner, ...rest } = wanted;
+  const { runner: _runner, backupScript: _backup, ...rest } = wanted;
   assert.equal(rest, { app: 'app', user: 'deploy', asOther: false, entries: [] });
 });
 
