@@ -7,7 +7,9 @@
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
-import { defineTask, type Step } from '../lib/engine/task.ts';
+import { defineTask, type Plan, type Step, type TaskInput } from '../lib/engine/task.ts';
+import { isReleaseName, parseReleaseName, SHORT_SHA } from '../lib/release/layout.ts';
+import { releaseTargetOf } from '../lib/release/target.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
@@ -86,9 +88,11 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
-  plan(w, f) {
+  plan(w, f, input) {
     const docker = dockerProblem(f, w.user);
     if (docker) throw new DockerUnavailableError(docker);
+    const coming = comingRelease(f, input);
+    if (coming) return coming(w);
     const target = f.pending ?? f.current;
     if (!target) throw new HoistError(`no release of ${w.app} on the host: git-sync prepares one (run the release pipeline)`);
     if (f.compose === 'none') throw new HoistError('neither docker compose nor docker-compose is installed: run the bootstrap pipeline');
@@ -138,6 +142,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.retag.length) await runChecked(exec, retagImages(w.app, step.retag), `re-tagging the images of ${w.app} under hoist's new name`);
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
+      if (!isReleaseName(step.release)) throw new HoistError(`no release of ${w.app} is prepared on ${exec.label}: git-sync prepares one (run the release pipeline)`);
       const port = step.ports[step.slot];
       const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
       const paths = slotPaths(w.app);
@@ -182,6 +187,29 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     await runChecked(exec, stopProject(w.app, started), `removing the ${started} slot's containers`);
   },
 });
+
+/**
+ * A dry run of the release pipeline: git-sync has not prepared the commit yet (no pending release,
+ * `current` another commit), so this host's view alone would say "live already". What the run
+ * would do instead, from the commit the pipeline resolved: start it on the idle slot, after its
+ * release phase when RELEASE_COMMAND is set (a new release is newer than any it ran for). In a real
+ * run git-sync has written pending-release by now, so this never plans an apply.
+ */
+function comingRelease(f: DockerUpFact, input: TaskInput | undefined): ((w: DockerUpWanted) => Plan<DockerUpStep>) | null {
+  const next = input ? releaseTargetOf(input) : null;
+  if (!next || f.pending || (f.current && parseReleaseName(f.current)?.shortSha === next.sha.slice(0, SHORT_SHA))) return null;
+  return (w) => {
+    const slot = f.active ? other(f.active) : 'blue';
+    const name = `the release of ${next.sha.slice(0, SHORT_SHA)} (${next.ref}) git-sync prepares`;
+    const phase = w.releaseCommand ? `, run the release command (RELEASE_COMMAND: ${w.releaseCommand}) in a one-off container of it` : '';
+    const ports = f.recordedPorts ?? w.ports;
+    const where = ports ? ` (127.0.0.1:${ports[slot]})` : '';
+    return {
+      changes: true,
+      steps: [{ start: true, slot, release: '', build: true, ports: ports ?? { blue: 0, green: 0 }, record: false, envSha256: null, retag: [], releaseCommand: w.releaseCommand, describe: `build ${name}${phase}, start it on the ${slot} slot${where}, wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
+    };
+  };
+}
 
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {

@@ -80,6 +80,17 @@ test('the rollback pipeline never runs it, whatever the record says', async () =
   assert.is(plan.steps[0]!.releaseCommand, null);
 });
 
+test('a dry run of the release pipeline (git-sync has not prepared the commit yet) shows the start and the release phase to come', () => {
+  const sha = '0123456789abcdef0123456789abcdef01234567';
+  const dry = { ...input({ releaseCommand: MIGRATE }), shared: { release: { sha, ref: 'main' } } };
+  const plan = dockerUp.plan(want({ releaseCommand: MIGRATE }), answer(), dry);
+  assert.ok(plan.changes, 'not "live already"');
+  assert.match(plan.steps[0]!.describe, `build the release of 0123456789ab (main) git-sync prepares, run the release command (RELEASE_COMMAND: ${MIGRATE}) in a one-off container of it, start it on the green slot (127.0.0.1:18002)`);
+  // The commit live already (R1 is def000000001...): nothing to do, as before.
+  const same = { ...dry, shared: { release: { sha: `def000000001${'0'.repeat(28)}`, ref: 'main' } } };
+  assert.is(dockerUp.plan(want({ releaseCommand: MIGRATE }), answer(), same).changes, false);
+});
+
 test('the one-off container: the slot project and override, the command one quoted argument to sh -c, --no-deps only beside stateful services', () => {
   const c = { app: 'api', slot: 'green' as const, release: R2, composeFile: null, compose: 'v2' as const };
   const plain = releasePhaseRun(c, 'web', MIGRATE, false).line;
