@@ -5,7 +5,10 @@
 // (it asks `store` over the app's shared network). Its output is in the run's report, the .env
 // value it prints hidden. The dry run says it would run. Run again, a release runs nothing again.
 // A failing one stops the release: a client loop sees only the old version, 0 failed requests,
-// and the data is as it was. A rollback never runs it.
+// and the data is as it was. A rollback never runs it. Last, hoist remove's flow: an app migrated
+// from per-slot volumes, removed (volumes kept, the record gone) and released again, is refused
+// rather than started empty beside its two kept copies; the copy chosen as the refusal says is
+// its data.
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -160,6 +163,34 @@ test('a rollback (to v1) does not run it: the data stays as v2 migrated it; twic
   assert.is(await migrations(), 'v1\nv2', 'not run by the rollback');
   assert.is(dockerUpOf(back).output, undefined);
   assert.not.match(back.out, 'release command |');
+});
+
+test('released again after hoist remove of an app migrated from per-slot volumes: two kept copies are refused with the choice, never started empty; the chosen copy is its data', async () => {
+  await git.commit('app', appFiles('v4'), 'v4');
+  const removed = await tb.hoist(['remove', '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--yes', '--delete-data', '--json', '-'], { GITHUB_TOKEN: TOKEN });
+  assert.is(removed.code, 0, removed.stderr);
+  // What remove leaves of an app that was migrated from per-slot volumes (docker-up/volumes.ts):
+  // both slots' copies, as compose made and labelled them, and no record of which was the app's.
+  const legacy = await host.sh(`set -e; for s in blue green; do docker volume create --label com.docker.compose.project=app-$s --label com.docker.compose.volume=data app-\${s}_data >/dev/null; docker run --rm -v app-\${s}_data:/d hoist-test-base sh -c "echo data-of-$s > /d/records"; done`, 'deploy');
+  assert.is(legacy.code, 0, legacy.stderr);
+  const boot = await runTwice('bootstrap after remove (the deploy key again)', () => run('bootstrap'));
+  assert.is(boot.code, 0, boot.out);
+  for (let i = 0; i < 2; i++) {
+    const refused = await run('release');
+    assert.is(refused.code, 1, refused.out);
+    const error = refused.report.hosts[0]!.error ?? '';
+    assert.match(error, "volume data: this host keeps two copies of app's data from before (app-blue_data and app-green_data: per-slot volumes, kept by hoist remove)");
+    assert.match(error, `hoist ssh -- sh -c 'mkdir -p ~/apps/app && echo "data app-blue_data" >> ~/apps/app/volumes'`);
+    const vols = (await host.sh('docker volume ls -q')).stdout.split('\n').filter(Boolean).sort();
+    assert.not.ok(vols.includes('hoist.app.data'), `no empty copy made: ${vols}`);
+  }
+  // The choice, as the refusal says (hoist ssh runs the same on the host as the deploy user).
+  assert.is((await host.sh(`mkdir -p ${APP} && echo "data app-blue_data" >> ${APP}/volumes`, 'deploy')).code, 0);
+  const r = await runTwice('release after the choice', () => run('release'));
+  assert.is(r.code, 0, r.out);
+  assert.is(await served('/data/records'), 'data-of-blue', 'the chosen copy is the app\'s data');
+  const vols = (await host.sh('docker volume ls -q')).stdout.split('\n').filter(Boolean);
+  assert.ok(vols.includes('app-green_data') && !vols.includes('hoist.app.data'), `the other copy kept, no new one: ${vols}`);
 });
 
 test.run();
