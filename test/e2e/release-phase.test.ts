@@ -17,6 +17,7 @@ import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { runTwice } from '../harness/run-twice.ts';
+import type { RunReport } from '../../lib/report/run-report.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
 const test = suite('release phase: RELEASE_COMMAND once per release, before traffic moves');
@@ -167,8 +168,12 @@ test('a rollback (to v1) does not run it: the data stays as v2 migrated it; twic
 
 test('released again after hoist remove of an app migrated from per-slot volumes: two kept copies are refused with the choice, never started empty; the chosen copy is its data', async () => {
   await git.commit('app', appFiles('v4'), 'v4');
-  const removed = await tb.hoist(['remove', '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--yes', '--delete-data', '--json', '-'], { GITHUB_TOKEN: TOKEN });
-  assert.is(removed.code, 0, removed.stderr);
+  const removed = await runTwice('remove --yes --delete-data', async () => {
+    const r = await tb.hoist(['remove', '--env-file', tb.envPath, '--inventory', tb.inventoryPath, '--yes', '--delete-data', '--json', '-'], { GITHUB_TOKEN: TOKEN });
+    assert.is(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as RunReport;
+  }, (report) => report);
+  assert.ok(removed.hosts[0]!.tasks.every((t) => t.status === 'changed'), 'removed');
   // What remove leaves of an app that was migrated from per-slot volumes (docker-up/volumes.ts):
   // both slots' copies, as compose made and labelled them, and no record of which was the app's.
   const legacy = await host.sh(`set -e; for s in blue green; do docker volume create --label com.docker.compose.project=app-$s --label com.docker.compose.volume=data app-\${s}_data >/dev/null; docker run --rm -v app-\${s}_data:/d hoist-test-base sh -c "echo data-of-$s > /d/records"; done`, 'deploy');
