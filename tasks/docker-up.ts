@@ -236,4 +236,9 @@ export const dockerUpOfRollback = defineTask<DockerUpWanted, DockerUpFact, Docke
   async want(input) {
     return { ...(await dockerUp.want(input)), releaseCommand: null };
   },
+  plan(w, f, input) {
+    const plan = dockerUp.plan(w, f, input);
+    if (!plan.changes || !input?.host.settings.releaseCommand) return plan;
+    return { ...plan, steps: plan.steps.map((st) => (st.start ? { ...st, describe: `${st.describe} (a rollback does not run RELEASE_COMMAND)` } : st)) };
+  },
 });

@@ -75,9 +75,10 @@ test('the rollback pipeline never runs it, whatever the record says', async () =
   const w = await dockerUpOfRollback.want(input({ releaseCommand: MIGRATE }));
   assert.is(w.releaseCommand, null);
   // Back to R1 with nothing recorded (the command was set after R2 went live): still not run.
-  const plan = dockerUpOfRollback.plan(w, answer({ pending: R1, live: false }));
+  const plan = dockerUpOfRollback.plan(w, answer({ pending: R1, live: false }), input({ releaseCommand: MIGRATE }));
   assert.ok(plan.changes);
   assert.is(plan.steps[0]!.releaseCommand, null);
+  assert.match(plan.steps[0]!.describe, /\(a rollback does not run RELEASE_COMMAND\)$/);
 });
 
 test('a dry run of the release pipeline (git-sync has not prepared the commit yet) shows the start and the release phase to come', () => {
