@@ -5,7 +5,7 @@
 import { definePipeline } from '../lib/engine/pipeline.ts';
 import { caddyReload } from '../tasks/caddy-reload.ts';
 import { cronInstallOfRollback } from '../tasks/cron-install.ts';
-import { dockerUp } from '../tasks/docker-up.ts';
+import { dockerUpOfRollback } from '../tasks/docker-up.ts';
 import { releaseSwitch } from '../tasks/release-switch.ts';
 import { rollbackSelect } from '../tasks/rollback-select.ts';
 
@@ -13,7 +13,7 @@ export default definePipeline({
   name: 'rollback',
   description: 'an earlier release live again: rollback-select, docker-up, caddy-reload, release-switch, cron-install',
   login: 'deploy',
-  tasks: [rollbackSelect, dockerUp, caddyReload, releaseSwitch, cronInstallOfRollback],
+  tasks: [rollbackSelect, dockerUpOfRollback, caddyReload, releaseSwitch, cronInstallOfRollback],
   releaseLink: ({ host }) => `apps/${host.settings.appName}/current`,
   revision: (shared) => `back to ${typeof shared.rollbackTo === 'string' ? shared.rollbackTo : 'the previous release'}`,
 });

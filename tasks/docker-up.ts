@@ -7,7 +7,9 @@
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
-import { defineTask, type Step } from '../lib/engine/task.ts';
+import { defineTask, type Plan, type Step, type TaskInput } from '../lib/engine/task.ts';
+import { isReleaseName, parseReleaseName, SHORT_SHA } from '../lib/release/layout.ts';
+import { releaseTargetOf } from '../lib/release/target.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
@@ -16,6 +18,7 @@ import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
+import { releasePhaseDue, runReleasePhase } from './docker-up/release-phase.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 
@@ -34,6 +37,8 @@ export interface DockerUpWanted {
   healthSeconds: number;
   /** BUILD_MIN_FREE in bytes; null: the rule in docker-up/disk.ts (1 GiB, or 1.5 × the live image). */
   buildMinFree: number | null;
+  /** RELEASE_COMMAND (docker-up/release-phase.ts); null: none, and always in the rollback pipeline. */
+  releaseCommand: string | null;
 }
 
 export interface DockerUpStep extends Step {
@@ -50,6 +55,8 @@ export interface DockerUpStep extends Step {
   envSha256: string | null;
   /** The app's images under hoist's old name, to re-tag first (tasks/docker-up/image-name.ts). */
   retag: { from: string; to: string }[];
+  /** RELEASE_COMMAND to run in a one-off container of the release before its slot starts; null: not this time. */
+  releaseCommand: string | null;
 }
 
 export class UnhealthyReleaseError extends HoistError {}
@@ -73,6 +80,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
       buildMinFree: s.buildMinFree ?? null,
+      releaseCommand: s.releaseCommand ?? null,
     };
   },
 
@@ -80,9 +88,11 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
-  plan(w, f) {
+  plan(w, f, input) {
     const docker = dockerProblem(f, w.user);
     if (docker) throw new DockerUnavailableError(docker);
+    const coming = comingRelease(f, input);
+    if (coming) return coming(w);
     const target = f.pending ?? f.current;
     if (!target) throw new HoistError(`no release of ${w.app} on the host: git-sync prepares one (run the release pipeline)`);
     if (f.compose === 'none') throw new HoistError('neither docker compose nor docker-compose is installed: run the bootstrap pipeline');
@@ -96,7 +106,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (!record && !retag.length) return { changes: false, reason: live };
       const recordNote = record ? `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ` : '';
       const describe = `${retagNote}${recordNote}${live}`;
-      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, describe }] };
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, releaseCommand: null, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
@@ -104,6 +114,9 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     // Before any compose command: a build that cannot fit is refused with the numbers and what could be pruned.
     if (build && f.disk) checkBuildRoom(f.disk, { app: w.app, service: w.service, release: target, live: (f.active && liveRelease(f, f.active, w.service)) || f.current, minFree: w.buildMinFree });
     const why = f.active && liveRelease(f, f.active, w.service) === target && envSha256 ? ' (its .env changed)' : '';
+    const releaseCommand = releasePhaseDue(w.releaseCommand, target, f.releaseRan ?? null) ? w.releaseCommand : null;
+    const phase = releaseCommand ? `run the release command (RELEASE_COMMAND: ${releaseCommand}) in a one-off container of ${target}, then ` : '';
+    const notAgain = w.releaseCommand && !releaseCommand ? ` (the release command is not run: ${f.releaseRan === target ? 'it ran for this release already' : `it last ran for ${f.releaseRan}, a newer release`})` : '';
     return {
       changes: true,
       steps: [
@@ -116,7 +129,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           record,
           envSha256,
           retag,
-          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+          releaseCommand,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${releaseCommand ? `${build ? 'build' : 'take (image already built)'} ${target}${why}, ${phase}start it` : `${build ? 'build and start' : 'start (image already built)'} ${target}${why}`} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)${notAgain}`,
         },
       ],
     };
@@ -128,6 +142,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.retag.length) await runChecked(exec, retagImages(w.app, step.retag), `re-tagging the images of ${w.app} under hoist's new name`);
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
+      if (!isReleaseName(step.release)) throw new HoistError(`no release of ${w.app} is prepared on ${exec.label}: git-sync prepares one (run the release pipeline)`);
       const port = step.ports[step.slot];
       const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
       const paths = slotPaths(w.app);
@@ -137,8 +152,19 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
       const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
-      ctx.progress(`building and starting ${step.release} on ${step.slot}`);
-      const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
+      let build = step.build;
+      if (step.releaseCommand) {
+        // Built first, then the release phase, then the slot starts from the built image.
+        if (build) {
+          ctx.progress(`building ${step.release}`);
+          const built = await exec.exec(cmds.build);
+          if (built.code !== 0) throw ranOutOfRoom(built, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose build of ${step.release} on ${exec.label}`, built.code, built.stderr);
+          build = false;
+        }
+        await runReleasePhase(exec, { ...slotCmd, services: data.slotServices }, { service: w.service, command: step.releaseCommand, noDeps: data.slotServices !== undefined }, ctx);
+      }
+      ctx.progress(`${build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
+      const up = await exec.exec(build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
       const health = await exec.exec(waitHealthy(w.app, step.slot, port, w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
@@ -162,6 +188,29 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   },
 });
 
+/**
+ * A dry run of the release pipeline: git-sync has not prepared the commit yet (no pending release,
+ * `current` another commit), so this host's view alone would say "live already". What the run
+ * would do instead, from the commit the pipeline resolved: start it on the idle slot, after its
+ * release phase when RELEASE_COMMAND is set (a new release is newer than any it ran for). In a real
+ * run git-sync has written pending-release by now, so this never plans an apply.
+ */
+function comingRelease(f: DockerUpFact, input: TaskInput | undefined): ((w: DockerUpWanted) => Plan<DockerUpStep>) | null {
+  const next = input ? releaseTargetOf(input) : null;
+  if (!next || f.pending || (f.current && parseReleaseName(f.current)?.shortSha === next.sha.slice(0, SHORT_SHA))) return null;
+  return (w) => {
+    const slot = f.active ? other(f.active) : 'blue';
+    const name = `the release of ${next.sha.slice(0, SHORT_SHA)} (${next.ref}) git-sync prepares`;
+    const phase = w.releaseCommand ? `, run the release command (RELEASE_COMMAND: ${w.releaseCommand}) in a one-off container of it` : '';
+    const ports = f.recordedPorts ?? w.ports;
+    const where = ports ? ` (127.0.0.1:${ports[slot]})` : '';
+    return {
+      changes: true,
+      steps: [{ start: true, slot, release: '', build: true, ports: ports ?? { blue: 0, green: 0 }, record: false, envSha256: null, retag: [], releaseCommand: w.releaseCommand, describe: `build ${name}${phase}, start it on the ${slot} slot${where}, wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
+    };
+  };
+}
+
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {
   const app = f.containers.find((c) => c.slot === slot && c.service === service);
@@ -176,3 +225,20 @@ function writePortsRecord(app: string, ports: SlotPorts | null) {
   if (!ports) return sh`cd && rm -f ${file}`;
   return sh`cd && mkdir -p ${`apps/${app}`} && printf '%s' ${portsRecord(ports)} > ${`${file}.tmp`} && mv -f ${`${file}.tmp`} ${file}`;
 }
+
+/**
+ * docker-up of the rollback pipeline: an earlier release goes back onto the data as it is, its
+ * release command is never run (it ran when that release was new; a rollback must not migrate
+ * the data back or again). README "Apps with data": migrations must be backward compatible.
+ */
+export const dockerUpOfRollback = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
+  ...dockerUp,
+  async want(input) {
+    return { ...(await dockerUp.want(input)), releaseCommand: null };
+  },
+  plan(w, f, input) {
+    const plan = dockerUp.plan(w, f, input);
+    if (!plan.changes || !input?.host.settings.releaseCommand) return plan;
+    return { ...plan, steps: plan.steps.map((st) => (st.start ? { ...st, describe: `${st.describe} (a rollback does not run RELEASE_COMMAND)` } : st)) };
+  },
+});

@@ -298,6 +298,12 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set HEALTH_TIMEOUT to a number of seconds from 1 to 3600',
   },
   {
+    key: 'RELEASE_COMMAND',
+    doc: "Release phase: a command (e.g. database migrations) run once per release with `sh -c` in a one-off container of APP_SERVICE of the new release (its image, .env, volumes, stateful services), after the build and before it starts; non-zero stops the release and the live one keeps serving. Not run by a rollback, nor again for a release it already ran for. Empty: none.",
+    problem: (v) => (v.length > 4096 ? 'is longer than 4096 characters' : /[\0\r\n]/.test(v) ? 'holds a line break or NUL (one command line; use && or a script in the image)' : null),
+    fix: 'set RELEASE_COMMAND to one command line, e.g. RELEASE_COMMAND=python manage.py migrate --noinput (or put a script in the image and name it), or leave it empty',
+  },
+  {
     key: 'DRAIN_TIMEOUT',
     doc: 'Seconds a release waits, after Caddy moved traffic to the new slot, for requests still running on the old slot to finish before it stops it (it stops at once when none is open). 0: stop at once.',
     default: '30',

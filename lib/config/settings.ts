@@ -73,6 +73,8 @@ export interface Settings {
   appService: string;
   healthPath: string;
   healthTimeoutMs: number;
+  /** RELEASE_COMMAND: the release phase's command line (tasks/docker-up/release-phase.ts); absent: none. */
+  releaseCommand?: string;
   /** DRAIN_TIMEOUT: the longest release-switch waits for requests on the old slot to finish. */
   drainTimeoutMs: number;
   /** BLUE_PORT/GREEN_PORT when set (both or neither); null: hoist picks and records them per host. */
@@ -183,6 +185,7 @@ export function buildSettings(raw: RawSettings): Settings {
     appService: must('APP_SERVICE').value,
     healthPath: must('HEALTH_PATH').value,
     healthTimeoutMs: Number(must('HEALTH_TIMEOUT').value) * 1000,
+    ...(optional('RELEASE_COMMAND') ? { releaseCommand: optional('RELEASE_COMMAND')!.value } : {}),
     drainTimeoutMs: Number(must('DRAIN_TIMEOUT').value) * 1000,
     bluePort,
     greenPort,

@@ -16,6 +16,8 @@ export interface TaskResult {
   durationMs: number;
   error?: string;
   rollbackError?: string;
+  /** Output lines the task kept for the run's log (ApplyContext.log), secrets hidden. */
+  output?: string[];
   /** Changed, verified and kept although a later task failed (Task.keptOnceVerified). */
   kept?: boolean;
 }

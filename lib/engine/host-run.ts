@@ -259,6 +259,10 @@ export class HostRun {
               this.warnings.push(message);
               progress(message);
             },
+            log: (line: string) => {
+              (result.output ??= []).push(redact(line));
+              progress(line);
+            },
             freshConnection: (login: Login) => this.executors.fresh(login),
           };
           const exec = this.execFor(task);

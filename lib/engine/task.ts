@@ -98,6 +98,12 @@ export interface ApplyContext<Wanted, Fact> {
    * hand-made contexts in tests.
    */
   warn?(message: string): void;
+  /**
+   * A line of a remote command's output the run keeps (the release phase's): shown as progress
+   * and kept in the task's result (`output` in the report). The caller hides secrets first.
+   * Optional for tasks' hand-made contexts in tests.
+   */
+  log?(line: string): void;
   /** A new connection, apart from the shared one: proves a login works (caller closes it). */
   freshConnection(login: Login): ConnectableExecutor;
 }

@@ -60,6 +60,15 @@ export function stateUp(c: SlotCommand, override: string, project: string, servi
   return inReleaseAs(c, project, override, sh`up -d --no-deps${recreate ? sh`` : sh` --no-recreate`} ${services}`);
 }
 
+/**
+ * The release phase's one-off container (release-phase.ts): APP_SERVICE of the slot's release,
+ * with the slot's override, `sh -c COMMAND`, removed when it ends, no terminal; compose's own
+ * messages and the command's stderr merged into stdout so the lines keep their order.
+ */
+export function releasePhaseRun(c: SlotCommand, service: string, command: string, noDeps: boolean): Cmd {
+  return sh`${inRelease(c, sh`run --rm -T${noDeps ? sh` --no-deps` : sh``} ${service} sh -c ${command}`)} 2>&1`;
+}
+
 export const slotCommands = (c: SlotCommand) => {
   const only = c.services ? sh` --no-deps ${c.services}` : sh``;
   const buildOnly = c.services ? sh` ${c.services}` : sh``;
@@ -70,6 +79,8 @@ export const slotCommands = (c: SlotCommand) => {
      * step wrote: a build that ran out of disk would leave the disk full. `build --force-rm` removes it.
      */
     up: c.compose === 'v1' ? sh`(${inRelease(c, sh`build --force-rm${buildOnly}`)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans${only}`)})` : inRelease(c, sh`up -d --build --remove-orphans${only}`),
+    /** Builds the release's images only (the release phase runs between the build and the start). */
+    build: inRelease(c, sh`build${c.compose === 'v1' ? sh` --force-rm` : sh``}${buildOnly}`),
     /** Starts the slot from images built before: a rollback needs no build. */
     upNoBuild: inRelease(c, sh`up -d --no-build --remove-orphans${only}`),
     logs: inRelease(c, sh`logs --no-color --tail 40`),

@@ -4,6 +4,14 @@
 // about a layer. So docker-up's probe also reads the free space where Docker writes (its
 // DockerRootDir, `df` on it) and every image on the host, and a build that does not fit is
 // refused with the numbers and what could be pruned, while the live release keeps serving.
+//
+// The app's volumes count too (issue #18 item 6). They live under the same root (Docker's
+// volumes/), so what they hold now is already out of the free space; what the check adds is
+// room for them to grow: a build that fills the disk to the last byte leaves the app's database
+// nothing to write its next row into. So, without BUILD_MIN_FREE, a build needs the rule's
+// amount plus a tenth of what the app's volumes hold (its own, labelled hoist.app, and per-slot or
+// state-project ones compose made), read from Docker's /system/df (volumes only) in the same probe,
+// only when a build may come. A refusal names what they take; no advice ever removes a volume.
 import { formatBytes } from '../../lib/byte-size.ts';
 import { HoistError } from '../../lib/errors.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
@@ -29,7 +37,22 @@ export interface BuildRoom {
   images: RoomImage[];
   /** Every app folder on the host (apps/NAME) and its release folders. */
   releases: Record<string, string[]>;
+  /** Docker's volumes with their size (absent: not asked, or Docker did not say). */
+  volumes?: RoomVolume[];
 }
+
+export interface RoomVolume {
+  name: string;
+  /** Bytes Docker counted in it; 0 when it did not say (-1 in its answer). */
+  size: number;
+  /** Its hoist.app label (volumes hoist made), or ''. */
+  app: string;
+  /** Its com.docker.compose.project label (volumes compose made), or ''. */
+  project: string;
+}
+
+/** The share of what the app's volumes hold that a build must leave free for them to grow. */
+export const VOLUME_GROWTH = 0.1;
 
 /** Without BUILD_MIN_FREE, a build needs at least this much free. */
 export const BUILD_FLOOR = 1024 ** 3;
@@ -50,6 +73,7 @@ export function buildRoomProbe(): Cmd {
   return sh`if [ "$dok" = 1 ]; then
 ${dockerRootFree()}
 echo "disk-images-json $(curl -s --max-time 10 --unix-socket ${SOCK} http://docker/images/json 2>/dev/null | tr -d '\\n')"
+echo "disk-volumes-json $(curl -s --max-time 30 --unix-socket ${SOCK} 'http://docker/system/df?type=volume' 2>/dev/null | tr -d '\\n')"
 fi
 for d in apps/*/; do if [ -d "$d" ]; then printf 'disk-app %s\\n' "$d"; fi; done
 for d in apps/*/releases/*/; do if [ -d "$d" ]; then printf 'disk-release %s\\n' "$d"; fi; done
@@ -77,6 +101,7 @@ export function parseBuildRoom(lines: string[]): BuildRoom {
       room.totalBytes = Number(rest[0]) * 1024;
       room.freeBytes = Number(rest[1]) * 1024;
     } else if (word === 'disk-images-json') room.images = parseImages(line.slice(line.indexOf(word) + word.length));
+    else if (word === 'disk-volumes-json') room.volumes = parseVolumes(line.slice(line.indexOf(word) + word.length));
     else if (word === 'disk-app') {
       const app = /^apps\/([^/]+)\/$/.exec(rest[0] ?? '')?.[1];
       if (app && APP.test(app)) room.releases[app] ??= [];
@@ -106,17 +131,43 @@ export function parseImages(text: string): RoomImage[] {
   }));
 }
 
+/** Docker's /system/df answer's Volumes: name, size, the labels that say whose; nothing when it did not answer. */
+export function parseVolumes(text: string): RoomVolume[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.trim() || 'null');
+  } catch {
+    return [];
+  }
+  const list = (doc as { Volumes?: unknown } | null)?.Volumes;
+  if (!Array.isArray(list)) return [];
+  return (list as { Name?: string; Labels?: Record<string, string> | null; UsageData?: { Size?: number } | null }[]).map((v) => ({
+    name: v.Name ?? '',
+    size: typeof v.UsageData?.Size === 'number' && v.UsageData.Size > 0 ? v.UsageData.Size : 0,
+    app: v.Labels?.['hoist.app'] ?? '',
+    project: v.Labels?.['com.docker.compose.project'] ?? '',
+  }));
+}
+
+/** The app's volumes: made by hoist for it, or by compose in one of its projects (slots, stateful services). */
+export function appVolumes(room: Pick<BuildRoom, 'volumes'>, app: string): RoomVolume[] {
+  const projects = new Set([`${app}-blue`, `${app}-green`, `${app}-state`]);
+  return (room.volumes ?? []).filter((v) => v.app === app || projects.has(v.project));
+}
+
 /**
  * The free space a build needs: BUILD_MIN_FREE when set (0 turns the check off); else the larger
  * of 1 GiB and 1.5 × the app's live image. Why 1.5: a rebuild writes new layers up to the image's
  * size when little is cached, and the classic builder holds a step's output twice while it
  * commits it; a floor, because a first build (no live image yet) has nothing to go by.
  */
-export function buildNeeds(liveImageBytes: number, minFree: number | null): { bytes: number; why: string } {
+export function buildNeeds(liveImageBytes: number, minFree: number | null, volumeBytes = 0): { bytes: number; why: string } {
   if (minFree !== null) return { bytes: minFree, why: 'BUILD_MIN_FREE' };
   const grown = Math.ceil(BUILD_FACTOR * liveImageBytes);
-  if (grown > BUILD_FLOOR) return { bytes: grown, why: `${BUILD_FACTOR} × the live image's ${formatBytes(liveImageBytes)}; BUILD_MIN_FREE sets another amount` };
-  return { bytes: BUILD_FLOOR, why: `at least ${formatBytes(BUILD_FLOOR)} for a build; BUILD_MIN_FREE sets another amount` };
+  const data = Math.ceil(VOLUME_GROWTH * volumeBytes);
+  const plus = data > 0 ? ` + ${formatBytes(data)} for the app's volumes to grow (a tenth of the ${formatBytes(volumeBytes)} they hold)` : '';
+  if (grown > BUILD_FLOOR) return { bytes: grown + data, why: `${BUILD_FACTOR} × the live image's ${formatBytes(liveImageBytes)}${plus}; BUILD_MIN_FREE sets another amount` };
+  return { bytes: BUILD_FLOOR + data, why: `at least ${formatBytes(BUILD_FLOOR)} for a build${plus}; BUILD_MIN_FREE sets another amount` };
 }
 
 /**
@@ -146,12 +197,17 @@ export function checkBuildRoom(room: BuildRoom, c: RoomCheck): void {
   if (room.freeBytes === null) return; // Nothing to go by (df failed): the build goes on as before.
   // Its image under either name (a host released by an older hoist has the old one until docker-up re-tags it).
   const live = c.live ? room.images.find((i) => i.refs.includes(imageRef(c.app, c.service, c.live!)) || i.refs.includes(`${legacyImageRepo(c.app, c.service)}:${c.live}`)) : undefined;
-  const need = buildNeeds(live?.size ?? 0, c.minFree);
+  const data = appVolumes(room, c.app);
+  const dataBytes = data.reduce((n, v) => n + v.size, 0);
+  const need = buildNeeds(live?.size ?? 0, c.minFree, dataBytes);
   if (room.freeBytes >= need.bytes) return;
   const where = room.root ?? "Docker's root";
+  const shown = [...data].sort((a, b) => b.size - a.size).slice(0, 6).map((v) => `${v.name} ${formatBytes(v.size)}`).join(', ');
+  const dataLine = data.length ? [`${c.app}'s volumes hold ${formatBytes(dataBytes)} (${shown}${data.length > 6 ? `, and ${data.length - 6} more` : ''}): its data, never pruned by hoist.`] : [];
   throw new NotEnoughRoomError(
     [
       `not enough free disk to build ${c.release}: ${formatBytes(room.freeBytes)} free under ${where}, ${formatBytes(need.bytes)} needed (${need.why}). Nothing was built or started; the live release keeps serving.`,
+      ...dataLine,
       ...pruneAdvice(room, c),
       'Then release again (`hoist status` shows what each app\'s images, releases and the build cache take).',
     ].join('\n'),

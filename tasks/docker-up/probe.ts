@@ -8,6 +8,7 @@ import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
 import { buildRoomProbe, isBuildRoomLine, parseBuildRoom, type BuildRoom } from './disk.ts';
+import { releaseRanFile } from './release-phase.ts';
 import { imageRef, imageRepo, legacyImageRepo, legacyOwner, parseImageRef } from './image-name.ts';
 
 /**
@@ -61,6 +62,8 @@ export interface DockerUpFact {
   ownPorts: Map<number, string>;
   /** sha256 of apps/APP/shared/.env, or null when there is none. */
   envSha256: string | null;
+  /** The release whose RELEASE_COMMAND last succeeded (apps/APP/release-ran: release-phase.ts); absent: none. */
+  releaseRan?: string | null;
   /** Free space under Docker's root, every image, every app's releases (disk.ts); absent in hand-made facts. */
   disk?: BuildRoom;
 }
@@ -105,6 +108,7 @@ printf 'pending=%s\\n' "$pending"
 current=${oneLineOfLink(`${root}/current`)}
 printf 'current=%s\\n' "$current"
 printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
+ran=; if [ -f ${releaseRanFile(p.app)} ]; then IFS= read -r ran < ${releaseRanFile(p.app)} || true; fi; printf 'release-ran=%.200s\\n' "$ran"
 compose=none
 for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose "$HOME/.docker/cli-plugins/docker-compose"; do
   if [ -x "$plugin" ]; then compose=v2; break; fi
@@ -248,6 +252,7 @@ export function parseDockerUpFact(r: { stdout: string; stderr: string; code: num
     else if (line.startsWith('pending=')) fact.pending = releaseFromHost(line.slice(8), from.pending);
     else if (line.startsWith('current=')) fact.current = releaseFromHost(line.slice(8), from.current);
     else if (line.startsWith('active=')) fact.active = slotFromHost(line.slice(7), from.active);
+    else if (line.startsWith('release-ran=')) fact.releaseRan = releaseFromHost(line.slice(12), { where: `~/${releaseRanFile(app)}`, verb: 'holds', fix: 'remove it; the next release command that succeeds writes it again' });
     else if (line.startsWith('compose=')) fact.compose = line.slice(8).trim() as DockerUpFact['compose'];
     else if (word === '@http' && (rest[0] === 'blue' || rest[0] === 'green')) fact.http[rest[0]] = Number(rest[1] ?? 0) || 0;
     else if (word === 'release' && rest[0] && isReleaseName(rest[0])) fact.releases.push(rest[0]);

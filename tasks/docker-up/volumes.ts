@@ -199,13 +199,38 @@ export function planVolumes(o: { app: string; active: Slot | null; release: Rele
           `volume ${v.key}: the live slot's ${live} is now ${o.app}'s only copy, for every release and rollback` +
             (o.existing.has(idle) ? `; the other slot's copy ${idle} is kept as it was and no longer used (hoist status lists it; remove it with docker volume rm once you have checked it)` : ''),
         );
-      } else name = appVolumeName(o.app, v.key);
+      } else name = keptOrNew(o.app, v.key, o.existing, notes);
       record.set(v.key, name);
     }
     return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name) };
   });
   const changed = volumesRecordText(record) !== volumesRecordText(o.record);
   return { pins, record: changed ? record : null, notes };
+}
+
+/**
+ * A key with no record and no live per-slot volume: the app's own volume (`hoist.APP.KEY`, made now
+ * or kept from before), unless only per-slot copies are on the host. That is an app migrated from
+ * per-slot volumes and then taken off by `hoist remove`, which keeps volumes but not the record of
+ * which copy was the app's: released again, it must not silently start empty beside its data.
+ * One copy: it is the data, taken again (said in a note). Both: which one the app last used is
+ * nowhere on the host (volumes carry no time of use), so the release is refused, naming both and
+ * how to choose; nothing was made yet.
+ */
+function keptOrNew(app: string, key: string, existing: Set<string>, notes: string[]): string {
+  const own = appVolumeName(app, key);
+  if (existing.has(own)) return own;
+  const kept = (['blue', 'green'] as const).map((slot) => slotVolumeName(app, slot, key)).filter((n) => existing.has(n));
+  if (kept.length === 1) {
+    notes.push(`volume ${key}: ${kept[0]} (kept from before, e.g. by hoist remove) is ${app}'s data again, for every release and rollback; recorded in ~/${volumesFile(app)}`);
+    return kept[0]!;
+  }
+  if (kept.length === 2) {
+    throw new HoistError(
+      `volume ${key}: this host keeps two copies of ${app}'s ${key} from before (${kept.join(' and ')}: per-slot volumes, kept by hoist remove), and nothing says which one ${app} used last; hoist does not start it on a new, empty ${own} beside them. Fix: look at both (docker run --rm -v ${kept[0]}:/v alpine ls -la /v), then choose one: hoist ssh -- sh -c 'mkdir -p ~/apps/${app} && echo "${key} ${kept[0]}" >> ~/${volumesFile(app)}' (or ${kept[1]}), and release again. To start empty instead: docker volume create ${own}`,
+    );
+  }
+  return own;
 }
 
 /** The override's top-level `volumes:` section pinning each key (empty when there is none). */

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { byteSizeProblem, formatBytes, parseByteSize } from '../../lib/byte-size.ts';
 import { dockerUp, type DockerUpWanted } from '../../tasks/docker-up.ts';
 import { slotCommands } from '../../tasks/docker-up/commands.ts';
-import { appOfImage, buildNeeds, buildRoomProbe, checkBuildRoom, dockerRootFree, NotEnoughRoomError, parseBuildRoom, ranOutOfRoom, type BuildRoom } from '../../tasks/docker-up/disk.ts';
+import { appOfImage, appVolumes, buildNeeds, buildRoomProbe, checkBuildRoom, dockerRootFree, NotEnoughRoomError, parseBuildRoom, ranOutOfRoom, type BuildRoom } from '../../tasks/docker-up/disk.ts';
 import { parseDockerUpFact } from '../../tasks/docker-up/probe.ts';
 import { testHost } from '../harness/settings.ts';
 
@@ -79,6 +79,39 @@ test('the rule: the larger of 1 GiB and 1.5 × the live image; BUILD_MIN_FREE re
   ];
   for (const [live, setting, needed] of table) assert.is(buildNeeds(live, setting).bytes, needed, `${live} ${setting}`);
   assert.is(buildNeeds(4 * GiB, null).why, "1.5 × the live image's 4.00 GiB; BUILD_MIN_FREE sets another amount");
+});
+
+test('the app\'s volumes count: a build leaves a tenth of what they hold free for them to grow; a refusal names them; other apps\' volumes do not count', () => {
+  // Docker 20.10's /system/df (it ignores ?type=volume and answers whole): the Volumes part as it says them.
+  const df = JSON.stringify({
+    LayersSize: 1,
+    Images: [],
+    Volumes: [
+      { Name: 'hoist.a.data', Labels: { 'hoist.app': 'a', 'hoist.volume': 'data' }, UsageData: { RefCount: 1, Size: 5 * GiB } },
+      { Name: 'a-blue_cache', Labels: { 'com.docker.compose.project': 'a-blue', 'com.docker.compose.volume': 'cache' }, UsageData: { RefCount: 0, Size: GiB } },
+      { Name: 'a-green_cache', Labels: { 'com.docker.compose.project': 'a-green' }, UsageData: { RefCount: 0, Size: -1 } },
+      { Name: 'hoist.b.db', Labels: { 'hoist.app': 'b' }, UsageData: { RefCount: 1, Size: 40 * GiB } },
+      { Name: 'ab-blue_x', Labels: { 'com.docker.compose.project': 'ab-blue' }, UsageData: { RefCount: 1, Size: 9 * GiB } },
+      { Name: 'loose', Labels: null, UsageData: null },
+    ],
+  });
+  const parsed = parseBuildRoom([...recorded.split('\n').filter((l) => !l.includes(`${A2}/`)), `disk-volumes-json ${df}`]);
+  assert.equal(appVolumes(parsed, 'a').map((v) => [v.name, v.size]), [['hoist.a.data', 5 * GiB], ['a-blue_cache', GiB], ['a-green_cache', 0]]);
+  assert.is(buildNeeds(0, null, 6 * GiB).bytes, GiB + Math.ceil(0.6 * GiB));
+  assert.is(buildNeeds(0, 2 * GiB, 6 * GiB).bytes, 2 * GiB, 'BUILD_MIN_FREE is the amount, as set');
+  const check = (free: number) => checkBuildRoom({ ...parsed, freeBytes: free }, { app: 'a', service: 'web', release: NEXT, live: A1, minFree: null });
+  // 1.5 GiB free: enough for the build alone (1 GiB), not with room for a's 6 GiB of data to grow.
+  assert.not.throws(() => checkBuildRoom({ ...room(1.5 * GiB) }, { app: 'a', service: 'web', release: NEXT, live: A1, minFree: null }), 'without volumes, 1.5 GiB is enough');
+  assert.throws(
+    () => check(1.5 * GiB),
+    (e: Error) =>
+      e.message.startsWith(`not enough free disk to build ${NEXT}: 1.50 GiB free under /var/lib/docker, 1.60 GiB needed (at least 1.00 GiB for a build + 614 MiB for the app's volumes to grow (a tenth of the 6.00 GiB they hold); BUILD_MIN_FREE sets another amount).`) &&
+      e.message.includes("\na's volumes hold 6.00 GiB (hoist.a.data 5.00 GiB, a-blue_cache 1.00 GiB, a-green_cache 0 B): its data, never pruned by hoist.\n") &&
+      !e.message.includes('docker volume rm'),
+  );
+  assert.not.throws(() => check(1.6 * GiB + 1));
+  // The probe asks for it only where it asks for the images (a build may come), once.
+  assert.is(buildRoomProbe().line.match(/system\/df\?type=volume/g)?.length, 1);
 });
 
 test('short of room: refused with the numbers and what could be pruned, in words', () => {

@@ -108,6 +108,28 @@ test('an app live with per-slot volumes: the live slot\'s volume becomes the app
   assert.not.match(cmd, /volume (rm|prune)|volume create/, 'nothing is made or removed; only the record is written');
 });
 
+test('released again after hoist remove (no record, no live slot): a kept per-slot copy is taken again; two copies are refused with the choice; hoist.APP.KEY kept wins', () => {
+  const release = readComposeConfig(parse(V1.replace(/ {4}- \/home\S+\n/, '')), 'api-blue', DIR);
+  const one = planVolumes({ app: 'api', active: null, release, record: new Map(), existing: new Set(['api-green_data', 'other-blue_data']) });
+  assert.equal(one.pins[0], { key: 'data', name: 'api-green_data', external: true, create: false });
+  assert.is(volumesRecordText(one.record!), 'data api-green_data\nstore hoist.api.store\n');
+  assert.match(one.notes[0]!, /^volume data: api-green_data \(kept from before, e\.g\. by hoist remove\) is api's data again/);
+  assert.not.match(applyVolumesCommand('api', one)!.toString(), /volume create [^;]*api-green_data/, 'not made again');
+  assert.throws(
+    () => planVolumes({ app: 'api', active: null, release, record: new Map(), existing: new Set(['api-blue_data', 'api-green_data']) }),
+    (e: Error) =>
+      e instanceof HoistError &&
+      e.message.startsWith("volume data: this host keeps two copies of api's data from before (api-blue_data and api-green_data: per-slot volumes, kept by hoist remove), and nothing says which one api used last") &&
+      e.message.includes(`Fix: look at both`) &&
+      e.message.includes(`hoist ssh -- sh -c 'mkdir -p ~/apps/api && echo "data api-blue_data" >> ~/apps/api/volumes'`),
+  );
+  const own = planVolumes({ app: 'api', active: null, release, record: new Map(), existing: new Set(['hoist.api.data', 'api-blue_data', 'api-green_data']) });
+  assert.equal(own.pins[0], { key: 'data', name: 'hoist.api.data', external: true, create: false });
+  // The user's choice, written as the fix says, is the record: taken as it is.
+  const chosen = planVolumes({ app: 'api', active: null, release, record: parseVolumesRecord('data api-blue_data\n'), existing: new Set(['api-blue_data', 'api-green_data']) });
+  assert.equal(chosen.pins[0], { key: 'data', name: 'api-blue_data', external: true, create: false });
+});
+
 test('a volume removed by hand is made again under its recorded name (empty: the data was the user\'s to delete)', () => {
   const plan = planVolumes({ app: 'api', active: 'blue', release: readComposeConfig(parse(V1.replace(/ {4}- \/home\S+\n/, '')), 'api-blue', DIR), record: parseVolumesRecord('data api-blue_data\n'), existing: new Set() });
   assert.equal(plan.pins[0], { key: 'data', name: 'api-blue_data', external: true, create: true });
