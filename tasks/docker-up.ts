@@ -11,13 +11,15 @@ import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
-import { appImageNameProblem, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
+import { appImageNameProblem, imageRef, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
+import type { ShipImage } from '../lib/ship/layers.ts';
+import { shipImage } from '../lib/ship/ship-image.ts';
 
 export interface DockerUpWanted {
   app: string;
@@ -34,6 +36,9 @@ export interface DockerUpWanted {
   healthSeconds: number;
   /** BUILD_MIN_FREE in bytes; null: the rule in docker-up/disk.ts (1 GiB, or 1.5 × the live image). */
   buildMinFree: number | null;
+  /** BUILD=local: the image built on this machine (the release pipeline's prepare), shipped instead of a build. */
+  ship: ShipImage | null;
+  commandTimeoutMs: number;
 }
 
 export interface DockerUpStep extends Step {
@@ -43,6 +48,8 @@ export interface DockerUpStep extends Step {
   release: string;
   /** False when the release's image is on the host already (a rollback): start it as it is. */
   build: boolean;
+  /** BUILD=local: the image is shipped from here (lib/ship/) instead of built; the host never builds. */
+  ship: boolean;
   ports: SlotPorts;
   /** Write apps/APP/ports first (the first release here, or BLUE_PORT/GREEN_PORT changed). */
   record: boolean;
@@ -57,7 +64,7 @@ export class UnhealthyReleaseError extends HoistError {}
 export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   name: 'docker-up',
 
-  want({ host }) {
+  want({ host, shared }) {
     const s = host.settings;
     // The app's images are hoist/APP/SERVICE (docker-up/image-name.ts): Docker must accept APP there.
     const imageProblem = appImageNameProblem(s.appName);
@@ -73,6 +80,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
       buildMinFree: s.buildMinFree ?? null,
+      ship: (shared?.ship as ShipImage | undefined) ?? null,
+      commandTimeoutMs: s.commandTimeoutMs,
     };
   },
 
@@ -96,11 +105,14 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (!record && !retag.length) return { changes: false, reason: live };
       const recordNote = record ? `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ` : '';
       const describe = `${retagNote}${recordNote}${live}`;
-      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, describe }] };
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ship: false, ports, record, envSha256, retag, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
-    const build = !f.images.includes(target);
+    const missing = !f.images.includes(target);
+    // BUILD=local: the image missing here is shipped (its room checked against its missing layers), never built.
+    const ship = missing && w.ship !== null;
+    const build = missing && !ship;
     // Before any compose command: a build that cannot fit is refused with the numbers and what could be pruned.
     if (build && f.disk) checkBuildRoom(f.disk, { app: w.app, service: w.service, release: target, live: (f.active && liveRelease(f, f.active, w.service)) || f.current, minFree: w.buildMinFree });
     const why = f.active && liveRelease(f, f.active, w.service) === target && envSha256 ? ' (its .env changed)' : '';
@@ -112,11 +124,12 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           slot,
           release: target,
           build,
+          ship,
           ports,
           record,
           envSha256,
           retag,
-          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${ship ? 'ship the image built here, then start' : build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
         },
       ],
     };
@@ -137,7 +150,10 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
       const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
-      ctx.progress(`building and starting ${step.release} on ${step.slot}`);
+      if (step.ship && w.ship) {
+        await shipImage(exec, w.app, w.ship, imageRef(w.app, w.service, step.release), { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
+      }
+      ctx.progress(`${step.build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);

@@ -16,6 +16,8 @@ export interface TaskResult {
   durationMs: number;
   error?: string;
   rollbackError?: string;
+  /** What the apply did, counted (ApplyContext.note): e.g. the layers and bytes an image ship sent. */
+  notes?: string[];
   /** Changed, verified and kept although a later task failed (Task.keptOnceVerified). */
   kept?: boolean;
 }

@@ -259,6 +259,10 @@ export class HostRun {
               this.warnings.push(message);
               progress(message);
             },
+            note: (message: string) => {
+              (result.notes ??= []).push(message);
+              progress(message);
+            },
             freshConnection: (login: Login) => this.executors.fresh(login),
           };
           const exec = this.execFor(task);

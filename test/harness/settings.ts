@@ -27,6 +27,8 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     sshdOptions: [],
     gitRef: 'main',
     keepReleases: 5,
+    build: 'host',
+    buildSource: '/nonexistent-build-source',
     appService: 'web',
     healthPath: '/',
     healthTimeoutMs: 120_000,

@@ -1,0 +1,11 @@
+// The release pipeline's part of BUILD=local: the image of the release's commit, built here once
+// for the whole fleet before any host changes (a build that fails stops the run untouched).
+import type { Settings } from '../config/settings.ts';
+import type { ShipImage } from './layers.ts';
+import { buildHere, savedImage } from './local-build.ts';
+
+/** The image docker-up ships, or null when the hosts build (BUILD=host). */
+export async function imageBuiltHere(s: Settings, sha: string): Promise<ShipImage | null> {
+  if (s.build !== 'local') return null;
+  return savedImage(await buildHere(s, sha));
+}
