@@ -7,7 +7,7 @@
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
-import { defineTask, type Step } from '../lib/engine/task.ts';
+import { defineTask, type Step, type TaskInput } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
@@ -36,8 +36,8 @@ export interface DockerUpWanted {
   healthSeconds: number;
   /** BUILD_MIN_FREE in bytes; null: the rule in docker-up/disk.ts (1 GiB, or 1.5 × the live image). */
   buildMinFree: number | null;
-  /** BUILD=local: the image built on this machine (the release pipeline's prepare), shipped instead of a build. */
-  ship: ShipImage | null;
+  /** BUILD: where images are built; with local, the release pipeline's prepare built it here (input.shared.ship). */
+  buildWhere: 'host' | 'local' | 'registry';
   commandTimeoutMs: number;
 }
 
@@ -64,7 +64,7 @@ export class UnhealthyReleaseError extends HoistError {}
 export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   name: 'docker-up',
 
-  want({ host, shared }) {
+  want({ host }) {
     const s = host.settings;
     // The app's images are hoist/APP/SERVICE (docker-up/image-name.ts): Docker must accept APP there.
     const imageProblem = appImageNameProblem(s.appName);
@@ -80,7 +80,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
       buildMinFree: s.buildMinFree ?? null,
-      ship: (shared?.ship as ShipImage | undefined) ?? null,
+      buildWhere: s.build,
       commandTimeoutMs: s.commandTimeoutMs,
     };
   },
@@ -89,7 +89,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
-  plan(w, f) {
+  plan(w, f, input) {
     const docker = dockerProblem(f, w.user);
     if (docker) throw new DockerUnavailableError(docker);
     const target = f.pending ?? f.current;
@@ -111,7 +111,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
     const missing = !f.images.includes(target);
     // BUILD=local: the image missing here is shipped (its room checked against its missing layers), never built.
-    const ship = missing && w.ship !== null;
+    const ship = missing && w.buildWhere !== 'host';
+    if (ship && !shippable(input)) throw new HoistError(`the image of ${target} is not on the host, and BUILD=${w.buildWhere} does not build on hosts: release it with the release pipeline (which builds it here and ships it), or set BUILD=host`);
     const build = missing && !ship;
     // Before any compose command: a build that cannot fit is refused with the numbers and what could be pruned.
     if (build && f.disk) checkBuildRoom(f.disk, { app: w.app, service: w.service, release: target, live: (f.active && liveRelease(f, f.active, w.service)) || f.current, minFree: w.buildMinFree });
@@ -150,8 +151,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
       const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
-      if (step.ship && w.ship) {
-        await shipImage(exec, w.app, w.ship, imageRef(w.app, w.service, step.release), { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
+      if (step.ship) {
+        await shipImage(exec, w.app, shippable(ctx.input)!, imageRef(w.app, w.service, step.release), { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
       }
       ctx.progress(`${step.build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
@@ -177,6 +178,9 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
     await runChecked(exec, stopProject(w.app, started), `removing the ${started} slot's containers`);
   },
 });
+
+/** The image the release pipeline built here (BUILD=local), or null. */
+const shippable = (input: TaskInput | undefined): ShipImage | null => (input?.shared?.ship as ShipImage | undefined) ?? null;
 
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {

@@ -85,11 +85,12 @@ export const localTag = (app: string, service: string, sha: string): string => `
 /** Builds APP_SERVICE's image of `sha` here; returns its tag. */
 export async function buildHere(s: Pick<Settings, 'appName' | 'appService' | 'composeFile' | 'buildSource'>, sha: string): Promise<string> {
   const src = s.buildSource;
-  const found = await run('git', ['-C', src, 'cat-file', '-e', `${sha}^{commit}`]).then(
-    () => true,
-    () => false,
+  const missing = await run('git', ['-C', src, 'cat-file', '-e', `${sha}^{commit}`]).then(
+    () => null,
+    (e: Error) => e.message.split(': ').slice(1).join(': ').trim(),
   );
-  if (!found) throw new HoistError(`the release's commit ${sha.slice(0, 12)} is not in BUILD_SOURCE (${src}). Fix: git -C ${src} fetch (the commit must be pushed and fetched), or set BUILD_SOURCE to a checkout that has it`);
+  if (missing !== null)
+    throw new HoistError(`the release's commit ${sha.slice(0, 12)} is not in BUILD_SOURCE (${src})${missing ? ` (git: ${missing})` : ''}. Fix: git -C ${src} fetch (the commit must be pushed and fetched), or set BUILD_SOURCE to a checkout that has it`);
   const dir = mkdtempSync(join(tmpdir(), 'hoist-build-'));
   try {
     await run('git', ['-C', src, 'archive', '--format=tar', sha], { pipeTo: { cmd: 'tar', args: ['-x', '-C', dir] } });

@@ -42,7 +42,7 @@ const appFiles = (version: string, extra = '') => ({
 /** The checkout hoist builds from (BUILD_SOURCE): a copy of the git server's bare repo, made again after each commit. */
 async function syncSource(): Promise<void> {
   const tar = execFileSync('docker', ['exec', git.container, 'tar', '-C', '/home/git/acme/app.git', '-c', '.'], { maxBuffer: 256 * 1024 * 1024 });
-  execFileSync('sh', ['-c', `rm -rf "$1" && mkdir -p "$1" && tar -x -C "$1"`, 'sh', source], { input: tar });
+  execFileSync('sh', ['-c', `rm -rf "$1" && mkdir -p "$1" && tar -x --no-same-owner -C "$1"`, 'sh', source], { input: tar });
 }
 
 async function commit(files: Record<string, string>, message: string): Promise<string> {
