@@ -32,9 +32,8 @@ export default definePipeline({
       await runChecked(exec, sh`command -v git >/dev/null`, 'looking for git (run the bootstrap pipeline first)');
       sha = await resolveRef(exec, repo, gitRef);
     }
-    // BUILD=local: the image is built here once for the fleet; docker-up ships it to each host.
-    const ship = await imageBuiltHere(first.host.settings, sha);
-    return { release: { sha, ref: gitRef } satisfies ReleaseTarget, ...(ship ? { ship } : {}) };
+    // BUILD=local/registry: the image is built here once for the fleet; docker-up ships it to (or pulls it on) each host.
+    return { release: { sha, ref: gitRef } satisfies ReleaseTarget, ...(await imageBuiltHere(first.host.settings, sha)) };
   },
 
   releaseLink: ({ host }) => `apps/${host.settings.appName}/current`,

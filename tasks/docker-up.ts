@@ -7,7 +7,8 @@
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
-import { defineTask, type Step, type TaskInput } from '../lib/engine/task.ts';
+import { defineTask, type ApplyContext, type Step, type TaskInput } from '../lib/engine/task.ts';
+import type { Executor } from '../lib/exec/executor.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
@@ -20,6 +21,7 @@ import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } fr
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 import type { ShipImage } from '../lib/ship/layers.ts';
 import { shipImage } from '../lib/ship/ship-image.ts';
+import { pullOnHost, type PushedImage } from '../lib/ship/registry.ts';
 
 export interface DockerUpWanted {
   app: string;
@@ -130,7 +132,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           record,
           envSha256,
           retag,
-          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${ship ? 'ship the image built here, then start' : build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${ship ? `${w.buildWhere === 'registry' ? 'pull the image pushed from here' : 'ship the image built here'}, then start` : build ? 'build and start' : 'start (image already built)'} ${target}${why} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)`,
         },
       ],
     };
@@ -151,9 +153,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
       const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
-      if (step.ship) {
-        await shipImage(exec, w.app, shippable(ctx.input)!, imageRef(w.app, w.service, step.release), { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
-      }
+      if (step.ship) await bringImage(exec, imageRef(w.app, w.service, step.release), ctx, w);
       ctx.progress(`${step.build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
@@ -179,8 +179,20 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   },
 });
 
-/** The image the release pipeline built here (BUILD=local), or null. */
-const shippable = (input: TaskInput | undefined): ShipImage | null => (input?.shared?.ship as ShipImage | undefined) ?? null;
+/** The image the release pipeline built here (BUILD=local: its layers; registry: where it was pushed), or null. */
+const shippable = (input: TaskInput | undefined): ShipImage | PushedImage | null => (input?.shared?.ship as ShipImage | undefined) ?? (input?.shared?.pushed as PushedImage | undefined) ?? null;
+
+/** BUILD=local: the missing layers travel over this connection; registry: the host pulls (the password on stdin). */
+async function bringImage(exec: Executor, tag: string, ctx: ApplyContext<DockerUpWanted, DockerUpFact>, w: DockerUpWanted): Promise<void> {
+  const from = shippable(ctx.input)!;
+  if ('layers' in from) {
+    await shipImage(exec, w.app, from, tag, { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
+    return;
+  }
+  ctx.progress(`pulling ${from.ref}`);
+  await runChecked(exec, pullOnHost(from, tag), `pulling ${from.ref}`, { stdin: ctx.input.host.settings.registry?.password ?? '', timeoutMs: Math.max(w.commandTimeoutMs, 3_600_000) });
+  ctx.note?.(`image ${tag}: pulled from ${from.registry}`);
+}
 
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */
 function servesHealthy(f: DockerUpFact, slot: Slot, release: string, service: string, envSha256: string | null): boolean {

@@ -4,6 +4,7 @@
 // byte, skipping one staged and checked before), then one command loads and tags it. A host that
 // has the image gets only its tag; one that has every layer gets the config alone.
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { formatBytes } from '../byte-size.ts';
 import { HoistError, RemoteCommandError } from '../errors.ts';
 import { runChecked, type Executor } from '../exec/executor.ts';
@@ -44,18 +45,27 @@ export async function shipImage(exec: Executor, app: string, image: ShipImage, t
     const started = Date.now();
     let moved = 0;
     let shown = 0;
-    const stream = createReadStream(s.layer.file, { start: s.offset });
-    stream.on('data', (chunk) => {
-      moved += chunk.length;
-      const now = Date.now();
-      if (now - shown < 1000) return;
-      shown = now;
-      const rate = moved / Math.max(0.001, (now - started) / 1000);
-      ctx.progress(`shipping ${what}: ${formatBytes(s.offset + moved)} of ${formatBytes(s.layer.size)} at ${formatBytes(rate)}/s`);
+    // Counted as the channel takes it: a 'data' listener on the file itself would set it flowing
+    // before the channel is attached, and what it read then would never reach the host.
+    const file = createReadStream(s.layer.file, { start: s.offset });
+    const stream = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        moved += chunk.length;
+        const now = Date.now();
+        if (now - shown >= 1000) {
+          shown = now;
+          const rate = moved / Math.max(0.001, (now - started) / 1000);
+          ctx.progress(`shipping ${what}: ${formatBytes(s.offset + moved)} of ${formatBytes(s.layer.size)} at ${formatBytes(rate)}/s`);
+        }
+        done(null, chunk);
+      },
     });
+    file.on('error', (e) => stream.destroy(e));
+    file.pipe(stream);
     ctx.progress(`shipping ${what}${s.offset ? `, resuming at ${formatBytes(s.offset)}` : ''}`);
     const timeoutMs = Math.max(ctx.commandTimeoutMs, Math.ceil(((s.layer.size - s.offset) / SLOWEST_RATE) * 1000));
     const r = await exec.exec(receiveLayer(app, hex, s.layer.size, s.offset), { stdin: stream, timeoutMs });
+    file.destroy();
     stream.destroy();
     sent += moved;
     if (r.code !== 0) throw new RemoteCommandError(`receiving ${what} on ${exec.label}`, r.code, r.stderr);

@@ -6,6 +6,7 @@
 // with 0 failed requests (only the changed layer travels), a rollback sends nothing, a commit
 // whose image layers every host has sends nothing, a connection cut while a layer streams fails
 // the release cleanly (the live release keeps serving) and the next run resumes and converges.
+// BUILD=registry against Debian's docker-registry with a login: pushed once, each host pulls.
 // Every pipeline runs twice; the second changes nothing.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { watchFor } from '../harness/faults.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
+import { TestRegistry } from '../harness/registry.ts';
 import { runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
 
@@ -32,6 +34,7 @@ let git: GitServer;
 let web1: TestHost;
 let web2: TestHost;
 let source: string;
+let registry: TestRegistry | undefined;
 
 const appFiles = (version: string, extra = '') => ({
   'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\n${extra}CMD ["httpd", "-f", "-p", "8000", "-h", "/www"]\n`,
@@ -81,6 +84,7 @@ test.before(async () => {
   execFileSync('docker', ['load', '-q'], { input: Buffer.from(saved.stdout, 'base64') });
 });
 test.after(async () => {
+  await registry?.stop();
   await bed.stop();
 });
 
@@ -166,6 +170,28 @@ test('a connection cut while a layer streams: the release fails cleanly, the nex
   // What was staged before the cut is not sent again: less than the whole image's new layers.
   assert.ok(sent(note) <= 24 * 1024 * 1024 + 1024 * 1024, note);
   assert.is((await web2.sh('ls -A /home/deploy/apps/app/ship 2>/dev/null | wc -l')).stdout.trim(), '0', 'the staging folder is gone');
+});
+
+test('BUILD=registry: pushed once from here to a real registry (login on stdin), each host pulls; the password never shows; again: unchanged', async () => {
+  const password = `pw-CANARY-${randomBytes(12).toString('hex')}`;
+  registry = await TestRegistry.start('ci', password);
+  for (const h of [web1, web2]) await registry.reachFrom(h);
+  bed.env({ HEALTH_TIMEOUT: '30', BUILD: 'registry', BUILD_SOURCE: source, REGISTRY: registry.address, REGISTRY_USER: 'ci', REGISTRY_PASSWORD: password });
+  const sha = await commit(appFiles('v4'), 'v4');
+  const since = await now(web1);
+  const r = await runTwice('release v4 through the registry', () => run('release'));
+  assert.is(r.code, 0, r.out);
+  for (const h of [web1, web2]) {
+    assert.match(notesOf(r.report, h.name).join('\n'), new RegExp(`pulled from ${registry.address.replace(/[.]/g, '\\.')}`), r.out);
+    assert.is(await page(h), 'v4\n');
+    assert.is(await liveImageId(h), localId(sha), `${h.name} runs the image built here`);
+    const e = await events(h, since);
+    assert.is(e.loads, 0, `${h.name}: pulled, not loaded`);
+    assert.is(e.creates.length, 1, `${h.name}: no build on the host: ${e.creates.join('; ')}`);
+    // No Docker config with the login stays behind on the host.
+    assert.is((await h.sh('grep -rl ci /home/deploy/.docker 2>/dev/null | wc -l')).stdout.trim(), '0');
+  }
+  assert.not.ok(r.out.includes(password) || JSON.stringify(r.report).includes(password), 'the password is not in the output or the report');
 });
 
 test.run();
