@@ -2,9 +2,10 @@
 // files taken with `git archive` from BUILD_SOURCE: never the working tree, so an edit not
 // committed never ships), with the build of APP_SERVICE as the compose file says. `docker save`
 // then gives the layers as tars whose sha256 is their diff ID (lib/ship/layers.ts), kept in a
-// cache by image ID so a second run (or a retry) does not save again.
+// cache by image ID so a second run (or a retry) does not save again; only the CACHE_KEEP most
+// recently used stay (each is as large as its image).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -126,7 +127,22 @@ export async function savedImage(tag: string): Promise<ShipImage> {
       throw e;
     }
   }
+  const now = new Date();
+  utimesSync(dir, now, now);
+  pruneCache(dir);
   return readSaved(dir, id);
+}
+
+/** Saved images kept in the cache (the newest; the one in use is the newest): a GB image each. */
+export const CACHE_KEEP = 3;
+
+/** Removes all but the CACHE_KEEP most recently used saved images (and folders a cut save left). */
+function pruneCache(keep: string): void {
+  const root = imageCacheDir();
+  const dirs = readdirSync(root).map((n) => join(root, n));
+  const done = dirs.filter((d) => existsSync(join(d, '.complete'))).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const stale = [...done.slice(CACHE_KEEP), ...dirs.filter((d) => d.includes('.tmp-') && Date.now() - statSync(d).mtimeMs > 24 * 3600_000)];
+  for (const d of stale) if (d !== keep) rmSync(d, { recursive: true, force: true });
 }
 
 /** Reads a `docker save` folder (the classic layout of Docker 20-24 and the OCI one of 25+: both have manifest.json). */
