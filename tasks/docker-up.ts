@@ -144,6 +144,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.retag.length) await runChecked(exec, retagImages(w.app, step.retag), `re-tagging the images of ${w.app} under hoist's new name`);
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
+      // The image first (BUILD=local/registry): a transfer that fails leaves the app's data and slots untouched.
+      if (step.ship) await bringImage(exec, imageRef(w.app, w.service, step.release), ctx, w);
       const port = step.ports[step.slot];
       const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
       const paths = slotPaths(w.app);
@@ -153,7 +155,6 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       const data = await prepareAppData(exec, slotCmd, { service: w.service, seconds: w.healthSeconds }, before, ctx);
       const cmds = slotCommands({ ...slotCmd, services: data.slotServices });
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
-      if (step.ship) await bringImage(exec, imageRef(w.app, w.service, step.release), ctx, w);
       ctx.progress(`${step.build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
       if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
