@@ -262,24 +262,24 @@ export const KEYS: readonly KeyDef[] = [
   },
   {
     key: 'BUILD_SOURCE',
-    doc: "BUILD=local or registry: the git checkout on this machine that holds the release's commit (its files are taken with git archive, never the working tree).",
+    doc: "With BUILD=local or registry, the git checkout on this machine that holds the release's commit (its files are taken with git archive, never the working tree).",
     default: '.',
     fix: "set BUILD_SOURCE to a git checkout of the app on this machine, e.g. BUILD_SOURCE=. when hoist runs in it",
   },
   {
     key: 'REGISTRY',
-    doc: 'BUILD=registry: the registry images are pushed to and pulled from, as host[:port][/path] (e.g. ghcr.io/acme or registry.example.com:5000).',
+    doc: 'With BUILD=registry, the registry images are pushed to and pulled from, as host[:port][/path] (e.g. ghcr.io/acme or registry.example.com:5000).',
     problem: (v) => (/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(v) ? null : 'is not a registry address host[:port][/path]'),
     fix: 'set REGISTRY to host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000',
   },
   {
     key: 'REGISTRY_USER',
-    doc: 'BUILD=registry: the account to log in to REGISTRY with (empty: no login, an open registry).',
+    doc: 'With BUILD=registry, the account to log in to REGISTRY with (empty: no login, an open registry).',
     fix: 'set REGISTRY_USER to the registry account, or leave it empty for a registry without login',
   },
   {
     key: 'REGISTRY_PASSWORD',
-    doc: 'BUILD=registry: the password or token of REGISTRY_USER. Sent to docker login on standard input only; never printed. In CI, give it as an environment variable.',
+    doc: 'With BUILD=registry, the password or token of REGISTRY_USER. Sent to docker login on standard input only; never printed. In CI, give it as an environment variable.',
     secret: true,
     fix: 'set REGISTRY_PASSWORD (in CI: a secret in the environment) when REGISTRY_USER is set',
   },
