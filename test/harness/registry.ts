@@ -88,7 +88,8 @@ export class TestRegistry {
 
   /** Makes 127.0.0.1:PORT in `host` reach the registry. */
   async reachFrom(host: TestHost): Promise<void> {
-    const r = await dockerSh(host.container, `nohup python3 -c "$(cat)" ${this.port} ${this.gateway} >/tmp/registry-forward.log 2>&1 &
+    // Read first: a command run with & has /dev/null as its stdin.
+    const r = await dockerSh(host.container, `s=$(cat); nohup python3 -c "$s" ${this.port} ${this.gateway} >/tmp/registry-forward.log 2>&1 &
 i=0; until curl -s -o /dev/null http://127.0.0.1:${this.port}/v2/; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done`, 'root', FORWARDER);
     if (r.code !== 0) throw new Error(`the registry forwarder did not start in ${host.container}: ${r.stderr}`);
   }
