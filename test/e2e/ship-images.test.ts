@@ -86,6 +86,14 @@ test.before(async () => {
 test.after(async () => {
   await registry?.stop();
   await bed.stop();
+  // The images this run built and pushed here (this machine's Docker is shared): never fails the run.
+  try {
+    const refs = execFileSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n');
+    const ours = refs.filter((r) => r.startsWith('hoist-build/app/web:') || (registry && r.startsWith(`${registry.address}/hoist/app/web:`)));
+    if (ours.length) execFileSync('docker', ['rmi', ...ours], { stdio: 'ignore' });
+  } catch {
+    // left for docker image prune
+  }
 });
 
 test('v1: built here once, web1 receives only the app layer, web2 both; the hosts never build; again: unchanged', async () => {
