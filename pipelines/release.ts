@@ -6,6 +6,7 @@ import { runChecked } from '../lib/exec/executor.ts';
 import { definePipeline } from '../lib/engine/pipeline.ts';
 import { isFullSha, type ReleaseTarget } from '../lib/release/target.ts';
 import { resolveRef } from '../lib/release/resolve-ref.ts';
+import { imageBuiltHere } from '../lib/ship/prepare.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { caddyReload } from '../tasks/caddy-reload.ts';
 import { cronInstall } from '../tasks/cron-install.ts';
@@ -24,10 +25,15 @@ export default definePipeline({
     const first = hosts[0]!;
     const { repo, gitRef } = first.host.settings;
     if (!repo) return {};
-    if (isFullSha(gitRef)) return { release: { sha: gitRef.toLowerCase(), ref: gitRef } satisfies ReleaseTarget };
-    const exec = executor(first, 'deploy');
-    await runChecked(exec, sh`command -v git >/dev/null`, 'looking for git (run the bootstrap pipeline first)');
-    return { release: { sha: await resolveRef(exec, repo, gitRef), ref: gitRef } satisfies ReleaseTarget };
+    let sha: string;
+    if (isFullSha(gitRef)) sha = gitRef.toLowerCase();
+    else {
+      const exec = executor(first, 'deploy');
+      await runChecked(exec, sh`command -v git >/dev/null`, 'looking for git (run the bootstrap pipeline first)');
+      sha = await resolveRef(exec, repo, gitRef);
+    }
+    // BUILD=local/registry: the image is built here once for the fleet; docker-up ships it to (or pulls it on) each host.
+    return { release: { sha, ref: gitRef } satisfies ReleaseTarget, ...(await imageBuiltHere(first.host.settings, sha)) };
   },
 
   releaseLink: ({ host }) => `apps/${host.settings.appName}/current`,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this machine able to run hoist's test hosts: Debian packages (Docker engine,
 # debootstrap, ssh client, dnsmasq, pebble (Let's Encrypt's test CA) and openssl for its TLS
-# pair; sudo's visudo and openssh-server's sshd, which unit tests use to check the files
+# pair, docker-registry (the distribution registry, for BUILD=registry); sudo's visudo and
+# openssh-server's sshd, which unit tests use to check the files
 # ssh-bootstrap writes) and a running dockerd. Idempotent; needs root. The systemd test hosts'
 # images (test/harness/build-vps-systemd-image.sh) need nothing more: debootstrap, then chroot,
 # mount and tar, which every Debian has (systemd and the rest are installed inside the image).
@@ -12,6 +13,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v pebble >/dev/null || need+=(pebble)
+# The image registry BUILD=registry is tested against (test/harness/registry.ts).
+command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v openssl >/dev/null || need+=(openssl)
 command -v ip >/dev/null || need+=(iproute2)
 [ -x /usr/sbin/visudo ] || command -v visudo >/dev/null || need+=(sudo)

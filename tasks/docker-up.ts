@@ -7,13 +7,14 @@
 // other apps and processes do not hold, recorded (lib/release/app-ports.ts), kept.
 import { ConfigError, HoistError, RemoteCommandError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
-import { defineTask, type Plan, type Step, type TaskInput } from '../lib/engine/task.ts';
+import { defineTask, type ApplyContext, type Plan, type Step, type TaskInput } from '../lib/engine/task.ts';
+import type { Executor } from '../lib/exec/executor.ts';
 import { isReleaseName, parseReleaseName, SHORT_SHA } from '../lib/release/layout.ts';
 import { releaseTargetOf } from '../lib/release/target.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
-import { appImageNameProblem, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
+import { appImageNameProblem, imageRef, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
@@ -21,6 +22,9 @@ import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { releasePhaseDue, runReleasePhase } from './docker-up/release-phase.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
+import type { ShipImage } from '../lib/ship/layers.ts';
+import { shipImage } from '../lib/ship/ship-image.ts';
+import { pullOnHost, type PushedImage } from '../lib/ship/registry.ts';
 
 export interface DockerUpWanted {
   app: string;
@@ -39,6 +43,9 @@ export interface DockerUpWanted {
   buildMinFree: number | null;
   /** RELEASE_COMMAND (docker-up/release-phase.ts); null: none, and always in the rollback pipeline. */
   releaseCommand: string | null;
+  /** BUILD: where images are built; with local, the release pipeline's prepare built it here (input.shared.ship). */
+  buildWhere: 'host' | 'local' | 'registry';
+  commandTimeoutMs: number;
 }
 
 export interface DockerUpStep extends Step {
@@ -48,6 +55,8 @@ export interface DockerUpStep extends Step {
   release: string;
   /** False when the release's image is on the host already (a rollback): start it as it is. */
   build: boolean;
+  /** BUILD=local: the image is shipped from here (lib/ship/) instead of built; the host never builds. */
+  ship: boolean;
   ports: SlotPorts;
   /** Write apps/APP/ports first (the first release here, or BLUE_PORT/GREEN_PORT changed). */
   record: boolean;
@@ -81,6 +90,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
       buildMinFree: s.buildMinFree ?? null,
       releaseCommand: s.releaseCommand ?? null,
+      buildWhere: s.build,
+      commandTimeoutMs: s.commandTimeoutMs,
     };
   },
 
@@ -106,11 +117,15 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (!record && !retag.length) return { changes: false, reason: live };
       const recordNote = record ? `record the ports of ${w.app} (blue ${ports.blue}, green ${ports.green}) in ~/${portsFile(w.app)}; ` : '';
       const describe = `${retagNote}${recordNote}${live}`;
-      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ports, record, envSha256, retag, releaseCommand: null, describe }] };
+      return { changes: true, steps: [{ start: false, slot: f.active, release: target, build: false, ship: false, ports, record, envSha256, retag, releaseCommand: null, describe }] };
     }
     const slot = f.active ? other(f.active) : 'blue';
     checkPortFree({ app: w.app, listening: f.listening, ownProjects: f.ownPorts }, slot, ports[slot]);
-    const build = !f.images.includes(target);
+    const missing = !f.images.includes(target);
+    // BUILD=local: the image missing here is shipped (its room checked against its missing layers), never built.
+    const ship = missing && w.buildWhere !== 'host';
+    if (ship && !shippable(input)) throw new HoistError(`the image of ${target} is not on the host, and BUILD=${w.buildWhere} does not build on hosts: release it with the release pipeline (which builds it here and ships it), or set BUILD=host`);
+    const build = missing && !ship;
     // Before any compose command: a build that cannot fit is refused with the numbers and what could be pruned.
     if (build && f.disk) checkBuildRoom(f.disk, { app: w.app, service: w.service, release: target, live: (f.active && liveRelease(f, f.active, w.service)) || f.current, minFree: w.buildMinFree });
     const why = f.active && liveRelease(f, f.active, w.service) === target && envSha256 ? ' (its .env changed)' : '';
@@ -125,12 +140,13 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           slot,
           release: target,
           build,
+          ship,
           ports,
           record,
           envSha256,
           retag,
           releaseCommand,
-          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${releaseCommand ? `${build ? 'build' : 'take (image already built)'} ${target}${why}, ${phase}start it` : `${build ? 'build and start' : 'start (image already built)'} ${target}${why}`} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)${notAgain}`,
+          describe: `${retagNote}${record ? `record ports blue ${ports.blue} / green ${ports.green}, then ` : ''}${ship ? `${w.buildWhere === 'registry' ? 'pull the image pushed from here' : 'ship the image built here'}, then ` : ''}${releaseCommand ? `${build ? 'build' : ship ? 'take' : 'take (image already built)'} ${target}${why}, ${phase}start it` : `${build ? 'build and start' : ship ? 'start' : 'start (image already built)'} ${target}${why}`} on the ${slot} slot (127.0.0.1:${ports[slot]}), wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)${notAgain}`,
         },
       ],
     };
@@ -143,6 +159,8 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
       if (!isReleaseName(step.release)) throw new HoistError(`no release of ${w.app} is prepared on ${exec.label}: git-sync prepares one (run the release pipeline)`);
+      // The image first (BUILD=local/registry): a transfer that fails leaves the app's data and slots untouched.
+      if (step.ship) await bringImage(exec, imageRef(w.app, w.service, step.release), ctx, w);
       const port = step.ports[step.slot];
       const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
       const paths = slotPaths(w.app);
@@ -201,14 +219,31 @@ function comingRelease(f: DockerUpFact, input: TaskInput | undefined): ((w: Dock
   return (w) => {
     const slot = f.active ? other(f.active) : 'blue';
     const name = `the release of ${next.sha.slice(0, SHORT_SHA)} (${next.ref}) git-sync prepares`;
+    // BUILD=local/registry: the pipeline's prepare builds it here; the host gets the image, never builds.
+    const how = w.buildWhere === 'host' ? 'build' : w.buildWhere === 'registry' ? 'pull (pushed from here) the image of' : 'ship (built here) the image of';
     const phase = w.releaseCommand ? `, run the release command (RELEASE_COMMAND: ${w.releaseCommand}) in a one-off container of it` : '';
     const ports = f.recordedPorts ?? w.ports;
     const where = ports ? ` (127.0.0.1:${ports[slot]})` : '';
     return {
       changes: true,
-      steps: [{ start: true, slot, release: '', build: true, ports: ports ?? { blue: 0, green: 0 }, record: false, envSha256: null, retag: [], releaseCommand: w.releaseCommand, describe: `build ${name}${phase}, start it on the ${slot} slot${where}, wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
+      steps: [{ start: true, slot, release: '', build: w.buildWhere === 'host', ship: w.buildWhere !== 'host', ports: ports ?? { blue: 0, green: 0 }, record: false, envSha256: null, retag: [], releaseCommand: w.releaseCommand, describe: `${how} ${name}${phase}, start it on the ${slot} slot${where}, wait until ${w.healthPath} answers (up to ${w.healthSeconds}s)` }],
     };
   };
+}
+
+/** The image the release pipeline built here (BUILD=local: its layers; registry: where it was pushed), or null. */
+const shippable = (input: TaskInput | undefined): ShipImage | PushedImage | null => (input?.shared?.ship as ShipImage | undefined) ?? (input?.shared?.pushed as PushedImage | undefined) ?? null;
+
+/** BUILD=local: the missing layers travel over this connection; registry: the host pulls (the password on stdin). */
+async function bringImage(exec: Executor, tag: string, ctx: ApplyContext<DockerUpWanted, DockerUpFact>, w: DockerUpWanted): Promise<void> {
+  const from = shippable(ctx.input)!;
+  if ('layers' in from) {
+    await shipImage(exec, w.app, from, tag, { progress: ctx.progress, ...(ctx.note ? { note: ctx.note } : {}), commandTimeoutMs: w.commandTimeoutMs });
+    return;
+  }
+  ctx.progress(`pulling ${from.ref}`);
+  await runChecked(exec, pullOnHost(from, tag), `pulling ${from.ref}`, { stdin: ctx.input.host.settings.registry?.password ?? '', timeoutMs: Math.max(w.commandTimeoutMs, 3_600_000) });
+  ctx.note?.(`image ${tag}: pulled from ${from.registry}`);
 }
 
 /** The slot runs `release`, started with the .env the host has now (when the app has one), healthy. */

@@ -101,6 +101,8 @@ export function githubWorkflow(o: WorkflowOptions): string {
     `# Secrets it reads, from the GitHub environment "${o.environment}" (Settings > Environments), whose`,
     `# deployment branch rule must allow ${o.branch} only; not repository secrets, which any branch could read:`,
     ...Object.entries(o.secrets).map(([key, secret]) => `#   ${secret}: ${SECRET_DOC[key] ?? `the value of ${key}`}`),
+    ...(o.plain.BUILD === 'local' ? ["# BUILD=local: the runner's Docker builds the image of the pushed commit; hoist ships to each host only the layers it lacks, over SSH."] : []),
+    ...(o.plain.BUILD === 'registry' ? ['# BUILD=registry: the runner builds the image of the pushed commit and pushes it to REGISTRY; each host pulls it.'] : []),
     '',
   ];
   return `${header.join('\n')}${pinComments(YAML.stringify(doc, { lineWidth: 0 }))}`;

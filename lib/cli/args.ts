@@ -100,6 +100,7 @@ export const USAGE = `Usage: hoist run <pipeline|path.ts> [options]
        hoist restore FILE --hosts NAME
        hoist init [--force] [--env-file F] [--host H --port P --user U --key K --domain D --repo R --name N --app-port N]
        hoist init --ci github [--force] [--env-file F] [--branch B] [--environment E] [--inventory F] [--lock-wait S]
+                     [--build host|local|registry]
 
 Pipelines: bootstrap, release, rollback, cron, remove; or a path to your own pipeline file.
 
@@ -120,6 +121,8 @@ Options:
   --accept-new       pin the host key of hosts not yet in known_hosts (trust on first use)
   --lock-wait S      a host whose deploy lock another run holds: wait up to S seconds for it
                      (looked at again with backoff, progress shown) instead of failing at once
+  --build B          init --ci github: where the workflow builds the image (BUILD): local builds
+                     on the runner and ships layers to each host over SSH; registry pushes once
   --to RELEASE       rollback: the release to go back to (default: the one before current)
   --yes              remove: go ahead without typing the app's name (needed without a terminal)
   --delete-data      remove: delete the app's volumes (its data) too; without it they are kept
@@ -285,7 +288,7 @@ function optionalCount(text: string | boolean | undefined, flag: string, fix: st
 }
 
 function parseInit(rest: string[]): InitArgs {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, environment: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { force: { type: 'boolean' }, 'env-file': { type: 'string' }, ci: { type: 'string' }, branch: { type: 'string' }, environment: { type: 'string' }, inventory: { type: 'string' }, 'lock-wait': { type: 'string' }, build: { type: 'string' } };
   for (const flag of Object.keys(INIT_ANSWER_FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -297,7 +300,7 @@ function parseInit(rest: string[]): InitArgs {
   for (const [flag, key] of Object.entries(INIT_ANSWER_FLAGS)) if (typeof values[flag] === 'string') answers[key] = values[flag] as string;
   const base = { command: 'init' as const, envFile: (values['env-file'] as string | undefined) ?? '.env', force: values.force === true, answers };
   if (values.ci === undefined) {
-    for (const flag of ['branch', 'environment', 'inventory', 'lock-wait']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);
+    for (const flag of ['branch', 'environment', 'inventory', 'lock-wait', 'build']) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --ci github. Fix: hoist init --ci github --${flag} ...`);
     return base;
   }
   if (values.ci !== 'github') throw new UsageError(`--ci ${JSON.stringify(values.ci)}: hoist writes workflows for GitHub Actions only. Fix: --ci github`);
@@ -307,7 +310,9 @@ function parseInit(rest: string[]): InitArgs {
   const inventory = typeof values.inventory === 'string' && values.inventory ? values.inventory : undefined;
   const lockWaitSeconds = values['lock-wait'] === undefined ? 900 : wholeNumber(String(values['lock-wait']), '--lock-wait', 0, 86_400);
   const environment = ciEnvironmentName(typeof values.environment === 'string' ? values.environment : undefined);
-  return { ...base, ci: { provider: 'github', branch, environment, ...(inventory ? { inventory } : {}), lockWaitSeconds } };
+  const build = values.build;
+  if (build !== undefined && build !== 'host' && build !== 'local' && build !== 'registry') throw new UsageError(`--build ${JSON.stringify(build)}: not host, local or registry. Fix: --build local (the runner builds the image and ships it to each host over SSH)`);
+  return { ...base, ci: { provider: 'github', branch, environment, ...(inventory ? { inventory } : {}), lockWaitSeconds, ...(build ? { build } : {}) } };
 }
 
 /**

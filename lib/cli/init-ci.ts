@@ -60,6 +60,11 @@ export function runInitCi(args: InitArgs, ci: NonNullable<InitArgs['ci']>, out: 
       plain[key] = value;
     }
   }
+  // --build, else .env's BUILD. Built on the runner, the image comes from the checkout of the
+  // pushed commit (BUILD_SOURCE=.), not from a path on the laptop that wrote this.
+  if (ci.build) plain.BUILD = ci.build;
+  if (plain.BUILD && plain.BUILD !== 'host') plain.BUILD_SOURCE = '.';
+  else delete plain.BUILD_SOURCE;
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, githubWorkflow({ branch: ci.branch, plain, secrets, ...(ci.inventory ? { inventory: ci.inventory } : {}), lockWaitSeconds: ci.lockWaitSeconds, nodeVersion: '20', environment: ci.environment }));
   out.write(nextSteps(target, ci, secrets, notes, env.APP_REPO, args.envFile));

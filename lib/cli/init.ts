@@ -18,7 +18,7 @@ export interface InitArgs {
   /** Answers given as flags, by key. */
   answers: Record<string, string>;
   /** --ci github: write the release workflow for the app's repository instead of .env. */
-  ci?: { provider: 'github'; branch: string; environment: string; inventory?: string; lockWaitSeconds: number };
+  ci?: { provider: 'github'; branch: string; environment: string; inventory?: string; lockWaitSeconds: number; /** --build: BUILD for the workflow (else .env's). */ build?: 'host' | 'local' | 'registry' };
 }
 
 interface QuestionText {

@@ -268,6 +268,36 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set BUILD_MIN_FREE to a size such as 2G or 500M, 0 to build without checking, or leave it empty',
   },
   {
+    key: 'BUILD',
+    doc: "Where the release's image is built: host (on each host, from its checkout), local (once on this machine from the release's commit, then shipped to each host over SSH: only the layers a host lacks travel) or registry (built here, pushed to REGISTRY once, pulled by each host).",
+    default: 'host',
+    problem: (v) => (['host', 'local', 'registry'].includes(v) ? null : 'is not host, local or registry'),
+    fix: 'set BUILD to host (build on each host), local (build here, ship over SSH) or registry (build here, push to REGISTRY, hosts pull)',
+  },
+  {
+    key: 'BUILD_SOURCE',
+    doc: "With BUILD=local or registry, the git checkout on this machine that holds the release's commit (its files are taken with git archive, never the working tree).",
+    default: '.',
+    fix: "set BUILD_SOURCE to a git checkout of the app on this machine, e.g. BUILD_SOURCE=. when hoist runs in it",
+  },
+  {
+    key: 'REGISTRY',
+    doc: 'With BUILD=registry, the registry images are pushed to and pulled from, as host[:port][/path] (e.g. ghcr.io/acme or registry.example.com:5000).',
+    problem: (v) => (/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(v) ? null : 'is not a registry address host[:port][/path]'),
+    fix: 'set REGISTRY to host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000',
+  },
+  {
+    key: 'REGISTRY_USER',
+    doc: 'With BUILD=registry, the account to log in to REGISTRY with (empty: no login, an open registry).',
+    fix: 'set REGISTRY_USER to the registry account, or leave it empty for a registry without login',
+  },
+  {
+    key: 'REGISTRY_PASSWORD',
+    doc: 'With BUILD=registry, the password or token of REGISTRY_USER. Sent to docker login on standard input only; never printed. In CI, give it as an environment variable.',
+    secret: true,
+    fix: 'set REGISTRY_PASSWORD (in CI: a secret in the environment) when REGISTRY_USER is set',
+  },
+  {
     key: 'COMPOSE_FILE',
     doc: 'Compose file in the repo, relative to its root. Empty: compose.yaml, compose.yml, docker-compose.yml or docker-compose.yaml.',
     problem: (v) => repoPathProblem(v),

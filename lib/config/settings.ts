@@ -70,6 +70,12 @@ export interface Settings {
   /** BUILD_MIN_FREE in bytes; absent: docker-up's rule (tasks/docker-up/disk.ts). */
   buildMinFree?: number;
   composeFile?: string;
+  /** BUILD: where the release's image is built (lib/ship/: local and registry). */
+  build: 'host' | 'local' | 'registry';
+  /** BUILD_SOURCE, absolute: the checkout BUILD=local/registry takes the commit from. */
+  buildSource: string;
+  /** REGISTRY and its login (BUILD=registry); the password is a secret. */
+  registry?: { address: string; user?: string; password?: string };
   appService: string;
   healthPath: string;
   healthTimeoutMs: number;
@@ -144,6 +150,12 @@ export function buildSettings(raw: RawSettings): Settings {
   if (blue && !green) throw fail('BLUE_PORT', blue, 'is set without GREEN_PORT (set both, or neither and hoist picks free ports on each host)');
   if (green && !blue) throw fail('GREEN_PORT', green, 'is set without BLUE_PORT (set both, or neither and hoist picks free ports on each host)');
   const bluePort = blue ? Number(blue.value) : null;
+  const build = must('BUILD').value as Settings['build'];
+  const registry = optional('REGISTRY');
+  const registryUser = optional('REGISTRY_USER');
+  const registryPassword = optional('REGISTRY_PASSWORD');
+  if (build === 'registry' && !registry) throw fail('BUILD', must('BUILD'), 'is registry but REGISTRY is empty (set REGISTRY to where images are pushed, or BUILD=local to ship over SSH)');
+  if (registryUser && !registryPassword) throw fail('REGISTRY_USER', registryUser, 'is set without REGISTRY_PASSWORD (give the password or token in .env or the environment)');
   const greenPort = green ? Number(green.value) : null;
   if (green && bluePort === greenPort) throw fail('GREEN_PORT', green, 'is the same as BLUE_PORT');
   return {
@@ -182,6 +194,9 @@ export function buildSettings(raw: RawSettings): Settings {
     backupImage: must('BACKUP_IMAGE').value,
     ...(optional('BUILD_MIN_FREE') ? { buildMinFree: parseByteSize(optional('BUILD_MIN_FREE')!.value) } : {}),
     ...(compose ? { composeFile: compose.value } : {}),
+    build,
+    buildSource: expandPath(must('BUILD_SOURCE')),
+    ...(registry ? { registry: { address: registry.value, ...(registryUser ? { user: registryUser.value } : {}), ...(registryPassword ? { password: registryPassword.value } : {}) } } : {}),
     appService: must('APP_SERVICE').value,
     healthPath: must('HEALTH_PATH').value,
     healthTimeoutMs: Number(must('HEALTH_TIMEOUT').value) * 1000,

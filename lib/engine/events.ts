@@ -18,6 +18,8 @@ export interface TaskResult {
   rollbackError?: string;
   /** Output lines the task kept for the run's log (ApplyContext.log), secrets hidden. */
   output?: string[];
+  /** What the apply did, counted (ApplyContext.note): e.g. the layers and bytes an image ship sent. */
+  notes?: string[];
   /** Changed, verified and kept although a later task failed (Task.keptOnceVerified). */
   kept?: boolean;
 }

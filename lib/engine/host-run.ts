@@ -263,6 +263,10 @@ export class HostRun {
               (result.output ??= []).push(redact(line));
               progress(line);
             },
+            note: (message: string) => {
+              (result.notes ??= []).push(message);
+              progress(message);
+            },
             freshConnection: (login: Login) => this.executors.fresh(login),
           };
           const exec = this.execFor(task);

@@ -104,6 +104,11 @@ export interface ApplyContext<Wanted, Fact> {
    * Optional for tasks' hand-made contexts in tests.
    */
   log?(line: string): void;
+  /**
+   * What the apply did, counted, for the report's task entry (e.g. the bytes and layers an image
+   * ship sent): kept in the task's `notes`. Optional for tasks' hand-made contexts in tests.
+   */
+  note?(message: string): void;
   /** A new connection, apart from the shared one: proves a login works (caller closes it). */
   freshConnection(login: Login): ConnectableExecutor;
 }

@@ -10,8 +10,11 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
-  /** Sent on the command's standard input: how secrets and file contents travel, never argv. */
-  stdin?: string | Buffer;
+  /**
+   * Sent on the command's standard input: how secrets and file contents travel, never argv. A
+   * stream (an image layer of GBs, lib/ship/) is piped as it is read, with backpressure.
+   */
+  stdin?: string | Buffer | NodeJS.ReadableStream;
   /** Run as root through `sudo -n` (no-op when logged in as root). */
   sudo?: boolean;
   timeoutMs?: number;

@@ -201,7 +201,11 @@ export class SshExecutor implements Executor {
         }
         finish(() => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code }));
       });
-      channel.end(stdin ?? undefined);
+      if (stdin && typeof stdin !== 'string' && !Buffer.isBuffer(stdin)) {
+        // A failing source ends the channel: the host's command sees a short input and fails.
+        stdin.on('error', () => channel.close());
+        stdin.pipe(channel);
+      } else channel.end(stdin ?? undefined);
     });
   }
 

@@ -29,6 +29,8 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     keepReleases: 5,
     backupKeep: 3,
     backupImage: 'busybox:1.36',
+    build: 'host',
+    buildSource: '/nonexistent-build-source',
     appService: 'web',
     healthPath: '/',
     healthTimeoutMs: 120_000,

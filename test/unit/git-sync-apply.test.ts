@@ -42,7 +42,7 @@ class LocalShell implements Executor {
     }
     this.lines.push(cmd.line);
     if (opts.stdin !== undefined) this.stdins.push(opts.stdin.toString());
-    const r = spawnSync('sh', ['-c', cmd.line], { env: { PATH: process.env.PATH, HOME: this.home }, input: opts.stdin ?? '', encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', cmd.line], { env: { PATH: process.env.PATH, HOME: this.home }, input: (opts.stdin as string | Buffer | undefined) ?? '', encoding: 'utf8' });
     return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? 1 };
   }
   async upload(path: string, content: string | Buffer, opts: UploadOptions): Promise<void> {

@@ -201,6 +201,31 @@ test('init --ci github with an inventory leaves HOST out and passes --inventory;
   assert.is(valid(r.workflow), '');
 });
 
+test('init --ci github --build local: the runner builds from its checkout of the pushed commit and ships; registry secrets stay secrets', async () => {
+  const env = 'HOST=203.0.113.7\nAPP_NAME=shop\nBUILD_SOURCE=/home/me/shop\n';
+  const r = await initIn({ 'package.json': PKG, 'package-lock.json': '{}', '.env': env }, ['--build', 'local']);
+  assert.is(r.error, undefined, String(r.error));
+  assert.is(valid(r.workflow), '');
+  const stepEnv = YAML.parse(r.workflow).jobs.release.steps[4].env;
+  assert.is(stepEnv.BUILD, 'local');
+  assert.is(stepEnv.BUILD_SOURCE, '.', "the runner's checkout, not the laptop's path");
+  assert.match(r.workflow, /# BUILD=local: the runner's Docker builds the image of the pushed commit/);
+  const reg = await initIn({ 'package.json': PKG, 'package-lock.json': '{}', '.env': 'HOST=203.0.113.7\nBUILD=registry\nREGISTRY=ghcr.io/acme\nREGISTRY_USER=ci\nREGISTRY_PASSWORD=pw-secret-1\n' });
+  assert.is(reg.error, undefined, String(reg.error));
+  const regEnv = YAML.parse(reg.workflow).jobs.release.steps[4].env;
+  assert.equal([regEnv.BUILD, regEnv.BUILD_SOURCE, regEnv.REGISTRY, regEnv.REGISTRY_PASSWORD], ['registry', '.', 'ghcr.io/acme', '${{ secrets.HOIST_REGISTRY_PASSWORD }}']);
+  assert.not.ok(reg.workflow.includes('pw-secret-1'));
+  const host = await initIn({ 'package.json': PKG, 'package-lock.json': '{}', '.env': env });
+  assert.is(YAML.parse(host.workflow).jobs.release.steps[4].env.BUILD_SOURCE, undefined, 'builds on the hosts: no BUILD_SOURCE');
+  let e: unknown;
+  try {
+    parseCli(['init', '--ci', 'github', '--build', 'laptop']);
+  } catch (err) {
+    e = err;
+  }
+  assert.ok(e instanceof UsageError && /--build "laptop": not host, local or registry/.test((e as Error).message), String(e));
+});
+
 test('init --ci github refuses: no hoist in package.json, no package-lock.json, a ${{ in a value, an existing workflow without --force', async () => {
   const LOCK = { 'package-lock.json': '{}' };
   const none = await initIn({ ...LOCK, '.env': 'HOST=1.2.3.4\n' });
