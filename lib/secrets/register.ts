@@ -12,6 +12,7 @@ import { addSecret, MIN_LENGTH } from './redact.ts';
 export const SECRET_SETTINGS: Readonly<Record<string, (s: Settings) => string | undefined>> = {
   GITHUB_TOKEN: (s) => s.githubToken,
   SSH_KEY_PASSPHRASE: (s) => s.sshKeyPassphrase,
+  NOTIFY_URL: (s) => s.notifyUrl,
 };
 
 export function registerConfigSecrets(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): void {
