@@ -5,6 +5,7 @@ import { EXIT } from '../errors.ts';
 import { printableJson } from '../printable.ts';
 import { executorOptions } from '../exec/executor-options.ts';
 import { statusTable } from '../render/status-table.ts';
+import { watchdogText } from '../render/watchdog-text.ts';
 import type { HostStatus } from '../status/host-status.ts';
 import type { StatusArgs } from './args.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
@@ -28,6 +29,8 @@ export async function runStatus(args: StatusArgs): Promise<number> {
   else {
     if (args.json) writeFileSync(args.json, json);
     process.stdout.write(`${statusTable(statuses)}\n`);
+    const alerts = watchdogText(statuses);
+    if (alerts) process.stdout.write(`\n${alerts}\n`);
   }
   return statuses.every((s) => s.healthy) ? EXIT.ok : EXIT.taskFailed;
 }

@@ -35,7 +35,8 @@ function alert(app, check, from, to, since, title,   look) {
   printf "alert\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app, check, from, to, since, esc(title), body(app, check, from, to, since, title, look)
 }
 function keep(key, st, since, n, q) { printf "state %s %s %s %d %d\n", key, st, since, n, q }
-FNR == NR { if ($1 == "state") { S[$2] = $3; SINCE[$2] = $4; N[$2] = $5; Q[$2] = $6 }; next }
+# The state file by name: when it is empty, FNR == NR would hold for the observations too.
+FILENAME == ARGV[1] { if ($1 == "state") { S[$2] = $3; SINCE[$2] = $4; N[$2] = $5; Q[$2] = $6 }; next }
 $1 == "health" { H[$2] = $3; CODE[$2] = $4; SLOT[$2] = $5; PORT[$2] = $6; PATHOF[$2] = $7; APPS[$2] = 1 }
 $1 == "restarts" { R[$2] = $3; OOM[$2] = $4 }
 $1 == "disk" { DISK = 1; FREE = $2; MIN = $3 }

@@ -171,6 +171,9 @@ test('the app stopped on the host: "down"; started again: "up"; exactly two mess
   assert.is(alerts().length, 2, JSON.stringify(states(alerts())));
   const kept = (await bed.host.sh(`cut -f2-6 ${W}/alerts`)).stdout;
   assert.match(kept, /app\tapp\tup\tdown\tdelivered\napp\tapp\tdown\tup\tdelivered\n$/, 'the host keeps its last alerts');
+  // `hoist status` shows them, per app, newest last.
+  const st = await tb.hoist(['status', '--env-file', tb.envPath, '--inventory', tb.inventoryPath]);
+  assert.match(st.stdout, /\nweb1: watchdog last ran \S+; last alerts:\n(?:  .*\n)*  app: down since \S+: web1: app is DOWN since [^\n]*\n  app: up since \S+: web1: app is up again since /, `${st.stdout}${st.stderr}`);
 });
 
 test('free disk below ALERT_DISK_FREE: one message; nothing more while it stays so (counted over 5 runs)', async () => {
