@@ -147,6 +147,7 @@ test('a failed release: exactly one message naming the failing task and its reas
   await bed.git.commit('app', appFiles('v3'), 'v3');
   const fixed = remember(await run('release'));
   assert.is(fixed.code, 0, fixed.out);
+  assertNothingChanged(remember(await run('release')).report, 'release v3, run again');
 });
 
 test('the app stopped on the host: "down"; started again: "up"; exactly two messages, each naming host, app, since and where to look', async () => {
@@ -190,7 +191,8 @@ test('free disk below ALERT_DISK_FREE: one message; nothing more while it stays 
   assert.is(hook.of('alert').length, 1, `no repeat: ${JSON.stringify(states(alerts()))}`);
   console.log(`    watchdog CPU per run (user+sys, ms): ${cpu.join(', ')}`);
   env();
-  remember(await run('bootstrap'));
+  assert.is(remember(await run('bootstrap')).code, 0);
+  assertNothingChanged(remember(await run('bootstrap')).report, 'bootstrap back to the default ALERT_DISK_FREE, run again');
 });
 
 test('the receiver down: the run succeeds with a warning; the watchdog logs why, once, and does not spam', async () => {
@@ -208,10 +210,12 @@ test('the receiver down: the run succeeds with a warning; the watchdog logs why,
   const again = remember(await run('release'));
   assert.is(again.code, 0, again.out);
   assert.is(again.report.warnings?.length, 1);
+  assertNothingChanged(again.report, 'release with the receiver down, run again');
   // The host's watchdog gets the dead URL too (bootstrap: one file changed), then has a change to post.
   const boot = remember(await run('bootstrap'));
   assert.is(boot.code, 0, boot.out);
   assert.is(boot.report.warnings?.length, 1);
+  assertNothingChanged(remember(await run('bootstrap')).report, 'bootstrap with the receiver down, run again');
   await watchdog();
   const c = await liveContainer();
   await bed.host.sh(`docker stop -t 1 ${c}`);
@@ -227,6 +231,7 @@ test('the receiver down: the run succeeds with a warning; the watchdog logs why,
   env();
   const back = remember(await run('bootstrap'));
   assert.is(back.code, 0, back.out);
+  assertNothingChanged(remember(await run('bootstrap')).report, 'bootstrap with the receiver back, run again');
   for (let i = 0; i < 2; i++) await watchdog();
 });
 
@@ -234,6 +239,7 @@ test('a container OOM-killed in a loop: one "restarting" message', async () => {
   await bed.git.commit('app', appFiles('v4', { hog: true }), 'v4 with a memory limit');
   const r = remember(await run('release'));
   assert.is(r.code, 0, r.out);
+  assertNothingChanged(remember(await run('release')).report, 'release v4, run again');
   await watchdog();
   hook.clear();
   const c = await liveContainer();
