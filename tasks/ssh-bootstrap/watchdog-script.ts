@@ -169,7 +169,8 @@ grep '^alert	' out.tmp | while IFS='	' read -r _ app check from to since title b
       [ $try = 3 ] || sleep $((try * 2))
     done
     # A receiver that is down is logged once per run, and this run's later alerts wait for no more tries.
-    [ $outcome = delivered ] || { failed=yes; log "alert for $app ($check $from -> $to) not delivered: the receiver answered \${code:-nothing}"; }
+    case "$code" in 000|'') why='no answer (refused, unreachable or timed out)';; *) why="HTTP $code";; esac
+    [ $outcome = delivered ] || { failed=yes; log "alert for $app ($check $from -> $to) not delivered after $try attempt(s): $why"; }
   elif [ $failed = yes ]; then outcome=undelivered
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$since" "$app" "$check" "$from" "$to" "$outcome" "$title" >> alerts

@@ -47,7 +47,8 @@ const states = (ms: Received[]) => ms.map((m) => `${m.json!.app} ${m.json!.state
 
 /** One watchdog run as cron runs it (the deploy user, its HOME); its CPU (user+sys, ms) from bash's `time`. */
 async function watchdog(): Promise<number> {
-  const r = await bed.host.sh(`cd && TIMEFORMAT='%3U %3S' && { time HOME=/home/deploy ${W}/run; } 2>&1`, 'deploy');
+  // bash for its \`time\` (user and system CPU of the run and its children); sh has none.
+  const r = await bed.host.sh(`cd && bash -c 'TIMEFORMAT="%3U %3S"; { time HOME=/home/deploy ${W}/run; } 2>&1'`, 'deploy');
   assert.is(r.code, 0, `${r.stdout}${r.stderr}`);
   const [u, s] = r.stdout.trim().split(/\s+/).slice(-2).map(Number);
   return Math.round(((u ?? 0) + (s ?? 0)) * 1000);
