@@ -244,7 +244,11 @@ test('a container OOM-killed in a loop: one "restarting" message', async () => {
   await watchdog();
   hook.clear();
   const c = await liveContainer();
-  await bed.host.sh(`docker exec ${c} touch /www/hog`);
+  // The limit is in force before anything eats memory (32 MiB, no swap beyond it).
+  assert.is((await bed.host.sh(`docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}' ${c}`)).stdout.trim(), '33554432 33554432');
+  // The test base has no touch: the container's own shell makes the file.
+  const hog = await bed.host.sh(`docker exec ${c} sh -c ': > /www/hog'`);
+  assert.is(hog.code, 0, hog.stderr);
   // Bounded: the kernel kills it within seconds, its policy starts it again.
   let restarts = 0;
   for (let i = 0; i < 60 && restarts < 2; i++) {
