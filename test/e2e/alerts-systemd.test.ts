@@ -5,6 +5,9 @@
 // (counted over several runs). The cron path and the rest are alerts.test.ts's.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { FakeGitHub } from '../harness/fake-github.ts';
+import { startGitServer, type GitServer } from '../harness/git-host.ts';
 import { Testbed, type TestHost } from '../harness/testbed.ts';
 import { WebhookReceiver } from '../harness/webhook-receiver.ts';
 
@@ -13,24 +16,31 @@ const tb = new Testbed();
 const hook = new WebhookReceiver();
 const W = '/home/deploy/.hoist/watchdog';
 let host: TestHost;
+let git: GitServer;
+let fake: FakeGitHub;
+const TOKEN = `ghp_CANARY${randomBytes(15).toString('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A bare host's bootstrap runs apt for Docker, compose, Caddy and git (minutes on a busy machine).
 tb.hoistTimeoutMs = 15 * 60_000;
 
 test.before(async () => {
-  await Promise.all([tb.start({ count: 1, init: 'systemd', os: 'debian12' }), hook.start()]);
+  // bootstrap's deploy-key needs a repository and a forge: the release tests' git server and fake GitHub.
+  [git] = await Promise.all([startGitServer(['app']), tb.start({ count: 1, init: 'systemd', os: 'debian12' }), hook.start()]);
   host = tb.hosts[0]!;
-  tb.writeEnv({ SSH_USER: 'root', APP_NAME: 'app', CADDY_TLS: 'off', SSH_COMMAND_TIMEOUT: '600', NOTIFY_URL: hook.url, NOTIFY_FORMAT: 'slack', ALERT_DISK_FREE: '100T' });
+  fake = await new FakeGitHub({ token: TOKEN, repos: ['acme/app'], onGrant: (k) => git.grant(k.key), onRevoke: (k) => git.revoke(k.key) }).start();
+  tb.writeEnv({ SSH_USER: 'root', APP_NAME: 'app', CADDY_TLS: 'off', APP_REPO: git.repoUrl('app'), FORGE_KNOWN_HOSTS: tb.file('forge_known_hosts', `${git.knownHostsLine}\n`), GITHUB_API_URL: fake.url, SSH_COMMAND_TIMEOUT: '600', NOTIFY_URL: hook.url, NOTIFY_FORMAT: 'slack', ALERT_DISK_FREE: '100T' });
   tb.writeInventory();
 });
 test.after(async () => {
+  await fake?.stop();
+  await git?.stop();
   await hook.stop();
   await tb.stop();
 });
 
 test('bootstrap installs and starts the timer, no cron file; again: unchanged', async () => {
-  const first = await tb.runPipelineTwice('bootstrap');
+  const first = await tb.runPipelineTwice('bootstrap', { env: { GITHUB_TOKEN: TOKEN } });
   assert.is(first.code, 0, first.out);
   const units = await host.sh('systemctl is-enabled hoist-watchdog-deploy.timer; systemctl is-active hoist-watchdog-deploy.timer; systemctl show -p User --value hoist-watchdog-deploy.service; test -e /etc/cron.d/hoist-watchdog-deploy && echo cron-file || echo no-cron-file');
   assert.is(units.stdout, 'enabled\nactive\ndeploy\nno-cron-file\n', units.stderr);
