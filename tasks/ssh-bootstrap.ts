@@ -10,6 +10,7 @@ import { defineTask, type ApplyContext, type Step } from '../lib/engine/task.ts'
 import { sh } from '../lib/shell-quote.ts';
 import { mergedAuthorizedKeys, SSHD_DROP_IN, sshdDropIn, sudoersContent, sudoersPath } from './ssh-bootstrap/files.ts';
 import { bootstrapProbe, parseBootstrapFact, type BootstrapFact } from './ssh-bootstrap/probe.ts';
+import { applyWatchdog, watchdogSteps, watchdogWanted, type WatchdogStep, type WatchdogWanted } from './ssh-bootstrap/watchdog.ts';
 
 export interface BootstrapWanted {
   user: string;
@@ -19,6 +20,7 @@ export interface BootstrapWanted {
   packages: string[];
   firewall: 'none' | 'ufw';
   sshPort: number;
+  watchdog: WatchdogWanted;
 }
 
 type BootstrapStep = Step &
@@ -31,6 +33,7 @@ type BootstrapStep = Step &
     | { kind: 'start-services'; services: ServiceName[] }
     | { kind: 'firewall'; sshPorts: number[] }
     | { kind: 'harden-sshd'; content: string }
+    | Omit<WatchdogStep, 'describe'>
   );
 
 export class BootstrapError extends HoistError {}
@@ -53,11 +56,12 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
       packages: [...new Set(packages)],
       firewall: s.firewall,
       sshPort: s.sshPort,
+      watchdog: watchdogWanted(host),
     };
   },
 
   probe(w) {
-    return { command: bootstrapProbe(w.user, w.packages), sudo: true, parse: parseBootstrapFact };
+    return { command: bootstrapProbe(w.user, w.packages, w.watchdog), sudo: true, parse: parseBootstrapFact };
   },
 
   plan(w, f) {
@@ -112,6 +116,8 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     } else {
       steps.push({ kind: 'harden-sshd', content: w.sshdDropIn, describe: `harden sshd (${SSHD_DROP_IN}: no passwords, no root login), check, reload, prove a new login as ${w.user}` });
     }
+    // The watchdog (ssh-bootstrap/watchdog.ts) goes in once the user, Docker and cron are there.
+    steps.push(...watchdogSteps(w.watchdog, f.watchdog, home));
     // Ubuntu: accepted, untested; said where the user looks (the plan, and the run's warnings in apply).
     const untested = untestedSystemNote(f.os);
     if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened${untested ? `. Note: ${untested}` : ''}` };
@@ -150,7 +156,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   async rollback(exec, ctx) {
     const { wanted: w, before } = ctx;
     if (hardeningProven.has(ctx)) return;
-    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages), { sudo: true }));
+    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages, w.watchdog), { sudo: true }));
     const home = before.user.home || `/home/${w.user}`;
     const putBack: string[] = [];
     const step = async (what: string, run: () => Promise<void>) => {
@@ -254,6 +260,9 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
       return;
     case 'harden-sshd':
       await hardenSshd(exec, step.content, before.sshdDropIn, ctx);
+      return;
+    case 'watchdog':
+      await applyWatchdog(exec, step, w.watchdog);
       return;
   }
 }

@@ -106,6 +106,12 @@ async function run(args: RunArgs, seen?: (report: RunReport) => void): Promise<n
   } finally {
     stopListening();
   }
+  // NOTIFY_URL: after the run (locks freed, rollbacks done), bounded; a failed delivery is a warning.
+  if (!args.dryRun && config.hosts.some((h) => h.settings.notifyUrl)) {
+    const { notifyRun } = await import('../notify/notify-run.ts');
+    const notice = await notifyRun(report, config);
+    report = { ...report, notified: notice.sent, ...(notice.warnings.length ? { warnings: [...(report.warnings ?? []), ...notice.warnings] } : {}) };
+  }
   if (args.dryRun) human(`\n${planText(report)}`);
   human(`\n${summaryTable(report)}`);
   const summaryProblem = appendStepSummary(report);

@@ -8,6 +8,7 @@ import { EXIT } from '../errors.ts';
 import { printable, printableJson } from '../printable.ts';
 import { executorOptions } from '../exec/executor-options.ts';
 import { statusTable } from '../render/status-table.ts';
+import { watchdogText } from '../render/watchdog-text.ts';
 import type { HostStatus } from '../status/host-status.ts';
 import type { StatusArgs } from './args.ts';
 import { loadSelectedConfig } from './select-hosts.ts';
@@ -44,6 +45,8 @@ export async function runStatus(args: StatusArgs): Promise<number> {
   else {
     if (args.json) writeFileSync(args.json, json);
     process.stdout.write(`${statusTable(statuses)}\n`);
+    const alerts = watchdogText(statuses);
+    if (alerts) process.stdout.write(`\n${alerts}\n`);
   }
   if (statuses.every((s) => s.healthy)) return EXIT.ok;
   return statuses.every((s) => s.state !== 'unhealthy') ? EXIT.starting : EXIT.taskFailed;

@@ -12,6 +12,7 @@ import {
   ipProblem,
   listProblem,
   nameProblem,
+  notifyUrlProblem,
   packageProblem,
   portProblem,
   positiveIntProblem,
@@ -385,6 +386,27 @@ export const KEYS: readonly KeyDef[] = [
     key: 'ACME_CA_ROOT',
     doc: "With ACME_CA: a PEM file (on this machine) of the CA that signed the ACME directory's https certificate, when the system does not trust it; hoist uploads it for Caddy.",
     fix: 'set ACME_CA_ROOT to the path of a PEM certificate file, or leave it empty',
+  },
+  {
+    key: 'NOTIFY_URL',
+    doc: "A webhook hoist POSTs to after each run (pipeline, hosts ok/failed, release, duration, the failing task and its reason) and the hosts' watchdog POSTs to on a change of state (an app down or up again, restarting in a loop, disk below ALERT_DISK_FREE, a certificate below 14 days). Secret: never printed; on the host in a file only the deploy user reads. Empty: no messages (the watchdog still keeps its alerts for `hoist status`).",
+    secret: true,
+    problem: notifyUrlProblem,
+    fix: 'set NOTIFY_URL to the https URL of your webhook (a Slack or Discord incoming webhook, or your own receiver), or leave it empty',
+  },
+  {
+    key: 'NOTIFY_FORMAT',
+    doc: "The body NOTIFY_URL gets: json (hoist's own fields), slack ({\"text\"}) or discord ({\"content\"}).",
+    default: 'json',
+    problem: (v) => (['json', 'slack', 'discord'].includes(v) ? null : 'is not json, slack or discord'),
+    fix: 'set NOTIFY_FORMAT to json, slack or discord',
+  },
+  {
+    key: 'ALERT_DISK_FREE',
+    doc: "The watchdog posts once when the free space of the deploy user's disk falls below this (e.g. 1G, 500M; 0: no disk alert), and once when it is back above.",
+    default: '1G',
+    problem: byteSizeProblem,
+    fix: 'set ALERT_DISK_FREE to a size such as 1G or 500M, or 0 for no disk alert',
   },
 ];
 

@@ -92,6 +92,11 @@ export interface Settings {
   acmeEmail?: string;
   acmeCa?: string;
   acmeCaRoot?: string;
+  /** NOTIFY_URL (secret) and NOTIFY_FORMAT: where run messages and the watchdog's alerts go. */
+  notifyUrl?: string;
+  notifyFormat: 'json' | 'slack' | 'discord';
+  /** ALERT_DISK_FREE in bytes (0: no disk alert). */
+  alertDiskFree: number;
 }
 
 /** A raw value with where it came from, so errors can point at the file to edit. */
@@ -207,6 +212,9 @@ export function buildSettings(raw: RawSettings): Settings {
     caddyTls: must('CADDY_TLS').value as 'auto' | 'internal' | 'off',
     caddyExtra: splitList(optional('CADDY_EXTRA')?.value, /\s*;\s*/),
     ...acmeSettings(optional('ACME_EMAIL'), optional('ACME_CA'), optional('ACME_CA_ROOT')),
+    ...(optional('NOTIFY_URL') ? { notifyUrl: optional('NOTIFY_URL')!.value } : {}),
+    notifyFormat: must('NOTIFY_FORMAT').value as Settings['notifyFormat'],
+    alertDiskFree: parseByteSize(must('ALERT_DISK_FREE').value),
   };
 }
 

@@ -113,6 +113,20 @@ export function apiUrlProblem(value: string): string | null {
   return null;
 }
 
+/**
+ * A webhook URL: http(s) and nothing that would make curl (on the host) or fetch (here) read it
+ * another way. Plain http is allowed (a receiver on a private network), the docs say https.
+ */
+export function notifyUrlProblem(value: string): string | null {
+  if (!/^https?:\/\/[^\s/"\\]+(\/[^\s"\\]*)?$/.test(value)) return 'is not an http(s) URL (no spaces, quotes or backslashes)';
+  try {
+    new URL(value);
+  } catch {
+    return 'is not an http(s) URL';
+  }
+  return null;
+}
+
 function isLoopbackHost(hostname: string): boolean {
   if (hostname === 'localhost' || hostname === '[::1]') return true;
   return isIP(hostname) === 4 && hostname.startsWith('127.');

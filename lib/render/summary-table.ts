@@ -25,7 +25,10 @@ export function summaryTable(report: RunReport): string {
   }
   const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
-  const warnings = report.hosts.flatMap((h) => h.warnings.map((w) => `warning: ${h.name}: ${printableLines(w)}`));
+  const warnings = [
+    ...report.hosts.flatMap((h) => h.warnings.map((w) => `warning: ${h.name}: ${printableLines(w)}`)),
+    ...(report.warnings ?? []).map((w) => `warning: ${printableLines(w)}`),
+  ];
   if (details.length || warnings.length) lines.push('', ...details, ...warnings, '');
   lines.push(totals(report));
   return lines.join('\n');

@@ -40,6 +40,10 @@ export interface RunReport {
   /** Where each setting given for the whole run came from: a file's path or "the environment" ("(content)": a file's content, kept in a temporary file). Never a value. */
   settings?: Record<string, string>;
   hosts: HostReport[];
+  /** What went wrong around the run, not on a host (the message to NOTIFY_URL not delivered). */
+  warnings?: string[];
+  /** NOTIFY_URL: how many receivers got the run's message (absent: none set, or a dry run). */
+  notified?: number;
 }
 
 export interface ReportInput {

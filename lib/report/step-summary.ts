@@ -42,7 +42,10 @@ export function stepSummary(report: RunReport): string {
     const cut = note.length > NOTE_MAX ? `${note.slice(0, NOTE_MAX)}… (the whole text is in the JSON report)` : note;
     lines.push(`| ${markdownText(h.name)} | ${release(h)} | ${STATUS_MARK[h.status]} | ${h.startedAt ? `${(h.durationMs / 1000).toFixed(1)}s` : '-'} | ${markdownText(cut)} |`);
   }
-  const warnings = report.hosts.flatMap((h) => h.warnings.map((w) => `- ${markdownText(h.name)}: ${markdownText(w.replace(/\s*\n\s*/g, ' / '))}`));
+  const warnings = [
+    ...report.hosts.flatMap((h) => h.warnings.map((w) => `- ${markdownText(h.name)}: ${markdownText(w.replace(/\s*\n\s*/g, ' / '))}`)),
+    ...(report.warnings ?? []).map((w) => `- ${markdownText(w.replace(/\s*\n\s*/g, ' / '))}`),
+  ];
   if (warnings.length) lines.push('', '**Warnings**', '', ...warnings);
   const fromEnv = Object.entries(report.settings ?? {}).filter(([, s]) => s.startsWith('the environment')).map(([k, s]) => (s.endsWith('(content)') ? `${k} (content)` : k));
   if (fromEnv.length) lines.push('', `Settings from the environment: ${markdownText(fromEnv.join(', '))}.`);

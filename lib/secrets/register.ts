@@ -13,6 +13,7 @@ export const SECRET_SETTINGS: Readonly<Record<string, (s: Settings) => string | 
   GITHUB_TOKEN: (s) => s.githubToken,
   SSH_KEY_PASSPHRASE: (s) => s.sshKeyPassphrase,
   REGISTRY_PASSWORD: (s) => s.registry?.password,
+  NOTIFY_URL: (s) => s.notifyUrl,
 };
 
 export function registerConfigSecrets(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): void {

@@ -19,6 +19,7 @@ import { appsProbe, parseAppsFact } from './apps-probe.ts';
 import { appStatuses, type AppStatus } from './app-status.ts';
 import { diskUse, type HostDisk } from './disk-use.ts';
 import { healthState, worstState, type HealthState } from './health-state.ts';
+import { lastAlertsCommand, parseLastAlerts, type WatchdogView } from './last-alerts.ts';
 
 export interface Check {
   ok: boolean;
@@ -45,6 +46,8 @@ export interface HostStatus {
   appsProblem?: string;
   /** CADDY_TLS=auto: per domain the certificate Caddy serves (issuer, days left, a warning under 14). */
   certificates?: CertificateStatus[];
+  /** The host's watchdog: its last alerts per app (last-alerts.ts); null when it could not be read. */
+  watchdog?: WatchdogView | null;
   /** Reachable, the settings' app serving, DNS and Caddy right, and every app on the host serving. */
   healthy: boolean;
   /** healthy; starting: not healthy only because health checks have not passed yet since a start; else unhealthy. */
@@ -69,6 +72,7 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
   const caddyProbe = caddyReload.probe(caddy, input) as { command: Parameters<ConnectableExecutor['exec']>[0]; sudo?: boolean; parse(r: ExecResult): unknown };
   // Sent with the others, read at the end: what https://DOMAIN serves, under CADDY_TLS=auto.
   const certR = caddy.tls === 'auto' ? exec.exec(certificateCheck(caddy.domains, host.settings.healthPath)).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message })) : null;
+  const watchdogR = exec.exec(lastAlertsCommand()).catch(() => null);
   const [lockR, dockerR, caddyR, httpR, appsR] = await Promise.all([
     exec.exec(peekCommand(`apps/${host.settings.appName}/current`)),
     exec.exec(dockerProbe.command),
@@ -124,6 +128,7 @@ export async function hostStatus(host: HostConfig, exec: ConnectableExecutor): P
     apps,
     disk,
     ...(appsProblem ? { appsProblem } : {}),
+    watchdog: await watchdogR.then((r) => (r ? parseLastAlerts(r) : null)),
     ...(certR ? { certificates: certificateStatus(parseCertificateCheck((await certR).stdout, caddy.domains), new Date()) } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { missingTools, serviceStates, toolStates, type ServiceName, type ToolNam
 import { RemoteCommandError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { SSHD_DROP_IN, sudoersPath } from './files.ts';
+import { emptyWatchdogFact, parseWatchdogLine, watchdogProbe, type WatchdogFact, type WatchdogWanted } from './watchdog.ts';
 
 export interface BootstrapFact {
   os: string;
@@ -23,6 +24,7 @@ export interface BootstrapFact {
   firewall: 'active' | 'inactive' | 'absent';
   /** The ports sshd listens on (`sshd -T`), as the host sees them: what ufw must leave open. */
   sshdPorts: number[];
+  watchdog: WatchdogFact;
 }
 
 /** Prints `NAME=base64` of a file, or `NAME=-` when it does not exist. */
@@ -31,7 +33,7 @@ function fileLine(name: string, path: Cmd | string): Cmd {
   return sh`if [ -f ${p} ]; then echo ${`file:${name}=`}"$(base64 -w0 < ${p})"; else echo ${`file:${name}=-`}; fi`;
 }
 
-export function bootstrapProbe(user: string, packages: string[]): Cmd {
+export function bootstrapProbe(user: string, packages: string[], watchdog?: WatchdogWanted): Cmd {
   return sh`
 . /etc/os-release; echo "os=$ID $VERSION_ID"
 if id -u ${user} >/dev/null 2>&1; then
@@ -49,6 +51,7 @@ if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf'
 /usr/sbin/sshd -T 2>/dev/null | grep -Ei '^(passwordauthentication|permitrootlogin|kbdinteractiveauthentication|pubkeyauthentication) ' | sed 's/^/sshd /'
 if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /firewall=/'; else echo firewall=absent; fi
 echo "sshd_ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" { printf "%s ", $2 }')"
+${watchdog ? watchdogProbe(watchdog) : sh``}
 `;
 }
 
@@ -68,9 +71,11 @@ export function parseBootstrapFact(r: { stdout: string; stderr: string; code: nu
     sshd: {},
     firewall: 'absent',
     sshdPorts: [],
+    watchdog: emptyWatchdogFact(),
   };
   const decode = (v: string) => (v === '-' ? null : Buffer.from(v, 'base64').toString('utf8'));
   for (const line of r.stdout.split('\n')) {
+    if (parseWatchdogLine(fact.watchdog, line)) continue;
     const [head, ...rest] = line.split(' ');
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';

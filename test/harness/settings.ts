@@ -39,6 +39,8 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     greenPort: null,
     caddyTls: 'auto',
     caddyExtra: [],
+    notifyFormat: 'json',
+    alertDiskFree: 1024 ** 3,
     ...overrides,
   };
 }

@@ -434,6 +434,8 @@ test('a minimal .env gives the documented defaults', () => {
     greenPort: null,
     caddyTls: 'auto',
     caddyExtra: [],
+    notifyFormat: 'json',
+    alertDiskFree: 1024 ** 3,
   });
 });
 
@@ -480,6 +482,9 @@ test('every setting given in .env is used', () => {
     'GREEN_PORT=19002',
     'CADDY_TLS=internal',
     'CADDY_EXTRA=encode gzip; header X-Robots-Tag noindex',
+    'NOTIFY_URL=https://hooks.example.com/services/T0/B0/x',
+    'NOTIFY_FORMAT=slack',
+    'ALERT_DISK_FREE=500M',
     '',
   ].join('\n');
   const [h] = load(env).hosts;
@@ -525,6 +530,9 @@ test('every setting given in .env is used', () => {
     greenPort: 19002,
     caddyTls: 'internal',
     caddyExtra: ['encode gzip', 'header X-Robots-Tag noindex'],
+    notifyUrl: 'https://hooks.example.com/services/T0/B0/x',
+    notifyFormat: 'slack',
+    alertDiskFree: 500 * 1024 ** 2,
   });
 });
 

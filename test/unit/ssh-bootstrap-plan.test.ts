@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { sshBootstrap, BootstrapError, type BootstrapWanted } from '../../tasks/ssh-bootstrap.ts';
 import { parseBootstrapFact, type BootstrapFact } from '../../tasks/ssh-bootstrap/probe.ts';
 import { SSHD_DROP_IN, sshdDropIn, sudoersContent } from '../../tasks/ssh-bootstrap/files.ts';
+import { emptyWatchdogFact, installedWatchdogFact } from '../../tasks/ssh-bootstrap/watchdog.ts';
 import { RemoteCommandError } from '../../lib/errors.ts';
 import type { Settings } from '../../lib/config/settings.ts';
 import type { FileChange, Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
@@ -186,6 +187,7 @@ test('parse: a fresh Debian 12 host', () => {
     sshd: { permitrootlogin: 'without-password', pubkeyauthentication: 'yes', passwordauthentication: 'yes', kbdinteractiveauthentication: 'no' },
     firewall: 'absent',
     sshdPorts: [2222, 22],
+    watchdog: emptyWatchdogFact(),
   } satisfies BootstrapFact);
 });
 
@@ -204,6 +206,7 @@ test('parse: a half-done host (only "installed" packages count; files decoded by
     sshd: { passwordauthentication: 'yes', kbdinteractiveauthentication: 'no', permitrootlogin: 'yes', pubkeyauthentication: 'yes' },
     firewall: 'inactive',
     sshdPorts: [],
+    watchdog: emptyWatchdogFact(),
   } satisfies BootstrapFact);
 });
 
@@ -222,6 +225,7 @@ test('parse: a ready host', () => {
     sshd: HARDENED,
     firewall: 'absent',
     sshdPorts: [],
+    watchdog: emptyWatchdogFact(),
   } satisfies BootstrapFact);
 });
 
@@ -253,15 +257,16 @@ test('parse: a non-zero exit is a RemoteCommandError carrying the code and stder
 test('parse + plan: the recorded fresh host needs every step; the half-done one only what is left', () => {
   const w = wantFor();
   const fresh = sshBootstrap.plan(w, parseBootstrapFact(ok(FRESH_DEBIAN_12)));
-  assert.equal(fresh.changes && fresh.steps.map((s) => s.kind), ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd']);
+  assert.equal(fresh.changes && fresh.steps.map((s) => s.kind), ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd', 'watchdog']);
   assert.equal(step(fresh, 'install-packages').packages, ['docker.io', 'caddy', 'git']);
   const half = sshBootstrap.plan(w, parseBootstrapFact(ok(HALF_DONE)));
-  assert.equal(half.changes && half.steps.map((s) => s.kind), ['sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd']);
+  assert.equal(half.changes && half.steps.map((s) => s.kind), ['sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd', 'watchdog']);
   assert.equal(step(half, 'install-packages').packages, ['caddy']);
   assert.is(step(half, 'install-packages').compose, false); // v1 is a compose
   assert.equal(step(half, 'start-services').services, ['caddy']);
+  // The recorded ready host predates the watchdog: it is all that is left to do there.
   const ready = sshBootstrap.plan(w, parseBootstrapFact(ok(READY)));
-  assert.is(ready.changes, false);
+  assert.equal(ready.changes && ready.steps.map((s) => s.kind), ['watchdog']);
 });
 
 // -------------------------------------------------------------------------------- plan table
@@ -282,6 +287,7 @@ function readyFact(w: BootstrapWanted): BootstrapFact {
     sshd: { ...HARDENED },
     firewall: w.firewall === 'ufw' ? 'active' : 'absent',
     sshdPorts: [22],
+    watchdog: installedWatchdogFact(w.watchdog, false),
   };
 }
 

@@ -1,0 +1,148 @@
+// The watchdog's state machine (DECIDE, run by the hosts' awk: mawk on Debian, as here) from tables
+// of state + observations: a change of state posts once and never again while it holds; the
+// first sight of a healthy app, disk or certificate posts nothing; a held deploy lock keeps the
+// state; "restarting" ends only after quiet checks. Each format's body equals what lib/notify
+// shapes for the same alert. Also: the script parses as POSIX sh, and the install plan.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { alertMessage, type Alert } from '../../lib/notify/alert-message.ts';
+import { shapeBody, type NotifyFormat } from '../../lib/notify/message.ts';
+import { DECIDE, QUIET_RUNS, WATCHDOG_SCRIPT } from '../../tasks/ssh-bootstrap/watchdog-script.ts';
+import { installedWatchdogFact, watchdogSteps, watchdogWanted } from '../../tasks/ssh-bootstrap/watchdog.ts';
+import { testHost } from '../harness/settings.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hoist-watchdog-'));
+writeFileSync(join(dir, 'decide.awk'), DECIDE);
+
+interface Out {
+  state: string[];
+  alerts: (Alert & { body: string })[];
+}
+
+function decide(state: string[], obs: string[], o: { now?: string; format?: NotifyFormat } = {}): Out {
+  writeFileSync(join(dir, 'state'), state.map((l) => `${l}\n`).join(''));
+  writeFileSync(join(dir, 'obs'), obs.map((l) => `${l}\n`).join(''));
+  const r = spawnSync('awk', ['-v', `now=${o.now ?? 'T2'}`, '-v', 'host=web1', '-v', `format=${o.format ?? 'json'}`, '-f', 'decide.awk', 'state', 'obs'], { cwd: dir, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').filter(Boolean);
+  return {
+    state: lines.filter((l) => l.startsWith('state ')).sort(),
+    alerts: lines
+      .filter((l) => l.startsWith('alert\t'))
+      .map((l) => {
+        const [, app, check, from, to, since, title, body] = l.split('\t');
+        return { host: 'web1', app: app!, check: check as Alert['check'], from: from!, to: to!, since: since!, title: title!, body: body! };
+      }),
+  };
+}
+const changes = (o: Out) => o.alerts.map((a) => `${a.app} ${a.check} ${a.from}->${a.to}`);
+
+/** Runs DECIDE `n` times on the same observations, feeding its state back; the alerts of every run. */
+function runs(state: string[], obs: string[][]): { state: string[]; alerts: string[] } {
+  let s = state;
+  const all: string[] = [];
+  obs.forEach((o, i) => {
+    const out = decide(s, o, { now: `T${i + 2}` });
+    s = out.state;
+    all.push(...changes(out));
+  });
+  return { state: s, alerts: all };
+}
+
+const up = 'health app up 200 blue 18001 /health';
+const down = 'health app down 0 blue 18001 /health';
+
+test('an app first seen up: recorded, nothing posted; first seen down: posted', () => {
+  assert.equal(decide([], [up, 'restarts app 0 0']), { state: ['state app:app up T2 0 1'], alerts: [] });
+  assert.equal(changes(decide([], [down])), ['app app -->down']);
+});
+
+test('up -> down -> up: two alerts, none while a state holds', () => {
+  const r = runs(['state app:app up T1 0 5'], [[up], [down], [down], [down], [up], [up], [up]]);
+  assert.equal(r.alerts, ['app app up->down', 'app app down->up']);
+  assert.equal(r.state, ['state app:app up T6 0 12']);
+});
+
+test('a held deploy lock (skip) keeps the state and its since', () => {
+  assert.equal(decide(['state app:app down T1 0 5'], ['health app skip 0 blue 18001 /health']), { state: ['state app:app down T1 0 6'], alerts: [] });
+  assert.equal(decide([], ['health app skip 0 blue 18001 /health']), { state: [], alerts: [] });
+});
+
+test(`restarts: one "restarting" while they go on; it ends after ${QUIET_RUNS} quiet checks, then the health state is posted`, () => {
+  const r = runs(['state app:app up T1 0 5'], [
+    [down, 'restarts app 2 1'],
+    [up, 'restarts app 5 2'],
+    [down, 'restarts app 9 3'],
+    [down, 'restarts app 9 3'],
+    [up, 'restarts app 9 3'],
+    [up, 'restarts app 9 3'],
+    [up, 'restarts app 9 3'],
+  ]);
+  assert.equal(r.alerts, ['app app up->restarting', 'app app restarting->up']);
+  // A new release's containers start again from 0: no restart.
+  assert.equal(changes(decide(['state app:app up T1 9 5'], [up, 'restarts app 0 0'])), []);
+  const text = decide(['state app:app up T1 0 5'], [down, 'restarts app 3 1']).alerts[0]!.title;
+  assert.is(text, 'web1: app is RESTARTING in a loop since T2: its containers restarted 3 time(s) since the last check, 3 in all, killed for lack of memory (OOM; its memory limit is too low for it)');
+});
+
+test('disk: low once, nothing while low, ok once when back; 0 means no disk state; first sight ok is quiet', () => {
+  const r = runs([], [['disk 9000000 1048576'], ['disk 500000 1048576'], ['disk 400000 1048576'], ['disk 2000000 1048576']]);
+  assert.equal(r.alerts, ['- disk ok->low', '- disk low->ok']);
+  assert.equal(decide([], ['disk 500 0']), { state: [], alerts: [] });
+  assert.is(decide([], ['disk 524288 1048576']).alerts[0]!.title, 'web1: free disk is LOW since T2: 512 MiB free, below ALERT_DISK_FREE (1.0 GiB)');
+});
+
+test('certificates: below 14 days posts once; renewed posts once; a run that did not read it keeps it', () => {
+  const r = runs([], [[up, 'cert app app.example.com 60'], [up, 'cert app app.example.com 13'], [up], [up, 'cert app app.example.com 12'], [up, 'cert app app.example.com 89']]);
+  assert.equal(r.alerts, ['app certificate ok->expiring', 'app certificate expiring->ok']);
+  assert.is(decide(['state app:app up T1 0 5'], [up, 'cert app app.example.com 3']).alerts[0]!.title, 'web1: the certificate of app.example.com (app app) expires in 3 day(s), found T2 (renewal should have happened 30 days before)');
+});
+
+test('an app whose folder is gone: its state goes, silently', () => {
+  assert.equal(decide(['state app:old down T1 0 5', 'state cert:old:x.example 50 T1 50 0', 'state app:app up T1 0 5'], [up]), { state: ['state app:app up T1 0 6'], alerts: [] });
+});
+
+test('each format: the body the host posts is what lib/notify shapes for the same alert', () => {
+  for (const format of ['json', 'slack', 'discord'] as const) {
+    const out = decide(['state app:app up T1 0 5', 'state disk ok T1 9000000 0'], [down, 'disk 10 1048576'], { format });
+    assert.is(out.alerts.length, 2);
+    for (const a of out.alerts) {
+      const { body, ...alert } = a;
+      assert.is(body, shapeBody(format, alertMessage(alert)), `${format} ${a.check}`);
+      JSON.parse(body);
+    }
+  }
+  const d = decide(['state app:app up T1 0 5'], [down]).alerts[0]!;
+  assert.is(d.title, 'web1: app is DOWN since T2 (was up since T1): its live slot (blue, 127.0.0.1:18001/health) did not answer');
+});
+
+test('the script is POSIX sh (dash -n)', () => {
+  const r = spawnSync('dash', ['-n'], { input: WATCHDOG_SCRIPT, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(WATCHDOG_SCRIPT, /\\\$\{/, 'no escaped ${ left');
+});
+
+test('install plan: nothing on a host that has it; a new NOTIFY_URL rewrites its file only; the URL is in no step', () => {
+  const url = 'https://hooks.example.com/services/T0/B0/SECRETSECRET';
+  const w = watchdogWanted(testHost({ notifyUrl: url, domains: ['app.example.com'], caddyTls: 'auto' }));
+  assert.is(w.files['app-app'], 'health=/\ndomain=app.example.com\n');
+  assert.is(w.files.config, '# Written by hoist bootstrap.\nhost=h1\nformat=json\ndisk_min_kb=1048576\n');
+  for (const systemd of [true, false]) assert.equal(watchdogSteps(w, installedWatchdogFact(w, systemd), '/home/deploy'), []);
+  const other = watchdogWanted(testHost({ notifyUrl: `${url}X`, domains: ['app.example.com'], caddyTls: 'auto' }));
+  const steps = watchdogSteps(other, installedWatchdogFact(w, false), '/home/deploy');
+  assert.equal(steps.map((s) => [s.write, s.runner, s.removeUrl]), [[['notify-url'], null, false]]);
+  assert.not.ok(JSON.stringify(steps).includes('SECRET'));
+  const none = watchdogWanted(testHost({ domains: ['app.example.com'], caddyTls: 'auto' }));
+  assert.equal(watchdogSteps(none, installedWatchdogFact(w, true), '/home/deploy').map((s) => [s.write, s.runner, s.removeUrl]), [[[], null, true]]);
+  const fresh = watchdogSteps(w, { home: '', systemd: true, sums: {}, timerActive: false }, '/home/deploy')[0]!;
+  assert.equal([fresh.home, fresh.runner, fresh.write], ['/home/deploy', 'timer', ['run', 'decide.awk', 'config', 'app-app', 'notify-url']]);
+  const stopped = { ...installedWatchdogFact(w, true), timerActive: false };
+  assert.is(watchdogSteps(w, stopped, '/home/deploy')[0]!.runner, 'timer');
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();
