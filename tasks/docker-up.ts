@@ -16,6 +16,7 @@ import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon
 import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
+import { buildOutOfMemory, oomKilledServices, runOutOfMemoryNote, slotExitStates } from './docker-up/out-of-memory.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 
@@ -34,6 +35,8 @@ export interface DockerUpWanted {
   healthSeconds: number;
   /** BUILD_MIN_FREE in bytes; null: the rule in docker-up/disk.ts (1 GiB, or 1.5 × the live image). */
   buildMinFree: number | null;
+  /** BUILD_MEMORY in bytes: the memory bound of the build; null: none. */
+  buildMemory: number | null;
 }
 
 export interface DockerUpStep extends Step {
@@ -73,6 +76,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       healthPath: s.healthPath,
       healthSeconds: Math.round(s.healthTimeoutMs / 1000),
       buildMinFree: s.buildMinFree ?? null,
+      buildMemory: s.buildMemory ?? null,
     };
   },
 
@@ -129,7 +133,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       if (step.record) await runChecked(exec, writePortsRecord(w.app, step.ports), `recording the ports in ~/${portsFile(w.app)}`);
       if (!step.start) continue;
       const port = step.ports[step.slot];
-      const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
+      const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose, ...(w.buildMemory ? { buildMemory: w.buildMemory } : {}) };
       const paths = slotPaths(w.app);
       const env = step.envSha256 ? { path: `${before.home}/apps/${w.app}/shared/.env`, sha256: step.envSha256 } : null;
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
@@ -139,14 +143,21 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       await exec.upload(`${before.home}/${paths.override(step.slot)}`, overrideYaml({ service: w.service, port, appPort: w.appPort, app: w.app, release: step.release, env, volumes: data.overrideLines }), { mode: 0o644 });
       ctx.progress(`building and starting ${step.release} on ${step.slot}`);
       const up = await exec.exec(step.build ? cmds.up : cmds.upNoBuild);
-      if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
+      if (up.code !== 0) {
+        throw (
+          ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ??
+          buildOutOfMemory(up, step.release, w.buildMemory ?? undefined) ??
+          new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr)
+        );
+      }
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
       const health = await exec.exec(waitHealthy(w.app, step.slot, port, w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
       if (health.code !== 0) {
         const logs = await exec.exec(cmds.logs);
+        const killed = oomKilledServices((await exec.exec(slotExitStates(w.app, step.slot))).stdout);
         await exec.exec(cmds.down);
         throw new UnhealthyReleaseError(
-          `${step.release} did not turn healthy on the ${step.slot} slot (${health.stderr.trim()}); its containers are removed, the live release keeps serving. Last log lines:\n${logs.stdout.trim().split('\n').slice(-20).join('\n')}`,
+          `${step.release} did not turn healthy on the ${step.slot} slot (${health.stderr.trim()})${killed.length ? `: ${runOutOfMemoryNote(killed)}` : ''}; its containers are removed, the live release keeps serving. Last log lines:\n${logs.stdout.trim().split('\n').slice(-20).join('\n')}`,
         );
       }
       await runChecked(exec, writeActiveSlot(w.app, step.slot), 'recording the active slot');

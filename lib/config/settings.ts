@@ -63,6 +63,13 @@ export interface Settings {
   appCrontab?: string;
   appEnvFile?: string;
   keepReleases: number;
+  /** Docker's container log rotation (DOCKER_LOG_MAX_SIZE/_FILE); null: off, daemon.json left alone. */
+  dockerLog: { maxSize: string; maxFile: number } | null;
+  /** SWAP_SIZE: bytes of /swapfile, 'auto' (empty: by memory), or 'off'. */
+  swap: number | 'auto' | 'off';
+  autoUpgrades: 'off' | 'security';
+  /** BUILD_MEMORY in bytes: the memory bound of host builds. */
+  buildMemory?: number;
   /** BUILD_MIN_FREE in bytes; absent: docker-up's rule (tasks/docker-up/disk.ts). */
   buildMinFree?: number;
   composeFile?: string;
@@ -172,6 +179,10 @@ export function buildSettings(raw: RawSettings): Settings {
     ...(appCrontab ? { appCrontab: appCrontab.value } : {}),
     ...(appEnv ? { appEnvFile: readableFile('APP_ENV_FILE', appEnv) } : {}),
     keepReleases: Number(must('KEEP_RELEASES').value),
+    dockerLog: must('DOCKER_LOG_MAX_SIZE').value === 'off' ? null : { maxSize: must('DOCKER_LOG_MAX_SIZE').value, maxFile: Number(must('DOCKER_LOG_MAX_FILE').value) },
+    swap: swapSetting(optional('SWAP_SIZE')?.value),
+    autoUpgrades: must('AUTO_UPGRADES').value as 'off' | 'security',
+    ...(optional('BUILD_MEMORY') ? { buildMemory: parseByteSize(optional('BUILD_MEMORY')!.value) } : {}),
     ...(optional('BUILD_MIN_FREE') ? { buildMinFree: parseByteSize(optional('BUILD_MIN_FREE')!.value) } : {}),
     ...(compose ? { composeFile: compose.value } : {}),
     appService: must('APP_SERVICE').value,
@@ -184,6 +195,11 @@ export function buildSettings(raw: RawSettings): Settings {
     caddyExtra: splitList(optional('CADDY_EXTRA')?.value, /\s*;\s*/),
     ...acmeSettings(optional('ACME_EMAIL'), optional('ACME_CA'), optional('ACME_CA_ROOT')),
   };
+}
+
+function swapSetting(v: string | undefined): Settings['swap'] {
+  if (v === undefined) return 'auto';
+  return v === 'off' || v === '0' ? 'off' : parseByteSize(v);
 }
 
 /** ACME_CA_ROOT only with ACME_CA (it is that directory's TLS root), and a file holding a PEM certificate. */

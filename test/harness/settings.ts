@@ -35,6 +35,9 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     greenPort: null,
     caddyTls: 'auto',
     caddyExtra: [],
+    dockerLog: { maxSize: '10m', maxFile: 3 },
+    swap: 'auto',
+    autoUpgrades: 'off',
     ...overrides,
   };
 }
