@@ -62,7 +62,8 @@ if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf'
 if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /firewall=/'; else echo firewall=absent; fi
 echo "sshd_ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" { printf "%s ", $2 }')"
 ${fileLine('daemon_json', DAEMON_JSON)}
-d=$(pidof dockerd | cut -d' ' -f1); if [ -n "$d" ] && [ -f ${DAEMON_JSON} ] && [ "$(stat -c %Y ${DAEMON_JSON})" -gt $(( $(date +%s) - $(ps -o etimes= -p "$d" | tr -d ' ') )) ]; then echo dockerd_stale=yes; else echo dockerd_stale=no; fi
+d=$(pidof dockerd | cut -d' ' -f1); age=; [ -z "$d" ] || age=$(awk -v s="$(cut -d' ' -f22 /proc/$d/stat)" -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 - s / hz }' /proc/uptime 2>/dev/null)
+if [ -n "$age" ] && [ -f ${DAEMON_JSON} ] && [ "$(stat -c %Y ${DAEMON_JSON})" -gt $(( $(date +%s) - age )) ]; then echo dockerd_stale=yes; else echo dockerd_stale=no; fi
 ${otherLocks(loginUser)}
 ${swapProbe()}
 ${AUTO_UPGRADE_FILES.map((f, i) => fileLine(`auto_upgrades_${i}`, f.path)).reduce((a, b) => sh`${a}
