@@ -42,7 +42,7 @@ type BootstrapStep = Step &
     | { kind: 'firewall'; sshPorts: number[] }
     | { kind: 'harden-sshd'; content: string }
     /** daemon.json's new content (null: as it is) and whether dockerd restarts for it. */
-    | { kind: 'docker-logs'; content: string | null; restart: boolean }
+    | { kind: 'docker-logs'; content: string | null; restart: boolean; heldBy: { path: string; record: string }[] }
     | { kind: 'swap'; plan: Extract<SwapPlan, { kind: 'ensure' }> }
     | { kind: 'auto-upgrades'; files: { path: string; content: string }[] }
   );
@@ -278,13 +278,15 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
         await exec.upload(candidate, step.content, { mode: 0o644, owner: 'root:root', sudo: true });
         await runChecked(exec, installDaemonJson(candidate), `checking and installing ${DAEMON_JSON}`, { sudo: true });
       }
-      if (!step.restart) return;
+      const postponed = (locks: { path: string; record: string }[]) =>
+        (ctx.warn ?? ctx.progress)(`${DAEMON_JSON} has the new log options, but dockerd was not restarted: ${lockWords(locks)}. The next bootstrap after that run restarts it`);
+      if (!step.restart) {
+        if (step.heldBy.length) postponed(step.heldBy);
+        return;
+      }
       ctx.progress('restarting dockerd for the new log options (containers with a restart policy come back)');
       const out = await runChecked(exec, restartDockerUnlessLocked(w.loginUser), 'restarting dockerd', { sudo: true });
-      if (out.split('\n')[0] === 'postponed') {
-        const locks = parseOtherLocks(out);
-        (ctx.warn ?? ctx.progress)(`${DAEMON_JSON} has the new log options, but dockerd was not restarted: ${lockWords(locks)}. The next bootstrap after that run restarts it`);
-      }
+      if (out.split('\n')[0] === 'postponed') postponed(parseOtherLocks(out));
       return;
     }
     case 'swap': {
@@ -335,6 +337,7 @@ function planHealth(w: BootstrapWanted, f: BootstrapFact): { steps: BootstrapSte
           kind: 'docker-logs',
           content,
           restart,
+          heldBy: locked ? f.otherLocks : [],
           describe: `${content !== null ? `Docker's container logs rotated (${describeLogOptions(w.dockerLog)}) in ${DAEMON_JSON}, checked by dockerd` : `dockerd has not read ${DAEMON_JSON} yet`}${restart ? '; restart dockerd (containers with a restart policy come back; the options apply to containers created from now on: each app\'s next release)' : locked ? `; dockerd NOT restarted: ${lockWords(f.otherLocks)}` : ''}`,
         });
         if (content !== null) files.push({ path: DAEMON_JSON, before: f.daemonJson, after: content });

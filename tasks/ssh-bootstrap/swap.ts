@@ -7,7 +7,9 @@
 // hoist creates nothing and removes nothing.
 //
 // The host's memory is the smaller of what the kernel has (MemTotal) and the bound of the cgroup
-// hoist's login runs in (a container VPS's limit: /proc/meminfo there shows the whole machine).
+// hoist's login runs in, or of any cgroup above it (a container VPS's limit: /proc/meminfo there
+// shows the whole machine): cgroup v2's memory.max, or v1's memory.limit_in_bytes on a host that
+// still mounts the v1 hierarchy (the test machine does).
 //
 // `swapon` needs CAP_SYS_ADMIN and a filesystem that can hold swap: a container VPS (or a test
 // host on overlayfs) refuses it. Then the file and its fstab line stay, the refusal is a warning,
@@ -91,7 +93,10 @@ export const swapOnCommand = (): Cmd => sh`grep -q ${`^${SWAPFILE} `} /proc/swap
 /** The probe's lines for SwapFact (run as root); sizes in KiB (mawk prints large products as 2.5e+10). */
 export function swapProbe(): Cmd {
   return sh`awk '$1 == "MemTotal:" { print "mem_total_kb=" $2 } $1 == "SwapTotal:" { print "swap_total_kb=" $2 }' /proc/meminfo
-cg=$(sed -n 's/^0:://p' /proc/self/cgroup); lim=; n=0; while [ -n "$cg" ] && [ $n -lt 64 ]; do n=$((n+1)); v=$(cat "/sys/fs/cgroup$cg/memory.max" 2>/dev/null); case "$v" in ''|max) ;; *) if [ -z "$lim" ] || [ "$v" -lt "$lim" ]; then lim=$v; fi;; esac; [ "$cg" = / ] && break; cg=\${cg%/*}; [ -n "$cg" ] || cg=/; done; echo "mem_limit=$lim"
+lim=; for spec in "/sys/fs/cgroup|$(sed -n 's/^0:://p' /proc/self/cgroup)|memory.max" "/sys/fs/cgroup/memory|$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)|memory.limit_in_bytes"; do
+  root=\${spec%%|*}; rest=\${spec#*|}; cg=\${rest%%|*}; file=\${rest#*|}; n=0
+  while [ -n "$cg" ] && [ $n -lt 64 ]; do n=$((n+1)); v=$(cat "$root$cg/$file" 2>/dev/null); case "$v" in ''|max) ;; *) if [ -z "$lim" ] || [ "$v" -lt "$lim" ]; then lim=$v; fi;; esac; [ "$cg" = / ] && break; cg=\${cg%/*}; [ -n "$cg" ] || cg=/; done
+done; echo "mem_limit=$lim"
 if [ -f ${SWAPFILE} ]; then echo "swapfile=$(stat -c '%s %a' ${SWAPFILE})"; else echo swapfile=-; fi
 if grep -q ${`^${SWAPFILE} `} /proc/swaps; then echo swap_active=yes; else echo swap_active=no; fi
 if [ -f /etc/fstab ]; then echo "file:fstab=$(base64 -w0 < /etc/fstab)"; else echo file:fstab=; fi
