@@ -19,7 +19,7 @@ import { DnsServer } from '../harness/dns-server.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { startGitServer, type GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
-import { runTwice } from '../harness/run-twice.ts';
+import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { Testbed, type TestHost } from '../harness/testbed.ts';
 
 const test = suite('a small VPS: log rotation, swap, security updates, published ports, out of memory');
@@ -86,8 +86,20 @@ test('the host: a memory bound under 2 GiB in its cgroup, no swap, a daemon.json
 });
 
 test('bootstrap: log rotation merged (the user key kept), /swapfile by memory, security updates only; again: nothing changes, dockerd not restarted', async () => {
-  const first = await runTwice('bootstrap', () => run('bootstrap'));
+  // The dry run shows the merge as a diff of daemon.json (and the fstab line, the apt files), twice the same.
+  const dry = await tb.runPipeline('bootstrap', { args: ['--dry-run'], env: { GITHUB_TOKEN: TOKEN } });
+  const dryAgain = await tb.runPipeline('bootstrap', { args: ['--dry-run'], env: { GITHUB_TOKEN: TOKEN } });
+  assert.is(dry.code, 0, dry.out);
+  const diffs = (dry.report.hosts[0]!.tasks.find((t) => t.task === 'ssh-bootstrap')?.files ?? []).map((f) => `${f.path}\n${f.diff}`).join('\n');
+  for (const text of ['/etc/docker/daemon.json', '"max-size": "10m"', '"max-concurrent-downloads": 2', '/etc/fstab', '+/swapfile none swap sw 0 0', '/etc/apt/apt.conf.d/52hoist-unattended-upgrades']) assert.ok(diffs.includes(text), `the dry run's diff shows ${text}: ${diffs}`);
+  assert.equal(dryAgain.report.hosts[0]!.tasks.map((t) => t.status), dry.report.hosts[0]!.tasks.map((t) => t.status));
+  assert.is((await host.sh('test -e /swapfile || echo none; cat /etc/docker/daemon.json')).stdout, 'none\n{ "max-concurrent-downloads": 2 }\n', 'the dry run changed nothing');
+
+  const first = await run('bootstrap');
   assert.is(first.code, 0, first.out);
+  const pid = await dockerdPid();
+  assertNothingChanged((await run('bootstrap')).report, 'bootstrap, run again');
+  assert.is(await dockerdPid(), pid, 'the second bootstrap did not restart dockerd');
   assert.equal(statuses(first.report), [
     ['ssh-bootstrap', 'changed'],
     ['dns-verify', 'unchanged'],
