@@ -15,6 +15,12 @@ import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { startService, waitForService } from '../../lib/distro/debian-family.ts';
 
 export const DAEMON_JSON = '/etc/docker/daemon.json';
+/**
+ * Written with a new daemon.json, removed once dockerd restarted: a restart still owed (another
+ * run's lock stopped it). A marker, not the file's mtime against dockerd's start: that comparison
+ * missed a postponed restart on a systemd test host. After a reboot it costs one needless restart.
+ */
+export const RESTART_PENDING = '/etc/docker/.hoist-restart-pending';
 
 export interface LogOptions {
   maxSize: string;
@@ -62,7 +68,7 @@ export function mergeDaemonJson(current: string | null, want: LogOptions): Daemo
  * `dockerd --validate` where it exists, else as is (hoist's merge kept it an object).
  */
 export function installDaemonJson(candidate: string): Cmd {
-  return sh`if dockerd --help 2>&1 | grep -q -- '--validate'; then out=$(dockerd --validate --config-file ${candidate} 2>&1) || { rm -f ${candidate}; echo "dockerd --validate refused the merged ${DAEMON_JSON}: $out" >&2; exit 3; }; fi; mv -f ${candidate} ${DAEMON_JSON}`;
+  return sh`if dockerd --help 2>&1 | grep -q -- '--validate'; then out=$(dockerd --validate --config-file ${candidate} 2>&1) || { rm -f ${candidate}; echo "dockerd --validate refused the merged ${DAEMON_JSON}: $out" >&2; exit 3; }; fi; mv -f ${candidate} ${DAEMON_JSON} && touch ${RESTART_PENDING}`;
 }
 
 /**
@@ -100,7 +106,7 @@ else
 fi
 ${waitForService('docker')} || exit 1
 i=0; until docker info >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 300 ] && { echo 'Docker did not answer within 60s of its restart' >&2; exit 1; }; sleep 0.2; done
-echo restarted`;
+rm -f ${RESTART_PENDING}; echo restarted`;
 }
 
 /** The log options in words, for plans and reasons. */

@@ -5,7 +5,7 @@ import { RemoteCommandError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { SSHD_DROP_IN, sudoersPath } from './files.ts';
 import { AUTO_UPGRADE_FILES } from './auto-upgrades.ts';
-import { DAEMON_JSON, otherLocks, parseOtherLocks } from './docker-logs.ts';
+import { DAEMON_JSON, otherLocks, parseOtherLocks, RESTART_PENDING } from './docker-logs.ts';
 import { swapProbe, type SwapFact } from './swap.ts';
 
 export interface BootstrapFact {
@@ -28,7 +28,7 @@ export interface BootstrapFact {
   sshdPorts: number[];
   /** /etc/docker/daemon.json, null when there is none. */
   daemonJson: string | null;
-  /** daemon.json changed after dockerd started: its log options wait for a restart. */
+  /** hoist wrote daemon.json and dockerd has not restarted since (docker-logs.ts RESTART_PENDING). */
   dockerdStale: boolean;
   /** hoist deploy locks held on the host other than the login's own (docker-logs.ts). */
   otherLocks: { path: string; record: string }[];
@@ -62,8 +62,7 @@ if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config.d/\\*\\.conf'
 if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /firewall=/'; else echo firewall=absent; fi
 echo "sshd_ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" { printf "%s ", $2 }')"
 ${fileLine('daemon_json', DAEMON_JSON)}
-d=$(pidof dockerd | cut -d' ' -f1); age=; [ -z "$d" ] || age=$(awk -v s="$(cut -d' ' -f22 /proc/$d/stat)" -v hz="$(getconf CLK_TCK)" '{ printf "%d", $1 - s / hz }' /proc/uptime 2>/dev/null)
-if [ -n "$age" ] && [ -f ${DAEMON_JSON} ] && [ "$(stat -c %Y ${DAEMON_JSON})" -gt $(( $(date +%s) - age )) ]; then echo dockerd_stale=yes; else echo dockerd_stale=no; fi
+if [ -f ${RESTART_PENDING} ]; then echo dockerd_stale=yes; else echo dockerd_stale=no; fi
 ${otherLocks(loginUser)}
 ${swapProbe()}
 ${AUTO_UPGRADE_FILES.map((f, i) => fileLine(`auto_upgrades_${i}`, f.path)).reduce((a, b) => sh`${a}
