@@ -285,7 +285,7 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
         return;
       }
       ctx.progress('restarting dockerd for the new log options (containers with a restart policy come back)');
-      const out = await runChecked(exec, restartDockerUnlessLocked(w.loginUser), 'restarting dockerd', { sudo: true });
+      const out = await runChecked(exec, restartDockerUnlessLocked(), 'restarting dockerd', { sudo: true });
       if (out.split('\n')[0] === 'postponed') postponed(parseOtherLocks(out));
       return;
     }

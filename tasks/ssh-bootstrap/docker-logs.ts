@@ -72,11 +72,13 @@ export function installDaemonJson(candidate: string): Cmd {
 }
 
 /**
- * Prints `lock PATH RECORD` for each hoist deploy lock on the host other than `loginUser`'s own
+ * Prints `lock PATH RECORD` for each hoist deploy lock on the host other than the login's own
  * (this run holds that one): another run, maybe a release mid-way, is working there.
  */
-export function otherLocks(loginUser: string): Cmd {
-  return sh`own=$(getent passwd ${loginUser} | cut -d: -f6); getent passwd | cut -d: -f6 | sort -u | while read -r h; do [ -n "$h" ] && [ "$h" != "$own" ] && [ -L "$h/.hoist/lock" ] && printf 'lock %s %s\\n' "$h/.hoist/lock" "$(readlink "$h/.hoist/lock" | tr -d '\\n' | head -c 300)"; done; true`;
+export function otherLocks(): Cmd {
+  // The account this session logged in as (sudo keeps it in SUDO_USER): the task's input names
+  // SSH_USER for an admin login even when DEPLOY_USER is the one that logged in, so it is read here.
+  return sh`own=$(getent passwd "\${SUDO_USER:-$(id -un)}" | cut -d: -f6); getent passwd | cut -d: -f6 | sort -u | while read -r h; do [ -n "$h" ] && [ "$h" != "$own" ] && [ -L "$h/.hoist/lock" ] && printf 'lock %s %s\\n' "$h/.hoist/lock" "$(readlink "$h/.hoist/lock" | tr -d '\\n' | head -c 300)"; done; true`;
 }
 
 /** The locks otherLocks printed: where, and the holder's record as printable text. */
@@ -96,8 +98,8 @@ export function parseOtherLocks(stdout: string): { path: string; record: string 
  * Docker answers again. Without systemd dockerd is stopped (bounded wait) and started as
  * bootstrap starts it.
  */
-export function restartDockerUnlessLocked(loginUser: string): Cmd {
-  return sh`held=$(${otherLocks(loginUser)}); if [ -n "$held" ]; then echo postponed; printf '%s\\n' "$held"; exit 0; fi
+export function restartDockerUnlessLocked(): Cmd {
+  return sh`held=$(${otherLocks()}); if [ -n "$held" ]; then echo postponed; printf '%s\\n' "$held"; exit 0; fi
 if [ -d /run/systemd/system ]; then systemctl restart docker || exit 1
 else
   for p in $(pidof dockerd); do kill -TERM "$p"; done

@@ -63,7 +63,7 @@ if command -v ufw >/dev/null 2>&1; then ufw status | head -1 | sed 's/^Status: /
 echo "sshd_ports=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "port" { printf "%s ", $2 }')"
 ${fileLine('daemon_json', DAEMON_JSON)}
 if [ -f ${RESTART_PENDING} ]; then echo dockerd_stale=yes; else echo dockerd_stale=no; fi
-${otherLocks(loginUser)}
+${otherLocks()}
 ${swapProbe()}
 ${AUTO_UPGRADE_FILES.map((f, i) => fileLine(`auto_upgrades_${i}`, f.path)).reduce((a, b) => sh`${a}
 ${b}`)}

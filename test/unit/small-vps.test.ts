@@ -55,7 +55,7 @@ test('daemon.json: installed only once dockerd --validate accepts it (where dock
   assert.ok(syntaxOk(install), install);
   assert.match(install, /dockerd --validate --config-file \/etc\/docker\/daemon\.json\.hoist-new/);
   assert.ok(install.indexOf('--validate') < install.indexOf('mv -f'));
-  const restart = restartDockerUnlessLocked('deploy').line;
+  const restart = restartDockerUnlessLocked().line;
   assert.ok(syntaxOk(restart), restart);
   assert.ok(restart.indexOf('echo postponed') < restart.indexOf('systemctl restart docker'), 'the lock check comes first');
   assert.equal(parseOtherLocks('x\nlock /home/other/.hoist/lock {"run":"r1"}\n'), [{ path: '/home/other/.hoist/lock', record: '{"run":"r1"}' }]);
