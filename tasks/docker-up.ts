@@ -20,6 +20,7 @@ import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { releasePhaseDue, runReleasePhase } from './docker-up/release-phase.ts';
+import { buildOutOfMemory, oomKilledServices, runOutOfMemoryNote, slotExitStates } from './docker-up/out-of-memory.ts';
 import { checkPortFree, choosePorts, portsFile, portsRecord, type SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, overrideYaml, slotPaths, type Slot } from './docker-up/slots.ts';
 import type { ShipImage } from '../lib/ship/layers.ts';
@@ -46,6 +47,8 @@ export interface DockerUpWanted {
   /** BUILD: where images are built; with local, the release pipeline's prepare built it here (input.shared.ship). */
   buildWhere: 'host' | 'local' | 'registry';
   commandTimeoutMs: number;
+  /** BUILD_MEMORY in bytes: the memory bound of the build; null: none. */
+  buildMemory: number | null;
 }
 
 export interface DockerUpStep extends Step {
@@ -92,6 +95,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       releaseCommand: s.releaseCommand ?? null,
       buildWhere: s.build,
       commandTimeoutMs: s.commandTimeoutMs,
+      buildMemory: s.buildMemory ?? null,
     };
   },
 
@@ -162,7 +166,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       // The image first (BUILD=local/registry): a transfer that fails leaves the app's data and slots untouched.
       if (step.ship) await bringImage(exec, imageRef(w.app, w.service, step.release), ctx, w);
       const port = step.ports[step.slot];
-      const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose };
+      const slotCmd: SlotCommand = { app: w.app, slot: step.slot, release: step.release, composeFile: w.composeFile, compose: before.compose, ...(w.buildMemory ? { buildMemory: w.buildMemory } : {}) };
       const paths = slotPaths(w.app);
       const env = step.envSha256 ? { path: `${before.home}/apps/${w.app}/shared/.env`, sha256: step.envSha256 } : null;
       await runChecked(exec, sh`cd && mkdir -p ${paths.dir}`, 'making the slots folder');
@@ -176,21 +180,28 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
         if (build) {
           ctx.progress(`building ${step.release}`);
           const built = await exec.exec(cmds.build);
-          if (built.code !== 0) throw ranOutOfRoom(built, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose build of ${step.release} on ${exec.label}`, built.code, built.stderr);
+          if (built.code !== 0) throw ranOutOfRoom(built, before.disk, { app: w.app, release: step.release, live: before.current }) ?? buildOutOfMemory(built, step.release, w.buildMemory ?? undefined) ?? new RemoteCommandError(`docker compose build of ${step.release} on ${exec.label}`, built.code, built.stderr);
           build = false;
         }
         await runReleasePhase(exec, { ...slotCmd, services: data.slotServices }, { service: w.service, command: step.releaseCommand, noDeps: data.slotServices !== undefined }, ctx);
       }
       ctx.progress(`${build ? 'building and starting' : 'starting'} ${step.release} on ${step.slot}`);
       const up = await exec.exec(build ? cmds.up : cmds.upNoBuild);
-      if (up.code !== 0) throw ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ?? new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr);
+      if (up.code !== 0) {
+        throw (
+          ranOutOfRoom(up, before.disk, { app: w.app, release: step.release, live: before.current }) ??
+          buildOutOfMemory(up, step.release, w.buildMemory ?? undefined) ??
+          new RemoteCommandError(`docker compose up of ${step.release} on ${exec.label}`, up.code, up.stderr)
+        );
+      }
       ctx.progress(`waiting for ${step.release} on ${step.slot} to turn healthy`);
       const health = await exec.exec(waitHealthy(w.app, step.slot, port, w.healthPath, w.healthSeconds), { timeoutMs: (w.healthSeconds + 60) * 1000 });
       if (health.code !== 0) {
         const logs = await exec.exec(cmds.logs);
+        const killed = oomKilledServices((await exec.exec(slotExitStates(w.app, step.slot))).stdout);
         await exec.exec(cmds.down);
         throw new UnhealthyReleaseError(
-          `${step.release} did not turn healthy on the ${step.slot} slot (${health.stderr.trim()}); its containers are removed, the live release keeps serving. Last log lines:\n${logs.stdout.trim().split('\n').slice(-20).join('\n')}`,
+          `${step.release} did not turn healthy on the ${step.slot} slot (${health.stderr.trim()})${killed.length ? `: ${runOutOfMemoryNote(killed)}` : ''}; its containers are removed, the live release keeps serving. Last log lines:\n${logs.stdout.trim().split('\n').slice(-20).join('\n')}`,
         );
       }
       await runChecked(exec, writeActiveSlot(w.app, step.slot), 'recording the active slot');

@@ -11,6 +11,10 @@ import { sh } from '../lib/shell-quote.ts';
 import { mergedAuthorizedKeys, SSHD_DROP_IN, sshdDropIn, sudoersContent, sudoersPath } from './ssh-bootstrap/files.ts';
 import { bootstrapProbe, parseBootstrapFact, type BootstrapFact } from './ssh-bootstrap/probe.ts';
 import { applyWatchdog, watchdogSteps, watchdogWanted, type WatchdogStep, type WatchdogWanted } from './ssh-bootstrap/watchdog.ts';
+import { AUTO_UPGRADE_FILES, AUTO_UPGRADES_PACKAGE } from './ssh-bootstrap/auto-upgrades.ts';
+import { DAEMON_JSON, DaemonJsonError, describeLogOptions, installDaemonJson, mergeDaemonJson, parseOtherLocks, restartDockerUnlessLocked, type LogOptions } from './ssh-bootstrap/docker-logs.ts';
+import { ensureSwapCommand, planSwap, SWAPFILE, swapOnCommand, type SwapPlan } from './ssh-bootstrap/swap.ts';
+import { formatBytes } from '../lib/byte-size.ts';
 
 export interface BootstrapWanted {
   user: string;
@@ -21,6 +25,12 @@ export interface BootstrapWanted {
   firewall: 'none' | 'ufw';
   sshPort: number;
   watchdog: WatchdogWanted;
+  /** The account this run logs in as: its own deploy lock is this run's. */
+  loginUser: string;
+  /** DOCKER_LOG_MAX_SIZE/_FILE; null: daemon.json left alone. */
+  dockerLog: LogOptions | null;
+  swap: number | 'auto' | 'off';
+  autoUpgrades: boolean;
 }
 
 type BootstrapStep = Step &
@@ -34,6 +44,10 @@ type BootstrapStep = Step &
     | { kind: 'firewall'; sshPorts: number[] }
     | { kind: 'harden-sshd'; content: string }
     | Omit<WatchdogStep, 'describe'>
+    /** daemon.json's new content (null: as it is) and whether dockerd restarts for it. */
+    | { kind: 'docker-logs'; content: string | null; restart: boolean; heldBy: { path: string; record: string }[] }
+    | { kind: 'swap'; plan: Extract<SwapPlan, { kind: 'ensure' }> }
+    | { kind: 'auto-upgrades'; files: { path: string; content: string }[] }
   );
 
 export class BootstrapError extends HoistError {}
@@ -45,9 +59,9 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   name: 'ssh-bootstrap',
   login: 'admin',
 
-  want({ host }) {
+  want({ host, loginUser }) {
     const s = host.settings;
-    const packages = [...BASE_PACKAGES, ...s.extraPackages, ...(s.firewall === 'ufw' ? ['ufw'] : [])];
+    const packages = [...BASE_PACKAGES, ...s.extraPackages, ...(s.firewall === 'ufw' ? ['ufw'] : []), ...(s.autoUpgrades === 'security' ? [AUTO_UPGRADES_PACKAGE] : [])];
     return {
       user: s.deployUser,
       keys: s.authorizedKeys,
@@ -57,11 +71,15 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
       firewall: s.firewall,
       sshPort: s.sshPort,
       watchdog: watchdogWanted(host),
+      loginUser,
+      dockerLog: s.dockerLog,
+      swap: s.swap,
+      autoUpgrades: s.autoUpgrades === 'security',
     };
   },
 
   probe(w) {
-    return { command: bootstrapProbe(w.user, w.packages, w.watchdog), sudo: true, parse: parseBootstrapFact };
+    return { command: bootstrapProbe(w.user, w.packages, w.loginUser, w.watchdog), sudo: true, parse: parseBootstrapFact };
   },
 
   plan(w, f) {
@@ -96,6 +114,8 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     if (!f.user.groups.includes('docker')) steps.push({ kind: 'docker-group', describe: `add ${w.user} to the docker group` });
     const stopped = (['docker', 'caddy', 'cron'] as const).filter((s) => f.services[s] !== 'running');
     if (stopped.length) steps.push({ kind: 'start-services', services: stopped, describe: `start and enable ${stopped.join(', ')}` });
+    const health = planHealth(w, f);
+    steps.push(...health.steps);
     if (w.firewall === 'ufw' && f.firewall !== 'active') {
       // sshd's own port(s): SSH_PORT is where hoist connects, which a NAT or port forward in front
       // of the host may map to another port; allowing only SSH_PORT there would lock everyone out.
@@ -120,7 +140,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
     steps.push(...watchdogSteps(w.watchdog, f.watchdog, home));
     // Ubuntu: accepted, untested; said where the user looks (the plan, and the run's warnings in apply).
     const untested = untestedSystemNote(f.os);
-    if (!steps.length) return { changes: false, reason: `${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened${untested ? `. Note: ${untested}` : ''}` };
+    if (!steps.length) return { changes: false, reason: [`${w.user} ready, ${w.packages.length} packages installed, docker/caddy/cron running, sshd hardened`, ...health.notes, ...(untested ? [`Note: ${untested}`] : [])].join('; ') };
     if (untested) steps[0] = { ...steps[0]!, describe: `${steps[0]!.describe} (note: ${untested})` };
     return {
       changes: true,
@@ -129,6 +149,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
         { path: `${home}/.ssh/authorized_keys`, before: f.authorizedKeys, after: keys },
         { path: sudoersPath(w.user), before: f.sudoers, after: w.sudoers },
         { path: SSHD_DROP_IN, before: f.sshdDropIn, after: w.sshdDropIn },
+        ...health.files,
       ].filter((file) => file.before !== file.after),
     };
   },
@@ -156,7 +177,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   async rollback(exec, ctx) {
     const { wanted: w, before } = ctx;
     if (hardeningProven.has(ctx)) return;
-    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages, w.watchdog), { sudo: true }));
+    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages, w.loginUser, w.watchdog), { sudo: true }));
     const home = before.user.home || `/home/${w.user}`;
     const putBack: string[] = [];
     const step = async (what: string, run: () => Promise<void>) => {
@@ -264,7 +285,93 @@ async function applyStep(exec: Executor, step: BootstrapStep, ctx: ApplyContext<
     case 'watchdog':
       await applyWatchdog(exec, step, w.watchdog);
       return;
+    case 'docker-logs': {
+      if (step.content !== null) {
+        const candidate = `${DAEMON_JSON}.hoist-new`;
+        await runChecked(exec, sh`mkdir -p /etc/docker`, 'making /etc/docker', { sudo: true });
+        await exec.upload(candidate, step.content, { mode: 0o644, owner: 'root:root', sudo: true });
+        await runChecked(exec, installDaemonJson(candidate), `checking and installing ${DAEMON_JSON}`, { sudo: true });
+      }
+      const postponed = (locks: { path: string; record: string }[]) =>
+        (ctx.warn ?? ctx.progress)(`${DAEMON_JSON} has the new log options, but dockerd was not restarted: ${lockWords(locks)}. The next bootstrap after that run restarts it`);
+      if (!step.restart) {
+        if (step.heldBy.length) postponed(step.heldBy);
+        return;
+      }
+      ctx.progress('restarting dockerd for the new log options (containers with a restart policy come back)');
+      const out = await runChecked(exec, restartDockerUnlessLocked(), 'restarting dockerd', { sudo: true });
+      if (out.split('\n')[0] === 'postponed') postponed(parseOtherLocks(out));
+      return;
+    }
+    case 'swap': {
+      await runChecked(exec, ensureSwapCommand(step.plan), `making ${SWAPFILE}`, { sudo: true });
+      const on = await exec.exec(swapOnCommand(), { sudo: true });
+      if (on.code !== 0) {
+        (ctx.warn ?? ctx.progress)(`${SWAPFILE} (${formatBytes(step.plan.size)}) and its /etc/fstab line are in place, but the kernel refused to turn it on (${on.stderr.trim() || `exit ${on.code}`}): a container VPS, or a filesystem that cannot hold swap, cannot use a swapfile. Fix: ask the provider for swap or more memory, or set SWAP_SIZE=off`);
+      }
+      return;
+    }
+    case 'auto-upgrades':
+      for (const file of step.files) await exec.upload(file.path, file.content, { mode: 0o644, owner: 'root:root', sudo: true });
+      return;
   }
+}
+
+/** Other runs' deploy locks, in words. */
+function lockWords(locks: { path: string; record: string }[]): string {
+  return `another hoist run holds ${locks.map((l) => `${l.path} (${l.record})`).join(', ')}, maybe a release mid-way`;
+}
+
+/**
+ * What keeps a small VPS healthy (issue #19 item 4): Docker's log rotation, swap, security
+ * updates. Steps, the files the dry run shows, and notes for the no-op reason.
+ */
+function planHealth(w: BootstrapWanted, f: BootstrapFact): { steps: BootstrapStep[]; files: { path: string; before: string | null; after: string | null }[]; notes: string[] } {
+  const steps: BootstrapStep[] = [];
+  const files: { path: string; before: string | null; after: string | null }[] = [];
+  const notes: string[] = [];
+  if (w.dockerLog) {
+    let merged;
+    try {
+      merged = mergeDaemonJson(f.daemonJson, w.dockerLog);
+    } catch (e) {
+      if (e instanceof DaemonJsonError) throw new BootstrapError(e.message);
+      throw e;
+    }
+    if (merged.kind === 'other-driver') notes.push(`Docker logs left to its log-driver ${merged.driver} (${DAEMON_JSON})`);
+    else {
+      const content = merged.kind === 'write' ? merged.content : null;
+      // dockerd runs by then (apt starts it on a systemd host before the file is there; the
+      // start-services step does elsewhere): a restart for a change it has not read.
+      const wantsRestart = content !== null || f.dockerdStale;
+      const locked = wantsRestart && f.otherLocks.length > 0;
+      if (content !== null || (wantsRestart && !locked)) {
+        const restart = wantsRestart && !locked;
+        steps.push({
+          kind: 'docker-logs',
+          content,
+          restart,
+          heldBy: locked ? f.otherLocks : [],
+          describe: `${content !== null ? `Docker's container logs rotated (${describeLogOptions(w.dockerLog)}) in ${DAEMON_JSON}, checked by dockerd` : `dockerd has not read ${DAEMON_JSON} yet`}${restart ? '; restart dockerd (containers with a restart policy come back; the options apply to containers created from now on: each app\'s next release)' : locked ? `; dockerd NOT restarted: ${lockWords(f.otherLocks)}` : ''}`,
+        });
+        if (content !== null) files.push({ path: DAEMON_JSON, before: f.daemonJson, after: content });
+      } else if (locked) notes.push(`dockerd has not read ${DAEMON_JSON} yet and is not restarted: ${lockWords(f.otherLocks)}`);
+      else notes.push(`Docker logs rotated (${describeLogOptions(w.dockerLog)})`);
+    }
+  }
+  const swap = planSwap(w.swap, f.swap);
+  if (swap.kind === 'ensure') {
+    steps.push({ kind: 'swap', plan: swap, describe: `${swap.recreate ? `make ${SWAPFILE} of ${formatBytes(swap.size)} (${swap.why}), mode 600` : `${SWAPFILE} mode 600`}${swap.fstab !== null ? ', add it to /etc/fstab' : ''}, turn it on` });
+    if (swap.fstab !== null) files.push({ path: '/etc/fstab', before: f.swap.fstab, after: swap.fstab });
+  } else notes.push(swap.why);
+  if (w.autoUpgrades) {
+    const changed = AUTO_UPGRADE_FILES.filter((file) => f.autoUpgradeFiles[file.path] !== file.content);
+    if (changed.length) {
+      steps.push({ kind: 'auto-upgrades', files: changed.map((x) => ({ path: x.path, content: x.content })), describe: 'unattended-upgrades: security updates daily, never an automatic reboot (AUTO_UPGRADES=security)' });
+      files.push(...changed.map((x) => ({ path: x.path, before: f.autoUpgradeFiles[x.path] ?? null, after: x.content })));
+    } else notes.push('security updates unattended');
+  }
+  return { steps, files, notes };
 }
 
 /** Install, check with sshd -t, reload, then prove a fresh deploy login; else put back and reload. */

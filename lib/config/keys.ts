@@ -1,7 +1,7 @@
 // The documented settings, one entry each. This table is the schema: the loader rejects any key
 // not listed here, `.env.example` is checked against it by a test, and every error names the
 // entry's fix. Later pipelines add their keys here.
-import { byteSizeProblem } from '../byte-size.ts';
+import { byteSizeProblem, parseByteSize } from '../byte-size.ts';
 import { CADDY_EXTRA_DIRECTIVES, caddyExtraProblem } from './caddy-extra.ts';
 import { parseRepoUrl } from './repo-url.ts';
 import {
@@ -224,6 +224,35 @@ export const KEYS: readonly KeyDef[] = [
     fix: 'set SSHD_OPTIONS to directives like "MaxAuthTries 3; ClientAliveInterval 300" (no Match blocks)',
   },
   {
+    key: 'DOCKER_LOG_MAX_SIZE',
+    doc: "Docker's container logs are rotated at this size (json-file max-size in /etc/docker/daemon.json, merged with your other keys; dockerd restarts when it changes, never while a release runs). Applies to containers created after the change (the next release). off: hoist leaves daemon.json alone.",
+    default: '10m',
+    problem: (v) => (v === 'off' || /^[1-9]\d{0,5}[kmg]$/.test(v) ? null : 'is not a size Docker takes for logs (a number with k, m or g, e.g. 10m) or off'),
+    fix: 'set DOCKER_LOG_MAX_SIZE to a size such as 10m or 100m, or off to leave /etc/docker/daemon.json alone',
+  },
+  {
+    key: 'DOCKER_LOG_MAX_FILE',
+    doc: 'How many rotated log files Docker keeps per container (json-file max-file), with DOCKER_LOG_MAX_SIZE.',
+    default: '3',
+    problem: (v) => positiveIntProblem(v, 100),
+    fix: 'set DOCKER_LOG_MAX_FILE to a number from 1 to 100, e.g. 3',
+  },
+  {
+    key: 'SWAP_SIZE',
+    doc: 'A swapfile (/swapfile, mode 600, in /etc/fstab) of this size (e.g. 2G). Empty: 2G when the host has less than 2 GiB of memory and no swap (1G when the disk is short). 0 or off: hoist creates none and leaves swap alone.',
+    perHost: true,
+    problem: swapSizeProblem,
+    fix: 'set SWAP_SIZE to a size from 64M to 64G (e.g. 2G), 0 or off for no swapfile, or leave it empty for the automatic choice',
+  },
+  {
+    key: 'AUTO_UPGRADES',
+    doc: 'security: unattended-upgrades installs security updates every day, and never reboots the host by itself. off: hoist does not touch the host\'s setup.',
+    default: 'off',
+    perHost: true,
+    problem: (v) => (v === 'off' || v === 'security' ? null : 'is neither off nor security'),
+    fix: 'set AUTO_UPGRADES to security or off',
+  },
+  {
     key: 'APP_CRONTAB',
     doc: "Crontab file inside the app's repo (e.g. deploy/crontab), read from the live release; its jobs run the release's code through ~/apps/APP_NAME/current. Use this or CRON_FILE.",
     problem: (v) => repoPathProblem(v),
@@ -297,6 +326,12 @@ export const KEYS: readonly KeyDef[] = [
     doc: 'With BUILD=registry, the password or token of REGISTRY_USER. Sent to docker login on standard input only; never printed. In CI, give it as an environment variable.',
     secret: true,
     fix: 'set REGISTRY_PASSWORD (in CI: a secret in the environment) when REGISTRY_USER is set',
+  },
+  {
+    key: 'BUILD_MEMORY',
+    doc: "Memory bound of each image build on the host (e.g. 1G): a build step that needs more is stopped as out of memory instead of pushing the whole VPS into the kernel's OOM killer. Compose v2 then builds with Docker's classic builder (BuildKit ignores the bound). Empty: no bound.",
+    problem: (v) => byteSizeProblem(v) ?? (parseByteSize(v) < 6 * 1024 * 1024 ? 'is below 6M, the least Docker takes' : null),
+    fix: 'set BUILD_MEMORY to a size such as 1G or 768M, or leave it empty',
   },
   {
     key: 'COMPOSE_FILE',
@@ -418,6 +453,15 @@ export const KEYS: readonly KeyDef[] = [
 function repoPathProblem(v: string): string | null {
   if (!/^[A-Za-z0-9._/-]+$/.test(v) || v.split('/').includes('..') || v.startsWith('/')) return 'is not a relative path inside the repo';
   return v.split('/').includes('.env') ? "names the app's .env (secrets), which hoist links into every release" : null;
+}
+
+/** SWAP_SIZE: empty (automatic), 0 / off, or a size from 64 MiB to 64 GiB. */
+function swapSizeProblem(v: string): string | null {
+  if (v === 'off' || v === '0') return null;
+  const problem = byteSizeProblem(v);
+  if (problem) return `${problem}, nor 0 or off`;
+  const bytes = parseByteSize(v);
+  return bytes < 64 * 1024 ** 2 ? 'is below 64M' : bytes > 64 * 1024 ** 3 ? 'is above 64G' : null;
 }
 
 export const KEY_BY_NAME = new Map(KEYS.map((k) => [k.key, k]));

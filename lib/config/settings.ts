@@ -67,6 +67,13 @@ export interface Settings {
   backupKeep: number;
   /** BACKUP_IMAGE: the throwaway containers that read and write volumes for backup and restore. */
   backupImage: string;
+  /** Docker's container log rotation (DOCKER_LOG_MAX_SIZE/_FILE); null: off, daemon.json left alone. */
+  dockerLog: { maxSize: string; maxFile: number } | null;
+  /** SWAP_SIZE: bytes of /swapfile, 'auto' (empty: by memory), or 'off'. */
+  swap: number | 'auto' | 'off';
+  autoUpgrades: 'off' | 'security';
+  /** BUILD_MEMORY in bytes: the memory bound of host builds. */
+  buildMemory?: number;
   /** BUILD_MIN_FREE in bytes; absent: docker-up's rule (tasks/docker-up/disk.ts). */
   buildMinFree?: number;
   composeFile?: string;
@@ -197,6 +204,10 @@ export function buildSettings(raw: RawSettings): Settings {
     keepReleases: Number(must('KEEP_RELEASES').value),
     backupKeep: Number(must('BACKUP_KEEP').value),
     backupImage: must('BACKUP_IMAGE').value,
+    dockerLog: must('DOCKER_LOG_MAX_SIZE').value === 'off' ? null : { maxSize: must('DOCKER_LOG_MAX_SIZE').value, maxFile: Number(must('DOCKER_LOG_MAX_FILE').value) },
+    swap: swapSetting(optional('SWAP_SIZE')?.value),
+    autoUpgrades: must('AUTO_UPGRADES').value as 'off' | 'security',
+    ...(optional('BUILD_MEMORY') ? { buildMemory: parseByteSize(optional('BUILD_MEMORY')!.value) } : {}),
     ...(optional('BUILD_MIN_FREE') ? { buildMinFree: parseByteSize(optional('BUILD_MIN_FREE')!.value) } : {}),
     ...(compose ? { composeFile: compose.value } : {}),
     build,
@@ -216,6 +227,11 @@ export function buildSettings(raw: RawSettings): Settings {
     notifyFormat: must('NOTIFY_FORMAT').value as Settings['notifyFormat'],
     alertDiskFree: parseByteSize(must('ALERT_DISK_FREE').value),
   };
+}
+
+function swapSetting(v: string | undefined): Settings['swap'] {
+  if (v === undefined) return 'auto';
+  return v === 'off' || v === '0' ? 'off' : parseByteSize(v);
 }
 
 /** ACME_CA_ROOT only with ACME_CA (it is that directory's TLS root), and a file holding a PEM certificate. */

@@ -16,6 +16,7 @@ import { PART_END, releaseVolumesProbe, stateUp, type SlotCommand } from './comm
 import type { DockerUpFact } from './probe.ts';
 import { projectOf, slotPaths } from './slots.ts';
 import { createNetworkCommand, networkOverrideYaml, planStateful, stateOverrideYaml, stateProject, stateReleaseFile, waitStateRunning } from './stateful.ts';
+import { checkPublishedPorts } from './published-ports.ts';
 import { applyVolumesCommand, parseVolumesRecord, planVolumes, readComposeConfig, volumesFile, volumesOverrideYaml } from './volumes.ts';
 
 export interface AppData {
@@ -45,12 +46,13 @@ export async function prepareAppData(exec: Executor, c: SlotCommand, o: { servic
   if (r.code !== 0) throw new RemoteCommandError(`reading the compose configuration of ${c.release} on ${exec.label}`, r.code, r.stderr);
   const [record = '', stateRelease = '', names = '', ...config] = r.stdout.split(`${PART_END}\n`);
   const release = readComposeConfig(await parseYaml(config.join(`${PART_END}\n`)), projectOf(c.app, c.slot), `${before.home}/apps/${c.app}/releases/${c.release}`);
-  // Both plans before anything is made: a refused compose file changes nothing on the host.
+  // Every check and plan before anything is made: a refused compose file changes nothing on the host.
+  const portNotes = checkPublishedPorts(release.services, o.service);
   const stateful = planStateful(release, o.service);
   const volumes = planVolumes({ app: c.app, active: before.active, release, record: parseVolumesRecord(record), existing: new Set(names.split('\n').map((n) => n.trim()).filter(Boolean)) });
   const made = applyVolumesCommand(c.app, volumes);
   if (made) await runChecked(exec, made, `making the volumes of ${c.app} and recording them in ~/${volumesFile(c.app)}`);
-  for (const note of volumes.notes) (ctx.warn ?? ctx.progress)(note);
+  for (const note of [...portNotes, ...volumes.notes]) (ctx.warn ?? ctx.progress)(note);
   const overrideLines = [...volumesOverrideYaml(volumes.pins), ...networkOverrideYaml(c.app, stateful)];
   if (!stateful.stateful.length) return { overrideLines, slotServices: undefined };
 

@@ -22,6 +22,8 @@ export interface SlotCommand {
    * too. Absent: every service of the file, as compose would.
    */
   services?: string[];
+  /** BUILD_MEMORY in bytes: the memory bound of the build. */
+  buildMemory?: number;
 }
 
 /**
@@ -69,6 +71,18 @@ export function releasePhaseRun(c: SlotCommand, service: string, command: string
   return sh`${inRelease(c, sh`run --rm -T${noDeps ? sh` --no-deps` : sh``} ${service} sh -c ${command}`)} 2>&1`;
 }
 
+/**
+ * The release's build on its own. BUILD_MEMORY bounds each build container (`--memory`, which
+ * compose v1 and v2 both take); BuildKit, compose v2's builder, ignores that bound, so with one
+ * compose v2 builds with Docker's classic builder (DOCKER_BUILDKIT=0).
+ */
+function buildCommand(c: SlotCommand, services: Cmd): Cmd {
+  const memory = c.buildMemory ? sh` --memory ${`${Math.floor(c.buildMemory / 1024 ** 2)}m`}` : sh``;
+  const force = c.compose === 'v1' ? sh` --force-rm` : sh``;
+  const build = inRelease(c, sh`build${force}${memory}${services}`);
+  return c.compose === 'v2' && c.buildMemory ? sh`export DOCKER_BUILDKIT=0; ${build}` : build;
+}
+
 export const slotCommands = (c: SlotCommand) => {
   const only = c.services ? sh` --no-deps ${c.services}` : sh``;
   const buildOnly = c.services ? sh` ${c.services}` : sh``;
@@ -78,9 +92,9 @@ export const slotCommands = (c: SlotCommand) => {
      * Docker's classic builder, which keeps the container of a failed step, and with it all that
      * step wrote: a build that ran out of disk would leave the disk full. `build --force-rm` removes it.
      */
-    up: c.compose === 'v1' ? sh`(${inRelease(c, sh`build --force-rm${buildOnly}`)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans${only}`)})` : inRelease(c, sh`up -d --build --remove-orphans${only}`),
+    up: c.compose === 'v1' || c.buildMemory ? sh`(${buildCommand(c, buildOnly)}) && (${inRelease(c, sh`up -d --no-build --remove-orphans${only}`)})` : inRelease(c, sh`up -d --build --remove-orphans${only}`),
     /** Builds the release's images only (the release phase runs between the build and the start). */
-    build: inRelease(c, sh`build${c.compose === 'v1' ? sh` --force-rm` : sh``}${buildOnly}`),
+    build: buildCommand(c, buildOnly),
     /** Starts the slot from images built before: a rollback needs no build. */
     upNoBuild: inRelease(c, sh`up -d --no-build --remove-orphans${only}`),
     logs: inRelease(c, sh`logs --no-color --tail 40`),

@@ -26,6 +26,7 @@
 import { HoistError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { projectOf, type Slot } from './slots.ts';
+import { publishedPorts, type PublishedPort } from './published-ports.ts';
 
 /** Where the record of an app's volumes lives, relative to the deploy user's home. */
 export const volumesFile = (app: string) => `apps/${app}/volumes`;
@@ -69,6 +70,10 @@ export interface ServiceInfo {
   restart: string | null;
   /** Named volumes it mounts (keys of the top-level volumes:). */
   namedVolumes: string[];
+  /** Its `ports:` (docker-up/published-ports.ts). */
+  ports: PublishedPort[];
+  /** `x-hoist: {public: true}`: its ports are meant to be reached from outside. */
+  public: boolean;
   /** `x-hoist: {backup: {dump, restore}}`: how `hoist backup` / `hoist restore` take and put back its data (lib/backup). */
   backup?: ServiceBackup | string;
 }
@@ -99,7 +104,7 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
   const inside = releaseDir.endsWith('/') ? releaseDir : `${releaseDir}/`;
   const keys = new Set(Object.keys(top.volumes ?? {}));
   for (const [service, raw] of Object.entries(top.services ?? {})) {
-    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; restart?: unknown; 'x-hoist'?: unknown };
+    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; restart?: unknown; ports?: unknown; 'x-hoist'?: unknown };
     const namedVolumes: string[] = [];
     for (const m of def.volumes ?? []) {
       const bind = bindOf(m);
@@ -107,9 +112,18 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       const named = namedVolumeOf(m);
       if (named && keys.has(named)) namedVolumes.push(named);
     }
-    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown; backup?: unknown };
+    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown; backup?: unknown; public?: unknown };
     const backup = x.backup === undefined ? undefined : backupOf(x.backup);
-    services.push({ name: service, stateful: typeof x.stateful === 'boolean' ? x.stateful : null, image: typeof def.image === 'string' ? def.image : null, restart: typeof def.restart === 'string' ? def.restart : null, namedVolumes, ...(backup !== undefined ? { backup } : {}) });
+    services.push({
+      name: service,
+      stateful: typeof x.stateful === 'boolean' ? x.stateful : null,
+      image: typeof def.image === 'string' ? def.image : null,
+      restart: typeof def.restart === 'string' ? def.restart : null,
+      namedVolumes,
+      ports: publishedPorts(def.ports),
+      public: x.public === true,
+      ...(backup !== undefined ? { backup } : {}),
+    });
   }
   return { volumes, binds, services };
 }

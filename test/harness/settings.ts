@@ -41,6 +41,9 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     caddyExtra: [],
     notifyFormat: 'json',
     alertDiskFree: 1024 ** 3,
+    dockerLog: { maxSize: '10m', maxFile: 3 },
+    swap: 'auto',
+    autoUpgrades: 'off',
     ...overrides,
   };
 }

@@ -57,6 +57,11 @@ export interface StartOptions {
    */
   init?: 'systemd';
   os?: SystemdOs;
+  /**
+   * A memory bound for the host container (`docker run --memory`, e.g. '1536m'): a small VPS. Its
+   * /proc/meminfo still shows the machine's memory; the bound is its cgroup's memory.max.
+   */
+  memory?: string;
 }
 
 const DOCKER_INSIDE_FLAGS = [
@@ -99,7 +104,8 @@ export class Testbed {
     const systemd = opts.init === 'systemd';
     const extra = systemd ? [...DOCKER_INSIDE_FLAGS, ...SYSTEMD_FLAGS] : opts.dockerInside ? DOCKER_INSIDE_FLAGS : [];
     const publish = systemd ? `127.0.0.1:${await freeLoopbackPort()}:22` : '127.0.0.1::22';
-    await docker('run', '-d', '--name', container, '--hostname', name, ...testLabels(), ...extra, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', publish, image);
+    const memory = opts.memory ? ['--memory', opts.memory] : [];
+    await docker('run', '-d', '--name', container, '--hostname', name, ...testLabels(), ...extra, ...memory, '-e', `HOIST_TEST_ROOT_KEY=${publicKey}`, '-p', publish, image);
     const port = Number((await docker('port', container, '22/tcp')).split('\n')[0]!.split(':').pop());
     await waitForSshBanner(port, systemd ? 120_000 : 20_000);
     const sh = (script: string, user = 'root', stdin?: string) => dockerSh(container, script, user, stdin);

@@ -82,6 +82,15 @@ interface BadCase {
 }
 
 const BAD: BadCase[] = [
+  // a small VPS's health (issue #19 item 4): checked before connecting, named with the fix
+  { name: 'DOCKER_LOG_MAX_SIZE 10MB', env: `${OK}DOCKER_LOG_MAX_SIZE=10MB\n`, key: 'DOCKER_LOG_MAX_SIZE', value: '10MB', kind: 'config', contains: ['set DOCKER_LOG_MAX_SIZE to a size such as 10m'] },
+  { name: 'DOCKER_LOG_MAX_FILE 0', env: `${OK}DOCKER_LOG_MAX_FILE=0\n`, key: 'DOCKER_LOG_MAX_FILE', value: '0', kind: 'config' },
+  { name: 'SWAP_SIZE lots', env: `${OK}SWAP_SIZE=lots\n`, key: 'SWAP_SIZE', value: 'lots', kind: 'config', contains: ['0 or off'] },
+  { name: 'SWAP_SIZE 1M (too small)', env: `${OK}SWAP_SIZE=1M\n`, key: 'SWAP_SIZE', value: '1M', kind: 'config', contains: ['is below 64M'] },
+  { name: 'SWAP_SIZE 100G (too large)', env: `${OK}SWAP_SIZE=100G\n`, key: 'SWAP_SIZE', value: '100G', kind: 'config', contains: ['is above 64G'] },
+  { name: 'AUTO_UPGRADES all', env: `${OK}AUTO_UPGRADES=all\n`, key: 'AUTO_UPGRADES', value: 'all', kind: 'config', contains: ['set AUTO_UPGRADES to security or off'] },
+  { name: 'BUILD_MEMORY 1M (below Docker\'s least)', env: `${OK}BUILD_MEMORY=1M\n`, key: 'BUILD_MEMORY', value: '1M', kind: 'config', contains: ['below 6M'] },
+  { name: 'BUILD_MEMORY half', env: `${OK}BUILD_MEMORY=half\n`, key: 'BUILD_MEMORY', value: 'half', kind: 'config' },
   // unknown keys
   { name: 'typo SSH_PROT', env: `${OK}SSH_PROT=22\n`, key: 'SSH_PROT', value: '22', kind: 'config', contains: ['did you mean SSH_PORT'] },
   { name: 'unknown key without a near match', env: `${OK}FROBNICATE=yes\n`, key: 'FROBNICATE', value: 'yes', kind: 'config', contains: ['.env.example'] },
@@ -436,6 +445,9 @@ test('a minimal .env gives the documented defaults', () => {
     caddyExtra: [],
     notifyFormat: 'json',
     alertDiskFree: 1024 ** 3,
+    dockerLog: { maxSize: '10m', maxFile: 3 },
+    swap: 'auto',
+    autoUpgrades: 'off',
   });
 });
 
@@ -485,6 +497,11 @@ test('every setting given in .env is used', () => {
     'NOTIFY_URL=https://hooks.example.com/services/T0/B0/x',
     'NOTIFY_FORMAT=slack',
     'ALERT_DISK_FREE=500M',
+    'DOCKER_LOG_MAX_SIZE=50m',
+    'DOCKER_LOG_MAX_FILE=5',
+    'SWAP_SIZE=1.5G',
+    'AUTO_UPGRADES=security',
+    'BUILD_MEMORY=768M',
     '',
   ].join('\n');
   const [h] = load(env).hosts;
@@ -533,7 +550,18 @@ test('every setting given in .env is used', () => {
     notifyUrl: 'https://hooks.example.com/services/T0/B0/x',
     notifyFormat: 'slack',
     alertDiskFree: 500 * 1024 ** 2,
+    dockerLog: { maxSize: '50m', maxFile: 5 },
+    swap: 1.5 * 1024 ** 3,
+    autoUpgrades: 'security',
+    buildMemory: 768 * 1024 ** 2,
   });
+});
+
+test('DOCKER_LOG_MAX_SIZE=off leaves daemon.json alone; SWAP_SIZE 0 and off are the same', () => {
+  assert.is(load(`${OK}DOCKER_LOG_MAX_SIZE=off\n`).hosts[0]!.settings.dockerLog, null);
+  assert.is(load(`${OK}SWAP_SIZE=0\n`).hosts[0]!.settings.swap, 'off');
+  assert.is(load(`${OK}SWAP_SIZE=off\n`).hosts[0]!.settings.swap, 'off');
+  assert.is(load(`${OK}SWAP_SIZE=\n`).hosts[0]!.settings.swap, 'auto');
 });
 
 test('SSH_JUMP without a port defaults to 22; empty optional keys are unset', () => {

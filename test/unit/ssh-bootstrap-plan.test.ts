@@ -8,6 +8,7 @@ import { sshBootstrap, BootstrapError, type BootstrapWanted } from '../../tasks/
 import { parseBootstrapFact, type BootstrapFact } from '../../tasks/ssh-bootstrap/probe.ts';
 import { SSHD_DROP_IN, sshdDropIn, sudoersContent } from '../../tasks/ssh-bootstrap/files.ts';
 import { emptyWatchdogFact, installedWatchdogFact } from '../../tasks/ssh-bootstrap/watchdog.ts';
+import { PERIODIC_FILE, POLICY_FILE } from '../../tasks/ssh-bootstrap/auto-upgrades.ts';
 import { RemoteCommandError } from '../../lib/errors.ts';
 import type { Settings } from '../../lib/config/settings.ts';
 import type { FileChange, Probe, RemoteProbe, TaskInput } from '../../lib/engine/task.ts';
@@ -127,6 +128,18 @@ const HALF_DONE = [
   '',
 ].join('\n');
 
+/** What a fact has of the health parts (docker-logs, swap, auto-upgrades) when the probe printed none of their lines. */
+const NO_HEALTH_LINES = {
+  daemonJson: null,
+  dockerdStale: false,
+  otherLocks: [],
+  swap: { memTotal: 0, memLimit: null, swapTotal: 0, file: null, active: false, fstab: '', diskFree: 0 },
+  autoUpgradeFiles: { [PERIODIC_FILE]: null, [POLICY_FILE]: null },
+} satisfies Partial<BootstrapFact>;
+
+/** hoist's log rotation at the defaults, as bootstrap writes it. */
+const READY_DAEMON_JSON = '{\n  "log-opts": {\n    "max-size": "10m",\n    "max-file": "3"\n  }\n}\n';
+
 /** A host hoist already bootstrapped. */
 const READY = [
   'os=debian 12',
@@ -157,6 +170,17 @@ const READY = [
   'sshd permitrootlogin no',
   'sshd pubkeyauthentication yes',
   'firewall=absent',
+  `file:daemon_json=${b64(READY_DAEMON_JSON)}`,
+  'dockerd_stale=no',
+  'mem_total_kb=4194304',
+  'swap_total_kb=0',
+  'mem_limit=',
+  'swapfile=-',
+  'swap_active=no',
+  'file:fstab=',
+  'disk_free_kb=20971520',
+  'file:auto_upgrades_0=-',
+  'file:auto_upgrades_1=-',
   '',
 ].join('\n');
 
@@ -188,6 +212,7 @@ test('parse: a fresh Debian 12 host', () => {
     firewall: 'absent',
     sshdPorts: [2222, 22],
     watchdog: emptyWatchdogFact(),
+    ...NO_HEALTH_LINES,
   } satisfies BootstrapFact);
 });
 
@@ -207,6 +232,7 @@ test('parse: a half-done host (only "installed" packages count; files decoded by
     firewall: 'inactive',
     sshdPorts: [],
     watchdog: emptyWatchdogFact(),
+    ...NO_HEALTH_LINES,
   } satisfies BootstrapFact);
 });
 
@@ -226,6 +252,11 @@ test('parse: a ready host', () => {
     firewall: 'absent',
     sshdPorts: [],
     watchdog: emptyWatchdogFact(),
+    daemonJson: READY_DAEMON_JSON,
+    dockerdStale: false,
+    otherLocks: [],
+    swap: { memTotal: 4 * 1024 ** 3, memLimit: null, swapTotal: 0, file: null, active: false, fstab: '', diskFree: 20 * 1024 ** 3 },
+    autoUpgradeFiles: { [PERIODIC_FILE]: null, [POLICY_FILE]: null },
   } satisfies BootstrapFact);
 });
 
@@ -257,10 +288,10 @@ test('parse: a non-zero exit is a RemoteCommandError carrying the code and stder
 test('parse + plan: the recorded fresh host needs every step; the half-done one only what is left', () => {
   const w = wantFor();
   const fresh = sshBootstrap.plan(w, parseBootstrapFact(ok(FRESH_DEBIAN_12)));
-  assert.equal(fresh.changes && fresh.steps.map((s) => s.kind), ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd', 'watchdog']);
+  assert.equal(fresh.changes && fresh.steps.map((s) => s.kind), ['create-user', 'authorized-keys', 'sudoers', 'install-packages', 'docker-group', 'start-services', 'docker-logs', 'harden-sshd', 'watchdog']);
   assert.equal(step(fresh, 'install-packages').packages, ['docker.io', 'caddy', 'git']);
   const half = sshBootstrap.plan(w, parseBootstrapFact(ok(HALF_DONE)));
-  assert.equal(half.changes && half.steps.map((s) => s.kind), ['sudoers', 'install-packages', 'docker-group', 'start-services', 'harden-sshd', 'watchdog']);
+  assert.equal(half.changes && half.steps.map((s) => s.kind), ['sudoers', 'install-packages', 'docker-group', 'start-services', 'docker-logs', 'harden-sshd', 'watchdog']);
   assert.equal(step(half, 'install-packages').packages, ['caddy']);
   assert.is(step(half, 'install-packages').compose, false); // v1 is a compose
   assert.equal(step(half, 'start-services').services, ['caddy']);
@@ -288,6 +319,11 @@ function readyFact(w: BootstrapWanted): BootstrapFact {
     firewall: w.firewall === 'ufw' ? 'active' : 'absent',
     sshdPorts: [22],
     watchdog: installedWatchdogFact(w.watchdog, false),
+    daemonJson: READY_DAEMON_JSON,
+    dockerdStale: false,
+    otherLocks: [],
+    swap: { memTotal: 4 * 1024 ** 3, memLimit: null, swapTotal: 0, file: null, active: false, fstab: '', diskFree: 20 * 1024 ** 3 },
+    autoUpgradeFiles: { [PERIODIC_FILE]: null, [POLICY_FILE]: null },
   };
 }
 
@@ -386,7 +422,7 @@ const cases: Case[] = [
     files: [],
     check: (plan) => assert.equal(step(plan, 'firewall').sshPorts, [2222]),
   },
-  { name: 'ready host: nothing to do, and why', reason: /^deploy ready, 6 packages installed, docker\/caddy\/cron running, sshd hardened$/ },
+  { name: 'ready host: nothing to do, and why', reason: /^deploy ready, 6 packages installed, docker\/caddy\/cron running, sshd hardened; Docker logs rotated \(json-file max-size 10m, max-file 3\); no swapfile needed \(4.00 GiB of memory\)$/ },
   { name: 'ready host with compose v1: still ready', change: (f) => (f.compose = 'v1'), reason: /deploy ready/ },
   { name: 'ready host with FIREWALL=ufw active: ready, counting ufw', settings: { firewall: 'ufw' }, reason: /7 packages installed/ },
   {
