@@ -12,7 +12,7 @@ import type { Executor } from '../lib/exec/executor.ts';
 import { isReleaseName, parseReleaseName, SHORT_SHA } from '../lib/release/layout.ts';
 import { releaseTargetOf } from '../lib/release/target.ts';
 import { sh } from '../lib/shell-quote.ts';
-import { retagImages, slotCommands, stopProject, waitHealthy, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
+import { retagImages, slotCommands, stopProject, waitHealthy, watchFile, writeActiveSlot, type SlotCommand } from './docker-up/commands.ts';
 import { prepareAppData } from './docker-up/app-data.ts';
 import { appImageNameProblem, imageRef, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
@@ -47,6 +47,8 @@ export interface DockerUpWanted {
   /** BUILD: where images are built; with local, the release pipeline's prepare built it here (input.shared.ship). */
   buildWhere: 'host' | 'local' | 'registry';
   commandTimeoutMs: number;
+  /** ~/apps/APP/watch for the host's watchdog (commands.ts watchFile), written with the active slot. */
+  watch: string;
   /** BUILD_MEMORY in bytes: the memory bound of the build; null: none. */
   buildMemory: number | null;
 }
@@ -96,6 +98,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
       buildWhere: s.build,
       commandTimeoutMs: s.commandTimeoutMs,
       buildMemory: s.buildMemory ?? null,
+      watch: watchFile(s.healthPath, s.caddyTls === 'off' ? [] : s.domains),
     };
   },
 
@@ -204,7 +207,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
           `${step.release} did not turn healthy on the ${step.slot} slot (${health.stderr.trim()})${killed.length ? `: ${runOutOfMemoryNote(killed)}` : ''}; its containers are removed, the live release keeps serving. Last log lines:\n${logs.stdout.trim().split('\n').slice(-20).join('\n')}`,
         );
       }
-      await runChecked(exec, writeActiveSlot(w.app, step.slot), 'recording the active slot');
+      await runChecked(exec, writeActiveSlot(w.app, step.slot, w.watch), 'recording the active slot');
     }
   },
 

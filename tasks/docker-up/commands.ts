@@ -126,10 +126,20 @@ while :; do
 done`;
 }
 
-export function writeActiveSlot(app: string, slot: Slot | null): Cmd {
+export function writeActiveSlot(app: string, slot: Slot | null, watch?: string): Cmd {
   const path = slotPaths(app).active;
   if (slot === null) return sh`cd && rm -f ${path}`;
-  return sh`cd && printf '%s\\n' ${slot} > ${`${path}.tmp`} && mv -f ${`${path}.tmp`} ${path}`;
+  const active = sh`cd && printf '%s\\n' ${slot} > ${`${path}.tmp`} && mv -f ${`${path}.tmp`} ${path}`;
+  if (watch === undefined) return active;
+  // What the host's watchdog (ssh-bootstrap/watchdog-script.ts) checks for this app: written by
+  // the release, not by bootstrap, so bootstrapping another app on the VPS changes nothing of it.
+  const file = `apps/${app}/watch`;
+  return sh`${active} && printf '%s' ${watch} > ${`${file}.tmp`} && mv -f ${`${file}.tmp`} ${file}`;
+}
+
+/** apps/APP/watch: the health path and the domains whose certificates the watchdog reads. */
+export function watchFile(healthPath: string, domains: string[]): string {
+  return [`health=${healthPath}`, ...domains.map((d) => `domain=${d}`), ''].join('\n');
 }
 
 /**

@@ -122,7 +122,7 @@ for d in "$HOME"/apps/*/; do
   slot=$(head -c 16 "$d/active-slot" 2>/dev/null | tr -d '\n ')
   case "$slot" in blue|green) ;; *) continue;; esac
   port=$(awk -v s="$slot" '$1==s {print $2}' "$d/ports" 2>/dev/null | head -n 1)
-  hp=$(sed -n 's/^health=//p' "app-$a" 2>/dev/null | head -n 1)
+  hp=$(sed -n 's/^health=//p' "$d/watch" 2>/dev/null | head -n 1)
   code=0; st=skip
   case "$port" in ''|*[!0-9]*) port=-;; *)
     if [ $busy = no ]; then
@@ -144,7 +144,7 @@ for d in "$HOME"/apps/*/; do
     done
     echo "restarts $a $n $oom" >> obs.tmp
   fi
-  for dom in $(sed -n 's/^domain=//p' "app-$a" 2>/dev/null); do
+  for dom in $(sed -n 's/^domain=//p' "$d/watch" 2>/dev/null); do
     case "$dom" in *[!A-Za-z0-9.-]*) continue;; esac
     # The certificate Caddy serves, read once an hour (and on the first run): a TLS handshake here.
     if [ "$(date -u +%M)" = 17 ] || ! grep -q "^state cert:$a:$dom " state 2>/dev/null; then

@@ -48,7 +48,6 @@ const UNIT_DIR = '/etc/systemd/system';
 export function watchdogWanted(host: HostConfig): WatchdogWanted {
   const s = host.settings;
   const user = s.deployUser;
-  const appFile = [`health=${s.healthPath}`, ...(s.caddyTls === 'off' ? [] : s.domains.map((d) => `domain=${d}`)), ''].join('\n');
   return {
     user,
     app: s.appName,
@@ -56,7 +55,6 @@ export function watchdogWanted(host: HostConfig): WatchdogWanted {
       run: WATCHDOG_SCRIPT,
       'decide.awk': DECIDE,
       config: `# Written by hoist bootstrap.\nhost=${host.name}\nformat=${s.notifyFormat}\ndisk_min_kb=${Math.floor(s.alertDiskFree / 1024)}\n`,
-      [`app-${s.appName}`]: appFile,
     },
     notifyUrl: s.notifyUrl ?? null,
     service: [

@@ -129,7 +129,7 @@ test('the script is POSIX sh (dash -n)', () => {
 test('install plan: nothing on a host that has it; a new NOTIFY_URL rewrites its file only; the URL is in no step', () => {
   const url = 'https://hooks.example.com/services/T0/B0/SECRETSECRET';
   const w = watchdogWanted(testHost({ notifyUrl: url, domains: ['app.example.com'], caddyTls: 'auto' }));
-  assert.is(w.files['app-app'], 'health=/\ndomain=app.example.com\n');
+  assert.equal(Object.keys(w.files), ['run', 'decide.awk', 'config'], 'nothing of one app: bootstrapping another app changes nothing here');
   assert.is(w.files.config, '# Written by hoist bootstrap.\nhost=h1\nformat=json\ndisk_min_kb=1048576\n');
   for (const systemd of [true, false]) assert.equal(watchdogSteps(w, installedWatchdogFact(w, systemd), '/home/deploy'), []);
   const other = watchdogWanted(testHost({ notifyUrl: `${url}X`, domains: ['app.example.com'], caddyTls: 'auto' }));
@@ -139,7 +139,7 @@ test('install plan: nothing on a host that has it; a new NOTIFY_URL rewrites its
   const none = watchdogWanted(testHost({ domains: ['app.example.com'], caddyTls: 'auto' }));
   assert.equal(watchdogSteps(none, installedWatchdogFact(w, true), '/home/deploy').map((s) => [s.write, s.runner, s.removeUrl]), [[[], null, true]]);
   const fresh = watchdogSteps(w, { home: '', systemd: true, sums: {}, timerActive: false }, '/home/deploy')[0]!;
-  assert.equal([fresh.home, fresh.runner, fresh.write], ['/home/deploy', 'timer', ['run', 'decide.awk', 'config', 'app-app', 'notify-url']]);
+  assert.equal([fresh.home, fresh.runner, fresh.write], ['/home/deploy', 'timer', ['run', 'decide.awk', 'config', 'notify-url']]);
   const stopped = { ...installedWatchdogFact(w, true), timerActive: false };
   assert.is(watchdogSteps(w, stopped, '/home/deploy')[0]!.runner, 'timer');
 });
