@@ -67,7 +67,9 @@ const liveContainer = async () =>
   (await bed.host.sh('docker ps -aq --filter "label=com.docker.compose.project=app-$(cat /home/deploy/apps/app/active-slot)" | head -n 1')).stdout.trim();
 
 test.before(async () => {
-  await Promise.all([bed.start({ domain: DOMAIN, token: TOKEN }), hook.start()]);
+  // The VPS without systemd: the watchdog's cron path (/etc/cron.d). alerts-systemd.test.ts takes
+  // the timer path on a host with systemd.
+  await Promise.all([bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' }), hook.start()]);
   await bed.git.commit('app', appFiles('v1'), 'v1');
   env();
 });
