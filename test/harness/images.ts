@@ -51,7 +51,8 @@ export function readyUfwImage(): Promise<string> {
  */
 export function readySystemdImage(os: SystemdOs): Promise<string> {
   const docker = os === 'debian13' ? ['docker.io', 'docker-cli'] : ['docker.io'];
-  return imageFrom(() => systemdVpsImage(os), `ready-systemd-${os}`, [...docker, 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static']);
+  // python3 as Debian's cloud images have it: the test registry's forwarder (harness/registry.ts) runs in it.
+  return imageFrom(() => systemdVpsImage(os), `ready-systemd-${os}`, [...docker, 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static', 'python3']);
 }
 
 /**
