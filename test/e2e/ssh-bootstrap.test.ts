@@ -98,7 +98,7 @@ test('a bad sshd option is refused by sshd -t; a config that locks the deploy us
     assert.is(code, 1);
     const [badHost, lockoutHost] = report.hosts;
     assert.match(badHost!.error ?? '', /sshd -t rejected/, JSON.stringify(report.hosts));
-    assert.match(lockoutHost!.error ?? '', /new login as deploy failed/);
+    assert.match(lockoutHost!.error ?? '', /new login as deploy failed/, JSON.stringify(report.hosts));
     assert.is(sighups(bad), hups.bad, 'nothing reloaded when sshd -t fails');
     assert.is(sighups(lockout), hups.lockout + 2, 'reloaded once to try, once to put back');
     for (const h of [bad, lockout]) {
