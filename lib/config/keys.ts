@@ -325,6 +325,8 @@ export const KEYS: readonly KeyDef[] = [
     key: 'REGISTRY_PASSWORD',
     doc: 'With BUILD=registry, the password or token of REGISTRY_USER. Sent to docker login on standard input only; never printed. In CI, give it as an environment variable.',
     secret: true,
+    // docker login --password-stdin reads one line: a line break would log in with a cut password.
+    problem: (v) => (/[\0\r\n]/.test(v) ? 'holds a line break or NUL (docker login reads one line)' : null),
     fix: 'set REGISTRY_PASSWORD (in CI: a secret in the environment) when REGISTRY_USER is set',
   },
   {

@@ -168,6 +168,8 @@ export function buildSettings(raw: RawSettings): Settings {
   const registryPassword = optional('REGISTRY_PASSWORD');
   if (build === 'registry' && !registry) throw fail('BUILD', must('BUILD'), 'is registry but REGISTRY is empty (set REGISTRY to where images are pushed, or BUILD=local to ship over SSH)');
   if (registryUser && !registryPassword) throw fail('REGISTRY_USER', registryUser, 'is set without REGISTRY_PASSWORD (give the password or token in .env or the environment)');
+  // BUILD=local/registry take the release's commit from this checkout: found wanting here, before any host is touched.
+  if (build !== 'host' && !existsSync(resolve(expandPath(must('BUILD_SOURCE')), '.git'))) throw fail('BUILD_SOURCE', must('BUILD_SOURCE'), `is not a git checkout (no .git in it), and BUILD=${build} builds from one`);
   const greenPort = green ? Number(green.value) : null;
   if (green && bluePort === greenPort) throw fail('GREEN_PORT', green, 'is the same as BLUE_PORT');
   return {
