@@ -308,6 +308,8 @@ export const KEYS: readonly KeyDef[] = [
     key: 'BUILD_SOURCE',
     doc: "With BUILD=local or registry, the git checkout on this machine that holds the release's commit (its files are taken with git archive, never the working tree).",
     default: '.',
+    // A path, read here by git: a line break is no path anyone means (and would split a log line).
+    problem: (v) => (/[\0\r\n]/.test(v) ? 'holds a line break or NUL' : null),
     fix: "set BUILD_SOURCE to a git checkout of the app on this machine, e.g. BUILD_SOURCE=. when hoist runs in it",
   },
   {

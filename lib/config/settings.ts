@@ -168,8 +168,6 @@ export function buildSettings(raw: RawSettings): Settings {
   const registryPassword = optional('REGISTRY_PASSWORD');
   if (build === 'registry' && !registry) throw fail('BUILD', must('BUILD'), 'is registry but REGISTRY is empty (set REGISTRY to where images are pushed, or BUILD=local to ship over SSH)');
   if (registryUser && !registryPassword) throw fail('REGISTRY_USER', registryUser, 'is set without REGISTRY_PASSWORD (give the password or token in .env or the environment)');
-  // BUILD=local/registry take the release's commit from this checkout: found wanting here, before any host is touched.
-  if (build !== 'host' && !isGitRepository(expandPath(must('BUILD_SOURCE')))) throw fail('BUILD_SOURCE', must('BUILD_SOURCE'), `is not a git checkout (no .git in it, nor a bare repository), and BUILD=${build} builds from one`);
   const greenPort = green ? Number(green.value) : null;
   if (green && bluePort === greenPort) throw fail('GREEN_PORT', green, 'is the same as BLUE_PORT');
   return {
@@ -359,9 +357,4 @@ function parseJump(v: RawValue): JumpSpec {
   const problem = userProblem(user!) ?? hostProblem(host) ?? portProblem(port);
   if (problem) throw fail('SSH_JUMP', v, problem);
   return { user: user!, host, port: Number(port) };
-}
-
-/** A checkout (a .git folder, or a .git file in a worktree) or a bare repository (HEAD and objects/). */
-function isGitRepository(dir: string): boolean {
-  return existsSync(resolve(dir, '.git')) || (existsSync(resolve(dir, 'HEAD')) && existsSync(resolve(dir, 'objects')));
 }

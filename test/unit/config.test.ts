@@ -21,8 +21,6 @@ test.before(() => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASSPHRASE, '-f', join(dir, 'enc')]);
   mkdirSync(join(dir, 'inv'));
-  // BUILD_SOURCE must be a git checkout (settings.ts): a .git folder is what is looked for.
-  mkdirSync(join(dir, 'src/app/.git'), { recursive: true });
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'inv', 'db_key')]);
   writeFileSync(join(dir, 'notakey.txt'), 'this is not a private key\n');
   writeFileSync(join(dir, 'jobs.cron'), '# the jobs of the shop\n*/5 * * * * /srv/app/tick.sh\n');
