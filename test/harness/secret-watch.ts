@@ -192,6 +192,18 @@ rm -f ${stopFile}`;
  */
 export const SCAN_EXCLUDES = ['/proc', '/sys', '/dev', OWN_DIR, '/var/lib/docker', '/var/lib/containerd', '/run/docker', '/run/containerd'];
 
+/**
+ * Files a host's own timers write every minute whatever hoist does: the watchdog's state (its
+ * timer runs as the deploy user) and, on a systemd host, the journal and the login banner. A
+ * check that a run "writes nothing" leaves these out; the canary scan still reads them.
+ */
+const BACKGROUND_WRITES = [/^\/home\/[^/]+\/\.hoist\/watchdog\//, /^\/var\/log\/journal\//, /^\/run\/motd\.dynamic$/];
+
+/** The changed files a run itself wrote: `changed` less the host's background writes. */
+export function writtenByRun(changed: string[]): string[] {
+  return changed.filter((f) => !BACKGROUND_WRITES.some((re) => re.test(f)));
+}
+
 export interface ChangedFiles {
   /** Regular files modified since the marker. */
   changed: string[];
