@@ -6,6 +6,7 @@
 // once), and the free space where Docker writes. Parsed here; nothing is judged on the host.
 import { createHash } from 'node:crypto';
 import { HoistError } from '../errors.ts';
+import { DOCKER_SOCKET } from '../docker-api.ts';
 import { parsePortsRecord, type SlotPorts } from '../release/app-ports.ts';
 import { hostSources, releaseFromHost, slotFromHost } from '../release/host-value.ts';
 import { isReleaseName } from '../release/layout.ts';
@@ -93,7 +94,7 @@ export interface AppsFact {
   apps: AppFolder[];
 }
 
-const SOCK = '/var/run/docker.sock';
+const SOCK = DOCKER_SOCKET;
 
 /**
  * The command. `app` and `healthPath` are the settings' app and its HEALTH_PATH; another app's

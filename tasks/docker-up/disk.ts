@@ -13,6 +13,7 @@
 // state-project ones compose made), read from Docker's /system/df (volumes only) in the same probe,
 // only when a build may come. A refusal names what they take; no advice ever removes a volume.
 import { formatBytes } from '../../lib/byte-size.ts';
+import { DOCKER_SOCKET } from '../../lib/docker-api.ts';
 import { HoistError } from '../../lib/errors.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
 import { imageOwner, imageRef, legacyImageRepo } from './image-name.ts';
@@ -61,7 +62,7 @@ export const BUILD_FACTOR = 1.5;
 
 export { imageRef } from './image-name.ts';
 
-const SOCK = '/var/run/docker.sock';
+const SOCK = DOCKER_SOCKET;
 
 /**
  * Probe lines (every one starts with `disk-`): Docker's root, `df -Pk` on it (the deploy user may

@@ -3,10 +3,11 @@
 // bootstrap starts services), and that bootstrap does it too. Asked before any compose command,
 // so the operator reads this instead of the end of docker-compose's Python traceback.
 import { startServiceHint } from '../../lib/distro/debian-family.ts';
+import { DOCKER_SOCKET } from '../../lib/docker-api.ts';
 import { HoistError } from '../../lib/errors.ts';
 import type { DockerUpFact } from './probe.ts';
 
-const SOCKET = '/var/run/docker.sock';
+const SOCKET = DOCKER_SOCKET;
 
 /** Docker is not installed, not running, silent, or closed to the deploy user: not retried. */
 export class DockerUnavailableError extends HoistError {}

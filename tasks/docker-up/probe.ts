@@ -2,6 +2,7 @@
 // prepared and which is live, which slot has traffic, what runs in each slot (release, state,
 // health) and whether each slot's port answers the health path.
 import { RemoteCommandError } from '../../lib/errors.ts';
+import { DOCKER_SOCKET } from '../../lib/docker-api.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
 import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
@@ -92,7 +93,7 @@ export interface ProbeInput {
 export function dockerUpProbe(p: ProbeInput): Cmd {
   const root = `apps/${p.app}`;
   const paths = slotPaths(p.app);
-  const sock = '/var/run/docker.sock';
+  const sock = DOCKER_SOCKET;
   // Exact repositories (a reference filter without a tag matches the repository whole): the app's
   // service's images, and the old name of them a host released by an older hoist still has.
   const legacyRepo = legacyImageRepo(p.app, p.service);
