@@ -25,8 +25,6 @@ export interface BootstrapWanted {
   firewall: 'none' | 'ufw';
   sshPort: number;
   watchdog: WatchdogWanted;
-  /** The account this run logs in as: its own deploy lock is this run's. */
-  loginUser: string;
   /** DOCKER_LOG_MAX_SIZE/_FILE; null: daemon.json left alone. */
   dockerLog: LogOptions | null;
   swap: number | 'auto' | 'off';
@@ -59,7 +57,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   name: 'ssh-bootstrap',
   login: 'admin',
 
-  want({ host, loginUser }) {
+  want({ host }) {
     const s = host.settings;
     const packages = [...BASE_PACKAGES, ...s.extraPackages, ...(s.firewall === 'ufw' ? ['ufw'] : []), ...(s.autoUpgrades === 'security' ? [AUTO_UPGRADES_PACKAGE] : [])];
     return {
@@ -71,7 +69,6 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
       firewall: s.firewall,
       sshPort: s.sshPort,
       watchdog: watchdogWanted(host),
-      loginUser,
       dockerLog: s.dockerLog,
       swap: s.swap,
       autoUpgrades: s.autoUpgrades === 'security',
@@ -79,7 +76,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   },
 
   probe(w) {
-    return { command: bootstrapProbe(w.user, w.packages, w.loginUser, w.watchdog), sudo: true, parse: parseBootstrapFact };
+    return { command: bootstrapProbe(w.user, w.packages, w.watchdog), sudo: true, parse: parseBootstrapFact };
   },
 
   plan(w, f) {
@@ -177,7 +174,7 @@ export const sshBootstrap = defineTask<BootstrapWanted, BootstrapFact, Bootstrap
   async rollback(exec, ctx) {
     const { wanted: w, before } = ctx;
     if (hardeningProven.has(ctx)) return;
-    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages, w.loginUser, w.watchdog), { sudo: true }));
+    const now = parseBootstrapFact(await exec.exec(bootstrapProbe(w.user, w.packages, w.watchdog), { sudo: true }));
     const home = before.user.home || `/home/${w.user}`;
     const putBack: string[] = [];
     const step = async (what: string, run: () => Promise<void>) => {

@@ -45,7 +45,7 @@ function fileLine(name: string, path: Cmd | string): Cmd {
   return sh`if [ -f ${p} ]; then echo ${`file:${name}=`}"$(base64 -w0 < ${p})"; else echo ${`file:${name}=-`}; fi`;
 }
 
-export function bootstrapProbe(user: string, packages: string[], loginUser: string = user, watchdog?: WatchdogWanted): Cmd {
+export function bootstrapProbe(user: string, packages: string[], watchdog?: WatchdogWanted): Cmd {
   return sh`
 . /etc/os-release; echo "os=$ID $VERSION_ID"
 if id -u ${user} >/dev/null 2>&1; then
