@@ -19,11 +19,14 @@
 // checks it whole (tar reads, manifest present and its own sha256, each part's size and sha256,
 // the app's name) BEFORE anything else: a cut or damaged archive is refused with nothing
 // changed (exit 4). A dumped service must be running (its restore command runs in it). Then the
-// app's containers are stopped (slots, then stateful services), every recorded volume is copied
-// to NAME-before-restore-STAMP (kept, never deleted here), each archived volume is emptied and
-// filled from the archive, the stateful services started, dumps fed to their restore commands,
-// the slots started. Any failure after the first copy puts every volume back from its copy and
-// starts the app again. Output never holds the app's environment: commands come from labels,
+// app's containers are stopped (slots, then stateful services), every volume it replaces (each
+// recorded one, and an unrecorded hoist.APP.KEY that `hoist remove` kept) is copied to
+// NAME-before-restore-STAMP (kept, never deleted here), each archived volume is emptied and
+// filled from the archive (made and recorded first when the host has none: a freshly
+// bootstrapped host needs no release before it), the stateful services started, dumps fed to
+// their restore commands, the slots started. Any failure after the first copy puts every volume
+// back from its copy, removes the volumes it made and puts the record back as it was (a release
+// must not start on part of an archive), and starts the app again. Output never holds the app's environment: commands come from labels,
 // values stay in the containers.
 import { createHash } from 'node:crypto';
 import { quote } from '../shell-quote.ts';
@@ -65,7 +68,7 @@ lock="$HOME/.hoist/lock"
 state=${quote(stateProject(i.app))}
 dump_label=${quote(BACKUP_DUMP_LABEL)}
 restore_label=${quote(BACKUP_RESTORE_LABEL)}
-locked=''; me=''; work=''; stopped=''; phase=''; saved=''; upload=''; held=''; slots=''; what_run=''
+locked=''; me=''; work=''; stopped=''; phase=''; saved=''; made=''; record_was=''; upload=''; held=''; slots=''; what_run=''
 
 say() { printf '%s\\n' "$*" >&2; }
 fail() { say "$1"; exit "\${2:-1}"; }
@@ -202,13 +205,31 @@ EOF
 
 refuse() { fail "refused, nothing changed: $1" 4; }
 
-# Every recorded volume back from its copy (a failure after the first copy).
+# A failure after the first copy: every volume kept aside back from its copy; the volumes this
+# restore made removed (they held nothing before it and only part of the archive now: on a fresh
+# host a release would otherwise start the app on half the data); the record as it was.
 put_back() {
   phase=''
   for pair in $saved; do
     vol=\${pair%%=*}; copy=\${pair#*=}
     if copy_volume "$copy" "$vol" >/dev/null 2>&1; then say "put back $vol as it was"; else say "could NOT put back $vol: its data before the restore is in volume $copy"; fi
   done
+  for vol in $made; do
+    docker volume inspect "$vol" >/dev/null 2>&1 || continue
+    if docker volume rm "$vol" >/dev/null 2>&1; then say "removed $vol (made by this restore, only part of the archive in it)"; else say "could NOT remove $vol, made by this restore with only part of the archive in it: docker volume rm $vol before a release uses it"; fi
+  done
+  case "$record_was" in
+    none) rm -f "$record";;
+    kept) cp "$work/record.before" "$record" || say "could NOT put back $record: its lines before the restore are in $work/record.before";;
+  esac
+}
+
+# Volume $1 (key $2) copied to $1-before-restore-STAMP, kept: what the restore replaces.
+keep_aside() {
+  copy="$1-before-restore-$stamp"
+  docker volume create --label "hoist.app=$app" --label "hoist.before-restore=$2" "$copy" >/dev/null && copy_volume "$1" "$copy" || fail "copying $1 aside failed"
+  saved="$saved $1=$copy"
+  say "kept $1 as $copy"
 }
 
 restore() {
@@ -249,16 +270,14 @@ restore() {
     # Compose's own bound for the slots (10 s); a database gets a minute to flush.
     { [ -z "$slots" ] || docker stop -t 10 $slots >/dev/null; } && { [ -z "$held" ] || docker stop -t 60 $held >/dev/null; } || fail "could not stop $app's containers; nothing changed"
   fi
+  if [ -f "$record" ]; then cp "$record" "$work/record.before" || fail "could not keep a copy of $record; nothing changed"; record_was=kept; else record_was=none; fi
   phase=swapping
   # Keep what is replaced: every recorded volume copied first.
   if [ -f "$record" ]; then
     while read -r key name; do
       valid_name "$key" && valid_name "$name" || continue
       docker volume inspect "$name" >/dev/null 2>&1 || continue
-      copy="$name-before-restore-$stamp"
-      docker volume create --label "hoist.app=$app" --label "hoist.before-restore=$key" "$copy" >/dev/null && copy_volume "$name" "$copy" || fail "copying $name aside failed"
-      saved="$saved $name=$copy"
-      say "kept $name as $copy"
+      keep_aside "$name" "$key"
     done < "$record"
   fi
   while read -r kind what file size sum rest; do
@@ -266,7 +285,13 @@ restore() {
     name=$( [ -f "$record" ] && while read -r k n; do [ "$k" = "$what" ] && echo "$n"; done < "$record" | head -n 1)
     if [ -z "$name" ]; then
       name="hoist.$app.$what"
-      docker volume inspect "$name" >/dev/null 2>&1 || docker volume create --label "hoist.app=$app" --label "hoist.volume=$what" "$name" >/dev/null || fail "making volume $name failed"
+      if docker volume inspect "$name" >/dev/null 2>&1; then
+        # There but not recorded (hoist remove keeps the volumes and deletes ~/apps/APP with the record): kept like a recorded one.
+        keep_aside "$name" "$what"
+      else
+        made="$made $name"
+        docker volume create --label "hoist.app=$app" --label "hoist.volume=$what" "$name" >/dev/null || fail "making volume $name failed"
+      fi
       mkdir -p "$root" && printf '%s %s\\n' "$what" "$name" >> "$record" || fail "recording volume $name failed"
     fi
     say "restoring volume $what ($name)"

@@ -4,7 +4,9 @@
 // its volumes as they were; `hoist restore` puts the data back as at the backup, keeping what it
 // replaced as NAME-before-restore-STAMP; a cut archive and one with a flipped byte are refused
 // with nothing changed; a freshly bootstrapped second host gets the same data; BACKUP_KEEP
-// archives stay on the host; the app's env values never show.
+// archives stay on the host; the app's env values never show. A second app (notes) with plain
+// volumes only is restored onto web2 before its first release there: a cut archive and one
+// failing half way leave nothing of it behind; the release then serves web1's data.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -60,14 +62,47 @@ const appFiles = (version: string) => ({
   'index.html': `${version}\n`,
 });
 
+// A second app with plain named volumes only (no x-hoist.backup.dump): its web volume and a
+// stateful service copied while stopped. Its restore onto web2 comes before any app ran there.
+const NOTES = 'notes.hoist.test';
+const NOTES_COMPOSE = `services:
+  web:
+    build: .
+    depends_on: [store]
+    volumes:
+      - data:/www/data
+  store:
+    image: hoist-test-base
+    x-hoist: {stateful: true}
+    command: ["sh", "-c", "mkdir -p /store; trap 'exit 0' TERM; httpd -f -p 8080 -h /store & wait"]
+    volumes:
+      - store:/store
+volumes:
+  data:
+  store:
+`;
+let notesEnv = '';
+
 const hoist = (args: string[]) => tb.hoist([...args, '--env-file', tb.envPath, '--inventory', tb.inventoryPath], { GITHUB_TOKEN: TOKEN });
 const run = (pipeline: string, args: string[] = []): Promise<PipelineRun> => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN }, args });
-const served = async (h: TestHost, path: string) => (await h.sh(`curl -s --max-time 5 --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}${path}`)).stdout.trim();
-const inside = async (h: TestHost, service: string, cmd: string) => {
-  const r = await h.sh(`docker exec $(docker ps -q --filter label=com.docker.compose.service=${service} | head -n 1) sh -c ${JSON.stringify(cmd)}`);
+const served = async (h: TestHost, path: string, domain = DOMAIN) => (await h.sh(`curl -s --max-time 5 --resolve ${domain}:80:127.0.0.1 http://${domain}${path}`)).stdout.trim();
+/** Runs `cmd` in the running container of `service` of `app` (a slot's or the stateful project's). */
+const inside = async (h: TestHost, service: string, cmd: string, app = 'app') => {
+  const pick = `docker ps --filter label=com.docker.compose.service=${service} --format '{{.ID}} {{.Label "com.docker.compose.project"}}' | grep -E ' ${app}-(blue|green|state)$' | head -n 1 | cut -d' ' -f1`;
+  const r = await h.sh(`docker exec $(${pick}) sh -c ${JSON.stringify(cmd)}`);
   assert.is(r.code, 0, `${service}: ${cmd}: ${r.stderr}`);
   return r.stdout.trim();
 };
+const notes = (args: string[]) => tb.hoist([...args, '--env-file', notesEnv, '--inventory', tb.inventoryPath], { GITHUB_TOKEN: TOKEN });
+const runNotes = (pipeline: string, args: string[] = []): Promise<PipelineRun> => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN }, args, envFile: notesEnv });
+/** What notes holds: its web volume's records and its store's value. */
+const notesData = async (h: TestHost) => [await inside(h, 'web', 'cat /www/data/records', 'notes'), await inside(h, 'store', 'cat /store/value', 'notes')];
+/** What of notes is on a host: its volumes, its record of them, its containers (ids and states). */
+const notesOn = async (h: TestHost) => ({
+  volumes: (await volumes(h)).filter((v) => v.includes('notes')),
+  record: (await h.sh('cat /home/deploy/apps/notes/volumes 2>/dev/null || echo none')).stdout.trim(),
+  containers: (await h.sh("docker ps -a --format '{{.ID}} {{.Label \"com.docker.compose.project\"}} {{.Label \"com.docker.compose.service\"}} {{.State}}' | grep ' notes-' | sort || true")).stdout.trim(),
+});
 /** What the app holds: the web volume's records, the store's value, the kv's value. */
 const data = async (h: TestHost) => [await inside(h, 'web', 'cat /www/data/records'), await inside(h, 'store', 'cat /store/value'), await inside(h, 'kv', 'cat /kv/value')];
 const write = async (h: TestHost, records: string, store: string, kv: string) => {
@@ -81,16 +116,41 @@ const containers = async (h: TestHost) => (await h.sh("docker ps -a --filter lab
 const archivesOnHost = async (h: TestHost) => (await h.sh('ls /home/deploy/apps/app/backups')).stdout.split('\n').filter(Boolean).sort();
 const noSecret = (text: string) => assert.not.ok(text.includes(SECRET) || text.includes(TOKEN), 'no env value or token in the output');
 
+/**
+ * A well-formed copy of `from` (every checksum right, the manifest's own too) whose `part` is not
+ * a tar: a restore passes every check and fails only when it gets to that part.
+ */
+function forge(from: string, name: string, part: string): string {
+  const forged = tb.file(`${name}.tar`, '');
+  const dir = join(dirname(forged), name);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '-xf', from]);
+  writeFileSync(join(dir, 'parts', part), 'not a tar archive\n');
+  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+  const body = readFileSync(join(dir, 'manifest'), 'utf8').split('\n').slice(0, -2).map((l) => {
+    const [kind, what, file] = l.split(' ');
+    if (kind !== 'dump' && kind !== 'volume') return l;
+    const bytes = readFileSync(join(dir, 'parts', file!));
+    return `${kind} ${what} ${file} ${bytes.length} ${sha(bytes)}`;
+  }).join('\n') + '\n';
+  writeFileSync(join(dir, 'manifest'), `${body}manifest-sha256 ${sha(body)}\n`);
+  execFileSync('tar', ['-C', dir, '-cf', forged, 'parts', 'manifest']);
+  return forged;
+}
+
 let archive = '';
 
 test.before(async () => {
-  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2 }));
+  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2, repos: ['app', 'notes'], moreDomains: [NOTES] }));
   [web1, web2] = tb.hosts as [TestHost, TestHost];
+  notesEnv = tb.file('notes.env', readFileSync(bed.env({ APP_NAME: 'notes', APP_REPO: git.repoUrl('notes'), APP_DOMAIN: NOTES, BLUE_PORT: '18011', GREEN_PORT: '18012', HEALTH_TIMEOUT: '20', BACKUP_IMAGE: 'hoist-test-base' }), 'utf8'));
   bed.env({ HEALTH_TIMEOUT: '20', BACKUP_IMAGE: 'hoist-test-base', BACKUP_KEEP: '2', APP_ENV_FILE: tb.file('app.env', `SECRET_VALUE=${SECRET}\n`), CRON_FILE: tb.file('crontab', '17 3 * * * hoist-backup\n') });
   const boot = await run('bootstrap');
   assert.is(boot.code, 0, boot.out);
+  const bootNotes = await runNotes('bootstrap');
+  assert.is(bootNotes.code, 0, bootNotes.out);
   await Promise.all([loadAppBase(web1.container), loadAppBase(web2.container)]);
-  await git.commit('app', appFiles('v1'), 'v1');
+  await Promise.all([git.commit('app', appFiles('v1'), 'v1'), git.commit('notes', { ...appFiles('notes v1'), 'compose.yaml': NOTES_COMPOSE }, 'v1')]);
   for (const n of [1, 2]) {
     const r = await run('release', ['--hosts', 'web1']);
     assert.is(r.code, 0, `release ${n}: ${r.out}`);
@@ -189,20 +249,7 @@ test('the deploy lock held (a release runs): backup and restore refused, nothing
 test('a restore that fails half way (a dump its restore command cannot read) puts every volume back and starts the app', async () => {
   // A well-formed archive (every checksum right) whose kv dump is not a tar: the restore gets as
   // far as kv's restore command, after data and store were already overwritten.
-  const forged = tb.file('forged.tar', '');
-  const dir = join(dirname(forged), 'forged');
-  mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-C', dir, '-xf', archive]);
-  writeFileSync(join(dir, 'parts/dump-kv'), 'not a tar archive\n');
-  const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-  const body = readFileSync(join(dir, 'manifest'), 'utf8').split('\n').slice(0, -2).map((l) => {
-    const [kind, what, file] = l.split(' ');
-    if (kind !== 'dump' && kind !== 'volume') return l;
-    const part = readFileSync(join(dir, 'parts', file!));
-    return `${kind} ${what} ${file} ${part.length} ${sha(part)}`;
-  }).join('\n') + '\n';
-  writeFileSync(join(dir, 'manifest'), `${body}manifest-sha256 ${sha(body)}\n`);
-  execFileSync('tar', ['-C', dir, '-cf', forged, 'parts', 'manifest']);
+  const forged = forge(archive, 'forged', 'dump-kv');
   const volumesBefore = await volumes(web1);
   for (const n of [1, 2]) {
     const r = await hoist(['restore', forged, '--hosts', 'web1']);
@@ -240,6 +287,71 @@ test('a hoist-backup job (hoist run cron, twice) and BACKUP_KEEP=2: the host kee
   const kept = await archivesOnHost(web1);
   assert.is(kept.length, 2, `${kept}`);
   assert.ok(kept.every((k) => /^app-\d{8}T\d{6}Z\.tar$/.test(k)), `${kept}`);
+});
+
+let notesArchive = '';
+
+test('plain volumes onto a freshly bootstrapped host: a cut archive, and one failing half way, leave nothing of notes behind', async () => {
+  const rel = await runNotes('release', ['--hosts', 'web1']);
+  assert.is(rel.code, 0, rel.out);
+  await inside(web1, 'web', "printf '%s\\n' note-a note-b > /www/data/records", 'notes');
+  await inside(web1, 'store', 'echo notes-store-1 > /store/value', 'notes');
+  notesArchive = tb.file('notes-backup.tar', '');
+  const b = await notes(['backup', '--hosts', 'web1', '--output', notesArchive]);
+  assert.is(b.code, 0, b.stderr);
+  assert.not.match(b.stderr, /dumping/, 'no dumped service: every volume copied');
+  const fresh = await notesOn(web2);
+  assert.equal(fresh, { volumes: [], record: 'none', containers: '' }, 'notes never ran on web2');
+  const cut = tb.file('notes-cut.tar', '');
+  writeFileSync(cut, readFileSync(notesArchive).subarray(0, 4000));
+  // The store's part is not a tar: the data volume is made and filled before the restore fails.
+  const halfWay = forge(notesArchive, 'notes-forged', 'volume-store.tar');
+  for (const n of [1, 2]) {
+    const r = await notes(['restore', cut, '--hosts', 'web2']);
+    assert.is(r.code, 1, `cut ${n}: ${r.stderr}`);
+    assert.match(r.stderr, /refused, nothing changed/);
+    assert.equal(await notesOn(web2), fresh, `cut ${n}: no volume, record or container of notes`);
+    const h = await notes(['restore', halfWay, '--hosts', 'web2']);
+    assert.is(h.code, 1, `half way ${n}: ${h.stderr}`);
+    assert.match(h.stderr, /archive checked: every part matches its sha256/);
+    assert.match(h.stderr, /restoring volume store failed/);
+    assert.equal(await notesOn(web2), fresh, `half way ${n}: the volumes it made are gone and nothing is recorded (a release would start on half the data)`);
+  }
+});
+
+test('plain volumes onto a freshly bootstrapped host: restored before the first release, which serves the data of web1; again, nothing else changes', async () => {
+  const r = await notes(['restore', notesArchive, '--hosts', 'web2']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /restored notes from the archive/);
+  assert.equal(await notesOn(web2), { volumes: ['hoist.notes.data', 'hoist.notes.store'], record: 'data hoist.notes.data\nstore hoist.notes.store', containers: '' });
+  const rel = await runNotes('release', ['--hosts', 'web2']);
+  assert.is(rel.code, 0, rel.out);
+  assert.equal(await notesData(web2), ['note-a\nnote-b', 'notes-store-1']);
+  assert.is(await served(web2, '/data/records', NOTES), 'note-a\nnote-b');
+  assert.is(await served(web2, '/', NOTES), 'notes v1');
+  const live = await notesOn(web2);
+  assert.equal(live.volumes, ['hoist.notes.data', 'hoist.notes.store'], 'the app\'s own volumes, none per slot');
+  assert.is(live.record, 'data hoist.notes.data\nstore hoist.notes.store');
+  // Run twice: the restore again, the release again unchanged. Before it, what `hoist remove`
+  // leaves (it deletes ~/apps/notes with the record of the volumes and keeps the volumes; the
+  // record alone removed here) and a changed value: the restore must still keep what it replaces.
+  await inside(web2, 'store', 'echo notes-store-2 > /store/value', 'notes');
+  assert.is((await web2.sh('rm /home/deploy/apps/notes/volumes', 'deploy')).code, 0);
+  const again = await notes(['restore', notesArchive, '--hosts', 'web2']);
+  assert.is(again.code, 0, again.stderr);
+  const rel2 = await runNotes('release', ['--hosts', 'web2']);
+  assert.is(rel2.code, 0, rel2.out);
+  assert.ok(rel2.report.hosts[0]!.tasks.every((t) => t.status === 'unchanged'), rel2.out);
+  const after = await notesOn(web2);
+  assert.is(after.containers, live.containers, 'the same containers, running');
+  assert.is(after.record, live.record, 'recorded again, the same');
+  const kept = after.volumes.filter((v) => !live.volumes.includes(v));
+  assert.is(kept.length, 2, `the volumes it replaced kept aside, recorded or not: ${kept}`);
+  assert.ok(kept.every((v) => /^hoist\.notes\.(data|store)-before-restore-\d{8}T\d{6}Z$/.test(v)), `${kept}`);
+  const store = kept.find((v) => v.startsWith('hoist.notes.store-'))!;
+  assert.is((await web2.sh(`docker run --rm -v ${store}:/d hoist-test-base cat /d/value`)).stdout.trim(), 'notes-store-2', 'what it replaced is kept');
+  assert.equal(await notesData(web2), ['note-a\nnote-b', 'notes-store-1']);
+  assert.is(await served(web2, '/data/records', NOTES), 'note-a\nnote-b');
 });
 
 test('a freshly bootstrapped host: refused until the dumped service runs, then the same data', async () => {
