@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { clientLoop } from '../harness/client-loops.ts';
 import { cutSession, sshSessions, watchFor, type ProcessMatch, type WatchOptions } from '../harness/faults.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
@@ -101,7 +102,7 @@ ls -1A /tmp | grep -v '^hoist-fault' | sed 's/^/tmp /'
 
 // A client asking Caddy 10 times a second (bounded: 4 minutes) while a faulted run goes on.
 async function startClient(): Promise<void> {
-  await host.sh(`rm -f /tmp/client.*; (end=$(( $(date +%s) + 240 )); while [ ! -e /tmp/client.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -sS --max-time 8 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/ 2>&1) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.1; done > /tmp/client.log 2>&1 &)`);
+  await host.sh(`rm -f /tmp/client.*; ${clientLoop({ curl: `--resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`, log: '/tmp/client.log', stop: '/tmp/client.stop', seconds: 240 })}`);
   await new Promise((r) => setTimeout(r, 500));
 }
 
