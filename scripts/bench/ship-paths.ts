@@ -95,6 +95,16 @@ export async function floorShip(tb: Testbed, hosts: TestHost[], tag: string): Pr
   return Date.now() - started;
 }
 
+/**
+ * The floor without `docker save`: the image's tar, saved here once before (as hoist's cache
+ * keeps its layers), `ssh deploy@HOST docker load < TAR`, one stream per host, all at once.
+ */
+export async function floorFromTar(tb: Testbed, hosts: TestHost[], tar: string): Promise<number> {
+  const started = Date.now();
+  await Promise.all(hosts.map((h) => must(`floor (saved tar) to ${h.name}`, runHere('bash', ['-c', 'f=$1; shift; ssh "$@" docker load -q < "$f"', 'bash', tar, ...sshArgs(tb, h)]))));
+  return Date.now() - started;
+}
+
 /** hoist's ship step alone: shipImage over one SshExecutor per host (as the release's docker-up does), all hosts at once. */
 export async function hoistShip(tb: Testbed, hosts: TestHost[], image: ShipImage, tag: string): Promise<{ ms: number; reports: ShipReport[] }> {
   const key = readFileSync(tb.keyPath);

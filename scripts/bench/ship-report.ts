@@ -8,6 +8,9 @@ export interface FirstShip {
   floorMs: number;
   /** Per host: bytes its eth0 received during the path. */
   floorRx: number[];
+  /** The floor from a tar saved here before (no `docker save` in the timed part). */
+  floorTarMs: number;
+  floorTarRx: number[];
   hoistMs: number;
   hoistRx: number[];
   /** Per host: what hoist says it sent (its ShipReport). */
@@ -79,19 +82,24 @@ export function renderShipSection(b: ShipBench, command: string): string {
   out.push('');
   out.push('Timed as wall clock here, every host at once (parallelism = the number of hosts, as `--concurrency N`):');
   out.push('');
-  out.push('- **floor**: `docker save IMAGE | ssh deploy@HOST docker load -q` (OpenSSH), one pipeline per host, every byte of the image to every host.');
+  out.push('- **floor**: `docker save IMAGE | ssh deploy@HOST docker load -q` (OpenSSH), one pipeline per host, every byte of the image to every host, as the issue defines it. `docker save` runs once per host, here, in the timed part.');
+  out.push("- **floor (saved tar)**: the stricter floor: `ssh deploy@HOST docker load -q < image.tar`, from the tar `docker save` wrote here once before timing, as hoist's ship step reads its layers from the cache BUILD=local's build step filled before it. Every byte, one stream per host, no `docker save` in the timed part.");
   out.push("- **hoist ship**: hoist's ship step alone (lib/ship/ship-image.ts, as docker-up runs it, on hoist's own ssh2 executor, one connection per host): the probe of the host's layers, each missing layer streamed into the host's staging folder and checked against its sha256, then one `docker load` of a tar assembled on the host. Timed alone because a whole release also starts the app and waits for its health gate, which the floor does not; the whole release is the next table.");
   out.push('- **registry**: Debian\'s docker-registry here (test/harness/registry.ts), `docker push` once (hoist\'s pushImage: login on stdin, a private Docker config), then every host `docker pull`s at once (hoist\'s pullOnHost over OpenSSH). The push compresses every layer with gzip.');
   out.push('');
   out.push('"received" is what each host\'s network interface counted (eth0 rx_bytes in the host container, read before and after the path): bytes on the wire, SSH and TCP overhead included, not anything a tool reports.');
   out.push('');
-  out.push('| hosts | floor s | hoist ship s | hoist / floor | registry push s | registry pulls s | registry total s | registry / floor | received per host: floor | hoist | registry | machine while timed |');
-  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  out.push('| hosts | floor s | floor (saved tar) s | hoist ship s | hoist / floor | hoist / floor (saved tar) | registry push s | registry pulls s | registry total s | registry / floor |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const f of b.first) {
     out.push(
-      `| ${f.hosts} | ${s(f.floorMs)} | ${s(f.hoistMs)} | **${x(f.hoistMs, f.floorMs)}** | ${s(f.pushMs)} | ${s(f.pullMs)} | ${s(f.pushMs + f.pullMs)} | ${x(f.pushMs + f.pullMs, f.floorMs)} | ${range(f.floorRx)} | ${range(f.hoistRx)} | ${range(f.registryRx)} | ${loadText(f.load)}; after: ${f.loadavg} |`,
+      `| ${f.hosts} | ${s(f.floorMs)} | ${s(f.floorTarMs)} | ${s(f.hoistMs)} | **${x(f.hoistMs, f.floorMs)}** | **${x(f.hoistMs, f.floorTarMs)}** | ${s(f.pushMs)} | ${s(f.pullMs)} | ${s(f.pushMs + f.pullMs)} | ${x(f.pushMs + f.pullMs, f.floorMs)} |`,
     );
   }
+  out.push('');
+  out.push('| hosts | received per host: floor | floor (saved tar) | hoist ship | registry | hoist says it sent | machine while the four were timed |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const f of b.first) out.push(`| ${f.hosts} | ${range(f.floorRx)} | ${range(f.floorTarRx)} | ${range(f.hoistRx)} | ${range(f.registryRx)} | ${range(f.hoistClaim)} | ${loadText(f.load)}; after: ${f.loadavg} |`);
   out.push('');
   if (b.release) {
     const r = b.release;
@@ -127,7 +135,7 @@ export function renderShipSection(b: ShipBench, command: string): string {
   out.push('');
   out.push('| target | measured | verdict |');
   out.push('| --- | --- | --- |');
-  for (const f of b.first) out.push(`| first ship, hoist ≤ 1.2× the floor (${f.hosts} host(s)) | ${x(f.hoistMs, f.floorMs)} | ${verdict(f.hoistMs <= 1.2 * f.floorMs)} |`);
+  for (const f of b.first) out.push(`| first ship, hoist ≤ 1.2× the floor (${f.hosts} host(s)) | ${x(f.hoistMs, f.floorMs)} (against the saved-tar floor: ${x(f.hoistMs, f.floorTarMs)}) | ${verdict(f.hoistMs <= 1.2 * f.floorMs)}${f.hoistMs <= 1.2 * f.floorMs && f.hoistMs > 1.2 * f.floorTarMs ? ' (missed against the saved-tar floor)' : ''} |`);
   if (b.second) {
     const worst = max(b.second.rx);
     out.push(`| second release: bytes on the wire < 5 % of the image | ${((100 * worst) / b.imageBytes).toFixed(3)} % (the busiest host) | ${verdict(worst < 0.05 * b.imageBytes)} |`);

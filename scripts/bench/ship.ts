@@ -21,7 +21,7 @@ import { ReleaseBed } from '../../test/harness/release-bed.ts';
 import { TestRegistry } from '../../test/harness/registry.ts';
 import type { TestHost } from '../../test/harness/testbed.ts';
 import { busyness, cpuTimes, loadBetween, type MachineLoad } from './machine.ts';
-import { emptyImages, floorShip, hasImage, hoistShip, received, registryShip, runHere, sshTo, type Run } from './ship-paths.ts';
+import { emptyImages, floorFromTar, floorShip, hasImage, hoistShip, received, registryShip, runHere, sshTo, type Run } from './ship-paths.ts';
 import { renderShipSection, replaceSection, type ShipBench } from './ship-report.ts';
 
 const USAGE = 'node --import tsx scripts/bench/ship.ts [--hosts 1,10] [--layer-mb 500] [--out BENCHMARKS.md]';
@@ -102,6 +102,9 @@ async function main(): Promise<void> {
     const image = await savedImage(tag);
     const imageBytes = image.layers.reduce((n, l) => n + l.size, 0);
     log(`image ${image.id.slice(7, 19)}: ${image.layers.length} layers, ${imageBytes} bytes`);
+    const savedTar = join(tb.dir, 'image.tar');
+    const save = await runHere('sh', ['-c', 'docker save "$1" > "$2"', 'sh', tag, savedTar]);
+    if (save.code !== 0) throw new Error(`docker save ${tag}: ${save.out}`);
 
     const bench: ShipBench = {
       date: new Date().toISOString(),
@@ -123,6 +126,11 @@ async function main(): Promise<void> {
       const floor = await received(hs, () => floorShip(tb, hs, tag));
       await expectImage(hs, image.id, 'the floor');
       log(`  ${(floor.result / 1000).toFixed(1)} s`);
+      await Promise.all(hs.map(emptyImages));
+      log(`${n} host(s): the floor from a tar saved here before (ssh docker load < TAR), one stream per host, all at once`);
+      const floorTar = await received(hs, () => floorFromTar(tb, hs, savedTar));
+      await expectImage(hs, image.id, 'the floor from a saved tar');
+      log(`  ${(floorTar.result / 1000).toFixed(1)} s`);
       await Promise.all(hs.map(emptyImages));
       log(`${n} host(s): hoist's ship step (only missing layers; here: all), all at once`);
       const ship = await received(hs, () => hoistShip(tb, hs, image, tag));
@@ -148,6 +156,8 @@ async function main(): Promise<void> {
         hosts: n,
         floorMs: floor.result,
         floorRx: floor.bytes,
+        floorTarMs: floorTar.result,
+        floorTarRx: floorTar.bytes,
         hoistMs: ship.result.ms,
         hoistRx: ship.bytes,
         hoistClaim: ship.result.reports.map((r) => r.bytesSent),
