@@ -54,35 +54,18 @@ export function parseShipProbe(out: string): ShipFact {
 }
 
 /**
- * Receives one layer on standard input into HEX.part, then names it HEX once its sha256 is
- * checked. A fresh layer is hashed while it arrives (tee into sha256sum through a FIFO): the
- * check costs no second read of the file after the transfer, which on a first ship of a large
- * layer was a second of the host's time before the load could start (BENCHMARKS.md, ship). A
- * resumed one (appended from `offset`, which must be the part's size) is hashed whole after.
- * Exit 3: short (the stream was cut: kept, resumed next time); 4: wrong content (removed).
+ * Receives one layer on standard input into HEX.part (appended from `offset`, which must be the
+ * part's size), then checks the whole file's sha256 and only then names it HEX. Exit 3: short
+ * (the stream was cut: kept, resumed next time); 4: wrong content (removed).
  */
 export function receiveLayer(app: string, hex: string, size: number, offset: number): Cmd {
   const f = `${stagingDir(app)}/layers/${hex}`;
   const part = `${f}.part`;
-  const wrong = sh`{ rm -f ${part}; echo ${`layer ${hex.slice(0, 12)}: content does not match its digest`} >&2; exit 4; }`;
-  const short = sh`n=$(stat -c %s ${part})
-[ "$n" = ${String(size)} ] || { echo "layer ${hex.slice(0, 12)}: received $n of ${String(size)} bytes" >&2; exit 3; }`;
-  if (offset > 0)
-    return sh`cd && [ "$(stat -c %s ${part} 2>/dev/null)" = ${String(offset)} ] || { echo ${`the staged part of layer ${hex.slice(0, 12)} is not ${offset} bytes`} >&2; exit 5; }; cat >> ${part} || exit 1
-${short}
-printf '%s  %s\\n' ${hex} ${part} | sha256sum -c --status || ${wrong}
-mv -f ${part} ${f}`;
-  const fifo = `${f}.fifo`;
-  const sum = `${f}.sum`;
-  return sh`cd && rm -f ${fifo} ${sum} && mkfifo ${fifo} || exit 1
-sha256sum < ${fifo} > ${sum} &
-tee ${part} > ${fifo}; rc=$?
-wait $!; hrc=$?
-rm -f ${fifo}
-got=$(cut -c1-64 ${sum}); rm -f ${sum}
-[ "$rc" = 0 ] || exit 1
-${short}
-[ "$hrc" = 0 ] && [ "$got" = ${hex} ] || ${wrong}
+  const start = offset > 0 ? sh`[ "$(stat -c %s ${part} 2>/dev/null)" = ${String(offset)} ] || { echo ${`the staged part of layer ${hex.slice(0, 12)} is not ${offset} bytes`} >&2; exit 5; }; cat >> ${part} || exit 1` : sh`cat > ${part} || exit 1`;
+  return sh`cd && ${start}
+n=$(stat -c %s ${part})
+[ "$n" = ${String(size)} ] || { echo "layer ${hex.slice(0, 12)}: received $n of ${String(size)} bytes" >&2; exit 3; }
+printf '%s  %s\\n' ${hex} ${part} | sha256sum -c --status || { rm -f ${part}; echo ${`layer ${hex.slice(0, 12)}: content does not match its digest`} >&2; exit 4; }
 mv -f ${part} ${f}`;
 }
 
