@@ -55,7 +55,7 @@ export function shipSectionOf(text: string): string | null {
 
 const s = (ms: number) => (ms / 1000).toFixed(1);
 const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const mb = (bytes: number) => (bytes < 1e6 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const max = (xs: number[]) => Math.max(...xs);
 const min = (xs: number[]) => Math.min(...xs);
 const range = (xs: number[]) => (min(xs) === max(xs) ? mb(xs[0]!) : `${mb(min(xs))} – ${mb(max(xs))}`);
