@@ -22,6 +22,7 @@ import { created, HostPids, idlePids } from './host-pids.ts';
 import type { PidsInfo } from './report-procs.ts';
 import { busyness, cpuTimes, loadBetween, machineInfo, type HoistFrom } from './machine.ts';
 import { localCpuMethod, measure, memoryMethodText, type RunCpu } from './measure.ts';
+import { shipSectionOf } from './ship-report.ts';
 import { renderReport, type HostCpuInfo, type ReportInput, type RunSample } from './report.ts';
 import { median } from './stats.ts';
 
@@ -38,7 +39,7 @@ const SAVED = join(tmpdir(), 'hoist-bench-last.json');
 
 if (args.fromJson) {
   const saved = JSON.parse(readFileSync(args.fromJson, 'utf8')) as ReportInput;
-  writeFileSync(args.out, renderReport({ ...saved, date: new Date(saved.date) }));
+  writeFileSync(args.out, keepShipSection(args.out, renderReport({ ...saved, date: new Date(saved.date) })));
   log(`wrote ${args.out} from ${args.fromJson}`);
   process.exit(0);
 }
@@ -218,7 +219,7 @@ try {
     pids,
   };
   writeFileSync(SAVED, JSON.stringify(input));
-  writeFileSync(args.out, renderReport(input));
+  writeFileSync(args.out, keepShipSection(args.out, renderReport(input)));
   log(`wrote ${args.out} (measurements: ${SAVED})`);
 
   /**
@@ -256,4 +257,16 @@ try {
 } finally {
   log('removing the fleet');
   await stop();
+}
+
+/** The report, followed by the ship benchmark's section the file had (scripts/bench/ship.ts writes it, this run does not measure it). */
+function keepShipSection(path: string, report: string): string {
+  let old = '';
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return report;
+  }
+  const ship = shipSectionOf(old);
+  return ship ? `${report.trimEnd()}\n\n${ship}` : report;
 }

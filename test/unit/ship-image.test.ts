@@ -4,7 +4,7 @@
 // a staged one nothing, and the report counts exactly what was sent.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -83,6 +83,28 @@ test('a cut layer resumes from its staged part; a staged one is not sent again',
   const r = await shipImage(new LateStdinExecutor(join(dir, 'home')), 'app', image, 'hoist/app/web:R', ctx(notes));
   assert.is(r.bytesSent, 500);
   assert.equal(notes, ['image hoist/app/web:R: 2 of 2 layers sent, 500 bytes, resumed after 1500 bytes already there, 1 staged before; 0 already on the host']);
+});
+
+test('a fresh layer whose bytes are not its diff ID: refused (exit 4), nothing of it stays staged, not even the hash or the FIFO', async () => {
+  const image = imageOf([4000]);
+  writeFileSync(image.layers[0]!.file, Buffer.alloc(4000, 9));
+  const err = await shipImage(new LateStdinExecutor(join(dir, 'home')), 'app', image, 'hoist/app/web:R', ctx([])).then(
+    () => null,
+    (e: Error) => e.message,
+  );
+  assert.match(err ?? '', /content does not match its digest/);
+  assert.equal(readdirSync(join(dir, 'home/apps/app/ship/layers')), []);
+});
+
+test('a fresh layer cut short: the part is kept for the resume (exit 3), the hash and the FIFO are gone', async () => {
+  const image = imageOf([4000]);
+  writeFileSync(image.layers[0]!.file, readFileSync(image.layers[0]!.file).subarray(0, 1000));
+  const err = await shipImage(new LateStdinExecutor(join(dir, 'home')), 'app', image, 'hoist/app/web:R', ctx([])).then(
+    () => null,
+    (e: Error) => e.message,
+  );
+  assert.match(err ?? '', /received 1000 of 4000 bytes/);
+  assert.equal(readdirSync(join(dir, 'home/apps/app/ship/layers')), [`${image.layers[0]!.diffId.slice(7)}.part`]);
 });
 
 test.run();
