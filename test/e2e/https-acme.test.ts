@@ -94,9 +94,10 @@ test('bootstrap with FIREWALL=ufw: only SSH_PORT, 80 and 443 open; ssh still wor
   const blocked = await promisify(execFile)('curl', ['-sS', '--max-time', '3', `http://${ip}:8081/`]).then(() => 'open', (e: Error) => e.message);
   assert.match(blocked, /timed out|Connection timed out|timeout/i, `port 8081 is filtered: ${blocked}`);
   // The systemd paths were taken: Caddy runs as systemd's caddy.service (so Caddy's reasons below
-  // are read from journald), and ufw's unit is enabled, so the firewall comes back at boot.
-  const units = (await host.sh('systemctl is-active caddy ufw; systemctl is-enabled ufw')).stdout.trim().split('\n');
-  assert.equal(units, ['active', 'active', 'enabled']);
+  // are read from journald); ufw's unit is enabled and ufw.conf says ENABLED=yes, so the firewall
+  // comes back at boot (the unit itself stays inactive until then: `ufw enable` loads the rules).
+  const units = (await host.sh('systemctl is-active caddy; systemctl is-enabled ufw; grep ^ENABLED= /etc/ufw/ufw.conf')).stdout.trim().split('\n');
+  assert.equal(units, ['active', 'enabled', 'ENABLED=yes']);
   const again = await run('bootstrap');
   assert.is(again.code, 0, again.out);
   assert.equal(Object.values(statuses(again.report)), ['unchanged', 'unchanged', 'unchanged'], JSON.stringify(statuses(again.report)));
