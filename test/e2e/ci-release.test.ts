@@ -44,7 +44,7 @@ const appFiles = (version: string, note = version) => ({
 });
 
 test.before(async () => {
-  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  // Debian 12 without systemd, compose v1: CI budget (#19: an sshd host starts in 4-9 s, a systemd one in 10-40 s).
   const { git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, host: 'debian12-no-systemd' });
   await git.commit('app', appFiles('v1'), 'v1');
   const appEnv = tb.file('app.env', `SECRET=${APP_SECRET}\n`);

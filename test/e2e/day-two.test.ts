@@ -47,7 +47,7 @@ async function twice(pipeline: string, ...args: string[]): Promise<void> {
 }
 
 test.before(async () => {
-  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
+  // Debian 12 without systemd, compose v1: CI budget (#19: an sshd host starts in 4-9 s, a systemd one in 10-40 s).
   ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 2, host: 'debian12-no-systemd' }));
   [web1, web2] = tb.hosts as [TestHost, TestHost];
   await git.commit('app', appFiles(), 'v1');

@@ -1,5 +1,5 @@
 // Fleet rollouts of the real release pipeline on four real VPS hosts (Docker and Caddy inside
-// each): rolling batches, a canary that stops a bad release, a failure budget with fleet
+// each; two with systemd and compose v2, two without systemd and with compose v1): rolling batches, a canary that stops a bad release, a failure budget with fleet
 // rollback, `hoist status` noticing containers stopped by hand, and Ctrl-C in the middle of a
 // release. Every pipeline is run a second time and must give the same outcome.
 import { randomBytes } from 'node:crypto';
@@ -31,9 +31,16 @@ const appFiles = (version: string, healthy = true) => ({
   'index.html': `${version}\n`,
 });
 
+// A mixed fleet, as real ones are, interleaved so that each batch of --batch 2, the rolled-back
+// pair and the failing pair of --fleet-rollback each cross both kinds: Debian 13 with systemd and
+// compose v2 (web1, web3), Debian 12 without systemd and compose v1 (web2, web4).
+const KINDS = ['debian13', 'debian12-no-systemd', 'debian13', 'debian12-no-systemd'] as const;
+
 test.before(async () => {
-  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
-  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, count: 4, host: 'debian12-no-systemd' }));
+  ({ git } = await bed.start({ domain: DOMAIN, token: TOKEN, host: [...KINDS] }));
+  // The fleet is what it says: PID 1 and the compose the host has, read on each host.
+  const seen = await Promise.all(tb.hosts.map(async (h) => (await h.sh('echo $(cat /proc/1/comm) $(docker compose version >/dev/null 2>&1 && echo v2 || echo v1)')).stdout.trim()));
+  assert.equal(seen, ['systemd v2', 'sshd v1', 'systemd v2', 'sshd v1']);
   await git.commit('app', appFiles('v1'), 'v1');
   bed.env({ HEALTH_TIMEOUT: '10' });
   const boot = await runTwice('bootstrap', () => run(['bootstrap', '--concurrency', '4']));

@@ -64,8 +64,8 @@ async function overHttps(domain: string): Promise<string> {
 
 test.before(async () => {
   const started = Date.now();
-  // Debian 12 without systemd: not yet run on the default Debian 13 host (#19).
-  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, moreDomains: [SECOND], host: 'debian12-no-systemd' }));
+  // The default host: Debian 13 with systemd as PID 1 (Caddy and ufw as its services), as rented.
+  ({ git, host } = await bed.start({ domain: DOMAIN, token: TOKEN, moreDomains: [SECOND] }));
   ip = await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', host.container);
   // Both names point at the host's bridge address, as a real record points at the VPS.
   await bed.dns.setRecords({ [DOMAIN]: [ip], [SECOND]: [ip] });
@@ -93,6 +93,11 @@ test('bootstrap with FIREWALL=ufw: only SSH_PORT, 80 and 443 open; ssh still wor
   await host.sh('busybox httpd -p 0.0.0.0:8081 -h /tmp');
   const blocked = await promisify(execFile)('curl', ['-sS', '--max-time', '3', `http://${ip}:8081/`]).then(() => 'open', (e: Error) => e.message);
   assert.match(blocked, /timed out|Connection timed out|timeout/i, `port 8081 is filtered: ${blocked}`);
+  // The systemd paths were taken: Caddy runs as systemd's caddy.service (so Caddy's reasons below
+  // are read from journald); ufw's unit is enabled and ufw.conf says ENABLED=yes, so the firewall
+  // comes back at boot (the unit itself stays inactive until then: `ufw enable` loads the rules).
+  const units = (await host.sh('systemctl is-active caddy; systemctl is-enabled ufw; grep ^ENABLED= /etc/ufw/ufw.conf')).stdout.trim().split('\n');
+  assert.equal(units, ['active', 'enabled', 'ENABLED=yes']);
   const again = await run('bootstrap');
   assert.is(again.code, 0, again.out);
   assert.equal(Object.values(statuses(again.report)), ['unchanged', 'unchanged', 'unchanged'], JSON.stringify(statuses(again.report)));

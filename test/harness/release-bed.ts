@@ -26,9 +26,10 @@ export interface ReleaseBedOptions {
   /**
    * What the hosts are (see HOST_KINDS): `debian13` (the default), a Debian 13 VPS with systemd as
    * PID 1, as rented; `debian12-no-systemd`, Debian 12 with sshd as PID 1 and compose v1, which
-   * hoist starts Docker and Caddy on itself.
+   * hoist starts Docker and Caddy on itself. A list gives each host its kind, in order (web1
+   * first): a mixed fleet, as real fleets are; `count` is then the list's length.
    */
-  host?: ReleaseHostKind;
+  host?: ReleaseHostKind | ReleaseHostKind[];
 }
 
 /**
@@ -45,6 +46,8 @@ export class ReleaseBed {
   git!: GitServer;
   dns!: DnsServer;
   fake!: FakeGitHub;
+  /** Each host's kind, in the order of `tb.hosts`. */
+  kinds: ReleaseHostKind[] = [];
   private domain = '';
   private forgeKnownHosts: string | null = null;
 
@@ -55,14 +58,25 @@ export class ReleaseBed {
 
   async start(opts: ReleaseBedOptions): Promise<this> {
     this.domain = opts.domain;
-    const count = opts.count ?? 1;
-    const hosts = (opts.host ?? 'debian13') === 'debian13'
+    if (Array.isArray(opts.host) && opts.count !== undefined && opts.count !== opts.host.length) {
+      throw new Error(`count ${opts.count} and ${opts.host.length} host kinds: give one of them`);
+    }
+    this.kinds = Array.isArray(opts.host) ? opts.host : Array.from({ length: opts.count ?? 1 }, () => (opts.host ?? 'debian13') as ReleaseHostKind);
+    // One group per run of hosts of the same kind, in order: web1..webN keep the list's order.
+    const groups: { kind: ReleaseHostKind; count: number }[] = [];
+    for (const kind of this.kinds) {
+      const last = groups.at(-1);
+      if (last?.kind === kind) last.count++;
+      else groups.push({ kind, count: 1 });
+    }
+    const hosts = await Promise.all(groups.map(async ({ kind, count }) => kind === 'debian13'
       ? { count, init: 'systemd' as const, os: 'debian13' as const, image: await readySystemdImage('debian13') }
-      : { count, dockerInside: true, image: await readyImage() };
+      : { count, dockerInside: true, image: await readyImage() }));
     // The git server and the hosts take the longest to come up and need nothing of each other.
     const repos = opts.repos ?? ['app'];
     const t0 = Date.now();
-    [this.git] = await Promise.all([startGitServer(repos), this.tb.start(hosts).then((tb) => (timed(`${count} ${opts.host ?? 'debian13'} host(s) started`, t0), tb))]);
+    const what = groups.map((g) => `${g.count} ${g.kind}`).join(' + ');
+    [this.git] = await Promise.all([startGitServer(repos), this.tb.start(hosts).then((tb) => (timed(`${what} host(s) started`, t0), tb))]);
     timed('git server and hosts', t0);
     // Every host, as each release test had it: a run meant for fewer names them with --hosts.
     this.tb.writeInventory();

@@ -86,14 +86,20 @@ export class Testbed {
   /** How long one CLI run may take before it is killed (a bootstrap of a bare host runs apt). */
   hoistTimeoutMs = 5 * 60_000;
 
-  async start(opts: StartOptions): Promise<this> {
-    if (opts.os && opts.init !== 'systemd') throw new Error(`os ${opts.os}: only the systemd hosts come in other systems (add init: 'systemd')`);
-    const image = opts.image ?? (opts.init === 'systemd' ? await systemdVpsImage(opts.os ?? 'debian12') : await vpsImage());
+  /**
+   * Starts the hosts, all alike, or given a list of groups, each group's hosts as that group says
+   * (a mixed fleet): numbered web1..webN across the groups in their order, one key for all.
+   */
+  async start(opts: StartOptions | StartOptions[]): Promise<this> {
+    const groups = Array.isArray(opts) ? opts : [opts];
+    for (const g of groups) if (g.os && g.init !== 'systemd') throw new Error(`os ${g.os}: only the systemd hosts come in other systems (add init: 'systemd')`);
+    const images = await Promise.all(groups.map((g) => g.image ?? (g.init === 'systemd' ? systemdVpsImage(g.os ?? 'debian12') : vpsImage())));
     await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hoist-test', '-f', this.keyPath]);
     const publicKey = readFileSync(`${this.keyPath}.pub`, 'utf8').trim();
     const run = randomBytes(3).toString('hex');
+    const each = groups.flatMap((g, gi) => Array.from({ length: g.count }, () => ({ g, image: images[gi]! })));
     this.hosts = await Promise.all(
-      Array.from({ length: opts.count }, (_, i) => this.startHost(image, `web${i + 1}`, `hoist-test-${run}-web${i + 1}`, publicKey, opts)),
+      each.map(({ g, image }, i) => this.startHost(image, `web${i + 1}`, `hoist-test-${run}-web${i + 1}`, publicKey, g)),
     );
     writeFileSync(this.knownHostsPath, this.hosts.map((h) => h.knownHostsLine).join('\n') + '\n');
     return this;
