@@ -156,8 +156,40 @@ export function waitForService(name: ServiceName, seconds = 30): Cmd {
  * socket: a plain reload (proven on systemd test hosts).
  */
 export function reloadSshd(): Cmd {
-  return sh`if [ -d /run/systemd/system ]; then ${reloadSshdUnderSystemd()}; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi`;
+  return sh`${SSHD_LISTENERS}
+if [ -d /run/systemd/system ]; then
+  pid=; if ! systemctl is-active --quiet ssh.socket; then pid=$(systemctl show -p MainPID --value ssh 2>/dev/null); [ -n "$pid" ] && [ "$pid" != 0 ] || pid=$(systemctl show -p MainPID --value sshd 2>/dev/null); fi
+elif [ -f /run/sshd.pid ]; then pid=$(cat /run/sshd.pid); else pid=$(pgrep -o -x sshd); fi
+before=$(sshd_listeners "$pid")
+if [ -d /run/systemd/system ]; then ${reloadSshdUnderSystemd()}; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi || exit
+${WAIT_FOR_NEW_LISTENER}`;
 }
+
+/**
+ * `sshd_listeners PID`: the inodes of the listening TCP sockets process PID holds (none for no PID).
+ * On SIGHUP sshd closes its listening sockets and re-executes itself with the new config, but
+ * `kill` and `systemctl reload` return before it has: a login in that moment is served by the
+ * old sshd and the old config, and a proof that "a new login still works" would pass for a
+ * config that locks everyone out (seen under load in the e2e suite). Sockets other than those it
+ * had before mean the new sshd listens.
+ */
+const SSHD_LISTENERS = sh`sshd_listeners() {
+  case "$1" in ''|0) return 0;; esac
+  { for t in /proc/net/tcp /proc/net/tcp6; do [ -r "$t" ] && awk 'NR > 1 && $4 == "0A" { print "L", $10 }' "$t"; done
+    ls -l "/proc/$1/fd" 2>/dev/null | sed -n 's/.*socket:\\[\\([0-9]*\\)\\]$/S \\1/p'; } | awk '$1 == "L" { l[$2] = 1; next } $1 == "S" && ($2 in l) { printf "%s ", $2 }'
+}`;
+
+/** After the reload: bounded (20 s), until sshd listens on new sockets (none known before, e.g. socket activation: no wait). */
+const WAIT_FOR_NEW_LISTENER = sh`if [ -n "$before" ]; then
+  i=0
+  while :; do
+    now=$(sshd_listeners "$pid"); fresh=$now
+    for x in $now; do case " $before" in *" $x "*) fresh=;; esac; done
+    [ -n "$fresh" ] && break
+    i=$((i+1)); [ $i -gt 100 ] && { echo "sshd (pid $pid) did not listen again within 20s of its reload" >&2; exit 1; }
+    sleep 0.2
+  done
+fi`;
 
 /** reloadSshd's part for a host with systemd. */
 export function reloadSshdUnderSystemd(): Cmd {

@@ -12,6 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import { AcmeCa } from '../harness/acme-ca.ts';
+import { clientLoop } from '../harness/client-loops.ts';
 import { docker } from '../harness/docker.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
@@ -133,7 +134,7 @@ test('v1 over https with pebble\'s certificate for exactly the app\'s domain; ht
 test('v1 → v2 under an https client loop: 0 failures, the certificate\'s serial unchanged, no new order', async () => {
   const before = await served(DOMAIN);
   await git.commit('app', appFiles('v2'), 'v2');
-  await host.sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 --cacert ${ROOT_ON_HOST} -w ' %{http_code}' --resolve ${DOMAIN}:443:127.0.0.1 https://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await host.sh(`rm -f /tmp/loop.*; ${clientLoop({ curl: `--cacert ${ROOT_ON_HOST} --resolve ${DOMAIN}:443:127.0.0.1 https://${DOMAIN}/`, log: '/tmp/loop.log', stop: '/tmp/loop.stop', seconds: 180, pause: 0.05 })}`);
   await new Promise((r) => setTimeout(r, 1000));
   const r = await run('release');
   await new Promise((r) => setTimeout(r, 1000));

@@ -231,17 +231,48 @@ test('waitForService (run with a stand-in pidof): gives up after the bound with 
 
 // ------------------------------------------------------------------------------- reloadSshd
 
-test('reloadSshd: systemd (ssh.socket regenerated and restarted where it is active, else reload ssh/sshd), else SIGHUP to the listener', () => {
-  assert.is(
-    reloadSshd().line,
-    'if [ -d /run/systemd/system ]; then if systemctl is-active --quiet ssh.socket; then systemctl daemon-reload && systemctl restart ssh.socket && systemctl try-restart ssh.service; else systemctl reload ssh || systemctl reload sshd; fi; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi',
+test('reloadSshd: systemd (ssh.socket regenerated and restarted where it is active, else reload ssh/sshd), else SIGHUP to the listener; then waits for the new listener', () => {
+  const line = reloadSshd().line;
+  assert.ok(
+    line.includes(
+      '\nif [ -d /run/systemd/system ]; then if systemctl is-active --quiet ssh.socket; then systemctl daemon-reload && systemctl restart ssh.socket && systemctl try-restart ssh.service; else systemctl reload ssh || systemctl reload sshd; fi; elif [ -f /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; else pkill -HUP -o -x sshd; fi || exit\n',
+    ),
+    line,
   );
+  // The listener's sockets are read before the signal and waited on after it, bounded by a count.
+  assert.ok(line.indexOf('before=$(sshd_listeners "$pid")') < line.indexOf('kill -HUP'), line);
+  assert.match(line, /now=\$\(sshd_listeners "\$pid"\)[\s\S]*\[ \$i -gt 100 \] && \{ echo "sshd \(pid \$pid\) did not listen again within 20s of its reload" >&2; exit 1; \}/);
   syntaxOk(reloadSshd());
+});
+
+test('reloadSshd, run as root here against a listener that a fake HUP re-creates: returns only once the new socket listens', async () => {
+  // A stand-in "sshd": a node process listening on a loopback port whose pid file is /run/sshd.pid
+  // is the machine's, so the script runs with its own paths swapped in. The HUP handler closes the
+  // listener and opens a new one 1 s later, as sshd's re-exec does; the reload must not return before.
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-reload-'));
+  const child = spawn(process.execPath, ['-e', `
+    const net = require('node:net'); let srv = net.createServer().listen(0, '127.0.0.1', () => console.log('ready'));
+    process.on('SIGHUP', () => { srv.close(); setTimeout(() => { srv = net.createServer().listen(0, '127.0.0.1', () => require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'relistened'))}, String(Date.now()))); }, 1000); });
+    setTimeout(() => process.exit(0), 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    writeFileSync(join(dir, 'sshd.pid'), String(child.pid));
+    const script = reloadSshd().line.replaceAll('/run/sshd.pid', join(dir, 'sshd.pid')).replaceAll('/run/systemd/system', join(dir, 'no-systemd'));
+    const r = spawnSync('/bin/sh', ['-c', `${script}\necho returned $(date +%s%3N)`], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, 0, r.stderr);
+    const returned = Number(/returned (\d+)/.exec(r.stdout)![1]);
+    const relistened = Number(readFileSync(join(dir, 'relistened'), 'utf8'));
+    assert.ok(returned >= relistened, `returned ${returned - relistened} ms before the new listener existed`);
+  } finally {
+    child.kill('SIGKILL');
+    spawnSync('rm', ['-rf', dir]);
+  }
 });
 
 test('reloadSshd (run with a stand-in systemctl, /run/systemd/system faked by the test): the socket path or the reload', () => {
   // The branch on /run/systemd/system is the machine's; the systemd part runs on its own here.
-  assert.ok(reloadSshd().line.startsWith(`if [ -d /run/systemd/system ]; then ${reloadSshdUnderSystemd().line}; elif `));
+  assert.ok(reloadSshd().line.includes(`\nif [ -d /run/systemd/system ]; then ${reloadSshdUnderSystemd().line}; elif `));
   for (const [socketActive, expected] of [
     [true, 'is-active --quiet ssh.socket\ndaemon-reload\nrestart ssh.socket\ntry-restart ssh.service\n'],
     [false, 'is-active --quiet ssh.socket\nreload ssh\n'],
