@@ -384,7 +384,13 @@ async function hardenSshd(exec: Executor, content: string, previous: string | nu
     await restoreFile(exec, SSHD_DROP_IN, previous, 0o644, 'root:root');
     throw new BootstrapError(`sshd -t rejected the hardened config, nothing was reloaded and the previous config is back: ${check.stderr.trim()}`);
   }
-  await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+  try {
+    await runChecked(exec, reloadSshd(), 'reloading sshd', { sudo: true });
+  } catch (e) {
+    // sshd did not take the new config in time (or the reload failed): the old one goes back.
+    await putBack();
+    throw new BootstrapError(`reloading sshd with the hardened config failed (${(e as Error).message}); the previous sshd config is back and reloaded`);
+  }
   ctx.progress(`proving a new login as ${user} works`);
   const probe = ctx.freshConnection('deploy');
   try {
