@@ -6,6 +6,7 @@
 //   node --import tsx test/build-images.ts
 import { gitImage } from './harness/git-host.ts';
 import { readyImage, readySystemdImage, readyUfwImage } from './harness/images.ts';
+import { releaseHostImage } from './harness/release-bed.ts';
 import { systemdVpsImage } from './harness/systemd-vps.ts';
 import { vpsImage } from './harness/testbed.ts';
 
@@ -24,11 +25,12 @@ const chains: (() => Promise<unknown>)[] = [
   async () => {
     await timed(vpsImage);
     await Promise.all([timed(readyImage), timed(gitImage)]);
-    await timed(readyUfwImage);
+    await Promise.all([timed(readyUfwImage), timed(() => releaseHostImage('debian12-no-systemd'))]);
   },
   async () => {
     await timed(() => systemdVpsImage('debian13'));
     await timed(() => readySystemdImage('debian13'));
+    await timed(() => releaseHostImage('debian13'));
   },
   () => timed(() => systemdVpsImage('debian12')),
 ];

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
-import { loadAppBase } from '../harness/images.ts';
+import { loadAppBase, NEVER_ANSWERS } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { assertNothingChanged } from '../harness/run-twice.ts';
 import { WebhookReceiver, type Received } from '../harness/webhook-receiver.ts';
@@ -31,7 +31,7 @@ const appFiles = (version: string, o: { healthy?: boolean; hog?: boolean } = {})
       ? // Serves, and once /www/hog exists eats memory until the kernel kills it (mem_limit below):
         // restarted by its policy, it finds the file again, a loop of OOM kills.
         'CMD ["sh", "-c", "httpd -p 8000 -h /www; while sleep 1; do if [ -f /www/hog ]; then x=a; while :; do x=$x$x; done; fi; done"]\n'
-      : `CMD ${o.healthy === false ? '["sleep", "100000"]' : '["httpd", "-f", "-p", "8000", "-h", "/www"]'}\n`),
+      : `CMD ${o.healthy === false ? `["sh", "-c", "${NEVER_ANSWERS}"]` : '["httpd", "-f", "-p", "8000", "-h", "/www"]'}\n`),
   'compose.yaml': `services:\n  web:\n    build: .\n${o.hog ? '    mem_limit: 32m\n    memswap_limit: 32m\n' : ''}`,
   'index.html': `${version}\n`,
 });

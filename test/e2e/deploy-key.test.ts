@@ -13,6 +13,7 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import { dockerSh } from '../harness/docker.ts';
 import { FakeGitHub } from '../harness/fake-github.ts';
 import { gitImage, startGitServer, type GitServer } from '../harness/git-host.ts';
+import { startSamplerLine } from '../harness/process-sampler.ts';
 import { assertNothingChanged } from '../harness/run-twice.ts';
 import { REPO_ROOT, Testbed, type CliResult, type TestHost } from '../harness/testbed.ts';
 
@@ -43,8 +44,8 @@ test.before(async () => {
   }).start();
   forgeKnownHosts = tb.file('forge_known_hosts', `${git.knownHostsLine}\n`);
   tb.writeInventory([vps]);
-  // Samples every process command line on the VPS every 50 ms while the tests run.
-  await dockerSh(vps.container, `rm -f /run/hoist-stop-sampler; (while [ ! -e /run/hoist-stop-sampler ]; do ps -eo args; echo '--- sample'; sleep 0.05; done >${SAMPLES} 2>&1 &)`);
+  // Samples every process command line on the VPS every 50 ms while the tests run (bounded: 15 minutes).
+  await dockerSh(vps.container, startSamplerLine({ out: SAMPLES, stop: '/run/hoist-stop-sampler', tick: '/run/hoist-sampler.tick', pause: 0.05, samples: 20 * 60 * 15 }));
 });
 
 test.after(async () => {

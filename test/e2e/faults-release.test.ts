@@ -102,7 +102,7 @@ ls -1A /tmp | grep -v '^hoist-fault' | sed 's/^/tmp /'
 
 // A client asking Caddy 10 times a second (bounded: 4 minutes) while a faulted run goes on.
 async function startClient(): Promise<void> {
-  await host.sh(`rm -f /tmp/client.*; ${clientLoop({ curl: `--resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`, log: '/tmp/client.log', stop: '/tmp/client.stop', seconds: 240 })}`);
+  await host.sh(`rm -f /tmp/client.*; ${clientLoop({ domain: DOMAIN, log: '/tmp/client.log', stop: '/tmp/client.stop', seconds: 240 })}`);
   await new Promise((r) => setTimeout(r, 500));
 }
 

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
 import type { GitServer } from '../harness/git-host.ts';
-import { loadAppBase } from '../harness/images.ts';
+import { loadAppBase, NEVER_ANSWERS } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import type { PipelineRun, TestHost } from '../harness/testbed.ts';
@@ -26,7 +26,7 @@ let git: GitServer;
  * never answers: the same commit failing on some hosts only, as a host-specific problem would.
  */
 const appFiles = (version: string, healthy = true) => ({
-  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "${healthy ? 'test -e /flag/broken && exec sleep 100000; exec httpd -f -p 8000 -h /www' : 'exec sleep 100000'}"]\n`,
+  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ["sh", "-c", "${healthy ? `test -e /flag/broken && { ${NEVER_ANSWERS}; }; exec httpd -f -p 8000 -h /www` : NEVER_ANSWERS}"]\n`,
   'compose.yaml': 'services:\n  web:\n    build: .\n    volumes:\n      - /opt/hoist-flag:/flag:ro\n',
   'index.html': `${version}\n`,
 });

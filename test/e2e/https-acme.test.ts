@@ -134,7 +134,7 @@ test('v1 over https with pebble\'s certificate for exactly the app\'s domain; ht
 test('v1 → v2 under an https client loop: 0 failures, the certificate\'s serial unchanged, no new order', async () => {
   const before = await served(DOMAIN);
   await git.commit('app', appFiles('v2'), 'v2');
-  await host.sh(`rm -f /tmp/loop.*; ${clientLoop({ curl: `--cacert ${ROOT_ON_HOST} --resolve ${DOMAIN}:443:127.0.0.1 https://${DOMAIN}/`, log: '/tmp/loop.log', stop: '/tmp/loop.stop', seconds: 180, pause: 0.05 })}`);
+  await host.sh(`rm -f /tmp/loop.*; ${clientLoop({ domain: DOMAIN, https: { cacert: ROOT_ON_HOST }, log: '/tmp/loop.log', stop: '/tmp/loop.stop', seconds: 180, pause: 0.05 })}`);
   await new Promise((r) => setTimeout(r, 1000));
   const r = await run('release');
   await new Promise((r) => setTimeout(r, 1000));

@@ -7,7 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
 import type { GitServer } from '../harness/git-host.ts';
-import { loadAppBase } from '../harness/images.ts';
+import { clientLoop } from '../harness/client-loops.ts';
+import { loadAppBase, NEVER_ANSWERS } from '../harness/images.ts';
 import { assertNothingChanged, runTwice } from '../harness/run-twice.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import type { TestHost } from '../harness/testbed.ts';
@@ -25,7 +26,7 @@ let v1Sha: string;
 let appEnv: Record<string, string>;
 
 const appFiles = (version: string, healthy = true) => ({
-  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : '["sleep", "100000"]'}\n`,
+  'Dockerfile': `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : `["sh", "-c", "${NEVER_ANSWERS}"]`}\n`,
   'compose.yaml': 'services:\n  web:\n    build: .\n',
   'index.html': `${version}\n`,
   'deploy/crontab': `# jobs of the app, run from the live release\n*/10 * * * * cd ~/apps/app/current && cat index.html >/dev/null # ${version}\n`,
@@ -68,7 +69,7 @@ test('v1 goes live through Caddy; the app .env is mode 600 and secret; again: no
 test('v2 replaces v1 with no failed request; a second release of v2 changes nothing and builds nothing', async () => {
   await git.commit('app', appFiles('v2'), 'v2');
   // A client hitting the site 20 times a second for the whole release (bounded: 3 minutes).
-  await host.sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await host.sh(`rm -f /tmp/loop.*; ${clientLoop({ domain: DOMAIN, log: '/tmp/loop.log', stop: '/tmp/loop.stop', seconds: 180, pause: 0.05 })}`);
   await new Promise((r) => setTimeout(r, 1000));
   const r = await run('release');
   await new Promise((r) => setTimeout(r, 1000));

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { clientLoop } from '../harness/client-loops.ts';
 import type { GitServer } from '../harness/git-host.ts';
 import { loadAppBase } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
@@ -127,7 +128,7 @@ async function userLines(): Promise<string> {
 
 /** Starts a client loop on the host: 20 requests a second to `domain` through Caddy, bounded (3 minutes). */
 async function startLoop(domain: string): Promise<void> {
-  await sh(`rm -f /tmp/loop.*; (end=$(( $(date +%s) + 180 )); while [ ! -e /tmp/loop.stop ] && [ $(date +%s) -lt $end ]; do out=$(curl -s --max-time 8 -w ' %{http_code}' --resolve ${domain}:80:127.0.0.1 http://${domain}/) || out="failed $out"; printf '%s\\n' "$out" | tr -s '\\n ' '  ' | sed 's/ $//'; echo; sleep 0.05; done > /tmp/loop.log 2>&1 &)`);
+  await sh(`rm -f /tmp/loop.*; ${clientLoop({ domain, log: '/tmp/loop.log', stop: '/tmp/loop.stop', seconds: 180, pause: 0.05 })}`);
 }
 
 async function stopLoop(): Promise<Record<string, number>> {

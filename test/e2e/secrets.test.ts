@@ -39,7 +39,7 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import { sudoersContent } from '../../tasks/ssh-bootstrap/files.ts';
 import type { FakeGitHub } from '../harness/fake-github.ts';
 import type { GitServer } from '../harness/git-host.ts';
-import { loadAppBase } from '../harness/images.ts';
+import { loadAppBase, NEVER_ANSWERS } from '../harness/images.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
 import {
   changedSince,
@@ -101,7 +101,7 @@ const FORMS: Form[] = CANARIES.flatMap(formsOf);
 
 const appFiles = (version: string, healthy = true) => ({
   // The broken version logs one of its settings at start, as apps do, then never serves.
-  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : '["sh", "-c", "echo starting with DATABASE_URL=$DATABASE_URL; sleep 100000"]'}\n`,
+  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? '["httpd", "-f", "-p", "8000", "-h", "/www"]' : `["sh", "-c", "echo starting with DATABASE_URL=$DATABASE_URL; ${NEVER_ANSWERS}"]`}\n`,
   'compose.yaml': 'services:\n  web:\n    build: .\n    env_file: .env\n',
   'index.html': `${version}\n`,
 });

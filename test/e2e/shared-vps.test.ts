@@ -12,7 +12,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadAppBase } from '../harness/images.ts';
+import { loadAppBase, NEVER_ANSWERS } from '../harness/images.ts';
 import { startSampler } from '../harness/secret-watch.ts';
 import { underLoad as clientLoops } from '../harness/client-loops.ts';
 import { ReleaseBed } from '../harness/release-bed.ts';
@@ -34,7 +34,7 @@ const v1 = {} as Record<App, string>;
 
 /** The app writes its environment where it serves it: /env.txt (and its version at /). */
 const appFiles = (app: App, version: string, healthy = true) => ({
-  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? `["sh", "-c", "export -p > /www/env.txt; exec httpd -f -p 8000 -h /www"]` : '["sleep", "100000"]'}\n`,
+  Dockerfile: `FROM hoist-test-base\nCOPY index.html /www/index.html\nCMD ${healthy ? `["sh", "-c", "export -p > /www/env.txt; exec httpd -f -p 8000 -h /www"]` : `["sh", "-c", "${NEVER_ANSWERS}"]`}\n`,
   // No env_file here: hoist hands the app its .env. SUBST proves compose's own ${VAR} substitution.
   'compose.yaml': 'services:\n  web:\n    build: .\n    environment:\n      SUBST: "from-${GREETING}"\n',
   'index.html': `${app} ${version}\n`,

@@ -2,6 +2,7 @@
 // start is labelled, remembered, and removed at exit even when a test crashes.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { runInShellServer } from './shell-server.ts';
 
 const run = promisify(execFile);
 export const TEST_LABEL = 'hoist-test';
@@ -19,8 +20,13 @@ export interface ShResult {
   code: number;
 }
 
-/** Runs a shell script inside a container, as `user`; never throws on a non-zero exit. */
+/**
+ * Runs a shell script inside a container, as `user`; never throws on a non-zero exit. Through the
+ * container's long-lived test shell when it can (./shell-server.ts), else its own `docker exec`.
+ */
 export async function dockerSh(container: string, script: string, user = 'root', stdin?: string): Promise<ShResult> {
+  const served = await runInShellServer(container, user, script, stdin);
+  if (served) return served;
   return new Promise((resolve) => {
     const child = execFile(
       'docker',

@@ -3,6 +3,8 @@
 // release tasks), and a busybox base for test apps, since no registry can be pulled from.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { KEY_BY_NAME } from '../../lib/config/keys.ts';
+import { DAEMON_JSON, mergeDaemonJson } from '../../tasks/ssh-bootstrap/docker-logs.ts';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh } from './docker.ts';
 import { systemdVpsImage, type SystemdOs } from './systemd-vps.ts';
@@ -15,14 +17,14 @@ export function imageWithPackages(name: string, packages: string[]): Promise<str
   return imageFrom(vpsImage, name, packages);
 }
 
-/** The image `base()` gives plus Debian `packages`, cached by name and content (the Dockerfile names the base). */
-function imageFrom(baseImage: () => Promise<string>, name: string, packages: string[]): Promise<string> {
-  const key = `${name}:${packages.join(' ')}`;
+/** The image `base()` gives plus Debian `packages` (or a RUN line of its own), cached by name and content (the Dockerfile names the base). */
+function imageFrom(baseImage: () => Promise<string>, name: string, packages: string[], run = `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')} && rm -rf /var/lib/apt/lists/*`): Promise<string> {
+  const key = `${name}:${run}`;
   let p = built.get(key);
   if (!p) {
     p = (async () => {
       const base = await baseImage();
-      const dockerfile = `FROM ${base}\nRUN apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')} && rm -rf /var/lib/apt/lists/*\n`;
+      const dockerfile = `FROM ${base}\nRUN ${run}\n`;
       const tag = `hoist-test-${name}:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
       if (!(await exists(tag))) await buildAlone(tag, async () => (await exists(tag)) || dockerBuild(tag, dockerfile));
       return tag;
@@ -53,6 +55,21 @@ export function readySystemdImage(os: SystemdOs): Promise<string> {
   const docker = os === 'debian13' ? ['docker.io', 'docker-cli'] : ['docker.io'];
   // python3 as Debian's cloud images have it: the test registry's forwarder (harness/registry.ts) runs in it.
   return imageFrom(() => systemdVpsImage(os), `ready-systemd-${os}`, [...docker, 'docker-compose', 'caddy', 'git', 'curl', 'busybox-static', 'python3']);
+}
+
+/**
+ * `base` with the /etc/docker/daemon.json bootstrap writes with its default settings (Docker's
+ * log rotation: tasks/ssh-bootstrap/docker-logs.ts), for the release tests' hosts, which are "as
+ * bootstrap leaves them": without it every release test file's first bootstrap restarted dockerd
+ * on each of its hosts (seconds of a busy CI machine's CPU, for nothing that file asks). The
+ * merge and the restart themselves are proven where hosts start fresh (vps-small, vps-debian13,
+ * vps-debian12, bootstrap-pipeline) or from `readyImage` (ssh-bootstrap, faults-bootstrap).
+ */
+export function withDockerLogRotation(name: string, base: () => Promise<string>): Promise<string> {
+  const plan = mergeDaemonJson(null, { maxSize: KEY_BY_NAME.get('DOCKER_LOG_MAX_SIZE')!.default!, maxFile: Number(KEY_BY_NAME.get('DOCKER_LOG_MAX_FILE')!.default) });
+  if (plan.kind !== 'write') throw new Error(`no daemon.json to write: ${plan.kind}`);
+  const content = Buffer.from(plan.content).toString('base64');
+  return imageFrom(base, `${name}-log-rotation`, [], `mkdir -p /etc/docker && echo ${content} | base64 -d > ${DAEMON_JSON}`);
 }
 
 /**
@@ -105,3 +122,11 @@ export function dockerBuild(tag: string, dockerfile: string): Promise<void> {
     child.stdin.end(dockerfile);
   });
 }
+
+/**
+ * The shell of a test app that runs but never answers (a release of it never turns healthy). It
+ * ends at once on SIGTERM, as a well-behaved app does: a bare `sleep` as PID 1 ignores SIGTERM,
+ * so every failed release's stop of it waited out Docker's 10 s before SIGKILL (most failing
+ * release tests do that twice), which proves nothing the suite asks.
+ */
+export const NEVER_ANSWERS = "trap 'exit 0' TERM; sleep 100000 & wait";

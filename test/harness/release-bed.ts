@@ -8,7 +8,7 @@
 import { DnsServer } from './dns-server.ts';
 import { FakeGitHub } from './fake-github.ts';
 import { startGitServer, type GitServer } from './git-host.ts';
-import { readyImage, readySystemdImage } from './images.ts';
+import { readyImage, readySystemdImage, withDockerLogRotation } from './images.ts';
 import { Testbed, type TestHost } from './testbed.ts';
 import { timed } from './times.ts';
 
@@ -70,8 +70,8 @@ export class ReleaseBed {
       else groups.push({ kind, count: 1 });
     }
     const hosts = await Promise.all(groups.map(async ({ kind, count }) => kind === 'debian13'
-      ? { count, init: 'systemd' as const, os: 'debian13' as const, image: await readySystemdImage('debian13') }
-      : { count, dockerInside: true, image: await readyImage() }));
+      ? { count, init: 'systemd' as const, os: 'debian13' as const, image: await releaseHostImage('debian13') }
+      : { count, dockerInside: true, image: await releaseHostImage('debian12-no-systemd') }));
     // The git server and the hosts take the longest to come up and need nothing of each other.
     const repos = opts.repos ?? ['app'];
     const t0 = Date.now();
@@ -128,4 +128,9 @@ export class ReleaseBed {
     this.forgeKnownHosts ??= this.tb.file('forge_known_hosts', `${this.git.knownHostsLine}\n`);
     return this.forgeKnownHosts;
   }
+}
+
+/** The image of a release test's host of `kind`: the ready image with bootstrap's daemon.json (images.ts). */
+export function releaseHostImage(kind: ReleaseHostKind): Promise<string> {
+  return kind === 'debian13' ? withDockerLogRotation('ready-systemd-debian13', () => readySystemdImage('debian13')) : withDockerLogRotation('ready', readyImage);
 }

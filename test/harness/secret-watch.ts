@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { quote } from '../../lib/shell-quote.ts';
 import { dockerSh } from './docker.ts';
+import { samplerScript } from './process-sampler.ts';
+import { SERVER_DIR } from './shell-server.ts';
 import { REPO_ROOT, type TestHost } from './testbed.ts';
 
 export interface Canary {
@@ -136,19 +139,17 @@ export interface SamplerResult {
 }
 
 /**
- * Samples `ps -eo args` on the host every ~`pollMs` until stopped (bounded by `maxMs`). Runs
- * inside the host as one process (a `docker exec ps` per look would be too slow to see short
- * commands); keeps only distinct lines, so a long run stays small.
+ * Samples every command line on the host (what `ps -eo args` shows) every ~`pollMs` until stopped
+ * (bounded by `maxMs`). Runs inside the host (./process-sampler.ts; a `docker exec ps` per look
+ * would be too slow to see short commands); keeps only distinct lines, so a long run stays small.
  */
 export async function startSampler(host: TestHost, maxMs: number, pollMs = 50): Promise<{ stop(): Promise<SamplerResult> }> {
   const id = randomBytes(4).toString('hex');
   const stopFile = `${OWN_DIR}/sampler-${id}.stop`;
   const tries = Math.ceil(maxMs / pollMs);
+  const sampler = samplerScript({ stop: stopFile, tick: `${OWN_DIR}/sampler-${id}.tick`, samples: tries, pause: pollMs / 1000 });
   const script = `mkdir -p ${OWN_DIR}; echo ready >&2
-i=0
-while [ "$i" -lt ${tries} ] && [ ! -e ${stopFile} ]; do
-  i=$((i+1)); ps -eo args; echo '--- sample'; sleep ${(pollMs / 1000).toFixed(3)}
-done | awk '/^--- sample$/ { n++; next } !seen[$0]++ { print } END { print "--- samples " n }'
+bash -c ${quote(sampler)} | awk '/^--- sample$/ { n++; next } !seen[$0]++ { print } END { print "--- samples " n }'
 rm -f ${stopFile}`;
   const child: ChildProcess = spawn('docker', ['exec', host.container, 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -183,14 +184,14 @@ rm -f ${stopFile}`;
 /**
  * Paths a scan of a host leaves out, and why that is honest:
  * - /proc, /sys, /dev: kernel views, not files anything writes;
- * - the test's own folder;
+ * - the test's own folders (its scans', and the test shell's: ./shell-server.ts);
  * - Docker's and containerd's state (/var/lib/docker, /var/lib/containerd, /run/docker,
  *   /run/containerd): Docker, not hoist, keeps a container's configuration there, and a container
  *   started with the app's env_file holds the app's variables by design. What hoist hands to
  *   Docker is checked elsewhere: its command lines (sampler) and the files it writes (the
  *   compose override under ~/apps, which this scan covers).
  */
-export const SCAN_EXCLUDES = ['/proc', '/sys', '/dev', OWN_DIR, '/var/lib/docker', '/var/lib/containerd', '/run/docker', '/run/containerd'];
+export const SCAN_EXCLUDES = ['/proc', '/sys', '/dev', OWN_DIR, SERVER_DIR, '/var/lib/docker', '/var/lib/containerd', '/run/docker', '/run/containerd'];
 
 /**
  * Files a host's own timers write every minute whatever hoist does: the watchdog's state (its

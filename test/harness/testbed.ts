@@ -14,6 +14,8 @@ import type { RunReport } from '../../lib/report/run-report.ts';
 import { buildAlone } from './build-lock.ts';
 import { docker, dockerSh, remember, removeContainers, testLabels, type ShResult } from './docker.ts';
 import { runTwice } from './run-twice.ts';
+import { forgetShellServers } from './shell-server.ts';
+import { timedTasks } from './times.ts';
 import { freeLoopbackPort, SYSTEMD_FLAGS, systemdVpsImage, waitForBoot, type SystemdOs } from './systemd-vps.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -206,6 +208,7 @@ export class Testbed {
     } catch {
       throw new Error(`${pipeline}: no report (exit ${r.code}): ${r.stderr}`);
     }
+    timedTasks(pipeline, r.durationMs, report);
     return { code: r.code, out: `${r.stdout}\n${r.stderr}`, report, ms: r.durationMs };
   }
 
@@ -215,6 +218,7 @@ export class Testbed {
    * answers afterwards came back by itself.
    */
   async reboot(host: TestHost): Promise<void> {
+    forgetShellServers(host.container);
     await docker('restart', '-t', '60', host.container);
     await waitForSshBanner(host.port, 120_000);
     await waitForBoot(host.container);
