@@ -1,5 +1,5 @@
 // Faults made for real on a test host, with no hook in hoist's code: a watcher inside the host
-// polls the process table (ps, every ~25 ms, bounded) for a command that only runs in the middle
+// polls the process table (every ~25 ms, bounded) for a command that only runs in the middle
 // of a task's apply (`git archive`, `docker-compose … up`, `caddy reload`, …) and, the moment it
 // shows up, kills the sshd processes of the SSH session that runs it: a real connection loss, as
 // a network blip or an sshd restart gives. The command itself is left running (an orphan, as a
@@ -26,7 +26,7 @@ export interface ProcessMatch {
 }
 
 export interface WatchOptions {
-  /** Extended regular expression (awk) matched against the process's full command line. */
+  /** Extended regular expression (bash's [[ =~ ]]) matched against the process's full command line. */
   pattern: string;
   /** How long to watch before giving up (the watcher ends by itself then). */
   timeoutMs: number;
@@ -46,40 +46,55 @@ export interface Watch {
 }
 
 // $PATTERN, $ID, $TRIES, $POLL, $CUT, $KILLCMD come from the environment: the pattern never appears
-// on a command line, so the watcher cannot match itself.
-const WATCHER = String.raw`
+// on a command line, so the watcher cannot match itself. bash alone looks (each process's
+// cmdline and stat read with builtins, the pause a `read -t` on a pipe nobody writes): `ps`, awk
+// and sleep 40 times a second kept most of a core busy for as long as a watch lasted (minutes of
+// apt in faults-bootstrap). Processes are looked at in PID order, as `ps` lists them (an indexed
+// array keyed by PID), and a command line is its words joined by spaces, as `ps -o args` shows it.
+const WATCHER = `
+shopt -s nullglob
 stop=/tmp/hoist-fault-$ID.stop
+tick=/run/hoist-fault-$ID.tick
+rm -f "$tick"; mkfifo "$tick" && exec 5<>"$tick" || { echo "no pipe for the pause at $tick" >&2; exit 1; }
+sshd_re='^sshd(-session)?: '
+listener_re='\\[listener\\]'
 echo ready
 i=0
 while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
   i=$((i+1))
-  hit=$(ps -eo pid=,ppid=,pgid=,args= | awk '
-    { pid=$1; ppid[pid]=$2; pgid[pid]=$3; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]+[0-9]+[ \t]/, ""); args[pid]=$0; order[++n]=pid }
-    END {
-      for (k = 1; k <= n; k++) {
-        p = order[k]
-        if (args[p] !~ ENVIRON["PATTERN"]) continue
-        s = ""; q = ppid[p]; hops = 0
-        while (q > 1 && hops++ < 64) {
-          if (args[q] ~ /^sshd(-session)?: / && args[q] !~ /\[listener\]/) s = s " " q
-          q = ppid[q]
-        }
-        if (s == "") continue
-        print p, pgid[p], s "|" args[p]
-        exit
-      }
-    }')
+  args=(); ppid=(); pgid=()
+  for d in /proc/[0-9]*; do
+    p=\${d#/proc/}
+    { mapfile -d '' -t w < "$d/cmdline" && IFS= read -r st < "$d/stat"; } 2>/dev/null || continue
+    set -f; set -- \${st##*) }; set +f
+    ppid[p]=$2; pgid[p]=$3
+    if [ \${#w[@]} -gt 0 ]; then args[p]="\${w[*]}"; else args[p]='[kernel or zombie]'; fi
+  done
+  hit=
+  for p in "\${!args[@]}"; do
+    [[ \${args[p]} =~ $PATTERN ]] || continue
+    s=; q=\${ppid[p]}; hops=0
+    while [ "\${q:-0}" -gt 1 ] && [ "$hops" -lt 64 ]; do
+      hops=$((hops+1))
+      if [[ \${args[q]} =~ $sshd_re ]] && ! [[ \${args[q]} =~ $listener_re ]]; then s="$s $q"; fi
+      q=\${ppid[q]}
+    done
+    [ -n "$s" ] || continue
+    hit="$p \${pgid[p]}$s|\${args[p]}"
+    break
+  done
   if [ -n "$hit" ]; then
-    set -- $(printf '%s' "$hit" | cut -d'|' -f1)
+    set -f; set -- \${hit%%|*}; set +f
     pid=$1; grp=$2; shift 2
     if [ "$KILLCMD" = 1 ]; then kill -KILL -- "-$grp" 2>/dev/null; fi
     if [ "$CUT" = 1 ]; then kill -KILL "$@" 2>/dev/null; fi
+    rm -f "$tick"
     echo "match $hit"
     exit 0
   fi
-  sleep "$POLL"
+  read -t "$POLL" -u 5 _
 done
-rm -f "$stop"
+rm -f "$stop" "$tick"
 echo none
 `;
 
@@ -98,7 +113,7 @@ export async function watchFor(host: TestHost, opts: WatchOptions): Promise<Watc
     CUT: opts.cut === false ? '0' : '1',
     KILLCMD: opts.killCommand ? '1' : '0',
   };
-  const child: ChildProcess = spawn('docker', ['exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), host.container, 'sh', '-c', WATCHER], {
+  const child: ChildProcess = spawn('docker', ['exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), host.container, 'bash', '-c', WATCHER], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
