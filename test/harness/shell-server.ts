@@ -32,11 +32,15 @@ export const SERVER_DIR = '/run/hoist-test-shell';
 const SERVER = `had_lc=\${LC_ALL+x}; lc=\${LC_ALL-}; export LC_ALL=C
 d=$1/$$; mkdir -m 700 "$d" || exit 1
 mark="hoist-test-shell-$SRANDOM$SRANDOM$SRANDOM$SRANDOM"
+: > "$d/started"
 printf '%s\\n' "$mark"
 n=0
 while IFS=' ' read -r slen ilen; do
   n=$((n + 1)); script=; input=
   [ "$slen" -gt 0 ] && { IFS= read -r -N "$slen" script || exit 1; }
+  # A user's groups are read when its server starts (as at each docker exec): once /etc/group or
+  # /etc/passwd changed (bootstrap adds deploy to the docker group), this server is out of date.
+  if [ /etc/group -nt "$d/started" ] || [ /etc/passwd -nt "$d/started" ]; then printf '%s stale\\n' "$mark"; exit 0; fi
   src=/dev/null
   if [ "$ilen" -ge 0 ]; then
     [ "$ilen" -gt 0 ] && { IFS= read -r -N "$ilen" input || exit 1; }
@@ -168,9 +172,18 @@ export async function runInShellServer(container: string, user: string, script: 
   server.out = Buffer.alloc(0);
   const tail = Buffer.from(`${server.mark} `);
   const middle = Buffer.from(`${server.mark}\n`);
+  const stale = Buffer.from(`${server.mark} stale\n`);
   try {
-    return await new Promise<ShellResult>((resolve) => {
+    return await new Promise<ShellResult | null>((resolve) => {
       server.onData = () => {
+        // Out of date (its user's groups changed): it ends; this script goes by docker exec.
+        if (server.out.equals(stale)) {
+          server.onData = undefined;
+          server.dead = true;
+          server.forgotten = true;
+          if (servers.get(key) === p) servers.delete(key);
+          return resolve(null);
+        }
         if (server.dead) {
           server.onData = undefined;
           return resolve({ stdout: '', stderr: `the test shell in ${container} ended while running the script`, code: 255 });
