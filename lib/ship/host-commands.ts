@@ -4,6 +4,7 @@
 // transfer resumes. The load builds a `docker save`-format tar on the host from what is staged.
 import { sh, type Cmd } from '../shell-quote.ts';
 import { chainIds, type HostLayers } from './layers.ts';
+import type { PieceShape } from './load-tar.ts';
 
 export const stagingDir = (app: string): string => `apps/${app}/ship`;
 
@@ -80,6 +81,46 @@ tar -cf - manifest.json config.json ${layerHexes.map((h) => `layers/${h}`)} | do
 got=$(docker image inspect -f '{{.Id}}' ${tag}) || exit 1
 [ "$got" = ${id} ] || { echo "docker load gave $got for ${tag}, not ${id}" >&2; exit 1; }
 cd && rm -rf ${d}`;
+}
+
+/**
+ * A first ship (nothing of the missing layers staged): `docker load` reads the tar while it
+ * arrives, through a FIFO, and each layer's bytes are also written to HEX.part as they pass
+ * (`head -c` reads exactly a piece's length, so the pieces split the input where
+ * lib/ship/load-tar.ts put them). Integrity is `docker load`'s own: it checks every layer it
+ * registers against the config's diff IDs and the image ID is the config's digest, checked after.
+ * Loaded: the staging folder goes. Not loaded: exit 3 when some layer arrived short (a cut: the
+ * parts stay, the next ship resumes them through receiveLayer), else exit 4 (the load refused
+ * what arrived whole: each part whose sha256 matches is kept as staged, the others removed).
+ */
+export function streamLoad(app: string, pieces: readonly PieceShape[], id: string, tag: string): Cmd {
+  const d = stagingDir(app);
+  const layers = pieces.flatMap((p) => (p.kind === 'layer' ? [p] : []));
+  const feed = pieces.map((p) => (p.kind === 'frame' ? sh`head -c ${p.size}` : sh`head -c ${p.size} | tee ${`layers/${p.hex}.part`}`)).reduce((all, c) => sh`${all} && ${c}`);
+  const lines = (body: (l: (typeof layers)[number], part: string) => Cmd) => layers.map((l) => body(l, `layers/${l.hex}.part`)).reduce((all, c) => sh`${all}
+${c}`, sh`:`);
+  const counted = lines((l, part) => sh`n=$(stat -c %s ${part} 2>/dev/null || echo 0); [ "$n" = ${l.size} ] || { short=1; echo "layer ${l.hex.slice(0, 12)}: received $n of ${l.size} bytes" >&2; }`);
+  const checked = lines(
+    (l, part) =>
+      sh`if printf '%s  %s\\n' ${l.hex} ${part} | sha256sum -c --status; then mv -f ${part} ${`layers/${l.hex}`}; else rm -f ${part}; echo ${`layer ${l.hex.slice(0, 12)}: content does not match its digest`} >&2; fi`,
+  );
+  return sh`cd && mkdir -p ${`${d}/layers`} && cd ${d} && rm -f load.fifo && mkfifo load.fifo || exit 1
+docker load -q < load.fifo > /dev/null & load=$!
+{ ${feed} ; } > load.fifo
+wait $load; loaded=$?
+rm -f load.fifo
+if [ "$loaded" = 0 ]; then
+  got=$(docker image inspect -f '{{.Id}}' ${tag}) || exit 1
+  [ "$got" = ${id} ] || { echo "docker load gave $got for ${tag}, not ${id}" >&2; exit 1; }
+  cd && rm -rf ${d}
+  exit 0
+fi
+short=0
+${counted}
+[ "$short" = 0 ] || exit 3
+${checked}
+echo ${`docker load refused ${tag}`} >&2
+exit 4`;
 }
 
 /** The host has the image by ID already: only its tag is added. */

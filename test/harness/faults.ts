@@ -36,6 +36,11 @@ export interface WatchOptions {
   killCommand?: boolean;
   /** Milliseconds between looks (default 25). */
   pollMs?: number;
+  /**
+   * Match only once some file matching this shell glob (on the host) has at least `bytes` bytes:
+   * a cut in the middle of a transfer, not at its start.
+   */
+  fileAtLeast?: { glob: string; bytes: number };
 }
 
 export interface Watch {
@@ -45,7 +50,7 @@ export interface Watch {
   stop(): Promise<void>;
 }
 
-// $PATTERN, $ID, $TRIES, $POLL, $CUT, $KILLCMD come from the environment: the pattern never appears
+// $PATTERN, $ID, $TRIES, $POLL, $CUT, $KILLCMD, $SIZEGLOB, $SIZEMIN come from the environment: the pattern never appears
 // on a command line, so the watcher cannot match itself.
 const WATCHER = String.raw`
 stop=/tmp/hoist-fault-$ID.stop
@@ -69,6 +74,11 @@ while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
         exit
       }
     }')
+  if [ -n "$hit" ] && [ -n "$SIZEGLOB" ]; then
+    big=
+    for f in $SIZEGLOB; do if [ -f "$f" ] && [ "$(stat -c %s "$f")" -ge "$SIZEMIN" ]; then big=1; fi; done
+    [ -n "$big" ] || hit=
+  fi
   if [ -n "$hit" ]; then
     set -- $(printf '%s' "$hit" | cut -d'|' -f1)
     pid=$1; grp=$2; shift 2
@@ -97,6 +107,8 @@ export async function watchFor(host: TestHost, opts: WatchOptions): Promise<Watc
     POLL: (pollMs / 1000).toFixed(3),
     CUT: opts.cut === false ? '0' : '1',
     KILLCMD: opts.killCommand ? '1' : '0',
+    SIZEGLOB: opts.fileAtLeast?.glob ?? '',
+    SIZEMIN: String(opts.fileAtLeast?.bytes ?? 0),
   };
   const child: ChildProcess = spawn('docker', ['exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), host.container, 'sh', '-c', WATCHER], {
     stdio: ['ignore', 'pipe', 'pipe'],
