@@ -37,8 +37,9 @@ export interface WatchOptions {
   /** Milliseconds between looks (default 25). */
   pollMs?: number;
   /**
-   * Match only once some file matching this shell glob (on the host) has at least `bytes` bytes:
-   * a cut in the middle of a transfer, not at its start.
+   * Once the pattern matches, wait (looking without pauses, bounded) until some file matching
+   * this shell glob on the host has at least `bytes` bytes, then cut: in the middle of a
+   * transfer, not at its start. No such file within the bound: the watch goes on.
    */
   fileAtLeast?: { glob: string; bytes: number };
 }
@@ -75,8 +76,12 @@ while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
       }
     }')
   if [ -n "$hit" ] && [ -n "$SIZEGLOB" ]; then
-    big=
-    for f in $SIZEGLOB; do if [ -f "$f" ] && [ "$(stat -c %s "$f")" -ge "$SIZEMIN" ]; then big=1; fi; done
+    # The command runs: look at the file(s) without pausing (a transfer is fast), bounded.
+    big=; j=0
+    while [ -z "$big" ] && [ "$j" -lt 3000 ]; do
+      j=$((j+1))
+      for n in $(stat -c %s $SIZEGLOB 2>/dev/null); do if [ "$n" -ge "$SIZEMIN" ]; then big=1; fi; done
+    done
     [ -n "$big" ] || hit=
   fi
   if [ -n "$hit" ]; then
