@@ -84,9 +84,37 @@ cd && rm -rf ${d}`;
 }
 
 /**
+ * Copies standard input to standard output piece by piece, each piece (`f:BYTES` or
+ * `l:BYTES:PATH`, in order) exactly its length, a layer's also into PATH (written first, so
+ * what arrived is staged even if the load went away). Exit 3 when the input ends early. Perl
+ * because it is on every Debian and Ubuntu (perl-base is Essential) and copies in 1 MiB reads:
+ * `head -c | tee` read 8 KiB at a time, which cost the host about 2 s of CPU per 500 MiB
+ * against 0.5 s (measured on the test machine).
+ */
+const SPLIT = String.raw`use strict; my $b;
+for my $p (@ARGV) {
+  my ($kind, $n, $path) = split /:/, $p, 3; my $f;
+  if ($kind eq "l") { open($f, ">", $path) or die "$path: $!
+"; }
+  while ($n > 0) {
+    my $r = sysread(STDIN, $b, $n < 1048576 ? $n : 1048576);
+    defined $r or die "reading: $!
+";
+    exit 3 if $r == 0;
+    for my $out ($f ? ($f, \*STDOUT) : (\*STDOUT)) {
+      for (my $o = 0; $o < $r;) { my $w = syswrite($out, $b, $r - $o, $o); defined $w or die "writing: $!
+"; $o += $w; }
+    }
+    $n -= $r;
+  }
+  if ($f) { close($f) or die "$path: $!
+"; }
+}`;
+
+/**
  * A first ship (nothing of the missing layers staged): `docker load` reads the tar while it
  * arrives, through a FIFO, and each layer's bytes are also written to HEX.part as they pass
- * (`head -c` reads exactly a piece's length, so the pieces split the input where
+ * (SPLIT reads exactly each piece's length, so the pieces split the input where
  * lib/ship/load-tar.ts put them). Integrity is `docker load`'s own: it checks every layer it
  * registers against the config's diff IDs and the image ID is the config's digest, checked after.
  * Loaded: the staging folder goes. Not loaded: exit 3 when some layer arrived short (a cut: the
@@ -96,7 +124,7 @@ cd && rm -rf ${d}`;
 export function streamLoad(app: string, pieces: readonly PieceShape[], id: string, tag: string): Cmd {
   const d = stagingDir(app);
   const layers = pieces.flatMap((p) => (p.kind === 'layer' ? [p] : []));
-  const feed = pieces.map((p) => (p.kind === 'frame' ? sh`head -c ${p.size}` : sh`head -c ${p.size} | tee ${`layers/${p.hex}.part`}`)).reduce((all, c) => sh`${all} && ${c}`);
+  const feed = pieces.map((p) => (p.kind === 'frame' ? `f:${p.size}` : `l:${p.size}:layers/${p.hex}.part`));
   const lines = (body: (l: (typeof layers)[number], part: string) => Cmd) => layers.map((l) => body(l, `layers/${l.hex}.part`)).reduce((all, c) => sh`${all}
 ${c}`, sh`:`);
   const counted = lines((l, part) => sh`n=$(stat -c %s ${part} 2>/dev/null || echo 0); [ "$n" = ${l.size} ] || { short=1; echo "layer ${l.hex.slice(0, 12)}: received $n of ${l.size} bytes" >&2; }`);
@@ -106,7 +134,7 @@ ${c}`, sh`:`);
   );
   return sh`cd && mkdir -p ${`${d}/layers`} && cd ${d} && rm -f load.fifo && mkfifo load.fifo || exit 1
 docker load -q < load.fifo > /dev/null & load=$!
-{ ${feed} ; } > load.fifo
+perl -e ${SPLIT} ${feed} > load.fifo
 wait $load; loaded=$?
 rm -f load.fifo
 if [ "$loaded" = 0 ]; then
