@@ -1,7 +1,8 @@
 // The commands an image ship runs on a host, as data. Layers are staged under
 // ~/apps/APP/ship/layers, named by their diff ID: a complete file is only ever renamed into
 // place after its sha256 was checked, a partial one (HEX.part) is appended to when a cut
-// transfer resumes. The load builds a `docker save`-format tar on the host from what is staged.
+// transfer resumes. The load builds a `docker save`-format tar on the host from what is staged;
+// a first ship (streamLoad) loads that tar while it arrives and stages each layer as it passes.
 import { sh, type Cmd } from '../shell-quote.ts';
 import { chainIds, type HostLayers } from './layers.ts';
 import type { PieceShape } from './load-tar.ts';
