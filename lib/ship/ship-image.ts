@@ -1,15 +1,18 @@
 // Ships the image built here (BUILD=local) to one host over the run's SSH connection: one probe
 // says which layers the host lacks (layers.ts), the room for them is checked, each missing layer
 // streams into the staging folder with progress and a rate (resuming a cut one from its last
-// byte, skipping one staged and checked before), then one command loads and tags it. A host that
-// has the image gets only its tag; one that has every layer gets the config alone.
+// byte, skipping one staged and checked before), then one command loads and tags it. On a first
+// ship (nothing staged) `docker load` reads the layers while they arrive and they are staged as
+// they pass, so a cut one still resumes. A host that has the image gets only its tag; one that
+// has every layer gets the config alone.
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { formatBytes } from '../byte-size.ts';
 import { HoistError, RemoteCommandError } from '../errors.ts';
 import { runChecked, type Executor } from '../exec/executor.ts';
-import { hexOf, loadManifest, planShip, type ShipImage, type ShipPlan } from './layers.ts';
-import { loadStaged, parseShipProbe, receiveLayer, shipProbe, tagPresent, type ShipFact } from './host-commands.ts';
+import { hexOf, loadManifest, planShip, type ShipImage, type ShipLayer, type ShipPlan } from './layers.ts';
+import { loadStaged, parseShipProbe, receiveLayer, shipProbe, streamLoad, tagPresent, type ShipFact } from './host-commands.ts';
+import { loadTarPieces, loadTarStream, shapeOf } from './load-tar.ts';
 
 export interface ShipReport {
   layers: number;
@@ -38,6 +41,8 @@ export async function shipImage(exec: Executor, app: string, image: ShipImage, t
     return r;
   }
   checkRoom(plan, fact, exec.label);
+  // Nothing of it staged yet: load while the bytes arrive, staging them as they pass.
+  if (plan.sends.length === plan.missing.length && plan.sends.every((s) => s.offset === 0)) return streamShip(exec, app, image, tag, plan, ctx);
   let sent = 0;
   for (const [i, s] of plan.sends.entries()) {
     const hex = hexOf(s.layer.diffId);
@@ -82,6 +87,51 @@ export async function shipImage(exec: Executor, app: string, image: ShipImage, t
     `image ${tag}: ${plan.missing.length} of ${r.layers} layers sent, ${sent} bytes` +
       `${resumed ? `, resumed after ${resumed} bytes already there` : ''}${staged ? `, ${staged} staged before` : ''}; ${r.present} already on the host`,
   );
+  return r;
+}
+
+/**
+ * The first ship of these layers: one command reads the load's tar (lib/ship/load-tar.ts) as it
+ * streams, `docker load` unpacking it while the next bytes arrive, every layer also staged as it
+ * passes (host-commands.ts streamLoad). Progress and the rate are per layer, as on the staged path.
+ */
+async function streamShip(exec: Executor, app: string, image: ShipImage, tag: string, plan: ShipPlan, ctx: ShipContext): Promise<ShipReport> {
+  const pieces = loadTarPieces(loadManifest(image, tag), image.config, plan.missing);
+  const index = new Map(plan.missing.map((l, i) => [l, i]));
+  let sent = 0;
+  let current: ShipLayer | undefined;
+  let moved = 0;
+  let started = 0;
+  let shown = 0;
+  const what = (l: ShipLayer) => `layer ${index.get(l)! + 1}/${plan.missing.length} (${hexOf(l.diffId).slice(0, 12)}, ${formatBytes(l.size)})`;
+  const stream = loadTarStream(pieces, (layer, n) => {
+    const now = Date.now();
+    if (layer !== current) {
+      current = layer;
+      moved = 0;
+      started = now;
+      shown = now;
+      ctx.progress(`shipping and loading ${what(layer)}`);
+    }
+    moved += n;
+    sent += n;
+    if (now - shown >= 1000) {
+      shown = now;
+      const rate = moved / Math.max(0.001, (now - started) / 1000);
+      ctx.progress(`shipping and loading ${what(layer)}: ${formatBytes(moved)} of ${formatBytes(layer.size)} at ${formatBytes(rate)}/s`);
+    }
+  });
+  if (!plan.missing.length) ctx.progress(`loading ${tag} (no new layers)`);
+  // The transfer and the load each at the slowest rate accepted.
+  const timeoutMs = ctx.commandTimeoutMs + 2 * Math.ceil((plan.missingBytes / SLOWEST_RATE) * 1000);
+  try {
+    const r = await exec.exec(streamLoad(app, pieces.map(shapeOf), image.id, tag), { stdin: stream, timeoutMs });
+    if (r.code !== 0) throw new RemoteCommandError(`shipping and loading ${tag} on ${exec.label}`, r.code, r.stderr);
+  } finally {
+    stream.destroy();
+  }
+  const r = { layers: image.layers.length, present: image.layers.length - plan.missing.length, bytesSent: sent };
+  ctx.note?.(`image ${tag}: ${plan.missing.length} of ${r.layers} layers sent, ${sent} bytes, loaded as they arrived; ${r.present} already on the host`);
   return r;
 }
 

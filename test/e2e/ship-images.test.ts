@@ -9,12 +9,14 @@
 // BUILD=registry against Debian's docker-registry with a login: pushed once, each host pulls.
 // Every pipeline runs twice; the second changes nothing.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunReport } from '../../lib/report/run-report.ts';
+import { buildHere, savedImage } from '../../lib/ship/local-build.ts';
+import type { ShipImage } from '../../lib/ship/layers.ts';
 import { underLoad } from '../harness/client-loops.ts';
 import { dockerSh } from '../harness/docker.ts';
 import { watchFor } from '../harness/faults.ts';
@@ -54,7 +56,7 @@ async function commit(files: Record<string, string>, message: string): Promise<s
   return sha;
 }
 
-const run = (pipeline: string, args: string[] = []) => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN }, args });
+const run = (pipeline: string, args: string[] = [], env: Record<string, string> = {}) => tb.runPipeline(pipeline, { env: { GITHUB_TOKEN: TOKEN, ...env }, args });
 const byHost = (report: RunReport, name: string) => report.hosts.find((h) => h.name === name)!;
 const notesOf = (report: RunReport, name: string) => byHost(report, name).tasks.find((t) => t.task === 'docker-up')?.notes ?? [];
 const page = async (h: TestHost) => (await h.sh(`curl -s --resolve ${DOMAIN}:80:127.0.0.1 http://${DOMAIN}/`)).stdout;
@@ -103,8 +105,8 @@ test('v1: built here once, web1 receives only the app layer, web2 both; the host
   assert.is(first.code, 0, first.out);
   const n1 = notesOf(first.report, web1.name);
   const n2 = notesOf(first.report, web2.name);
-  assert.match(n1.join('\n'), /1 of 2 layers sent/, first.out);
-  assert.match(n2.join('\n'), /2 of 2 layers sent/, first.out);
+  assert.match(n1.join('\n'), /1 of 2 layers sent, \d+ bytes, loaded as they arrived/, first.out);
+  assert.match(n2.join('\n'), /2 of 2 layers sent, \d+ bytes, loaded as they arrived/, first.out);
   for (const h of [web1, web2]) {
     assert.is(await page(h), 'v1\n');
     assert.is(await liveImageId(h), localId(sha), `${h.name} runs the image built here`);
@@ -159,22 +161,89 @@ test('a commit whose image every host already has in its layers: 0 bytes sent to
   }
 });
 
+test('a layer changed here after docker save (one byte): every host\'s docker load refuses it, the release fails cleanly, the forged bytes are not kept; with the true bytes the next run converges; again: unchanged', async () => {
+  const sha = await commit(appFiles('v3f', 'RUN ["busybox", "dd", "if=/dev/urandom", "of=/www/blob", "bs=1048576", "count=2"]\n'), 'v3f');
+  // hoist's cache of saved layers, private to this test: filled here, then one byte of the
+  // largest layer is changed in the middle of its data (the tar's own structure stays valid).
+  const env = { XDG_CACHE_HOME: join(tb.dir, 'forged-cache') };
+  const kept = process.env.XDG_CACHE_HOME;
+  let image: ShipImage;
+  process.env.XDG_CACHE_HOME = env.XDG_CACHE_HOME;
+  try {
+    image = await savedImage(await buildHere({ appName: 'app', appService: 'web', buildSource: source }, sha));
+  } finally {
+    if (kept === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = kept;
+  }
+  assert.is(image.id, localId(sha));
+  const big = image.layers.reduce((a, l) => (l.size > a.size ? l : a));
+  const bigHex = big.diffId.slice(7);
+  const flipByte = () => {
+    const fd = openSync(big.file, 'r+');
+    try {
+      const b = Buffer.alloc(1);
+      const at = Math.floor(big.size / 2);
+      readSync(fd, b, 0, 1, at);
+      b[0] = b[0]! ^ 0xff;
+      writeSync(fd, b, 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  flipByte();
+  const forged = await run('release', [], env);
+  assert.is(forged.code, 1, forged.out);
+  for (const h of [web1, web2]) {
+    const err = byHost(forged.report, h.name).error ?? '';
+    assert.is(byHost(forged.report, h.name).status, 'failed', forged.out);
+    // Docker's own refusal (the layer's digest is not the config's diff ID), then hoist's check of what was staged.
+    assert.match(err, /invalid diffID/, err);
+    assert.match(err, /docker load refused/, err);
+    assert.match(err, new RegExp(`layer ${bigHex.slice(0, 12)}: content does not match its digest`), err);
+    assert.is(await page(h), 'v2\n', `${h.name}: the live release keeps serving`);
+    assert.is((await h.sh(`docker image inspect ${image.id} >/dev/null 2>&1 && echo has || echo none`)).stdout.trim(), 'none', `${h.name}: no image from forged bytes`);
+    const staged = (await h.sh('ls /home/deploy/apps/app/ship/layers')).stdout.split('\n').filter(Boolean);
+    assert.not.ok(staged.some((f) => f.startsWith(bigHex)), `${h.name}: the forged layer is not kept: ${staged.join(' ')}`);
+  }
+  flipByte();
+  const next = await runTwice('release v3f with the true bytes', () => run('release', [], env));
+  assert.is(next.code, 0, next.out);
+  for (const h of [web1, web2]) {
+    assert.is(await page(h), 'v3f\n');
+    assert.is(await liveImageId(h), image.id);
+    // The layer that arrived whole and true was kept as staged and is not sent again.
+    assert.match(notesOf(next.report, h.name).join('\n'), /1 staged before/, next.out);
+  }
+});
+
 test('a connection cut while a layer streams: the release fails cleanly, the next run resumes and converges; again: unchanged', async () => {
   // A 24 MiB layer made by the build here (busybox dd), so the stream is long enough to be cut.
   await commit(appFiles('v3', 'RUN ["busybox", "dd", "if=/dev/urandom", "of=/www/blob", "bs=1048576", "count=24"]\n'), 'v3');
-  const w = await watchFor(web2, { pattern: 'ship/layers/[0-9a-f]+\\.part', timeoutMs: 300_000 });
+  // Cut during the streamed first ship (`docker load` reads the tar through load.fifo while each
+  // layer is staged), once a staged part holds at least 1 MiB: in the middle of the stream.
+  const w = await watchFor(web2, {
+    pattern: 'mkfifo load\\.fifo',
+    fileAtLeast: { glob: '/home/deploy/apps/app/ship/layers/*.part', bytes: 1024 * 1024 },
+    timeoutMs: 300_000,
+  });
   const cut = await run('release');
   await w.stop();
-  assert.ok(await w.fired, 'the layer transfer was seen and cut');
+  const match = await w.fired;
+  assert.ok(match, `the layer transfer was seen and cut: exit ${cut.code}, ${JSON.stringify(notesOf(cut.report, web2.name))} ${byHost(cut.report, web2.name).error ?? ''}`);
+  assert.match(match!.args, /docker load -q < load\.fifo/);
   assert.is(cut.code, 1, cut.out);
   assert.is(byHost(cut.report, web2.name).status, 'failed');
   assert.match(byHost(cut.report, web2.name).error ?? '', /lost the connection|connection closed|ended without an exit status/i);
-  assert.is(await page(web2), 'v2\n', 'the live release keeps serving on web2');
+  assert.is(await page(web2), 'v3f\n', 'the live release keeps serving on web2');
+  const parts = (await web2.sh('stat -c %s /home/deploy/apps/app/ship/layers/*.part')).stdout.split('\n').filter(Boolean).map(Number);
+  assert.ok(parts.some((n) => n >= 1024 * 1024 && n < 24 * 1024 * 1024), `a part cut in the middle of the layer: ${parts.join(' ')}`);
   const next = await runTwice('release v3 after the cut', () => run('release'));
   assert.is(next.code, 0, next.out);
   for (const h of [web1, web2]) assert.is(await page(h), 'v3\n');
   const note = notesOf(next.report, web2.name).join('\n');
   assert.match(note, /layers sent/, next.out);
+  // The resume starts from what the cut stream had staged.
+  assert.ok(Number(/resumed after (\d+) bytes/.exec(note)?.[1] ?? 0) >= 1024 * 1024, note);
   // What was staged before the cut is not sent again: less than the whole image's new layers.
   assert.ok(sent(note) <= 24 * 1024 * 1024 + 1024 * 1024, note);
   assert.is((await web2.sh('ls -A /home/deploy/apps/app/ship 2>/dev/null | wc -l')).stdout.trim(), '0', 'the staging folder is gone');

@@ -36,6 +36,12 @@ export interface WatchOptions {
   killCommand?: boolean;
   /** Milliseconds between looks (default 25). */
   pollMs?: number;
+  /**
+   * Once the pattern matches, wait (looking without pauses, bounded) until some file matching
+   * this shell glob on the host has at least `bytes` bytes, then cut: in the middle of a
+   * transfer, not at its start. No such file within the bound: the watch goes on.
+   */
+  fileAtLeast?: { glob: string; bytes: number };
 }
 
 export interface Watch {
@@ -45,7 +51,7 @@ export interface Watch {
   stop(): Promise<void>;
 }
 
-// $PATTERN, $ID, $TRIES, $POLL, $CUT, $KILLCMD come from the environment: the pattern never appears
+// $PATTERN, $ID, $TRIES, $POLL, $CUT, $KILLCMD, $SIZEGLOB, $SIZEMIN come from the environment: the pattern never appears
 // on a command line, so the watcher cannot match itself. bash alone looks (each process's
 // cmdline and stat read with builtins, the pause a `read -t` on a pipe nobody writes): `ps`, awk
 // and sleep 40 times a second kept most of a core busy for as long as a watch lasted (minutes of
@@ -83,6 +89,15 @@ while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
     hit="$p \${pgid[p]}$s|\${args[p]}"
     break
   done
+  if [ -n "$hit" ] && [ -n "$SIZEGLOB" ]; then
+    # The command runs: look at the file(s) without pausing (a transfer is fast), bounded.
+    big=; j=0
+    while [ -z "$big" ] && [ "$j" -lt 3000 ]; do
+      j=$((j+1))
+      for n in $(stat -c %s $SIZEGLOB 2>/dev/null); do if [ "$n" -ge "$SIZEMIN" ]; then big=1; fi; done
+    done
+    [ -n "$big" ] || hit=
+  fi
   if [ -n "$hit" ]; then
     set -f; set -- \${hit%%|*}; set +f
     pid=$1; grp=$2; shift 2
@@ -112,6 +127,8 @@ export async function watchFor(host: TestHost, opts: WatchOptions): Promise<Watc
     POLL: (pollMs / 1000).toFixed(3),
     CUT: opts.cut === false ? '0' : '1',
     KILLCMD: opts.killCommand ? '1' : '0',
+    SIZEGLOB: opts.fileAtLeast?.glob ?? '',
+    SIZEMIN: String(opts.fileAtLeast?.bytes ?? 0),
   };
   const child: ChildProcess = spawn('docker', ['exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), host.container, 'bash', '-c', WATCHER], {
     stdio: ['ignore', 'pipe', 'pipe'],
