@@ -110,7 +110,7 @@ function readCurrent(releaseLink: string | null): Cmd {
   if (!releaseLink) return sh`echo 'current '`;
   // Kept in a shell variable: the probes carried after it read `current` from there (host-value.ts).
   const once = readLinkOnce(releaseLink);
-  return sh`${once.read}; printf 'current %s\\n' ${once.value}`;
+  return sh`${once.read}; printf 'current %.512s\\n' ${once.value}`;
 }
 
 export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'marker'> & { count: number }): LockProbe {

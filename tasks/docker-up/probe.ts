@@ -4,7 +4,7 @@
 import { RemoteCommandError } from '../../lib/errors.ts';
 import { DOCKER_SOCKET } from '../../lib/docker-api.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
-import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
+import { hostSources, oneLineOfLink, readOneLine, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
@@ -104,11 +104,11 @@ export function dockerUpProbe(p: ProbeInput): Cmd {
   return sh`cd && 
 echo "home=$HOME"
 if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
-pending=${oneLineOfFile(`${root}/pending-release`)}
-printf 'pending=%s\\n' "$pending"
+${readOneLine('pending', `${root}/pending-release`)}
+printf 'pending=%.256s\\n' "$pending"
 current=${oneLineOfLink(`${root}/current`)}
 printf 'current=%s\\n' "$current"
-printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
+${readOneLine('active', paths.active)}; printf 'active=%.256s\\n' "$active"
 ran=; if [ -f ${releaseRanFile(p.app)} ]; then IFS= read -r ran < ${releaseRanFile(p.app)} || true; fi; printf 'release-ran=%.200s\\n' "$ran"
 compose=none
 for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose "$HOME/.docker/cli-plugins/docker-compose"; do
