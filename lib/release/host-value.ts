@@ -89,10 +89,10 @@ export function oneLineOfLink(path: string): Cmd {
  * the lock): commands after it in the same shell or its subshells then read the variable. Only
  * the same path string (relative to the same folder: every user is `cd`'d home) shares it.
  */
-export function readLinkOnce(path: string): { read: Cmd; value: Cmd } {
+export function readLinkOnce(path: string): { read: Cmd; value: Cmd; variable: string } {
   const v = linkVar(path);
   // One process (the readlink): the lines are joined in this shell, not in a $(...) of its own.
-  return { read: sh`l=$(readlink ${path} 2>/dev/null); ${joinLines}; ${v}=$l`, value: sh`"$${v}"` };
+  return { read: sh`l=$(readlink ${path} 2>/dev/null); ${joinLines}; ${v}=$l`, value: sh`"$${v}"`, variable: v };
 }
 
 const linkVar = (path: string) => `hoist_link_${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
@@ -100,5 +100,5 @@ const linkVar = (path: string) => `hoist_link_${createHash('sha256').update(path
 const freshLink = (path: string) => sh`$(l=$(readlink ${path} 2>/dev/null); ${joinLines}; printf %.512s "$l")`;
 
 /** Every line break in $l becomes a space: one per turn, so at most as many turns as $l has bytes. */
-const joinLines = sh`n='
+export const joinLines = sh`n='
 '; while :; do case $l in *"$n"*) l=\${l%%"$n"*}' '\${l#*"$n"};; *) break;; esac; done`;

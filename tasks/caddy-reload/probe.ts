@@ -11,6 +11,7 @@ import { RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { fileFromLines, fileLinesFunction, isFileLine } from '../../lib/exec/file-lines.ts';
 import { setHome } from '../../lib/exec/home-of.ts';
+import { statLine, statLines, type SharedReads } from '../../lib/exec/shared-reads.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { CADDYFILE, caRootPath } from './caddyfile.ts';
 import { parsePortsRecord, portsFile } from '../../lib/release/app-ports.ts';
@@ -48,13 +49,19 @@ rdv=$(sudo -n sh -c 'if [ -f "$1" ]; then head -c "$2" < "$1" | base64 -w0; else
 st() { stat -c '%a %U:%G' "$1" 2>/dev/null || sudo -n stat -c '%a %U:%G' "$1" 2>/dev/null; }`;
 }
 
+/** What the probe reads through the round trip's shared stat. */
+export function caddyReads(): SharedReads {
+  return { stat: [sh`${CADDYFILE}`] };
+}
+
 export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath'>): Cmd {
   const slot = activeSlotFile(w.app);
   const ports = portsFile(w.app);
   return sh`${fileReaders()}
 # rd and st write straight out, not through $(...): each $(...) is one more process on the host (issue #20).
 rd site ${w.sitePath}
-rd caddyfile ${CADDYFILE}; if [ "$rdv" != - ] && [ "$rdv" != '?' ]; then printf caddyfile_stat=; st ${CADDYFILE} || echo; fi
+# The Caddyfile's mode and owner: from the round trip's shared stat (lib/exec/shared-reads.ts), or st when it has none.
+rd caddyfile ${CADDYFILE}; if [ "$rdv" != - ] && [ "$rdv" != '?' ]; then ${statLines(caddyReads())}; ${statLine('m', sh`${CADDYFILE}`)}; if [ -n "$m" ]; then set -- $m; printf 'caddyfile_stat=%s %s:%s\\n' "$1" "$2" "$3"; else printf caddyfile_stat=; st ${CADDYFILE} || echo; fi; fi
 # Is caddy running: its name in /proc, read by the shell (pidof was a process). Another user's
 # processes are hidden where /proc is mounted hidepid: sudo looks only then.
 running=; for f in /proc/[0-9]*/comm; do { IFS= read -r c < "$f"; } 2>/dev/null || continue; if [ "$c" = caddy ]; then running=1; break; fi; done

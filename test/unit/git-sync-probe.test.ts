@@ -7,6 +7,8 @@ import { parseRepoUrl } from '../../lib/config/repo-url.ts';
 import { HostStateError, oneLineOfLink, readOneLine } from '../../lib/release/host-value.ts';
 import { RefNotFoundError } from '../../lib/release/ls-remote.ts';
 import { parseProbe, probeCommand } from '../../tasks/git-sync/probe.ts';
+import { sha256Of, statLine } from '../../lib/exec/shared-reads.ts';
+import { sh } from '../../lib/shell-quote.ts';
 
 const repo = parseRepoUrl('git@github.com:acme/api.git')!;
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
@@ -22,7 +24,8 @@ test('command with a known commit: cat-file on the cache, no ls-remote, no conte
   assert.ok(line.startsWith('cd || exit 97\n'));
   assert.ok(line.includes(`if [ -z "$held" ] && [ -d apps/api/repo.git ] && git --git-dir=apps/api/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo has=${SHA}; fi`), line);
   assert.not.ok(line.includes('ls-remote'));
-  assert.ok(line.includes("set -- $(sha256sum <apps/api/shared/.env); e=${st#*\"$nl\\\"$envf\\\" \"}; printf 'env=%s %s\\n' \"$1\""), line);
+  // shared/.env's sha256 and mode from the round trip's shared reads, or reads of its own (shared-reads.ts).
+  assert.ok(line.includes(`if [ -f apps/api/shared/.env ]; then ${sha256Of('sha', sh`apps/api/shared/.env`).line}; ${statLine('e', sh`apps/api/shared/.env`).line}; printf 'env=%s %s\\n' "$sha" "\${e% *}"`), line);
   assert.ok(line.includes('for d in apps/api/releases/*/;'));
   // Both read on one line each: a line break in them cannot add a field to the answer.
   assert.ok(line.includes(`printf 'current=%s\\n' ${oneLineOfLink('apps/api/current').line}`), line);
