@@ -22,7 +22,7 @@ import { caddyLogTail, certificateCheck, obtainErrors, parseCertificateCheck, se
 import { httpCheck } from './caddy-reload/commands.ts';
 import { planCaddy } from './caddy-reload/plan.ts';
 import { portOfActiveSlot, type PortSource } from './caddy-reload/port.ts';
-import { caddyProbe, parseCaddyProbe } from './caddy-reload/probe.ts';
+import { caddyProbe, caddyReads, parseCaddyProbe } from './caddy-reload/probe.ts';
 import { CaddyError, type CaddyFact, type CaddyStep, type CaddyWanted } from './caddy-reload/types.ts';
 
 export type { PortInput, PortSource } from './caddy-reload/port.ts';
@@ -59,7 +59,7 @@ export function caddyReloadFor(getPort: PortSource) {
     probe(w, input) {
       // No sudo: the probe reads Caddy's files as the login user and uses `sudo -n` only for one
       // it cannot read (probe.ts), so a no-op release costs the host no sudo session.
-      return { command: caddyProbe(w), parse: (r) => factOf(r, input) };
+      return { command: caddyProbe(w), reads: caddyReads(), parse: (r) => factOf(r, input) };
     },
 
     plan: planCaddy,

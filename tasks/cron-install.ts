@@ -13,6 +13,7 @@ import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh } from '../lib/shell-quote.ts';
 import { APP_RUN_WORD, bareAppRunLines, runnerPath, runnerScript, runnerSha256, usesAppRun, withAppRunner } from './cron-install/app-run.ts';
 import { crontabCommands } from './cron-install/commands.ts';
+import { fileFromLines } from '../lib/exec/file-lines.ts';
 import { BACKUP_JOB_WORD, backupScript, backupScriptPath, backupScriptSha256 } from '../lib/backup/host-script.ts';
 import { backupJobsWithWords, usesBackupJob, withBackupJob } from './cron-install/backup-job.ts';
 
@@ -104,12 +105,18 @@ export const cronInstall = defineTask<CronWanted, CronFact, CronStep>({
         }
         stdout = lines.slice(w.backupScript ? 3 : 2).join('\n');
         if (w.repoFile) {
-          // First line: `file -`, `file <base64>`, `file outside <base64 path>` or `file not-regular`
-          // (tasks/cron-install/commands.ts); the rest is what crontab -l printed.
+          // First line: `file -`, `file |` (its lines up to `file end`), `file outside <base64 path>`
+          // or `file not-regular` (tasks/cron-install/commands.ts); the rest is what crontab -l printed.
           const nl = stdout.indexOf('\n');
           const head = stdout.slice(0, nl);
           stdout = stdout.slice(nl + 1);
-          if (head === 'file not-regular') repoFileRefused = { notRegular: true };
+          if (head === 'file |') {
+            const rest = stdout.split('\n');
+            const end = rest.findIndex((l) => !l.startsWith('|') && !l.startsWith('/'));
+            if (end < 0 || rest[end] !== 'file end') throw new RemoteCommandError(`reading ${w.repoFile} of the live release (the answer is cut short)`, r.code, r.stderr);
+            repoFile = fileFromLines(rest.slice(0, end), '');
+            stdout = rest.slice(end + 1).join('\n');
+          } else if (head === 'file not-regular') repoFileRefused = { notRegular: true };
           else if (head.startsWith('file outside ')) repoFileRefused = { outside: Buffer.from(head.slice(13), 'base64').toString('utf8') };
           else repoFile = head === 'file -' ? null : Buffer.from(head.slice(5), 'base64').toString('utf8');
         }

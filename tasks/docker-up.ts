@@ -16,7 +16,7 @@ import { retagImages, slotCommands, stopProject, waitHealthy, watchFile, writeAc
 import { prepareAppData } from './docker-up/app-data.ts';
 import { appImageNameProblem, imageRef, imageRepo, legacyImageRepo } from './docker-up/image-name.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
-import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
+import { dockerUpProbe, dockerUpReads, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import { slotProblem } from './docker-up/slot-health.ts';
 import { checkBuildRoom, ranOutOfRoom } from './docker-up/disk.ts';
 import { releasePhaseDue, runReleasePhase } from './docker-up/release-phase.ts';
@@ -103,7 +103,7 @@ export const dockerUp = defineTask<DockerUpWanted, DockerUpFact, DockerUpStep>({
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), reads: dockerUpReads(w.app), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
   plan(w, f, input) {

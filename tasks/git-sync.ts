@@ -4,7 +4,7 @@
 import { defineTask } from '../lib/engine/task.ts';
 import { applyGitSync, rollbackGitSync } from './git-sync/apply.ts';
 import { planGitSync } from './git-sync/plan.ts';
-import { parseProbe, probeCommand, probeWanted } from './git-sync/probe.ts';
+import { gitSyncReads, parseProbe, probeCommand, probeWanted } from './git-sync/probe.ts';
 import type { GitSyncFact, GitSyncStep, GitSyncWanted } from './git-sync/types.ts';
 import { gitSyncWanted } from './git-sync/want.ts';
 
@@ -35,7 +35,7 @@ export function makeGitSync(now: Date = RUN_STARTED) {
     want: (input) => gitSyncWanted(input, now),
     probe: (w, input) => {
       const pw = probeWanted(w, input);
-      return { command: probeCommand(pw), parse: (r) => parseProbe(pw, r) };
+      return { command: probeCommand(pw), reads: gitSyncReads(pw.app), parse: (r) => parseProbe(pw, r) };
     },
     plan: planGitSync,
     apply: applyGitSync,

@@ -9,7 +9,7 @@ import { defineTask, type Step } from '../lib/engine/task.ts';
 import { sh, type Cmd } from '../lib/shell-quote.ts';
 import { slotCommands, stopProject } from './docker-up/commands.ts';
 import { DockerUnavailableError, dockerProblem } from './docker-up/docker-daemon.ts';
-import { dockerUpProbe, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
+import { dockerUpProbe, dockerUpReads, parseDockerUpFact, type DockerUpFact } from './docker-up/probe.ts';
 import type { SlotPorts } from '../lib/release/app-ports.ts';
 import { explicitPorts, other, projectOf, type Slot } from './docker-up/slots.ts';
 import { drainSummary, parseDrained, waitForRequests } from './release-switch/drain.ts';
@@ -37,7 +37,7 @@ export const releaseSwitch = defineTask<SwitchWanted, DockerUpFact, SwitchStep>(
   },
 
   probe(w) {
-    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), parse: (r) => parseDockerUpFact(r, w.app) };
+    return { command: dockerUpProbe({ app: w.app, service: w.service, healthPath: w.healthPath, ports: w.ports }), reads: dockerUpReads(w.app), parse: (r) => parseDockerUpFact(r, w.app) };
   },
 
   plan(w, f) {

@@ -4,7 +4,7 @@
 import { HoistError } from '../lib/errors.ts';
 import { runChecked } from '../lib/exec/executor.ts';
 import { defineTask, type Step } from '../lib/engine/task.ts';
-import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost } from '../lib/release/host-value.ts';
+import { hostSources, oneLineOfLink, readOneLine, releaseFromHost } from '../lib/release/host-value.ts';
 import { appLayout, byAge, isReleaseName } from '../lib/release/layout.ts';
 import { sh } from '../lib/shell-quote.ts';
 
@@ -26,7 +26,7 @@ export const rollbackSelect = defineTask<{ app: string }, RollbackFact, SelectSt
     const L = appLayout(app);
     const from = hostSources(app);
     return {
-      command: sh`cd && printf 'current=%s\\n' ${oneLineOfLink(L.current)}; printf 'pending=%s\\n' ${oneLineOfFile(L.pending)}; ls -1 ${L.releases} 2>/dev/null | sed 's/^/release /'`,
+      command: sh`cd && printf 'current=%s\\n' ${oneLineOfLink(L.current)}; ${readOneLine('pending', L.pending)}; printf 'pending=%.256s\\n' "$pending"; ls -1 ${L.releases} 2>/dev/null | sed 's/^/release /'`,
       parse(r) {
         const fact: RollbackFact = { releases: [], current: null, pending: null };
         for (const line of r.stdout.split('\n')) {

@@ -7,7 +7,8 @@
 // line to the host's audit log and reads `current` again.
 import { LockHeldError } from '../errors.ts';
 import type { ExecResult } from '../exec/executor.ts';
-import { readLinkOnce } from '../release/host-value.ts';
+import { joinLines, readLinkOnce } from '../release/host-value.ts';
+import { sharedReadCommand, statLine, type SharedReads } from '../exec/shared-reads.ts';
 import { sh, type Cmd } from '../shell-quote.ts';
 import { thisMachine } from './lock-takeover.ts';
 
@@ -36,6 +37,8 @@ export interface LockProbe {
   heldRaw: string | null;
   /** Where `current` pointed (its last path part), null when there is none. */
   current: string | null;
+  /** The audit log's mode as the lock's round trip saw it (`600`), '' when there is none; null: not read. */
+  auditMode: string | null;
   /** What each carried command answered, as if run on its own, in order; null if they did not run. */
   then: ExecResult[] | null;
 }
@@ -49,6 +52,8 @@ export interface LockProbe {
 export interface CarriedCommands {
   commands: Cmd[];
   marker: string;
+  /** What the commands read through the round trip's shared stat and sha256sum (lib/exec/shared-reads.ts). */
+  reads?: SharedReads;
 }
 
 /**
@@ -63,8 +68,19 @@ export function acquireCommand(info: LockInfo, releaseLink: string | null, then?
   const removeDead = takeOver
     ? sh`if mkdir .hoist/takeover 2>/dev/null; then [ "$(readlink .hoist/lock)" != ${takeOver} ] || rm -f .hoist/lock; rmdir .hoist/takeover; fi; `
     : sh``;
-  // install -d makes the folder or, when it is there, sets its mode: mkdir -p + chmod in one process.
-  return sh`cd && install -d -m 700 .hoist || exit 1; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${readCurrent(releaseLink)}${then?.commands.length ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+  // The folder's mode, the audit log's and where `current` points come from the round trip's one
+  // shared stat (issue #20: install -d and a readlink were a process each); a folder that is
+  // not 700 is put right here, an audit log that is not 600 when the lock is freed (auditMode).
+  const reads = sharedReadCommand([sh`.hoist`, sh`.hoist/audit.log`, ...(releaseLink ? [sh`${releaseLink}`] : [])], then?.reads ?? {});
+  const current = releaseLink ? linkFromStat(releaseLink) : sh`echo 'current '`;
+  return sh`cd && { [ -d .hoist ] || mkdir -m 700 .hoist || exit 1; }; ${removeDead}if ln -s ${record} .hoist/lock 2>/dev/null || [ "$(readlink .hoist/lock)" = ${record} ]; then echo 'lock ours'; ours=1; else printf 'lock held %s\\n' "$(readlink .hoist/lock)"; ours=; fi; ${reads}; nl='
+'; st="$nl$hoist_stat$nl"; case $st in *"$nl\\".hoist\\" 700 "*) ;; *) chmod 700 .hoist;; esac; ${statLine('a', sh`.hoist/audit.log`)}; printf 'audit %s\\n' "\${a%% *}"; ${current}${then?.commands.length ? sh`; if [ -n "$ours" ]; then ${carried(then)}; fi` : sh``}`;
+}
+
+/** `current`'s target from the shared stat's line, into the variable the probes read it from (host-value.ts). */
+function linkFromStat(releaseLink: string): Cmd {
+  const once = readLinkOnce(releaseLink);
+  return sh`p=${releaseLink}; case $st in *"$nl\\"$p\\" -> \\""*) x=\${st#*"$nl\\"$p\\" -> \\""}; x=\${x%%"$nl"*}; x=\${x%\\"*};; *) x=;; esac; ${once.variable}=$x; printf 'current %.512s\\n' ${once.value}`;
 }
 
 /** Reads the lock and the current release without taking anything (dry run, status); runs the carried commands too. */
@@ -96,8 +112,14 @@ function carried(then: CarriedCommands): Cmd {
  * Frees the lock if it is still ours (`hoist unlock` may have freed it and another run taken
  * it since), appends the audit line, and reads the current release after the run.
  */
-export function releaseCommand(info: LockInfo, auditLine: string, releaseLink: string | null): Cmd {
-  return sh`cd && { [ "$(readlink .hoist/lock 2>/dev/null)" != ${JSON.stringify(info)} ] || rm -f .hoist/lock; } && printf '%s\\n' ${auditLine} >> .hoist/audit.log && chmod 600 .hoist/audit.log; ${readCurrent(releaseLink)}`;
+export function releaseCommand(info: LockInfo, auditLine: string, releaseLink: string | null, auditMode: string | null = null): Cmd {
+  // The lock's and `current`'s targets from ONE readlink (issue #20): it prints them in order,
+  // leaving out what is not a link, so the lock's is the first line only when the lock is a link.
+  // The audit log gets mode 600 unless the lock's round trip saw it has that already.
+  const chmod = auditMode === '600' ? sh`` : sh` && chmod 600 .hoist/audit.log`;
+  const links = releaseLink ? sh`.hoist/lock ${releaseLink}` : sh`.hoist/lock`;
+  return sh`cd && lk=; [ ! -L .hoist/lock ] || lk=1; nl='
+'; x=$(readlink -- ${links} 2>/dev/null); own=; if [ -n "$lk" ]; then own=\${x%%"$nl"*}; x=\${x#"$own"}; x=\${x#"$nl"}; fi; { [ "$own" != ${JSON.stringify(info)} ] || rm -f .hoist/lock; } && printf '%s\\n' ${auditLine} >> .hoist/audit.log${chmod}; ${releaseLink ? sh`l=$x; ${joinLines}; printf 'current %.512s\\n' "$l"` : sh`echo 'current '`}`;
 }
 
 /** `hoist unlock`: frees whatever lock there is, says whose it was, and logs that it did. */
@@ -110,7 +132,7 @@ function readCurrent(releaseLink: string | null): Cmd {
   if (!releaseLink) return sh`echo 'current '`;
   // Kept in a shell variable: the probes carried after it read `current` from there (host-value.ts).
   const once = readLinkOnce(releaseLink);
-  return sh`${once.read}; printf 'current %s\\n' ${once.value}`;
+  return sh`${once.read}; printf 'current %.512s\\n' ${once.value}`;
 }
 
 export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'marker'> & { count: number }): LockProbe {
@@ -129,14 +151,16 @@ export function parseLockProbe(r: ExecResult, carried?: Pick<CarriedCommands, 'm
   let heldBy: LockInfo | null = null;
   let heldRaw: string | null = null;
   let current: string | null = null;
+  let auditMode: string | null = null;
   for (const line of own.split('\n')) {
     if (line.startsWith('lock held ')) {
       heldRaw = line.slice('lock held '.length);
       heldBy = parseInfo(heldRaw);
     }
+    else if (line.startsWith('audit ')) auditMode = line.slice('audit '.length).trim();
     else if (line.startsWith('current ')) current = line.slice('current '.length).trim().split('/').pop() || null;
   }
-  return { heldBy, heldRaw, current, then };
+  return { heldBy, heldRaw, current, auditMode, then };
 }
 
 /** Every carried command's frame, or null when one is cut or garbled: those tasks probe again. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { HostConfig } from '../config/load-config.ts';
 import type { ConnectableExecutor, ExecutorPool } from '../exec/executor-pool.ts';
 import type { ExecResult, Executor } from '../exec/executor.ts';
+import { mergeReads, type SharedReads } from '../exec/shared-reads.ts';
 import { ConfigError, HostKeyError, InterruptedError, VerifyError } from '../errors.ts';
 import { redact } from '../secrets/redact.ts';
 import type { Cmd } from '../shell-quote.ts';
@@ -53,6 +54,8 @@ export class HostRun {
   /** Problems that did not fail the host but need the operator (a lock left behind). */
   readonly warnings: string[] = [];
   private lock: LockInfo | null = null;
+  /** The audit log's mode as the lock's round trip saw it: freeing the lock sets 600 only when it is not. */
+  private auditMode: string | null = null;
   private readonly undo: Undo[] = [];
   /**
    * Probe results by command line since the last change: two tasks that look at the host the
@@ -179,6 +182,7 @@ export class HostRun {
       throw e;
     }
     this.lock = info;
+    this.auditMode = probe.auditMode;
   }
 
   /**
@@ -194,6 +198,7 @@ export class HostRun {
     const login = this.firstLogin;
     const keys: string[] = [];
     const commands: Cmd[] = [];
+    const reads: SharedReads[] = [];
     this.pipeline.tasks.forEach((task, i) => {
       if (task.local || this.loginOf(task) !== login) return;
       let p: ReturnType<Task['probe']>;
@@ -207,9 +212,10 @@ export class HostRun {
       if (keys.includes(key)) return;
       keys.push(key);
       commands.push(p.command);
+      if (p.reads) reads.push(p.reads);
     });
     if (!commands.length) return null;
-    return { keys, carried: { commands, marker: `hoist-carried-${randomBytes(8).toString('hex')}` } };
+    return { keys, carried: { commands, marker: `hoist-carried-${randomBytes(8).toString('hex')}`, reads: mergeReads(reads) } };
   }
 
   private probeKey(task: Task, p: RemoteProbe<unknown>): string {
@@ -384,7 +390,7 @@ export class HostRun {
     const line = auditLine(lock, this.auditResult(), { changed: this.changedTasks, ...(this.error ? { error: this.error } : {}) });
     try {
       const exec = this.executors.get(this.firstLogin!);
-      const r = parseLockProbe(await withRetry(() => exec.exec(releaseCommand(lock, line, link)), { retries: this.opts.retries }));
+      const r = parseLockProbe(await withRetry(() => exec.exec(releaseCommand(lock, line, link, this.auditMode)), { retries: this.opts.retries }));
       this.release.after = r.current;
       this.lock = null;
     } catch (e) {

@@ -5,11 +5,17 @@ import type { ConnectableExecutor } from '../exec/executor-pool.ts';
 import type { ExecResult, Executor } from '../exec/executor.ts';
 import type { HostConfig } from '../config/load-config.ts';
 import type { Cmd } from '../shell-quote.ts';
+import type { SharedReads } from '../exec/shared-reads.ts';
 
 /** What the host looks like, read in one round trip and parsed into a typed fact. */
 export interface RemoteProbe<Fact> {
   command: Cmd;
   sudo?: boolean;
+  /**
+   * What the command reads through the round trip's shared stat and sha256sum (lib/exec/shared-reads.ts):
+   * carried in the lock's round trip, those are made once for every probe there.
+   */
+  reads?: SharedReads;
   parse(result: ExecResult): Fact;
 }
 

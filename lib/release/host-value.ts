@@ -66,14 +66,16 @@ function badHostValue(raw: string, from: HostSource, wanted: string): HostStateE
 }
 
 /**
- * Shell: a small file's first bytes, or a symlink's target, as one line of a probe's answer. A
- * line break in it becomes a space, so a value cannot add lines (fields) to the answer; the value
- * is then checked whole, line breaks and all, by the functions above. Trailing line breaks are
- * dropped (the callers trim). Two processes each, the rest is the shell's own (before: head | tr,
- * readlink | head | tr, three and four; a no-op release reads these five times, issue #20).
+ * Shell: a small file's first lines, joined into one line in the shell variable `variable` (empty
+ * when the file is not there). A line break in it becomes a space, so a value cannot add lines
+ * (fields) to a probe's answer; the value is then checked whole, line breaks and all, by the
+ * functions above (the callers trim, and print it with `%.256s`). Read with the shell's own `read`
+ * (issue #20: each `head` was a process, a no-op release read these files five times), at most
+ * 4 lines; only a regular file is read (a fifo would block).
  */
-export function oneLineOfFile(path: string): Cmd {
-  return sh`"$(l=$(head -c 256 ${path} 2>/dev/null); ${joinLines}; printf %s "$l")"`;
+export function readOneLine(variable: string, path: string): Cmd {
+  if (!/^[a-z_][a-z0-9_]*$/.test(variable)) throw new Error(`not a shell variable name: ${variable}`);
+  return sh`${variable}=; if [ -f ${path} ]; then n=0; while [ $n -lt 4 ]; do IFS= read -r l || { ${variable}=$${variable}$l; break; }; ${variable}="$${variable}$l "; n=$((n + 1)); done < ${path} 2>/dev/null; fi`;
 }
 
 export function oneLineOfLink(path: string): Cmd {
@@ -87,9 +89,10 @@ export function oneLineOfLink(path: string): Cmd {
  * the lock): commands after it in the same shell or its subshells then read the variable. Only
  * the same path string (relative to the same folder: every user is `cd`'d home) shares it.
  */
-export function readLinkOnce(path: string): { read: Cmd; value: Cmd } {
+export function readLinkOnce(path: string): { read: Cmd; value: Cmd; variable: string } {
   const v = linkVar(path);
-  return { read: sh`${v}=${freshLink(path)}`, value: sh`"$${v}"` };
+  // One process (the readlink): the lines are joined in this shell, not in a $(...) of its own.
+  return { read: sh`l=$(readlink ${path} 2>/dev/null); ${joinLines}; ${v}=$l`, value: sh`"$${v}"`, variable: v };
 }
 
 const linkVar = (path: string) => `hoist_link_${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
@@ -97,5 +100,5 @@ const linkVar = (path: string) => `hoist_link_${createHash('sha256').update(path
 const freshLink = (path: string) => sh`$(l=$(readlink ${path} 2>/dev/null); ${joinLines}; printf %.512s "$l")`;
 
 /** Every line break in $l becomes a space: one per turn, so at most as many turns as $l has bytes. */
-const joinLines = sh`n='
+export const joinLines = sh`n='
 '; while :; do case $l in *"$n"*) l=\${l%%"$n"*}' '\${l#*"$n"};; *) break;; esac; done`;

@@ -9,7 +9,9 @@
 // instead of taking an unreadable file for a missing one.
 import { RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
+import { fileFromLines, fileLinesFunction, isFileLine } from '../../lib/exec/file-lines.ts';
 import { setHome } from '../../lib/exec/home-of.ts';
+import { statLine, statLines, type SharedReads } from '../../lib/exec/shared-reads.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { CADDYFILE, caRootPath } from './caddyfile.ts';
 import { parsePortsRecord, portsFile } from '../../lib/release/app-ports.ts';
@@ -20,26 +22,36 @@ import { CaddyError, type CaddyHostState, type CaddyWanted } from './types.ts';
 const CA_ROOT_MAX = 262_144;
 
 /**
- * `rd FILE [MAX]`: the file's bytes (at most MAX) in base64; `-` when it is not there; `?` when
- * it can be read neither as the login user nor with `sudo -n`. A missing file is told from a
- * hidden one by walking its folders from the top: the first that is not there means missing, the
- * first that cannot be searched means "ask sudo". A link to nothing, or a folder, is no file (`-`).
+ * `rd KEY FILE [MAX]`: the answer line `KEY=|` followed by the file's bytes (at most about MAX) as
+ * lines of their own (lib/exec/file-lines.ts), read by the shell itself: no process (issue #20).
+ * `KEY=-` when it is not there; `KEY=?` when it can be read neither as the login user nor with
+ * `sudo -n`; `KEY=<base64>` when sudo read it. A missing file is told from a hidden one by walking
+ * its folders from the top: the first that is not there means missing, the first that cannot be
+ * searched means "ask sudo". A link to nothing, or a folder, is no file (`-`). `rdv` is left
+ * holding what followed `KEY=`.
  * `st FILE`: its mode and owner.
  * sudo runs only for a file that is there and cannot be read, or cannot be told (this runs on every release).
  */
 export function fileReaders(): Cmd {
-  return sh`rd() { if [ -f "$1" ] && [ -r "$1" ]; then if [ -n "$2" ]; then head -c "$2" < "$1" | base64 -w0; else base64 -w0 < "$1"; fi; return; fi
-if { [ -L "$1" ] && [ ! -e "$1" ]; } || { [ -e "$1" ] && [ ! -f "$1" ]; }; then printf -; return; fi
-if [ ! -e "$1" ]; then
-  case $1 in /*) p=;; *) p=.;; esac; rest=\${1#/}
+  return sh`${fileLinesFunction}
+rd() { if [ -f "$2" ] && [ -r "$2" ]; then rdv='|'; printf '%s=|\n' "$1"; hoist_lines "$1" "$2" "\${3:-16777216}"; return; fi
+rdv=-
+if { [ -L "$2" ] && [ ! -e "$2" ]; } || { [ -e "$2" ] && [ ! -f "$2" ]; }; then echo "$1=-"; return; fi
+if [ ! -e "$2" ]; then
+  case $2 in /*) p=;; *) p=.;; esac; rest=\${2#/}
   while :; do
-    case $rest in */*) p="$p/\${rest%%/*}"; rest=\${rest#*/};; *) printf -; return;; esac
-    if [ ! -d "$p" ]; then printf -; return; fi
+    case $rest in */*) p="$p/\${rest%%/*}"; rest=\${rest#*/};; *) echo "$1=-"; return;; esac
+    if [ ! -d "$p" ]; then echo "$1=-"; return; fi
     if [ ! -x "$p" ]; then break; fi
   done
 fi
-sudo -n sh -c 'if [ -f "$1" ]; then head -c "$2" < "$1" | base64 -w0; else printf -; fi' rd "$1" "\${2:-16777216}" 2>/dev/null || printf '?'; }
+rdv=$(sudo -n sh -c 'if [ -f "$1" ]; then head -c "$2" < "$1" | base64 -w0; else printf -; fi' rd "$2" "\${3:-16777216}" 2>/dev/null) || rdv='?'; printf '%s=%s\n' "$1" "$rdv"; }
 st() { stat -c '%a %U:%G' "$1" 2>/dev/null || sudo -n stat -c '%a %U:%G' "$1" 2>/dev/null; }`;
+}
+
+/** What the probe reads through the round trip's shared stat. */
+export function caddyReads(): SharedReads {
+  return { stat: [sh`${CADDYFILE}`] };
 }
 
 export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath'>): Cmd {
@@ -47,23 +59,29 @@ export function caddyProbe(w: Pick<CaddyWanted, 'app' | 'deployUser' | 'sitePath
   const ports = portsFile(w.app);
   return sh`${fileReaders()}
 # rd and st write straight out, not through $(...): each $(...) is one more process on the host (issue #20).
-printf site=; rd ${w.sitePath}; echo
-c=$(rd ${CADDYFILE}); echo "caddyfile=$c"; if [ "$c" != - ] && [ "$c" != '?' ]; then printf caddyfile_stat=; st ${CADDYFILE} || echo; fi
-# Another user's processes are hidden where /proc is mounted hidepid: sudo looks only then.
-if pidof caddy >/dev/null || sudo -n pidof caddy >/dev/null 2>&1; then echo caddy=running; else echo caddy=stopped; fi
+rd site ${w.sitePath}
+# The Caddyfile's mode and owner: from the round trip's shared stat (lib/exec/shared-reads.ts), or st when it has none.
+rd caddyfile ${CADDYFILE}; if [ "$rdv" != - ] && [ "$rdv" != '?' ]; then ${statLines(caddyReads())}; ${statLine('m', sh`${CADDYFILE}`)}; if [ -n "$m" ]; then set -- $m; printf 'caddyfile_stat=%s %s:%s\\n' "$1" "$2" "$3"; else printf caddyfile_stat=; st ${CADDYFILE} || echo; fi; fi
+# Is caddy running: its name in /proc, read by the shell (pidof was a process). Another user's
+# processes are hidden where /proc is mounted hidepid: sudo looks only then.
+running=; for f in /proc/[0-9]*/comm; do { IFS= read -r c < "$f"; } 2>/dev/null || continue; if [ "$c" = caddy ]; then running=1; break; fi; done
+if [ -n "$running" ] || sudo -n pidof caddy >/dev/null 2>&1; then echo caddy=running; else echo caddy=stopped; fi
 ${setHome('home', w.deployUser)}
-if [ -n "$home" ]; then printf slot=; rd "$home/"${slot}; printf '\\nports='; rd "$home/"${ports} 200; echo; else echo slot=-; echo ports=-; fi
-printf caroot=; rd ${caRootPath(w.app)} ${String(CA_ROOT_MAX)}; echo
+if [ -n "$home" ]; then rd slot "$home/"${slot}; rd ports "$home/"${ports} 200; else echo slot=-; echo ports=-; fi
+rd caroot ${caRootPath(w.app)} ${String(CA_ROOT_MAX)}
 `;
 }
 
 /** Which file each answer key holds, for the message when one could not be read. */
 const FILE_OF: Record<string, string> = { site: 'the app\'s Caddy site file', caddyfile: CADDYFILE, slot: 'the active-slot file', ports: 'the ports record', caroot: 'the ACME CA root file' };
+const FILE_KEYS = Object.keys(FILE_OF);
 
 export function parseCaddyProbe(r: ExecResult): CaddyHostState {
   if (r.code !== 0) throw new RemoteCommandError('probing Caddy', r.code, r.stderr);
   const values = new Map<string, string>();
-  for (const line of r.stdout.split('\n')) {
+  const lines = r.stdout.split('\n');
+  for (const line of lines) {
+    if (isFileLine(line, FILE_KEYS)) continue;
     const eq = line.indexOf('=');
     if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
@@ -75,17 +93,22 @@ export function parseCaddyProbe(r: ExecResult): CaddyHostState {
       `probing Caddy: cannot read ${unreadable.map((k) => FILE_OF[k]).join(', ')} as the login user, and \`sudo -n\` did not work either. Fix: let the deploy user read Caddy's files (hoist writes them mode 644) or give it passwordless sudo (hoist run bootstrap does)`,
     );
   }
-  const decode = (v: string) => (v === '-' ? null : Buffer.from(v, 'base64').toString('utf8'));
+  // `|`: the file's lines follow (read by the shell); else base64 (read through sudo), or `-`.
+  const file = (key: string) => {
+    const v = values.get(key) ?? '-';
+    if (v === '-') return null;
+    return v === '|' ? fileFromLines(lines, key) : Buffer.from(v, 'base64').toString('utf8');
+  };
   const [mode = '644', owner = 'root:root'] = (values.get('caddyfile_stat') ?? '').split(' ').filter(Boolean);
-  const slot = decode(values.get('slot')!);
+  const slot = file('slot');
   return {
-    site: decode(values.get('site')!),
-    caddyfile: decode(values.get('caddyfile')!),
+    site: file('site'),
+    caddyfile: file('caddyfile'),
     caddyfileMode: mode,
     caddyfileOwner: owner,
     running: values.get('caddy') === 'running',
     activeSlot: slot === null ? null : slot.trim(),
-    recordedPorts: parsePortsRecord(decode(values.get('ports') ?? '-')),
-    caRoot: decode(values.get('caroot') ?? '-'),
+    recordedPorts: parsePortsRecord(file('ports')),
+    caRoot: file('caroot'),
   };
 }

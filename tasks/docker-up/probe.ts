@@ -4,7 +4,8 @@
 import { RemoteCommandError } from '../../lib/errors.ts';
 import { DOCKER_SOCKET } from '../../lib/docker-api.ts';
 import { isReleaseName } from '../../lib/release/layout.ts';
-import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
+import { hostSources, oneLineOfLink, readOneLine, releaseFromHost, slotFromHost } from '../../lib/release/host-value.ts';
+import { sha256Of, type SharedReads } from '../../lib/exec/shared-reads.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import { parsePortsRecord, type PortHolder, type SlotPorts } from '../../lib/release/app-ports.ts';
 import { projectOf, slotPaths, type Slot } from './slots.ts';
@@ -90,6 +91,11 @@ export interface ProbeInput {
  * size (disk.ts), are read only when a build may come (a release is pending, or the live
  * release's image is gone).
  */
+/** What the probe reads through the round trip's shared sha256sum (lib/exec/shared-reads.ts): git-sync hashes the same .env. */
+export function dockerUpReads(app: string): SharedReads {
+  return { sha256: [sh`${`apps/${app}/shared/.env`}`] };
+}
+
 export function dockerUpProbe(p: ProbeInput): Cmd {
   const root = `apps/${p.app}`;
   const paths = slotPaths(p.app);
@@ -104,11 +110,11 @@ export function dockerUpProbe(p: ProbeInput): Cmd {
   return sh`cd && 
 echo "home=$HOME"
 if [ -d /run/systemd/system ]; then echo systemd=yes; else echo systemd=no; fi
-pending=${oneLineOfFile(`${root}/pending-release`)}
-printf 'pending=%s\\n' "$pending"
+${readOneLine('pending', `${root}/pending-release`)}
+printf 'pending=%.256s\\n' "$pending"
 current=${oneLineOfLink(`${root}/current`)}
 printf 'current=%s\\n' "$current"
-printf 'active=%s\\n' ${oneLineOfFile(paths.active)}
+${readOneLine('active', paths.active)}; printf 'active=%.256s\\n' "$active"
 ran=; if [ -f ${releaseRanFile(p.app)} ]; then IFS= read -r ran < ${releaseRanFile(p.app)} || true; fi; printf 'release-ran=%.200s\\n' "$ran"
 compose=none
 for plugin in /usr/libexec/docker/cli-plugins/docker-compose /usr/lib/docker/cli-plugins/docker-compose /usr/local/lib/docker/cli-plugins/docker-compose "$HOME/.docker/cli-plugins/docker-compose"; do
@@ -134,7 +140,7 @@ done
 case "$blue$green" in *[!0-9]*) blue=; green=;; esac
 set --; for t in /proc/net/tcp /proc/net/tcp6 /etc/passwd; do [ -r "$t" ] && set -- "$@" "$t"; done
 awk 'FILENAME == "/etc/passwd" { split($0, u, ":"); print "user", u[3], u[1]; next } FNR > 1 && $4 == "0A" { n = split($2, a, ":"); print "listen", a[n], $8 }' "$@"
-if [ -f ${`${root}/shared/.env`} ]; then echo "env-sha256 $(sha256sum < ${`${root}/shared/.env`})"; fi
+if [ -f ${`${root}/shared/.env`} ]; then ${sha256Of('envsha', sh`${`${root}/shared/.env`}`)}; echo "env-sha256 $envsha"; fi
 set -- ${docker('containers', 'http://docker/containers/json?all=1')} --next ${docker('images', images)}
 if [ -n "$blue" ]; then set -- "$@" ${health('blue')}; fi
 if [ -n "$green" ]; then set -- "$@" ${health('green')}; fi

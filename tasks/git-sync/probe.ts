@@ -4,10 +4,11 @@
 import type { TaskInput } from '../../lib/engine/task.ts';
 import { HoistError, RemoteCommandError } from '../../lib/errors.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
-import { hostSources, oneLineOfFile, oneLineOfLink, releaseFromHost } from '../../lib/release/host-value.ts';
+import { hostSources, oneLineOfLink, readOneLine, releaseFromHost } from '../../lib/release/host-value.ts';
 import { appLayout, byAge, ENV_LINK_TARGET, isReleaseName } from '../../lib/release/layout.ts';
 import { lsRemoteRefCommand, parseLsRemote, pickCommit, refNotFound } from '../../lib/release/ls-remote.ts';
 import { releaseTargetOf } from '../../lib/release/target.ts';
+import { sha256Of, statLine, statLines, type SharedReads } from '../../lib/exec/shared-reads.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import type { GitSyncFact, GitSyncWanted, ReleaseDir } from './types.ts';
 
@@ -30,11 +31,20 @@ export function probeWanted(w: ProbeWanted, input: Pick<TaskInput, 'shared'>): P
  * Runs at every release on every host, so it forks little (issue #12): a release's REVISION is
  * read with the shell's `read` (hoist writes one 40-character line there).
  */
+/** What the probe reads through the round trip's shared stat and sha256sum (lib/exec/shared-reads.ts). */
+export function gitSyncReads(app: string): SharedReads {
+  const L = appLayout(app);
+  return { stat: [sh`${L.env}`, sh`${L.releases}/*/.env`], sha256: [sh`${L.env}`] };
+}
+
 export function probeCommand(w: ProbeWanted): Cmd {
   const L = appLayout(w.app);
+  const reads = gitSyncReads(w.app);
   const git = sh`git --git-dir=${L.cache}`;
+  // The cache is asked for the commit only when no release holds it: the plan looks at the cache
+  // only then (plan.ts, existingRelease), and a no-op release saves a git process (issue #20).
   const hasCommit = w.sha
-    ? sh`if [ -d ${L.cache} ] && ${git} cat-file -e ${`${w.sha}^{commit}`} 2>/dev/null; then echo has=${w.sha}; fi`
+    ? sh`if [ -z "$held" ] && [ -d ${L.cache} ] && ${git} cat-file -e ${`${w.sha}^{commit}`} 2>/dev/null; then echo has=${w.sha}; fi`
     : // Temporary: resolve on the host; report which of the listed commits the cache holds.
       sh`out=$(${lsRemoteRefCommand(w.repo.url, w.ref, PROBE_LS_REMOTE_SECONDS)} 2>&1); printf 'lsremote=%s\\n' "$?"
 printf 'lsout='; printf '%s' "$out" | base64 -w0; echo
@@ -43,11 +53,15 @@ if [ -d ${L.cache} ]; then printf '%s\\n' "$out" | awk -F'\\t' 'NF==2{print $1}'
 printf 'home=%s\\n' "$HOME"
 if command -v git >/dev/null 2>&1; then echo git=yes; else echo git=no; fi
 if [ -d ${L.cache} ]; then echo cache=yes; else echo cache=no; fi
+# Every release's .env link and shared/.env's mode and owner from one stat, the round trip's shared
+# one when there is one (issue #20: a readlink per release and a stat were a process each).
+${statLines(reads)}; link=${ENV_LINK_TARGET}
+held=
+for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; case $st in *"$nl\\"$d.env\\" -> \\"$link\\" 777 "*) l=yes;; *) l=no;; esac; rev=; [ -f "$d"REVISION ] && IFS= read -r rev < "$d"REVISION; ${w.sha ? sh`[ "$rev" != ${w.sha} ] || held=1; ` : sh``}printf 'release=%s %s %.100s\\n' "$n" "$l" "$rev"; done
 ${hasCommit}
-for d in ${L.releases}/*/; do [ -d "$d" ] || continue; n=\${d%/}; n=\${n##*/}; if [ "$(readlink "$d.env")" = ${ENV_LINK_TARGET} ]; then l=yes; else l=no; fi; rev=; [ -f "$d"REVISION ] && IFS= read -r rev < "$d"REVISION; printf 'release=%s %s %.100s\\n' "$n" "$l" "$rev"; done
-printf 'pending=%s\\n' ${oneLineOfFile(L.pending)}
+${readOneLine('pending', L.pending)}; printf 'pending=%.256s\\n' "$pending"
 printf 'current=%s\\n' ${oneLineOfLink(L.current)}
-if [ -f ${L.env} ]; then set -- $(sha256sum <${L.env}); printf 'env=%s %s\\n' "$1" "$(stat -c '%a %U' ${L.env})"; else echo env=-; fi
+if [ -f ${L.env} ]; then ${sha256Of('sha', sh`${L.env}`)}; ${statLine('e', sh`${L.env}`)}; printf 'env=%s %s\\n' "$sha" "\${e% *}"; else echo env=-; fi
 echo end=ok`;
 }
 

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileFromLines } from '../../lib/exec/file-lines.ts';
 import { setHome } from '../../lib/exec/home-of.ts';
 import { caddyProbe, fileReaders, parseCaddyProbe } from '../../tasks/caddy-reload/probe.ts';
 import { checkTarget, httpCheck, makeSitesDir, reloadCaddy, removeFile, validateConfig } from '../../tasks/caddy-reload/commands.ts';
@@ -42,18 +43,44 @@ test('probe: files are read without sudo; missing is told from unreadable and fr
     writeFileSync(join(dir, 'open', 'secret'), 'x', { mode: 0o600 });
     mkdirSync(join(dir, 'closed'), { mode: 0o700 });
     writeFileSync(join(dir, 'closed', 'site.caddy'), 'x');
+    // Each file's answer: `-`, `?`, base64 (through sudo) or, read by the shell, its text.
     const asNobody = (files: string[]) => {
-      const script = `${fileReaders().line}\n${files.map((f) => `echo "$(rd ${f} 8)"`).join('\n')}`;
+      const script = `${fileReaders().line}\n${files.map((f, i) => `rd k${i} ${f} 8`).join('\n')}`;
       const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
       assert.is(r.status, 0, r.stderr);
-      return r.stdout.split('\n').slice(0, -1);
+      const lines = r.stdout.split('\n');
+      return files.map((_, i) => {
+        const v = lines.find((l) => l.startsWith(`k${i}=`))!.slice(`k${i}=`.length);
+        return v === '|' ? fileFromLines(lines, `k${i}`) : v;
+      });
     };
     symlinkSync(join(dir, 'open', 'gone'), join(dir, 'open', 'dangling'));
     symlinkSync(join(dir, 'open', 'site.caddy'), join(dir, 'open', 'link'));
     assert.equal(
       asNobody([`${dir}/open/site.caddy`, `${dir}/open/empty`, `${dir}/open/none`, `${dir}/no/such/dir/f`, `${dir}/open/site.caddy/f`, `${dir}/open/dangling`, `${dir}/open`, `${dir}/open/link`, `${dir}/open/secret`, `${dir}/closed/site.caddy`, `${dir}/closed/none`]),
-      [Buffer.from('api.exam').toString('base64'), '', '-', '-', '-', '-', '-', Buffer.from('api.exam').toString('base64'), '?', '?', '?'],
+      // At most about 8 bytes: whole lines, up to the one that reaches 8.
+      ['api.example.com {\n', '', '-', '-', '-', '-', '-', 'api.example.com {\n', '?', '?', '?'],
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The shell's `read` instead of base64 (issue #20): what Caddy compares must come back byte for byte.
+test('probe: a file read by the shell comes back byte for byte, and none of its lines passes for an answer line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-caddy-lines-'));
+  try {
+    const texts = ['a {\n\treverse_proxy  127.0.0.1:8001 \n}\n', 'no line break at the end', '\n\n two blank lines first\\n \\\n', 'caddy=stopped\nslot=-\nsite=-\n', '', '  \n'];
+    texts.forEach((t, i) => writeFileSync(join(dir, `f${i}`), t));
+    for (const [i, t] of texts.entries()) {
+      const one = `${fileReaders().line}\nrd site ${dir}/f${i}\nrd caddyfile ${dir}/none\necho caddy=running\necho slot=-`;
+      const r = spawnSync('/bin/sh', ['-c', one], { encoding: 'utf8' });
+      assert.is(r.status, 0, r.stderr);
+      const state = parseCaddyProbe({ code: 0, stdout: r.stdout, stderr: '' });
+      assert.is(state.site, t, JSON.stringify(t));
+      assert.is(state.caddyfile, null);
+      assert.is(state.running, true);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -66,7 +93,7 @@ test('probe: an answer that could not read a file fails with what to do, not as 
 
 test('probe: as the login user (no sudo), reading the site, the Caddyfile, the slot and ports under the deploy user\'s home', () => {
   const line = caddyProbe({ app: 'api', deployUser: 'deploy', sitePath: '/etc/caddy/sites/hoist-api.caddy' }).line;
-  for (const part of ['printf site=; rd /etc/caddy/sites/hoist-api.caddy; echo', 'c=$(rd /etc/caddy/Caddyfile)', 'if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then home=$HOME; else home=$(getent passwd deploy | cut -d: -f6); fi', 'printf slot=; rd "$home/"apps/api/active-slot;', `printf '\\nports='; rd "$home/"apps/api/ports 200; echo`, 'printf caroot=; rd /etc/caddy/sites/hoist-api.acme-ca-root.pem 262144; echo']) {
+  for (const part of ['rd site /etc/caddy/sites/hoist-api.caddy\n', 'rd caddyfile /etc/caddy/Caddyfile; if [ "$rdv" != - ]', 'if [ "$LOGNAME" = deploy ] && [ -n "$HOME" ]; then home=$HOME; else home=$(getent passwd deploy | cut -d: -f6); fi', 'rd slot "$home/"apps/api/active-slot;', 'rd ports "$home/"apps/api/ports 200;', 'rd caroot /etc/caddy/sites/hoist-api.acme-ca-root.pem 262144']) {
     assert.ok(line.includes(part), part);
   }
 });

@@ -1,5 +1,6 @@
 // cron-install as data: the probe's parse from recorded `crontab -l` answers, and the plan from
 // a table of {wanted, fact} -> steps or no-op reason. No host involved.
+import { fileLinesFunction } from '../../lib/exec/file-lines.ts';
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -116,10 +117,10 @@ test('APP_CRONTAB: the file is read from the live release in the same round trip
   const probe = remote(cronInstall.probe(w, input));
   assert.is(
     probe.command.line,
-    `${LIST}; d="$h"/apps/api/current; f="$d"/deploy/crontab; if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'file -'; else t=$(readlink -f -- "$f"); c=$(readlink -f -- "$d"); i=; if [ -n "$c" ]; then case "$t" in "$c"/*) i=1;; esac; fi; if [ -z "$i" ]; then printf 'file outside '; printf '%s' "$t" | base64 -w0; echo; elif [ -f "$t" ]; then printf 'file '; base64 -w0 < "$t"; echo; else echo 'file not-regular'; fi; fi; crontab -l`,
+    `${LIST}; d="$h"/apps/api/current; f="$d"/deploy/crontab; if [ ! -e "$f" ] && [ ! -L "$f" ]; then echo 'file -'; else c=; t=; if cd -P -- "$d" 2>/dev/null; then c=$PWD; fi; if [ -L "$f" ]; then t=$(readlink -f -- "$f"); elif cd -P -- "\${f%/*}" 2>/dev/null; then t=$PWD/\${f##*/}; fi; i=; if [ -n "$c" ]; then case "$t" in "$c"/*) i=1;; esac; fi; if [ -z "$i" ]; then printf 'file outside '; printf '%s' "$t" | base64 -w0; echo; elif [ -f "$t" ]; then echo 'file |'; ${fileLinesFunction.line}; hoist_lines '' "$t" 16777216; echo 'file end'; else echo 'file not-regular'; fi; fi; crontab -l`,
   );
   const file = '@hourly ./bin/refresh\n';
-  const fact = probe.parse({ code: 0, stdout: `${HEAD}file ${Buffer.from(file).toString('base64')}\nMAILTO=x\n`, stderr: '' });
+  const fact = probe.parse({ code: 0, stdout: `${HEAD}file |\n|@hourly ./bin/refresh\nfile end\nMAILTO=x\n`, stderr: '' });
   assert.equal(fact, { exists: true, content: 'MAILTO=x\n', repoFile: file, ...HEAD_FACT });
   const plan = cronInstall.plan(w, fact);
   assert.ok(plan.changes);

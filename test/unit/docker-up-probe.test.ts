@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HostStateError, oneLineOfFile } from '../../lib/release/host-value.ts';
+import { HostStateError, readOneLine } from '../../lib/release/host-value.ts';
 import { statusTable } from '../../lib/render/status-table.ts';
 import type { HostStatus } from '../../lib/status/host-status.ts';
 import { dockerUp, type DockerUpWanted } from '../../tasks/docker-up.ts';
@@ -83,7 +83,7 @@ test('the probe asks the socket with the filters encoded, in ONE curl with the s
   assert.not.match(line, /(?<!@)docker (ps|inspect|images)/);
   const always = line.slice(0, line.indexOf('if [ -n "$room" ]; then'));
   assert.is(always.match(/\bcurl\b/g)?.length, 1, 'one curl process (the disk is read only when a build may come)');
-  assert.ok(line.includes(`printf 'active=%s\\n' ${oneLineOfFile('apps/api/active-slot').line}`), line);
+  assert.ok(line.includes(`${readOneLine('active', 'apps/api/active-slot').line}; printf 'active=%.256s\\n' "$active"`), line);
   assert.is(spawnSync('/bin/sh', ['-n', '-c', line]).status, 0, 'valid sh');
 });
 

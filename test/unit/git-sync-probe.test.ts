@@ -4,9 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRepoUrl } from '../../lib/config/repo-url.ts';
-import { HostStateError, oneLineOfFile, oneLineOfLink } from '../../lib/release/host-value.ts';
+import { HostStateError, oneLineOfLink, readOneLine } from '../../lib/release/host-value.ts';
 import { RefNotFoundError } from '../../lib/release/ls-remote.ts';
 import { parseProbe, probeCommand } from '../../tasks/git-sync/probe.ts';
+import { sha256Of, statLine } from '../../lib/exec/shared-reads.ts';
+import { sh } from '../../lib/shell-quote.ts';
 
 const repo = parseRepoUrl('git@github.com:acme/api.git')!;
 const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
@@ -20,13 +22,14 @@ const R2 = '20240102000000-abcdef012345';
 test('command with a known commit: cat-file on the cache, no ls-remote, no content read back', () => {
   const line = probeCommand(known).line;
   assert.ok(line.startsWith('cd || exit 97\n'));
-  assert.ok(line.includes(`if [ -d apps/api/repo.git ] && git --git-dir=apps/api/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo has=${SHA}; fi`), line);
+  assert.ok(line.includes(`if [ -z "$held" ] && [ -d apps/api/repo.git ] && git --git-dir=apps/api/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo has=${SHA}; fi`), line);
   assert.not.ok(line.includes('ls-remote'));
-  assert.ok(line.includes("set -- $(sha256sum <apps/api/shared/.env); printf 'env=%s %s\\n' \"$1\""), line);
+  // shared/.env's sha256 and mode from the round trip's shared reads, or reads of its own (shared-reads.ts).
+  assert.ok(line.includes(`if [ -f apps/api/shared/.env ]; then ${sha256Of('sha', sh`apps/api/shared/.env`).line}; ${statLine('e', sh`apps/api/shared/.env`).line}; printf 'env=%s %s\\n' "$sha" "\${e% *}"`), line);
   assert.ok(line.includes('for d in apps/api/releases/*/;'));
   // Both read on one line each: a line break in them cannot add a field to the answer.
   assert.ok(line.includes(`printf 'current=%s\\n' ${oneLineOfLink('apps/api/current').line}`), line);
-  assert.ok(line.includes(`printf 'pending=%s\\n' ${oneLineOfFile('apps/api/pending-release').line}`), line);
+  assert.ok(line.includes(`${readOneLine('pending', 'apps/api/pending-release').line}; printf 'pending=%.256s\\n' "$pending"`), line);
   assert.not.ok(/cat [^|]*\.env|base64 [^|]*\.env/.test(line), 'the .env is never read out');
   assert.ok(line.endsWith('echo end=ok'));
 });

@@ -1,12 +1,12 @@
 // The deploy lock's commands run here by a real /bin/sh in a scratch HOME: what the host's shell
 // makes of them, including the first task's probe carried in the same round trip.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { acquireCommand, newLockInfo, parseLockProbe, peekCommand, type CarriedCommands } from '../../lib/engine/host-lock.ts';
+import { acquireCommand, newLockInfo, parseLockProbe, peekCommand, releaseCommand, type CarriedCommands } from '../../lib/engine/host-lock.ts';
 import type { ExecResult } from '../../lib/exec/executor.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 
@@ -63,6 +63,54 @@ test('a lock held by another run: the carried probe does not run', () => {
     // A peek (dry run) carries the probe whoever holds the lock, and takes nothing.
     const peek = parseLockProbe(inHome(home, peekCommand('apps/app/current', carried)), framed(carried));
     assert.equal([peek.heldBy, peek.then?.[0]?.code, peek.then?.[0]?.stdout.endsWith('no newline'), peek.then?.length], [other, 3, true, 3]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+// issue #20: the folder's and the audit log's modes come from the round trip's one stat, not an
+// install -d and a chmod every time; both are still put right when someone changed them.
+test('the lock\'s round trip puts ~/.hoist back to 700 and reports the audit log\'s mode; freeing it sets 600 only when needed', () => {
+  const home = scratchHome();
+  const mode = (p: string) => (statSync(join(home, p)).mode & 0o777).toString(8);
+  try {
+    const info = newLockInfo('run1', 'release', 'abc');
+    const first = parseLockProbe(inHome(home, acquireCommand(info, 'apps/app/current', carried)), framed(carried));
+    assert.equal([first.heldBy, first.current, first.auditMode, mode('.hoist')], [null, 'r1', '', '700'], 'a fresh home: no audit log yet');
+    const freed = parseLockProbe(inHome(home, releaseCommand(info, 'line 1', 'apps/app/current', first.auditMode)));
+    assert.equal([freed.current, existsSync(join(home, '.hoist/lock')), mode('.hoist/audit.log')], ['r1', false, '600']);
+    chmodSync(join(home, '.hoist'), 0o755);
+    chmodSync(join(home, '.hoist/audit.log'), 0o644);
+    const info2 = newLockInfo('run2', 'release', 'abc');
+    const second = parseLockProbe(inHome(home, acquireCommand(info2, 'apps/app/current', carried)), framed(carried));
+    assert.equal([second.heldBy, second.auditMode, mode('.hoist')], [null, '644', '700'], 'the folder put right at once');
+    parseLockProbe(inHome(home, releaseCommand(info2, 'line 2', 'apps/app/current', second.auditMode)));
+    assert.is(mode('.hoist/audit.log'), '600', 'the audit log put right when the lock is freed');
+    // Seen as 600: freeing the lock runs no chmod (a log changed in between is put right next time).
+    chmodSync(join(home, '.hoist/audit.log'), 0o640);
+    parseLockProbe(inHome(home, releaseCommand(info2, 'line 3', 'apps/app/current', '600')));
+    assert.is(mode('.hoist/audit.log'), '640');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('freeing the lock removes only our own, and reads current with or without a lock there', () => {
+  const home = scratchHome();
+  try {
+    const mine = newLockInfo('run1', 'release', 'abc');
+    const other = newLockInfo('run2', 'release', 'def');
+    parseLockProbe(inHome(home, acquireCommand(other, 'apps/app/current')));
+    const r = parseLockProbe(inHome(home, releaseCommand(mine, 'line', 'apps/app/current')));
+    assert.is(r.current, 'r1');
+    assert.is(readlinkSync(join(home, '.hoist/lock')), JSON.stringify(other), 'another run\'s lock stays');
+    rmSync(join(home, '.hoist/lock'));
+    assert.is(parseLockProbe(inHome(home, releaseCommand(mine, 'line', 'apps/app/current'))).current, 'r1', 'no lock at all');
+    assert.is(parseLockProbe(inHome(home, releaseCommand(mine, 'line', null))).current, null);
+    execFileSync('/bin/sh', ['-c', 'rm apps/app/current'], { cwd: home });
+    parseLockProbe(inHome(home, acquireCommand(mine, 'apps/app/current')));
+    const gone = parseLockProbe(inHome(home, releaseCommand(mine, 'line', 'apps/app/current')));
+    assert.equal([gone.current, existsSync(join(home, '.hoist/lock'))], [null, false], 'no current: ours removed all the same');
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

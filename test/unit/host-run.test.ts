@@ -25,7 +25,7 @@ import {
 import { runChecked, type ExecResult } from '../../lib/exec/executor.ts';
 import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
 import { testHost } from '../harness/settings.ts';
-import { freeDeployLock, isLockCommand } from '../harness/lock-responder.ts';
+import { ACQUIRE, freeDeployLock, isLockCommand, RELEASE } from '../harness/lock-responder.ts';
 
 /** Command lines the tasks sent (the deploy lock's own are tested elsewhere). */
 const taskLines = (exec: RecordingExecutor) => exec.lines.filter((l) => !isLockCommand(l));
@@ -653,7 +653,7 @@ test('withRetry reads HOIST_RETRY_MIN_MS when no minTimeoutMs is given', async (
 
 test('a lock held by another run fails the host at start, before any task probes', async () => {
   const holder = JSON.stringify({ who: 'alice@laptop', run: 'r1', pipeline: 'release', revision: 'abc123', since: new Date(Date.now() - 3 * 3600_000).toISOString() });
-  const held: Responder = (line) => (line.startsWith('cd && install -d -m 700 .hoist') ? ok(`lock held ${holder}\ncurrent 20260101-abc\n`) : undefined);
+  const held: Responder = (line) => (line.startsWith(ACQUIRE) ? ok(`lock held ${holder}\ncurrent 20260101-abc\n`) : undefined);
   const { run, exec } = await setup({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' }, faults: [held] });
   await rejects(() => run.start(() => {}), (e: unknown) => e instanceof LockHeldError && /alice@laptop \(release of abc123, run r1\).*3h ago; it may be stale.*hoist unlock --hosts/.test((e as Error).message));
   assert.is(run.state, 'failed');
@@ -665,7 +665,7 @@ test('a lock held by another run fails the host at start, before any task probes
 function carryingLock(state: State): Responder {
   const host = simulatedHost(state);
   return (line, opts) => {
-    if (!/^cd && (?:install -d -m 700 \.hoist|if \[ -L \.hoist\/lock \])/.test(line)) return undefined;
+    if (!line.startsWith(ACQUIRE) && !line.startsWith('cd && if [ -L .hoist/lock ]')) return undefined;
     let out = 'lock ours\ncurrent \n';
     for (const m of line.matchAll(/echo (hoist-carried-[0-9a-f]+\.\d+); \{ e=\$\(exec 4>&1; trap 'r=\$\?; printf \. >&4; exit \$r' EXIT; \{ ([\s\S]*?)\n\} 2>&1 1>&3 3>&-\);/g)) {
       const probe = host(m[2]!, opts) as ExecResult;
@@ -714,7 +714,7 @@ test('a lock left by a dead run of this machine is taken over with a warning; a 
       const raw = JSON.stringify(holder);
       const sent: string[] = [];
       const lock: Responder = (line) => {
-        if (!line.startsWith('cd && install -d -m 700 .hoist')) return undefined;
+        if (!line.startsWith(ACQUIRE)) return undefined;
         sent.push(line);
         return line.includes(`mkdir .hoist/takeover`) && line.includes(`!= '${raw}' ]`) ? ok('lock ours\ncurrent r1\n') : ok(`lock held ${raw}\ncurrent r1\n`);
       };
@@ -738,7 +738,7 @@ test('finish frees the lock and appends one audit line naming the run and its re
   const r = await runAll({ tasks: [fakeTask('a', 'v2')], state: { a: 'v1' } });
   await r.run.finish();
   const last = r.exec.lines.at(-1)!;
-  assert.ok(last.startsWith('cd && { [ "$(readlink .hoist/lock'), last);
+  assert.ok(last.startsWith(RELEASE), last);
   const audit = /printf '%s\\n' '(\{.*\})' >> \.hoist\/audit\.log/.exec(last);
   assert.ok(audit, last);
   const entry = JSON.parse(audit![1]!) as Record<string, unknown>;

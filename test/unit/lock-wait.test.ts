@@ -17,6 +17,7 @@ import { singleExecutorPool } from '../../lib/exec/executor-pool.ts';
 import { RecordingExecutor, type Responder } from '../../lib/exec/recording-executor.ts';
 import { sh } from '../../lib/shell-quote.ts';
 import { testHost } from '../harness/settings.ts';
+import { ACQUIRE, RELEASE } from '../harness/lock-responder.ts';
 
 const holder = JSON.stringify({ who: 'ci@runner', run: 'r-other', pipeline: 'release', revision: 'abc', since: new Date().toISOString() });
 const ok = (stdout: string) => ({ stdout, stderr: '', code: 0 });
@@ -27,7 +28,7 @@ function lockHeld(heldFor: number): { responder: Responder; attempts: () => numb
   return {
     attempts: () => n,
     responder: (line) => {
-      if (!line.startsWith('cd && install -d -m 700 .hoist')) return line.startsWith('cd && {') ? ok('current \n') : ok('');
+      if (!line.startsWith(ACQUIRE)) return line.startsWith(RELEASE) ? ok('current \n') : ok('');
       n++;
       return n <= heldFor ? ok(`lock held ${holder}\ncurrent r1\n`) : ok('lock ours\ncurrent r1\n');
     },
