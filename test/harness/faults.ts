@@ -74,7 +74,9 @@ while [ "$i" -lt "$TRIES" ] && [ ! -e "$stop" ]; do
     { mapfile -d '' -t w < "$d/cmdline" && IFS= read -r st < "$d/stat"; } 2>/dev/null || continue
     set -f; set -- \${st##*) }; set +f
     ppid[p]=$2; pgid[p]=$3
-    if [ \${#w[@]} -gt 0 ]; then args[p]="\${w[*]}"; else args[p]='[kernel or zombie]'; fi
+    # As ps shows a command line: its words joined by spaces, control characters (a script's line
+    # breaks) as '?', so a match is one line and a pattern sees what it saw in ps.
+    if [ \${#w[@]} -gt 0 ]; then a="\${w[*]}"; args[p]=\${a//[[:cntrl:]]/?}; else args[p]='[kernel or zombie]'; fi
   done
   hit=
   for p in "\${!args[@]}"; do

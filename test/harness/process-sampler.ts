@@ -1,5 +1,6 @@
 // Watching a test host's command lines for secrets: every `pause` seconds, every process's command
-// line (what `ps -eo args` shows: /proc/PID/cmdline, its NUL-separated words joined by spaces),
+// line (what `ps -eo args` shows: /proc/PID/cmdline, its NUL-separated words joined by spaces,
+// control characters such as a script's line breaks as '?'),
 // then a `--- sample` line. bash alone reads them (a glob, `mapfile` on each cmdline, `read -t` on
 // a pipe nobody writes as the pause): `ps` and `sleep` 20 times a second cost ~23 ms of CPU per
 // sample on the test hosts, for the whole of a test file; this costs ~1.5 ms.
@@ -21,7 +22,7 @@ export function samplerScript(o: SamplerOptions): string {
   return `shopt -s nullglob; tick=${quote(o.tick)}; rm -f "$tick"; mkfifo "$tick" && exec 5<>"$tick" || exit 1
 for ((i = 0; i < ${o.samples}; i++)); do
   [ -e ${quote(o.stop)} ] && break
-  for f in /proc/[0-9]*/cmdline; do mapfile -d '' -t words < "$f" && [ \${#words[@]} -gt 0 ] && printf '%s\\n' "\${words[*]}"; done 2>/dev/null
+  for f in /proc/[0-9]*/cmdline; do mapfile -d '' -t words < "$f" && [ \${#words[@]} -gt 0 ] && line="\${words[*]}" && printf '%s\\n' "\${line//[[:cntrl:]]/?}"; done 2>/dev/null
   echo '--- sample'
   read -t ${o.pause} -u 5 _
 done
