@@ -86,7 +86,52 @@ END {
 }
 `;
 
-/** The watchdog itself (~/.hoist/watchdog/run). Everything it writes stays in its folder. */
+/**
+ * answers -> what to ask next, or the observations DECIDE reads. The watchdog asks everything of
+ * one kind with one curl (its config file, one block per question, each answer followed by a
+ * `=KIND ...` line of curl's own: Docker's JSON never starts with `=`); this reads them back.
+ * Inputs: the apps (`APP SLOT PORT PATH PATH_SET`, one line each), then the answers (a file, and
+ * for phase=obs the second curl's on stdin). phase=ask
+ * prints `docker down`, `retry APP PORT PATH` (a health check to repeat) and `inspect APP ID`
+ * (a live container whose restarts to read); phase=obs prints the `health` and `restarts` lines.
+ */
+export const SEE = String.raw`
+function up(a, code) { return SET[a] ? (code ~ /^[23][0-9][0-9]$/) : (code ~ /^[1-4][0-9][0-9]$/) }
+FILENAME == ARGV[1] { SLOT[$1] = $2; PORT[$1] = $3; HP[$1] = $4; SET[$1] = $5; APPS[++n] = $1; next }
+/^=ping / { PING = (body == "OK" && $2 == "200"); body = ""; next }
+/^=health / { CODE[$2] = $3; ASKED[$2] = 1; body = ""; next }
+/^=list / {
+  if ($3 == "200") { IDS[$2] = ""; s = body; while (match(s, /"Id":"[0-9a-f]+"/)) { IDS[$2] = IDS[$2] " " substr(s, RSTART + 6, RLENGTH - 7); s = substr(s, RSTART + RLENGTH) } }
+  body = ""; next
+}
+/^=inspect / {
+  if ($3 == "200") { if (match(body, /"RestartCount":[0-9]+/)) R[$2] += substr(body, RSTART + 15, RLENGTH - 15); if (index(body, "\"OOMKilled\":true")) OOM[$2]++ }
+  body = ""; next
+}
+{ body = body $0 }
+END {
+  if (phase == "ask" && !PING) print "docker down"
+  for (i = 1; i <= n; i++) {
+    a = APPS[i]
+    if (phase == "ask") {
+      if ((a in ASKED) && !up(a, CODE[a])) print "retry", a, PORT[a], HP[a]
+      if (PING) { k = split(IDS[a], ids, " "); for (j = 1; j <= k; j++) print "inspect", a, ids[j] }
+      continue
+    }
+    if (a in ASKED) print "health", a, (up(a, CODE[a]) ? "up" : "down"), CODE[a] + 0, SLOT[a], PORT[a], HP[a]
+    else print "health", a, "skip", 0, SLOT[a], PORT[a], HP[a]
+    if (PING) print "restarts", a, R[a] + 0, OOM[a] + 0
+  }
+}
+`;
+
+/**
+ * The watchdog itself (~/.hoist/watchdog/run). Everything it writes stays in its folder. A
+ * process is dear on a small VPS (each costs more than most of what the watchdog does), so the
+ * shell's builtins read every file, one curl asks all health checks and Docker's container lists,
+ * one more reads the live containers' restarts, and two awk programs (SEE, DECIDE) do the rest:
+ * about ten processes a minute, where a looser script made forty.
+ */
 export const WATCHDOG_SCRIPT = shellDollars(String.raw`#!/bin/sh
 # hoist's watchdog (installed by hoist bootstrap; replaced on every bootstrap). Runs every minute
 # as the deploy user; posts to NOTIFY_URL on a change of state only. Files: ~/.hoist/watchdog.
@@ -97,74 +142,98 @@ w="$HOME/.hoist/watchdog"
 cd "$w" || exit 1
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log() { printf '%s %s\n' "$now" "$*" >> log; if [ "$(wc -l < log)" -gt 500 ]; then tail -n 250 log > log.tmp && mv log.tmp log; fi; }
-# One run at a time; a run that died (a reboot) leaves its lock: older than 10 minutes, it is gone.
-if ! mkdir run.lock 2>/dev/null; then
-  if [ -n "$(find run.lock -maxdepth 0 -mmin +10 2>/dev/null)" ]; then rmdir run.lock 2>/dev/null; mkdir run.lock 2>/dev/null || exit 0
-  else log "skipped: the previous run is still going"; exit 0; fi
-fi
-trap 'rm -f obs.tmp out.tmp body.tmp; rmdir run.lock 2>/dev/null' EXIT
-conf() { sed -n "s/^$1=//p" config 2>/dev/null | head -n 1; }
-host=$(conf host); format=$(conf format); min_kb=$(conf disk_min_kb)
+# One run at a time: a file made with noclobber. One left by a run that died (a reboot) is taken
+# over once it is older than 10 minutes.
+set -C; took=no; { echo $$ > running; } 2>/dev/null && took=yes; set +C
+if [ $took = no ] && [ -z "$(find running -maxdepth 0 -mmin +10 2>/dev/null)" ]; then log "skipped: the previous run is still going"; exit 0; fi
+trap 'rm -f running' EXIT
+host=; format=; min_kb=
+[ -f config ] && while IFS='=' read -r k v; do
+  case "$k" in host) host=\${host:-$v};; format) format=\${format:-$v};; disk_min_kb) min_kb=\${min_kb:-$v};; esac
+done < config
 [ -n "$host" ] || { log "no config (run hoist bootstrap)"; exit 1; }
 sock=/var/run/docker.sock
-dockerapi() { curl -s --max-time 10 --unix-socket "$sock" "http://docker$1" 2>/dev/null; }
-docker_ok=no; [ "$(dockerapi /_ping)" = OK ] && docker_ok=yes
-[ $docker_ok = yes ] || log "docker did not answer on $sock: restart counts not read this time"
-: > obs.tmp
-free=$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2 {print $4}')
-case "$free" in ''|*[!0-9]*) log "df gave no free space for $HOME";; *) echo "disk $free \${min_kb:-0}" >> obs.tmp;; esac
+# What is known of the certificates: read once an hour (minute 17) and when first seen.
+certs=' '
+[ -f state ] && while read -r t k _; do case "$k" in cert:*) certs="$certs$k ";; esac; done < state
+m=\${now#*T}; m=\${m#*:}; m=\${m%%:*}
 # A release holds ~/.hoist/lock while it moves traffic: health is not judged then (the slot moves).
 busy=no; [ -L "$HOME/.hoist/lock" ] && busy=yes
+printf 'url = "http://docker/_ping"\nunix-socket = "%s"\nmax-time = 10\nwrite-out = "\\n=ping %%{http_code}\\n"\n' "$sock" > ask.cfg
+: > apps.tmp
+certobs=
 for d in "$HOME"/apps/*/; do
   [ -d "$d" ] || continue
   a=\${d%/}; a=\${a##*/}
   case "$a" in ''|*[!a-z0-9_-]*) continue;; esac
-  slot=$(head -c 16 "$d/active-slot" 2>/dev/null | tr -d '\n ')
+  slot=; [ -f "$d/active-slot" ] && read -r slot < "$d/active-slot"
   case "$slot" in blue|green) ;; *) continue;; esac
-  port=$(awk -v s="$slot" '$1==s {print $2}' "$d/ports" 2>/dev/null | head -n 1)
-  hp=$(sed -n 's/^health=//p' "$d/watch" 2>/dev/null | head -n 1)
-  code=0; st=skip
-  case "$port" in ''|*[!0-9]*) port=-;; *)
-    if [ $busy = no ]; then
-      for try in 1 2; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port\${hp:-/}" 2>/dev/null); code=\${code:-0}
-        if [ -n "$hp" ]; then case "$code" in 2??|3??) st=up;; *) st=down;; esac
-        else case "$code" in [1-4]??) st=up;; *) st=down;; esac; fi
-        [ $st = up ] && break; [ $try = 1 ] && sleep 2
-      done
-    fi;;
-  esac
-  echo "health $a $st $code $slot $port \${hp:-/}" >> obs.tmp
-  if [ $docker_ok = yes ]; then
-    n=0; oom=0
-    for id in $(dockerapi "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3D$a-$slot%22%5D%7D" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-      j=$(dockerapi "/containers/$id/json")
-      c=$(printf '%s' "$j" | grep -o '"RestartCount":[0-9]*' | head -n 1 | cut -d: -f2); n=$((n + \${c:-0}))
-      case "$j" in *'"OOMKilled":true'*) oom=$((oom + 1));; esac
-    done
-    echo "restarts $a $n $oom" >> obs.tmp
+  port=-; [ -f "$d/ports" ] && while read -r s p _; do [ "$s" = "$slot" ] && { port=$p; break; }; done < "$d/ports"
+  case "$port" in ''|*[!0-9]*) port=-;; esac
+  hp=; doms=
+  [ -f "$d/watch" ] && while IFS='=' read -r k v; do case "$k" in health) hp=\${hp:-$v};; domain) doms="$doms $v";; esac; done < "$d/watch"
+  # Never in a HEALTH_PATH hoist accepts, and never into curl's config.
+  case "$hp" in /*) ;; *) hp=;; esac
+  case "$hp" in *'"'*|*\\*|*' '*) hp=;; esac
+  set_=0; [ -n "$hp" ] && set_=1; hp=\${hp:-/}
+  printf '%s %s %s %s %s\n' "$a" "$slot" "$port" "$hp" "$set_" >> apps.tmp
+  if [ $busy = no ] && [ "$port" != - ]; then
+    printf 'next\nurl = "http://127.0.0.1:%s%s"\noutput = "/dev/null"\nmax-time = 5\nwrite-out = "=health %s %%{http_code}\\n"\n' "$port" "$hp" "$a" >> ask.cfg
   fi
-  for dom in $(sed -n 's/^domain=//p' "$d/watch" 2>/dev/null); do
+  # This app's live slot's containers (the filter: {"label":["com.docker.compose.project=APP-SLOT"]}).
+  printf 'next\nurl = "http://docker/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22com.docker.compose.project%%3D%s-%s%%22%%5D%%7D"\nunix-socket = "%s"\nmax-time = 10\nwrite-out = "\\n=list %s %%{http_code}\\n"\n' "$a" "$slot" "$sock" "$a" >> ask.cfg
+  for dom in $doms; do
     case "$dom" in *[!A-Za-z0-9.-]*) continue;; esac
-    # The certificate Caddy serves, read once an hour (and on the first run): a TLS handshake here.
-    if [ "$(date -u +%M)" = 17 ] || ! grep -q "^state cert:$a:$dom " state 2>/dev/null; then
-      end=$(curl -skv --max-time 5 --resolve "$dom:443:127.0.0.1" "https://$dom/" -o /dev/null 2>&1 | sed -n 's/^\*  *expire date: //p' | head -n 1)
-      if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then echo "cert $a $dom $(( (t - $(date -u +%s)) / 86400 ))" >> obs.tmp
-      else log "no certificate read for $dom (is https on?)"; fi
-    fi
+    case "$certs" in *" cert:$a:$dom "*) [ "$m" = 17 ] || continue;; esac
+    # The certificate Caddy serves: a TLS handshake here.
+    end=$(curl -skv --max-time 5 --resolve "$dom:443:127.0.0.1" "https://$dom/" -o /dev/null 2>&1 | sed -n 's/^\*  *expire date: //p' | head -n 1)
+    if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then certobs="\${certobs}cert $a $dom $(( (t - $(date -u +%s)) / 86400 ))
+"
+    else log "no certificate read for $dom (is https on?)"; fi
   done
 done
+curl -s -K ask.cfg > answers.tmp 2>/dev/null
+awk -v phase=ask -f see.awk apps.tmp answers.tmp > seen.tmp
+: > ask.cfg; retry=no; docker_ok=yes; sep=
+while read -r what a x y; do
+  case "$what" in
+    docker) docker_ok=no; log "docker did not answer on $sock: restart counts not read this time";;
+    retry) retry=yes
+      printf '%surl = "http://127.0.0.1:%s%s"\noutput = "/dev/null"\nmax-time = 5\nwrite-out = "=health %s %%{http_code}\\n"\n' "$sep" "$x" "$y" "$a" >> ask.cfg; sep='next
+';;
+    inspect)
+      printf '%surl = "http://docker/containers/%s/json"\nunix-socket = "%s"\nmax-time = 10\nwrite-out = "\\n=inspect %s %%{http_code}\\n"\n' "$sep" "$x" "$sock" "$a" >> ask.cfg; sep='next
+';;
+  esac
+done < seen.tmp
+# A health check that failed is tried once more, 2 s later, before an app is called down. These
+# answers are read through a pipe, never kept: a container's inspection carries its environment,
+# the app's secrets.
+if [ -s ask.cfg ]; then
+  [ $retry = no ] || sleep 2
+  curl -s -K ask.cfg 2>/dev/null | awk -v phase=obs -f see.awk apps.tmp answers.tmp - > obs.tmp
+else
+  awk -v phase=obs -f see.awk apps.tmp answers.tmp > obs.tmp
+fi
+# df -P: a header line, then filesystem, size, used, available (KiB).
+df -Pk "$HOME" > df.tmp 2>/dev/null
+free=; { read -r _; read -r _ _ _ free _; } < df.tmp
+case "$free" in ''|*[!0-9]*) log "df gave no free space for $HOME";; *) echo "disk $free \${min_kb:-0}" >> obs.tmp;; esac
+printf '%s' "$certobs" >> obs.tmp
 [ -f state ] || : > state
 if ! awk -v now="$now" -v host="$host" -v format="\${format:-json}" -f decide.awk state obs.tmp > out.tmp; then log "deciding failed (awk)"; exit 1; fi
-grep '^state ' out.tmp > state.new; mv state.new state
-sent=0; failed=no
-grep '^alert	' out.tmp | while IFS='	' read -r _ app check from to since title body; do
-  outcome=kept
-  if [ -s notify-url ] && [ $failed = no ]; then
+while IFS= read -r line; do case "$line" in 'state '*) printf '%s\n' "$line";; esac; done < out.tmp > state.new
+mv state.new state
+url=; [ -s notify-url ] && read -r url < notify-url
+sent=no; failed=no
+while IFS='	' read -r kind app check from to since title body; do
+  [ "$kind" = alert ] || continue
+  sent=yes; outcome=kept
+  if [ -n "$url" ] && [ $failed = no ]; then
     printf '%s' "$body" > body.tmp
     outcome=undelivered
     for try in 1 2 3; do
-      code=$(printf 'url = "%s"\n' "$(cat notify-url)" | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' --data-binary @body.tmp -K - 2>/dev/null)
+      code=$(printf 'url = "%s"\n' "$url" | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' --data-binary @body.tmp -K - 2>/dev/null)
       case "$code" in 2??) outcome=delivered; break;; 429|5??|000|'') ;; *) break;; esac
       [ $try = 3 ] || sleep $((try * 2))
     done
@@ -174,8 +243,8 @@ grep '^alert	' out.tmp | while IFS='	' read -r _ app check from to since title b
   elif [ $failed = yes ]; then outcome=undelivered
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$since" "$app" "$check" "$from" "$to" "$outcome" "$title" >> alerts
-done
-if [ -f alerts ] && [ "$(wc -l < alerts)" -gt 400 ]; then tail -n 200 alerts > alerts.tmp && mv alerts.tmp alerts; fi
+done < out.tmp
+if [ $sent = yes ] && [ "$(wc -l < alerts)" -gt 400 ]; then tail -n 200 alerts > alerts.tmp && mv alerts.tmp alerts; fi
 echo "$now" > last-run
 exit 0
 `);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { HostConfig } from '../../lib/config/load-config.ts';
 import { runChecked, type Executor } from '../../lib/exec/executor.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
-import { DECIDE, WATCHDOG_SCRIPT } from './watchdog-script.ts';
+import { DECIDE, SEE, WATCHDOG_SCRIPT } from './watchdog-script.ts';
 
 export interface WatchdogWanted {
   user: string;
@@ -54,6 +54,7 @@ export function watchdogWanted(host: HostConfig): WatchdogWanted {
     files: {
       run: WATCHDOG_SCRIPT,
       'decide.awk': DECIDE,
+      'see.awk': SEE,
       config: `# Written by hoist bootstrap.\nhost=${host.name}\nformat=${s.notifyFormat}\ndisk_min_kb=${Math.floor(s.alertDiskFree / 1024)}\n`,
     },
     notifyUrl: s.notifyUrl ?? null,

@@ -153,13 +153,21 @@ test('a failed release: exactly one message naming the failing task and its reas
   assertNothingChanged(remember(await run('release')).report, 'release v3, run again');
 });
 
-test('the app stopped on the host: "down"; started again: "up"; exactly two messages, each naming host, app, since and where to look', async () => {
+/** Waits (bounded: 130 s, cron runs it every minute) for cron's own runs of the watchdog to bring `want` alerts of `check`; none run by the test. */
+async function alertsByCron(check: string, want: number): Promise<Received[]> {
+  for (let i = 0; i < 65 && alerts(check).length < want; i++) await sleep(2000);
+  return alerts(check);
+}
+
+test('the app stopped on the host: "down" within two minutes; started again: "up"; exactly two messages (cron\'s own runs), each naming host, app, since and where to look', async () => {
   await watchdog();
   hook.clear();
   const before = await liveContainer();
   assert.ok(before, 'the live slot has a container');
   await bed.host.sh(`docker stop -t 1 ${before}`);
-  const down = await alertsAfter('app', 1);
+  const stopped = Date.now();
+  const down = await alertsByCron('app', 1);
+  assert.ok(Date.now() - stopped <= 120_000, `"down" came ${Math.round((Date.now() - stopped) / 1000)} s after the stop`);
   assert.equal(states(down), ['app down']);
   const d = down[0]!.json!;
   assert.is(d.host, 'web1');
@@ -167,7 +175,9 @@ test('the app stopped on the host: "down"; started again: "up"; exactly two mess
   assert.match(String(d.since), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   assert.match(String(d.text), /^web1: app is DOWN since \S+ \(was up since \S+\): its live slot \((blue|green), 127\.0\.0\.1:\d+\/\) did not answer\nlook: hoist logs --hosts web1 --since 15m \(app app\); hoist status --hosts web1$/);
   await bed.host.sh(`docker start ${before}`);
-  const up = await alertsAfter('app', 2);
+  const started = Date.now();
+  const up = await alertsByCron('app', 2);
+  assert.ok(Date.now() - started <= 120_000, `"up" came ${Math.round((Date.now() - started) / 1000)} s after the start`);
   assert.equal(states(up), ['app down', 'app up']);
   assert.match(String(up[1]!.json!.text), /^web1: app is up again since \S+ \(was down since \S+\)\n/);
   // Nothing while nothing changes: several runs (and cron's, meanwhile), no message.

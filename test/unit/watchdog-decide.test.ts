@@ -11,12 +11,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alertMessage, type Alert } from '../../lib/notify/alert-message.ts';
 import { shapeBody, type NotifyFormat } from '../../lib/notify/message.ts';
-import { DECIDE, QUIET_RUNS, WATCHDOG_SCRIPT } from '../../tasks/ssh-bootstrap/watchdog-script.ts';
+import { DECIDE, QUIET_RUNS, SEE, WATCHDOG_SCRIPT } from '../../tasks/ssh-bootstrap/watchdog-script.ts';
 import { installedWatchdogFact, watchdogSteps, watchdogWanted } from '../../tasks/ssh-bootstrap/watchdog.ts';
 import { testHost } from '../harness/settings.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hoist-watchdog-'));
 writeFileSync(join(dir, 'decide.awk'), DECIDE);
+writeFileSync(join(dir, 'see.awk'), SEE);
 
 interface Out {
   state: string[];
@@ -120,6 +121,34 @@ test('each format: the body the host posts is what lib/notify shapes for the sam
   assert.is(d.title, 'web1: app is DOWN since T2 (was up since T1): its live slot (blue, 127.0.0.1:18001/health) did not answer');
 });
 
+/** SEE on the apps' lines and curl's answers (as the host's curl writes them): its output lines. */
+function see(phase: 'ask' | 'obs', apps: string[], answers: string): string[] {
+  writeFileSync(join(dir, 'apps.tmp'), apps.map((l) => `${l}\n`).join(''));
+  writeFileSync(join(dir, 'answers.tmp'), answers);
+  const r = spawnSync('awk', ['-v', `phase=${phase}`, '-f', 'see.awk', 'apps.tmp', 'answers.tmp'], { cwd: dir, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+test('reading the answers: health by the app\'s path rule, a failed check asked again, restarts and OOM kills of the live containers', () => {
+  const apps = ['app blue 18001 /health 1', 'web green 18002 / 0', 'idle blue - / 0'];
+  const list = (ids: string[]) => `[${ids.map((id) => `{"Id":"${id}","Names":["/x"],"ImageID":"sha256:${'e'.repeat(64)}","Labels":{"com.docker.compose.project":"p"}}`).join(',')}]\n`;
+  const inspect = (restarts: number, oom: boolean) => `{"Id":"x","RestartCount":${restarts},"State":{"Status":"running","OOMKilled":${oom}},"Config":{"Labels":{"a":"\\"RestartCount\\":99"}}}\n`;
+  const first = `OK\n=ping 200\n=health app 503\n=health web 404\n${list(['aa11', 'bb22'])}\n=list app 200\n${list([])}\n=list web 200\n${list(['cc33'])}\n=list idle 200\n`;
+  // app's HEALTH_PATH is set: 503 is down, asked again; web has none: any answer below 500 is up.
+  assert.equal(see('ask', apps, first), ['retry app 18001 /health', 'inspect app aa11', 'inspect app bb22', 'inspect idle cc33']);
+  const second = `${first}=health app 200\n${inspect(2, false)}\n=inspect app 200\n${inspect(3, true)}\n=inspect app 200\n${inspect(1, false)}\n=inspect idle 404\n`;
+  assert.equal(see('obs', apps, second), [
+    'health app up 200 blue 18001 /health', 'restarts app 5 1',
+    'health web up 404 green 18002 /', 'restarts web 0 0',
+    'health idle skip 0 blue - /', 'restarts idle 0 0',
+  ]);
+  // Docker not answering: said once, and no restart counts (DECIDE keeps the last ones).
+  const noDocker = '\n=ping 000\n=health app 000\n\n=list app 000\n';
+  assert.equal(see('ask', ['app blue 18001 /health 1'], noDocker), ['docker down', 'retry app 18001 /health']);
+  assert.equal(see('obs', ['app blue 18001 /health 1'], noDocker), ['health app down 0 blue 18001 /health']);
+});
+
 test('the script is POSIX sh (dash -n)', () => {
   const r = spawnSync('dash', ['-n'], { input: WATCHDOG_SCRIPT, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
@@ -129,7 +158,7 @@ test('the script is POSIX sh (dash -n)', () => {
 test('install plan: nothing on a host that has it; a new NOTIFY_URL rewrites its file only; the URL is in no step', () => {
   const url = 'https://hooks.example.com/services/T0/B0/SECRETSECRET';
   const w = watchdogWanted(testHost({ notifyUrl: url, domains: ['app.example.com'], caddyTls: 'auto' }));
-  assert.equal(Object.keys(w.files), ['run', 'decide.awk', 'config'], 'nothing of one app: bootstrapping another app changes nothing here');
+  assert.equal(Object.keys(w.files), ['run', 'decide.awk', 'see.awk', 'config'], 'nothing of one app: bootstrapping another app changes nothing here');
   assert.is(w.files.config, '# Written by hoist bootstrap.\nhost=h1\nformat=json\ndisk_min_kb=1048576\n');
   for (const systemd of [true, false]) assert.equal(watchdogSteps(w, installedWatchdogFact(w, systemd), '/home/deploy'), []);
   const other = watchdogWanted(testHost({ notifyUrl: `${url}X`, domains: ['app.example.com'], caddyTls: 'auto' }));
@@ -139,7 +168,7 @@ test('install plan: nothing on a host that has it; a new NOTIFY_URL rewrites its
   const none = watchdogWanted(testHost({ domains: ['app.example.com'], caddyTls: 'auto' }));
   assert.equal(watchdogSteps(none, installedWatchdogFact(w, true), '/home/deploy').map((s) => [s.write, s.runner, s.removeUrl]), [[[], null, true]]);
   const fresh = watchdogSteps(w, { home: '', systemd: true, sums: {}, timerActive: false }, '/home/deploy')[0]!;
-  assert.equal([fresh.home, fresh.runner, fresh.write], ['/home/deploy', 'timer', ['run', 'decide.awk', 'config', 'notify-url']]);
+  assert.equal([fresh.home, fresh.runner, fresh.write], ['/home/deploy', 'timer', ['run', 'decide.awk', 'see.awk', 'config', 'notify-url']]);
   const stopped = { ...installedWatchdogFact(w, true), timerActive: false };
   assert.is(watchdogSteps(w, stopped, '/home/deploy')[0]!.runner, 'timer');
 });
