@@ -59,11 +59,15 @@ export function freeLoopbackPort(): Promise<number> {
 /**
  * Waits (bounded) until systemd has finished booting, and fails naming the failed units if it
  * is degraded: a test host whose boot went wrong would make every later failure a riddle.
+ * systemd itself says when (`is-system-running --wait`): one process per boot, where a poll
+ * made two every half second for as long as a boot took on a busy machine. Before systemd
+ * answers on its bus (the first moments of a boot) the call fails at once; it is asked again.
  */
 export async function waitForBoot(container: string, seconds = 120): Promise<void> {
   const r = await dockerSh(
     container,
-    `i=0; while :; do s=$(systemctl is-system-running 2>/dev/null); case "$s" in running) exit 0;; degraded) systemctl --failed --no-legend --plain >&2; exit 1;; esac; i=$((i+1)); [ $i -gt ${seconds * 2} ] && { echo "still $s after ${seconds}s" >&2; exit 1; }; sleep 0.5; done`,
+    `s=booting; end=$(($(date +%s) + ${seconds})); while :; do left=$((end - $(date +%s))); [ $left -gt 0 ] || { echo "still $s after ${seconds}s" >&2; exit 1; }
+s=$(timeout $left systemctl is-system-running --wait 2>/dev/null); case "$s" in running) exit 0;; degraded) systemctl --failed --no-legend --plain >&2; exit 1;; esac; sleep 0.5; done`,
   );
   if (r.code !== 0) throw new Error(`${container} did not boot cleanly: ${r.stderr.trim()}`);
 }
