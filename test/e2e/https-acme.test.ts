@@ -173,6 +173,18 @@ test('hoist status --json: per domain the issuer and days left, as openssl reads
   assert.ok(table.stdout.includes(`${DOMAIN}: ${cert.issuer}, ${c!.daysLeft} days left`), table.stdout);
 });
 
+test('the watchdog reads the served certificate: its state has the days left openssl reads; first seen valid, nothing to say', async () => {
+  const cert = await served(DOMAIN);
+  const ran = await host.sh('cd && HOME=/home/deploy ~/.hoist/watchdog/run; echo "rc=$?"; cat ~/.hoist/watchdog/state; echo --; cat ~/.hoist/watchdog/alerts 2>/dev/null || true', 'deploy');
+  assert.match(ran.stdout, /^rc=0$/m, `${ran.stdout}${ran.stderr}`);
+  const [state, alerts] = ran.stdout.split('--\n');
+  const line = new RegExp(`^state cert:app:${DOMAIN.replace(/\./g, '\\.')} ok \\S+ (\\d+) 0$`, 'm').exec(state!);
+  assert.ok(line, state);
+  const days = Math.floor((cert.notAfter.getTime() - Date.now()) / 86_400_000);
+  assert.ok(Math.abs(Number(line![1]) - days) <= 1, `watchdog ${line![1]} days, openssl ${days}`);
+  assert.not.match(alerts ?? '', /\tcertificate\t/, 'a valid certificate first seen posts nothing');
+});
+
 test('a record pointing elsewhere: the release fails before any order reaches pebble and names the record to set', async () => {
   // The second name points at another machine (a loopback address: nothing leaves this machine).
   await bed.dns.setRecords({ [DOMAIN]: [ip], [SECOND]: ['127.0.0.9'] });
