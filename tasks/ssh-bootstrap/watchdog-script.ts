@@ -130,7 +130,7 @@ END {
  * process is dear on a small VPS (each costs more than most of what the watchdog does), so the
  * shell's builtins read every file, one curl asks all health checks and Docker's container lists,
  * one more reads the live containers' restarts, and two awk programs (SEE, DECIDE) do the rest:
- * about ten processes a minute, where a looser script made forty.
+ * 9 programs and 9 forks a run (strace), where the earlier script made 20 and 26.
  */
 export const WATCHDOG_SCRIPT = shellDollars(String.raw`#!/bin/sh
 # hoist's watchdog (installed by hoist bootstrap; replaced on every bootstrap). Runs every minute
