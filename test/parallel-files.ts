@@ -6,11 +6,6 @@
 // crashed, or was killed) counts as a failure. Returns the exit status for the whole run.
 // Each process judges its own files' skipped and focused tests against the one allow-list
 // (test/harness/skip-allow-list.ts); what is wrong with the list as a whole is judged here, once.
-//
-// A file that spends nearly all its time waiting for its host's clock (cron's or a timer's own
-// runs) says so in its first lines (WAITING_MARK): such files run one after another in a lane of
-// their own beside the `jobs` lanes. In one of those lanes each held a slot for minutes while
-// using a fraction of a core, and the machine, which is otherwise CPU-bound, sat partly idle.
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -51,15 +46,6 @@ export function startOrder(groups: string[][], base: string, seconds: Record<str
   return [...groups].sort((a, b) => weight(b) - weight(a));
 }
 
-/** The line that puts a file in the waiting lane, at the start of a line among its first 4 KiB: `// test lane: waiting (why)`. */
-export const WAITING_MARK = /^\/\/ test lane: waiting\b/m;
-
-/** Does this group of one file mark itself as mostly waiting? (A group of several files, the unit files, never.) */
-export function waitsMostly(group: string[]): boolean {
-  if (group.length !== 1) return false;
-  return WAITING_MARK.test(readFileSync(group[0]!, 'utf8').slice(0, 4096));
-}
-
 /** BASE/file-seconds.json, or nothing (then by size alone). */
 function lastSeconds(base: string): Record<string, number> {
   try {
@@ -71,26 +57,23 @@ function lastSeconds(base: string): Record<string, number> {
 
 export async function runInParallel(r: ParallelRun): Promise<number> {
   const started = Date.now();
-  const ordered = startOrder(r.groups, r.base, lastSeconds(r.base));
-  const waiting = ordered.filter(waitsMostly);
-  const queue = ordered.filter((g) => !waiting.includes(g));
+  const queue = startOrder(r.groups, r.base, lastSeconds(r.base));
   const total: GroupResult = { passed: 0, failed: 0, skipped: 0, ok: true };
   const timings: string[] = [];
-  const lane = waiting.length ? `, and ${waiting.length} that mostly wait one after another beside them` : '';
-  console.log(`running ${queue.length} groups of test files, ${r.jobs} at a time (HOIST_TEST_JOBS)${lane}`);
-  const worker = async (from: string[][], note = '') => {
-    for (let group = from.shift(); group; group = from.shift()) {
+  console.log(`running ${r.groups.length} groups of test files, ${r.jobs} at a time (HOIST_TEST_JOBS)`);
+  const worker = async () => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
       const name = group.length === 1 ? relative(r.base, group[0]!) : `${group.length} files (${relative(r.base, group[0]!).split('/')[0]})`;
       const t0 = Date.now();
       const result = await runGroup(r.runner, group, name, r.allowList);
-      timings.push(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${name}${note}${result.ok ? '' : '  (FAILED)'}`);
+      timings.push(`${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${name}${result.ok ? '' : '  (FAILED)'}`);
       total.passed += result.passed;
       total.failed += result.failed;
       total.skipped += result.skipped;
       total.ok &&= result.ok;
     }
   };
-  await Promise.all([...Array.from({ length: Math.max(1, r.jobs) }, () => worker(queue)), ...(waiting.length ? [worker(waiting, '  (waiting lane)')] : [])]);
+  await Promise.all(Array.from({ length: Math.max(1, r.jobs) }, worker));
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\ntime per group (wall clock, ${r.jobs} at a time):\n${timings.sort().reverse().join('\n')}`);
   console.log(`\nduration: ${minutes.toFixed(1)} min for the tests`);

@@ -1,4 +1,3 @@
-// test lane: waiting (most of its minutes are the timer's own runs of the watchdog, a fraction of a core)
 // The watchdog on a VPS with systemd (issue #21): bootstrap installs it as a systemd timer (not a
 // cron file), the timer fires it by itself, as the deploy user, and it posts by itself: with
 // ALERT_DISK_FREE above the free space (rather than filling a disk), exactly one "disk low"

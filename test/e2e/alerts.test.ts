@@ -1,4 +1,3 @@
-// test lane: waiting (most of its minutes are cron's own runs of the watchdog, a fraction of a core)
 // Notifications and the watchdog (issue #21) on a real host without systemd (the cron path;
 // alerts-systemd.test.ts has the timer): a webhook receiver in this process, on the Docker
 // bridge's gateway, gets hoist's message after each run and the host's watchdog's alerts. Proven:

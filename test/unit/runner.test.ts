@@ -3,9 +3,6 @@
 // when a `before` hook throws and never runs a test declared after `test.run()`, and passes
 // with a `test.only` or `test.skip` left in (the rest counted as skipped).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,11 +17,11 @@ interface Run {
   last: string;
 }
 
-function runner(fixture: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
+function runner(fixture: string, extra: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/run.ts', '--dir', `test/fixtures/runner/${fixture}`, ...extra], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -161,21 +158,6 @@ test('side by side (--jobs 2, one process per file): counts summed, a process th
   const passing = await runner('passing', ['--jobs', '2']);
   assert.is(passing.code, 0, passing.out);
   assert.is(passing.last, 'tests: 3 passed, 0 failed');
-});
-
-test('side by side (--jobs 2): a file marked as mostly waiting runs in a lane of its own, beside the two', async () => {
-  // a and b take the two lanes and each waits (15 s at most) for w to start; w waits for both.
-  // Without the lane, w would start only after a or b had given up.
-  const dir = mkdtempSync(join(tmpdir(), 'hoist-meet-'));
-  try {
-    const r = await runner('waiting-lane', ['--jobs', '2'], { HOIST_TEST_MEET_DIR: dir });
-    assert.is(r.code, 0, r.out);
-    assert.is(r.last, 'tests: 3 passed, 0 failed');
-    assert.match(r.out, /^running 2 groups of test files, 2 at a time \(HOIST_TEST_JOBS\), and 1 that mostly wait one after another beside them$/m);
-    assert.match(r.out, /^\s+\d+ s {2}w\.test\.ts {2}\(waiting lane\)$/m);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 test('side by side (--jobs 2): skips and focuses judged the same in each process, the list as a whole once', async () => {
