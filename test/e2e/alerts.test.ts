@@ -53,12 +53,12 @@ async function watchdog(): Promise<number> {
   // (bounded) until no run holds it, run, and run once more after a wait if a skip was logged
   // meanwhile (ours or cron's: an extra run changes no state the tests count).
   // bash for its \`time\` (user and system CPU of the run and its children); sh has none.
-  const once = `i=0; while [ -e ${W}/running ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.1; done
+  const runAfterLock = `i=0; while [ -e ${W}/running ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.1; done
 s=$(grep -c skipped ${W}/log 2>/dev/null); TIMEFORMAT="%3U %3S"; { time HOME=/home/deploy ${W}/run; } 2>&1
 [ "$(grep -c skipped ${W}/log 2>/dev/null)" = "$s" ] && exit 0
 i=0; while [ -e ${W}/running ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.1; done
 { time HOME=/home/deploy ${W}/run; } 2>&1`;
-  const r = await bed.host.sh(`cd && bash -c ${quote(once)}`, 'deploy');
+  const r = await bed.host.sh(`cd && bash -c ${quote(runAfterLock)}`, 'deploy');
   assert.is(r.code, 0, `${r.stdout}${r.stderr}`);
   const [u, s] = r.stdout.trim().split(/\s+/).slice(-2).map(Number);
   return Math.round(((u ?? 0) + (s ?? 0)) * 1000);
