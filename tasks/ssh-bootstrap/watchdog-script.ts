@@ -8,12 +8,16 @@
 
 /** Days left below which a certificate is "expiring". */
 export const CERT_DAYS = 14;
-/** Checks without a new restart before "restarting" ends. */
-export const QUIET_RUNS = 3;
+/**
+ * Seconds without a new restart before "restarting" ends: three of the timer's one-minute runs.
+ * Time, not a count of runs: runs close together (a run by hand, one the timer delays) would
+ * otherwise see a loop between two of Docker's restarts (its back-off grows to a minute) as over.
+ */
+export const QUIET_SECONDS = 180;
 
 /**
  * state + observations -> new state and alerts. Inputs: the state file (`state KEY STATE SINCE
- * COUNT QUIET`) and the observations (`health APP up|down|skip CODE SLOT PORT PATH`, `restarts
+ * COUNT LAST`; LAST: for an app, the epoch second of the last restart seen) and the observations (`health APP up|down|skip CODE SLOT PORT PATH`, `restarts
  * APP COUNT OOM`, `disk FREE_KB MIN_KB`, `cert APP DOMAIN DAYS`). Output: `state ...` lines and
  * `alert\tAPP\tCHECK\tFROM\tTO\tSINCE\tTITLE\tBODY` lines, BODY shaped for `format` (lib/notify/message.ts
  * shapes the same fields: a unit test holds them together). POSIX awk (Debian's mawk).
@@ -34,7 +38,7 @@ function alert(app, check, from, to, since, title,   look) {
   if (from == "") from = "-"
   printf "alert\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", app, check, from, to, since, esc(title), body(app, check, from, to, since, title, look)
 }
-function keep(key, st, since, n, q) { printf "state %s %s %s %d %d\n", key, st, since, n, q }
+function keep(key, st, since, n, q) { printf "state %s %s %s %d %.0f\n", key, st, since, n, q }
 # The state file by name: when it is empty, FNR == NR would hold for the observations too.
 FILENAME == ARGV[1] { if ($1 == "state") { S[$2] = $3; SINCE[$2] = $4; N[$2] = $5; Q[$2] = $6 }; next }
 $1 == "health" { H[$2] = $3; CODE[$2] = $4; SLOT[$2] = $5; PORT[$2] = $6; PATHOF[$2] = $7; APPS[$2] = 1 }
@@ -46,9 +50,9 @@ END {
     k = "app:" a; prev = S[k]; pn = N[k] + 0; q = Q[k] + 0
     n = (a in R) ? R[a] + 0 : pn
     restarted = (prev != "" && (a in R) && n > pn)
-    if (restarted) q = 0; else q++
+    if (restarted) q = epoch
     if (restarted) now_st = "restarting"
-    else if (prev == "restarting" && q < ${QUIET_RUNS}) now_st = "restarting"
+    else if (prev == "restarting" && epoch - q < ${QUIET_SECONDS}) now_st = "restarting"
     else if (H[a] == "skip") now_st = prev
     else now_st = H[a]
     if (now_st == "") continue
@@ -140,7 +144,8 @@ umask 077
 PATH=/usr/local/bin:/usr/bin:/bin
 w="$HOME/.hoist/watchdog"
 cd "$w" || exit 1
-now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# The time as text for messages and as seconds for arithmetic: one date, split by the shell.
+set -- $(date -u '+%Y-%m-%dT%H:%M:%SZ %s'); now=$1; epoch=$2
 log() { printf '%s %s\n' "$now" "$*" >> log; if [ "$(wc -l < log)" -gt 500 ]; then tail -n 250 log > log.tmp && mv log.tmp log; fi; }
 # One run at a time: a file made with noclobber. One left by a run that died (a reboot) is taken
 # over once it is older than 10 minutes.
@@ -187,7 +192,7 @@ for d in "$HOME"/apps/*/; do
     case "$certs" in *" cert:$a:$dom "*) [ "$m" = 17 ] || continue;; esac
     # The certificate Caddy serves: a TLS handshake here.
     end=$(curl -skv --max-time 5 --resolve "$dom:443:127.0.0.1" "https://$dom/" -o /dev/null 2>&1 | sed -n 's/^\*  *expire date: //p' | head -n 1)
-    if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then certobs="\${certobs}cert $a $dom $(( (t - $(date -u +%s)) / 86400 ))
+    if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then certobs="\${certobs}cert $a $dom $(( (t - $epoch) / 86400 ))
 "
     else log "no certificate read for $dom (is https on?)"; fi
   done
@@ -221,7 +226,7 @@ free=; { read -r _; read -r _ _ _ free _; } < df.tmp
 case "$free" in ''|*[!0-9]*) log "df gave no free space for $HOME";; *) echo "disk $free \${min_kb:-0}" >> obs.tmp;; esac
 printf '%s' "$certobs" >> obs.tmp
 [ -f state ] || : > state
-if ! awk -v now="$now" -v host="$host" -v format="\${format:-json}" -f decide.awk state obs.tmp > out.tmp; then log "deciding failed (awk)"; exit 1; fi
+if ! awk -v now="$now" -v epoch="$epoch" -v host="$host" -v format="\${format:-json}" -f decide.awk state obs.tmp > out.tmp; then log "deciding failed (awk)"; exit 1; fi
 while IFS= read -r line; do case "$line" in 'state '*) printf '%s\n' "$line";; esac; done < out.tmp > state.new
 mv state.new state
 url=; [ -s notify-url ] && read -r url < notify-url

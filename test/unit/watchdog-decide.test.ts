@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { alertMessage, type Alert } from '../../lib/notify/alert-message.ts';
 import { shapeBody, type NotifyFormat } from '../../lib/notify/message.ts';
-import { DECIDE, QUIET_RUNS, SEE, WATCHDOG_SCRIPT } from '../../tasks/ssh-bootstrap/watchdog-script.ts';
+import { DECIDE, QUIET_SECONDS, SEE, WATCHDOG_SCRIPT } from '../../tasks/ssh-bootstrap/watchdog-script.ts';
 import { installedWatchdogFact, watchdogSteps, watchdogWanted } from '../../tasks/ssh-bootstrap/watchdog.ts';
 import { testHost } from '../harness/settings.ts';
 
@@ -24,10 +24,10 @@ interface Out {
   alerts: (Alert & { body: string })[];
 }
 
-function decide(state: string[], obs: string[], o: { now?: string; format?: NotifyFormat } = {}): Out {
+function decide(state: string[], obs: string[], o: { now?: string; epoch?: number; format?: NotifyFormat } = {}): Out {
   writeFileSync(join(dir, 'state'), state.map((l) => `${l}\n`).join(''));
   writeFileSync(join(dir, 'obs'), obs.map((l) => `${l}\n`).join(''));
-  const r = spawnSync('awk', ['-v', `now=${o.now ?? 'T2'}`, '-v', 'host=web1', '-v', `format=${o.format ?? 'json'}`, '-f', 'decide.awk', 'state', 'obs'], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync('awk', ['-v', `now=${o.now ?? 'T2'}`, '-v', `epoch=${o.epoch ?? 1_800_000_000}`, '-v', 'host=web1', '-v', `format=${o.format ?? 'json'}`, '-f', 'decide.awk', 'state', 'obs'], { cwd: dir, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').filter(Boolean);
   return {
@@ -42,12 +42,12 @@ function decide(state: string[], obs: string[], o: { now?: string; format?: Noti
 }
 const changes = (o: Out) => o.alerts.map((a) => `${a.app} ${a.check} ${a.from}->${a.to}`);
 
-/** Runs DECIDE `n` times on the same observations, feeding its state back; the alerts of every run. */
-function runs(state: string[], obs: string[][]): { state: string[]; alerts: string[] } {
+/** Runs DECIDE once per observation list, `every` seconds apart (the timer's minute unless told), feeding its state back; the alerts of every run. */
+function runs(state: string[], obs: string[][], every = 60): { state: string[]; alerts: string[] } {
   let s = state;
   const all: string[] = [];
   obs.forEach((o, i) => {
-    const out = decide(s, o, { now: `T${i + 2}` });
+    const out = decide(s, o, { now: `T${i + 2}`, epoch: 1_800_000_000 + i * every });
     s = out.state;
     all.push(...changes(out));
   });
@@ -58,23 +58,23 @@ const up = 'health app up 200 blue 18001 /health';
 const down = 'health app down 0 blue 18001 /health';
 
 test('an app first seen up: recorded, nothing posted; first seen down: posted', () => {
-  assert.equal(decide([], [up, 'restarts app 0 0']), { state: ['state app:app up T2 0 1'], alerts: [] });
+  assert.equal(decide([], [up, 'restarts app 0 0']), { state: ['state app:app up T2 0 0'], alerts: [] });
   assert.equal(changes(decide([], [down])), ['app app -->down']);
 });
 
 test('up -> down -> up: two alerts, none while a state holds', () => {
   const r = runs(['state app:app up T1 0 5'], [[up], [down], [down], [down], [up], [up], [up]]);
   assert.equal(r.alerts, ['app app up->down', 'app app down->up']);
-  assert.equal(r.state, ['state app:app up T6 0 12']);
+  assert.equal(r.state, ['state app:app up T6 0 5']);
 });
 
 test('a held deploy lock (skip) keeps the state and its since', () => {
-  assert.equal(decide(['state app:app down T1 0 5'], ['health app skip 0 blue 18001 /health']), { state: ['state app:app down T1 0 6'], alerts: [] });
+  assert.equal(decide(['state app:app down T1 0 5'], ['health app skip 0 blue 18001 /health']), { state: ['state app:app down T1 0 5'], alerts: [] });
   assert.equal(decide([], ['health app skip 0 blue 18001 /health']), { state: [], alerts: [] });
 });
 
-test(`restarts: one "restarting" while they go on; it ends after ${QUIET_RUNS} quiet checks, then the health state is posted`, () => {
-  const r = runs(['state app:app up T1 0 5'], [
+test(`restarts: one "restarting" while they go on; it ends ${QUIET_SECONDS} s after the last one, then the health state is posted`, () => {
+  const r = runs(['state app:app up T1 0 0'], [
     [down, 'restarts app 2 1'],
     [up, 'restarts app 5 2'],
     [down, 'restarts app 9 3'],
@@ -84,6 +84,17 @@ test(`restarts: one "restarting" while they go on; it ends after ${QUIET_RUNS} q
     [up, 'restarts app 9 3'],
   ]);
   assert.equal(r.alerts, ['app app up->restarting', 'app app restarting->up']);
+  // Runs 5 s apart (by hand, or the timer's run delayed) while Docker's back-off spaces the
+  // restarts 25 s apart: four runs in five see none, and it is still one loop.
+  const quick = runs(['state app:app up T1 0 0'], Array.from({ length: 30 }, (_, i) => [down, `restarts app ${3 + Math.floor(i / 5)} 0`]), 5);
+  assert.equal(quick.alerts, ['app app up->restarting']);
+  // The loop is over at the first run QUIET_SECONDS after the last restart, not a second before.
+  const t = 1_800_000_000;
+  const looping = [`state app:app restarting T1 9 ${t}`];
+  assert.equal(decide(looping, [down, 'restarts app 9 0'], { epoch: t + QUIET_SECONDS - 1 }), { state: [`state app:app restarting T1 9 ${t}`], alerts: [] });
+  assert.equal(changes(decide(looping, [down, 'restarts app 9 0'], { epoch: t + QUIET_SECONDS })), ['app app restarting->down']);
+  // A state written before LAST was a time (a count of quiet runs): the loop counts as long over.
+  assert.equal(changes(decide(['state app:app restarting T1 9 2'], [up, 'restarts app 9 0'])), ['app app restarting->up']);
   // A new release's containers start again from 0: no restart.
   assert.equal(changes(decide(['state app:app up T1 9 5'], [up, 'restarts app 0 0'])), []);
   const text = decide(['state app:app up T1 0 5'], [down, 'restarts app 3 1']).alerts[0]!.title;
@@ -104,7 +115,7 @@ test('certificates: below 14 days posts once; renewed posts once; a run that did
 });
 
 test('an app whose folder is gone: its state goes, silently', () => {
-  assert.equal(decide(['state app:old down T1 0 5', 'state cert:old:x.example 50 T1 50 0', 'state app:app up T1 0 5'], [up]), { state: ['state app:app up T1 0 6'], alerts: [] });
+  assert.equal(decide(['state app:old down T1 0 5', 'state cert:old:x.example 50 T1 50 0', 'state app:app up T1 0 5'], [up]), { state: ['state app:app up T1 0 5'], alerts: [] });
 });
 
 test('each format: the body the host posts is what lib/notify shapes for the same alert', () => {
