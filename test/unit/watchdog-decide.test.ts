@@ -1,7 +1,7 @@
 // The watchdog's state machine (DECIDE, run by the hosts' awk: mawk on Debian, as here) from tables
 // of state + observations: a change of state posts once and never again while it holds; the
 // first sight of a healthy app, disk or certificate posts nothing; a held deploy lock keeps the
-// state; "restarting" ends only after quiet checks. Each format's body equals what lib/notify
+// state; "restarting" ends only after a quiet time (not a count of runs). Each format's body equals what lib/notify
 // shapes for the same alert. Also: the script parses as POSIX sh, and the install plan.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
