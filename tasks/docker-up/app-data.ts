@@ -52,7 +52,7 @@ export async function prepareAppData(exec: Executor, c: SlotCommand, o: { servic
   const volumes = planVolumes({ app: c.app, active: before.active, release, record: parseVolumesRecord(record), existing: new Set(names.split('\n').map((n) => n.trim()).filter(Boolean)) });
   const made = applyVolumesCommand(c.app, volumes);
   if (made) await runChecked(exec, made, `making the volumes of ${c.app} and recording them in ~/${volumesFile(c.app)}`);
-  for (const note of [...portNotes, ...volumes.notes]) (ctx.warn ?? ctx.progress)(note);
+  for (const note of [...portNotes, ...stateful.notes, ...volumes.notes]) (ctx.warn ?? ctx.progress)(note);
   const overrideLines = [...volumesOverrideYaml(volumes.pins), ...networkOverrideYaml(c.app, stateful)];
   if (!stateful.stateful.length) return { overrideLines, slotServices: undefined };
 

@@ -62,6 +62,8 @@ export interface ServicePorts {
   ports: PublishedPort[];
   /** `x-hoist: {public: true}`: meant to be reached from outside. */
   public: boolean;
+  /** `x-hoist: {stateful: true}`: runs once per app; else one of the blue/green pair, which cannot share a fixed port. */
+  stateful: boolean | null;
 }
 
 const shown = (p: PublishedPort) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.published ? `${p.published}:` : ''}${p.target}`;
@@ -80,12 +82,15 @@ export function checkPublishedPorts(services: ServicePorts[], appService: string
       continue;
     }
     const first = open[0]!;
+    // A fixed host port can be held by one container only: a service of the blue/green pair must run once to keep one.
+    const once = s.stateful === true ? '' : ' and run it once per app (`x-hoist: {stateful: true}`: the blue/green pair cannot share a fixed port)';
     const fix =
       s.name === appService
         ? `remove its ports: hoist already publishes ${appService} on 127.0.0.1 (its slot port) for Caddy`
-        : `publish it on loopback only ("127.0.0.1:${first.published || first.target}:${first.target}"), or not at all (the app's services reach each other by service name)`;
+        : `publish it on loopback only ("127.0.0.1:${first.published || first.target}:${first.target}")${once}, or not at all (the app's services reach each other by service name)`;
+    const mark = s.stateful === true || s.name === appService ? '{public: true}' : '{public: true, stateful: true}';
     throw new HoistError(
-      `service ${s.name} publishes ${open.map(shown).join(', ')} on every address of the host: Docker opens it past the firewall (ufw does not see Docker's rules), so anyone can reach it. Fix: ${fix}; if it is meant to be public, mark it in the compose file with \`x-hoist: {public: true}\` under services.${s.name}`,
+      `service ${s.name} publishes ${open.map(shown).join(', ')} on every address of the host: Docker opens it past the firewall (ufw does not see Docker's rules), so anyone can reach it. Fix: ${fix}; if it is meant to be public, mark it in the compose file with \`x-hoist: ${mark}\` under services.${s.name}`,
     );
   }
   return notes;

@@ -19,9 +19,12 @@
 // definition (a database downgraded under its data is how data is lost): they are only started
 // if they are not running. Which release last defined them is recorded (apps/APP/state-release).
 //
-// A service that is not marked and looks like a database (a well-known database image with a
-// named volume) is refused: as part of the pair it would run twice on the same data while both
-// slots run. `x-hoist: {stateful: false}` says it is meant to.
+// A service that is not marked and looks like a database (a well-known database image) is
+// refused: as part of the pair it would run twice on the same data while both slots run, or,
+// with no named volume, each release would start one on empty storage. `x-hoist: {stateful:
+// false}` says it is meant to. A service of the pair that can exist only once on a host (a
+// container_name, the host's network, a fixed host port) is refused too: the new slot starts
+// while the old one still runs, so the second release would fail on it.
 import { HoistError } from '../../lib/errors.ts';
 import { sh, type Cmd } from '../../lib/shell-quote.ts';
 import type { ReleaseVolumes, ServiceInfo } from './volumes.ts';
@@ -38,25 +41,37 @@ export const appNetwork = (app: string) => `hoist.${app}`;
 export const stateReleaseFile = (app: string) => `apps/${app}/state-release`;
 
 /** Images of databases, caches and queues that keep data in a volume (name, optionally a registry path). */
-const DATA_IMAGE = /(^|\/)(postgres|postgis|pgvector|timescaledb|mysql|mariadb|percona|mongo|mongodb|redis|redis-stack|valkey|keydb|memcached|rabbitmq|elasticsearch|opensearch|clickhouse-server|clickhouse|influxdb|cassandra|neo4j|minio|qdrant|weaviate|milvus|chroma|couchdb|nats)(:|@|$)/;
+const DATA_IMAGE = /(^|\/)(postgres|postgresql|postgis|pgvector|timescaledb|mysql|mysql-server|mariadb|percona|percona-server|mongo|mongodb|mongodb-community-server|redis|redis-stack|redis-stack-server|valkey|keydb|dragonfly|memcached|rabbitmq|kafka|zookeeper|elasticsearch|opensearch|meilisearch|typesense|solr|clickhouse-server|clickhouse|influxdb|questdb|cassandra|scylla|neo4j|arangodb|couchbase|cockroach|surrealdb|minio|qdrant|weaviate|milvus|chroma|couchdb|nats|mssql\/server)(:|@|$)/;
+/** Of those, the ones that never keep data (a cache in memory): no refusal without a volume. */
+const MEMORY_ONLY_IMAGE = /(^|\/)memcached(:|@|$)/;
 
 export interface StatefulPlan {
   /** Services that run once, in APP-state. */
   stateful: string[];
   /** Services of each blue/green slot. */
   slotServices: string[];
+  /** What the user should know (the run's warnings): a stateful service whose data no name finds again. */
+  notes: string[];
 }
 
 export function planStateful(release: ReleaseVolumes, appService: string): StatefulPlan {
   const stateful: string[] = [];
   const slotServices: string[] = [];
+  const notes: string[] = [];
   for (const s of release.services) {
+    if (s.xHoistProblem !== undefined) {
+      throw new HoistError(`service ${s.name}: its x-hoist ${s.xHoistProblem}. Fix: under services.${s.name}, write it as \`x-hoist: {stateful: true}\` (or false; also public: true|false, backup: {dump: ..., restore: ...})`);
+    }
     if (s.stateful === true && s.name === appService) {
       throw new HoistError(`service ${s.name} is APP_SERVICE and is marked x-hoist: {stateful: true}: the service Caddy sends traffic to runs blue/green. Fix: remove the mark, or set APP_SERVICE to the web service`);
     }
     if (s.stateful === null && s.name !== appService && looksLikeData(s)) {
+      const why = s.namedVolumes.length
+        ? `keeps its data in volume ${s.namedVolumes.join(', ')}: as part of the blue/green pair it would run twice on the same data while a release switches`
+        : `is a database with no named volume: as part of the blue/green pair each slot would run its own, and each release would start on empty storage (its data left behind in an unnamed volume)`;
+      const volume = s.namedVolumes.length ? '' : `, and give its data a named volume (volumes: [${s.name}-data:/path/of/its/data] and a top-level volumes: {${s.name}-data: {}})`;
       throw new HoistError(
-        `service ${s.name} (image ${s.image}) keeps its data in volume ${s.namedVolumes.join(', ')}: as part of the blue/green pair it would run twice on the same data while a release switches. Fix: mark it to run once per app, outside the pair, in the compose file: \`x-hoist: {stateful: true}\` under services.${s.name} (or \`x-hoist: {stateful: false}\` if two copies at once are what you mean)`,
+        `service ${s.name} (image ${s.image}) ${why}. Fix: mark it to run once per app, outside the pair, in the compose file: \`x-hoist: {stateful: true}\` under services.${s.name}${volume} (or \`x-hoist: {stateful: false}\` if two copies at once are what you mean)`,
       );
     }
     if (s.backup !== undefined && (s.stateful !== true || typeof s.backup === 'string')) {
@@ -65,12 +80,40 @@ export function planStateful(release: ReleaseVolumes, appService: string): State
         `service ${s.name}: x-hoist.backup ${why}. Fix: under services.${s.name}: \`x-hoist: {stateful: true, backup: {dump: "pg_dump -U app app", restore: "psql -U app app"}}\` (dump writes to stdout, restore reads it from stdin, both run by sh -c in the service's container)`,
       );
     }
-    (s.stateful === true ? stateful : slotServices).push(s.name);
+    if (s.stateful === true) {
+      stateful.push(s.name);
+      if (!s.namedVolumes.length && (s.anonymousVolumes.length || looksLikeData(s))) {
+        notes.push(`service ${s.name} runs once (stateful) but keeps its data ${s.anonymousVolumes.length ? `in an unnamed volume (${s.anonymousVolumes.join(', ')})` : 'in no named volume'}: hoist backup does not archive it and hoist status does not count it. Give it a named volume (volumes: [${s.name}-data:${s.anonymousVolumes[0] ?? '/path/of/its/data'}] and a top-level volumes: {${s.name}-data: {}})`);
+      }
+    } else {
+      onlyOnce(s, appService);
+      slotServices.push(s.name);
+    }
   }
-  return { stateful, slotServices };
+  return { stateful, slotServices, notes };
 }
 
-const looksLikeData = (s: ServiceInfo) => s.image !== null && s.namedVolumes.length > 0 && DATA_IMAGE.test(s.image.toLowerCase());
+const looksLikeData = (s: ServiceInfo) => s.image !== null && DATA_IMAGE.test(s.image.toLowerCase()) && (s.namedVolumes.length > 0 || !MEMORY_ONLY_IMAGE.test(s.image.toLowerCase()));
+
+/**
+ * Refuses a service of the blue/green pair with what only one container on the host can have:
+ * the next release starts the other slot's copy while this one still runs, and Docker refuses it.
+ */
+function onlyOnce(s: ServiceInfo, appService: string): void {
+  const fixed = s.ports.filter((p) => p.published !== '');
+  const what = s.containerName !== null
+    ? `has container_name ${JSON.stringify(s.containerName)}`
+    : s.networkMode === 'host'
+      ? 'uses the host\'s network (network_mode: host)'
+      : fixed.length
+        ? `publishes the fixed host port ${fixed.map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.published}`).join(', ')}`
+        : null;
+  if (what === null) return;
+  const fix = s.name === appService
+    ? `drop it: hoist runs ${appService} in the blue and green slots and publishes it on 127.0.0.1 (the slot's port) for Caddy`
+    : `mark it to run once per app, outside the pair, with \`x-hoist: {stateful: true}\` under services.${s.name}, or drop it (the app's services reach each other by service name)`;
+  throw new HoistError(`service ${s.name} ${what}: a release starts the new blue/green slot while the old one still runs, and only one container on the host can have it, so the next release would fail. Fix: ${fix}`);
+}
 
 /** The override lines putting a project on the app's shared network (none without stateful services). */
 export function networkOverrideYaml(app: string, plan: StatefulPlan): string[] {

@@ -76,6 +76,29 @@ export interface ServiceInfo {
   public: boolean;
   /** `x-hoist: {backup: {dump, restore}}`: how `hoist backup` / `hoist restore` take and put back its data (lib/backup). */
   backup?: ServiceBackup | string;
+  /** Mounts of an unnamed volume (`- /var/lib/x`): data no name finds again, by target. */
+  anonymousVolumes: string[];
+  /** `container_name:` (one container by that name per host). */
+  containerName: string | null;
+  /** `network_mode:` (`host` shares the host's ports). */
+  networkMode: string | null;
+  /** What is wrong with its `x-hoist:` (a key hoist does not read, a value of the wrong type); planStateful refuses it. */
+  xHoistProblem?: string;
+}
+
+/** The keys of a service's `x-hoist:` and the type each takes. */
+const X_HOIST_KEYS: Record<string, string> = { stateful: 'boolean', public: 'boolean', backup: 'object' };
+
+/** What is wrong with a service's `x-hoist:` value, else undefined (a typo must not silently mean "not marked"). */
+function xHoistProblem(x: unknown): string | undefined {
+  if (x === undefined || x === null) return undefined;
+  if (typeof x !== 'object' || Array.isArray(x)) return `is ${JSON.stringify(x)}, not a mapping (such as {stateful: true})`;
+  for (const [k, v] of Object.entries(x)) {
+    const want = X_HOIST_KEYS[k];
+    if (!want) return `has the key ${JSON.stringify(k)}, which hoist does not read (it reads ${Object.keys(X_HOIST_KEYS).join(', ')})`;
+    if (want === 'boolean' && typeof v !== 'boolean') return `${k} is ${JSON.stringify(v)} (${typeof v}); it takes true or false, unquoted`;
+  }
+  return undefined;
 }
 
 /** A stateful service's own backup commands, run by `sh -c` inside its container: dump to stdout, restore from stdin. */
@@ -104,15 +127,19 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
   const inside = releaseDir.endsWith('/') ? releaseDir : `${releaseDir}/`;
   const keys = new Set(Object.keys(top.volumes ?? {}));
   for (const [service, raw] of Object.entries(top.services ?? {})) {
-    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; restart?: unknown; ports?: unknown; 'x-hoist'?: unknown };
+    const def = (raw ?? {}) as { volumes?: unknown[]; image?: unknown; restart?: unknown; ports?: unknown; container_name?: unknown; network_mode?: unknown; 'x-hoist'?: unknown };
     const namedVolumes: string[] = [];
+    const anonymousVolumes: string[] = [];
     for (const m of def.volumes ?? []) {
       const bind = bindOf(m);
       if (bind && !bind.readOnly && (bind.source === releaseDir || bind.source.startsWith(inside))) binds.push({ service, source: bind.source, target: bind.target });
       const named = namedVolumeOf(m);
       if (named && keys.has(named)) namedVolumes.push(named);
+      const anonymous = anonymousVolumeOf(m);
+      if (anonymous) anonymousVolumes.push(anonymous);
     }
-    const x = (def['x-hoist'] ?? {}) as { stateful?: unknown; backup?: unknown; public?: unknown };
+    const problem = xHoistProblem(def['x-hoist']);
+    const x = (problem === undefined ? def['x-hoist'] ?? {} : {}) as { stateful?: unknown; backup?: unknown; public?: unknown };
     const backup = x.backup === undefined ? undefined : backupOf(x.backup);
     services.push({
       name: service,
@@ -123,6 +150,10 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       ports: publishedPorts(def.ports),
       public: x.public === true,
       ...(backup !== undefined ? { backup } : {}),
+      anonymousVolumes,
+      containerName: typeof def.container_name === 'string' ? def.container_name : null,
+      networkMode: typeof def.network_mode === 'string' ? def.network_mode : null,
+      ...(problem !== undefined ? { xHoistProblem: problem } : {}),
     });
   }
   return { volumes, binds, services };
@@ -144,6 +175,13 @@ function namedVolumeOf(m: unknown): string | null {
   }
   const o = (m ?? {}) as { type?: unknown; source?: unknown };
   return o.type === 'volume' && typeof o.source === 'string' ? o.source : null;
+}
+
+/** The target of a mount of an unnamed volume (v1's `/TARGET` string, v2's long form without a source), else null. */
+function anonymousVolumeOf(m: unknown): string | null {
+  if (typeof m === 'string') return m.startsWith('/') && !m.includes(':') ? m : null;
+  const o = (m ?? {}) as { type?: unknown; source?: unknown; target?: unknown };
+  return o.type === 'volume' && (o.source === undefined || o.source === null || o.source === '') && typeof o.target === 'string' ? o.target : null;
 }
 
 /** A service mount as a bind (v2's long form, or v1's `SOURCE:TARGET[:MODE]` string), else null. */

@@ -182,12 +182,24 @@ test('a compose file publishing a port on every address is refused with the fix;
     assert.is(refused.code, 1, `attempt ${attempt}: ${refused.out}`);
     assert.match(refused.out, /service side publishes 8081:8081 on every address of the host/);
     assert.match(refused.out, /Fix: publish it on loopback only \("127\.0\.0\.1:8081:8081"\)/);
-    assert.match(refused.out, /x-hoist: \{public: true\}/);
+    assert.match(refused.out, /x-hoist: \{public: true, stateful: true\}/);
     assert.is((await host.sh('readlink /home/deploy/apps/app/current')).stdout, live, 'the live release stays');
     assert.is((await host.sh("docker ps -q --filter publish=8081 | wc -l")).stdout.trim(), '0', 'nothing published 8081');
   }
 
-  await git.commit('app', appFiles('v3', PUBLISHED('    x-hoist: {public: true}\n')), 'v3 says 8081 is public');
+  // Marked public but still one of the blue/green pair: its fixed port could be held by one slot
+  // only, so the next release would fail on it. Refused the same way, before anything starts.
+  await git.commit('app', appFiles('v2b', PUBLISHED('    x-hoist: {public: true}\n')), 'v2b says 8081 is public, in each slot');
+  for (const attempt of [1, 2]) {
+    const refused = await run('release');
+    assert.is(refused.code, 1, `attempt ${attempt}: ${refused.out}`);
+    assert.match(refused.out, /service side publishes the fixed host port 8081: a release starts the new blue\/green slot while the old one still runs/);
+    assert.match(refused.out, /Fix: mark it to run once per app, outside the pair, with .x-hoist: \{stateful: true\}. under services\.side/);
+    assert.is((await host.sh('readlink /home/deploy/apps/app/current')).stdout, live, 'the live release stays');
+    assert.is((await host.sh("docker ps -q --filter publish=8081 | wc -l")).stdout.trim(), '0', 'nothing published 8081');
+  }
+
+  await git.commit('app', appFiles('v3', PUBLISHED('    x-hoist: {public: true, stateful: true}\n')), 'v3 says 8081 is public, run once');
   const v3 = await runTwice('release v3', () => run('release'));
   assert.is(v3.code, 0, v3.out);
   assert.ok(warnings(v3.report).some((w) => w.includes('service side publishes 8081:8081 on every address of the host (x-hoist: {public: true})')), JSON.stringify(warnings(v3.report)));
@@ -199,7 +211,7 @@ test('a compose file publishing a port on every address is refused with the fix;
 test('a build step beyond BUILD_MEMORY: "out of memory" with the fix, not a bare exit 137; the live release keeps serving', async () => {
   writeEnv({ DOCKER_LOG_MAX_SIZE: '20m', BUILD_MEMORY: '32M' });
   // busybox dd reads 256 MiB from /dev/zero into one buffer: 256 MiB resident, past a 32 MiB bound.
-  await git.commit('app', appFiles('v4', PUBLISHED('    x-hoist: {public: true}\n'), `FROM hoist-test-base\nRUN ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"]\n${DOCKERFILE.split('\n').slice(1).join('\n')}`), 'v4 needs 256 MiB to build');
+  await git.commit('app', appFiles('v4', PUBLISHED('    x-hoist: {public: true, stateful: true}\n'), `FROM hoist-test-base\nRUN ["/bin/busybox", "dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"]\n${DOCKERFILE.split('\n').slice(1).join('\n')}`), 'v4 needs 256 MiB to build');
   const live = (await host.sh('readlink /home/deploy/apps/app/current')).stdout;
   for (const attempt of [1, 2]) {
     const oom = await run('release');

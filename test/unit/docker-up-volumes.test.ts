@@ -173,10 +173,10 @@ volumes:
 
 test('a service marked x-hoist stateful runs once; the rest run in each slot', () => {
   const plan = planStateful(readComposeConfig(WITH_DB('    x-hoist: {stateful: true}\n'), 'api-blue', DIR), 'web');
-  assert.equal(plan, { stateful: ['db'], slotServices: ['web', 'worker'] });
+  assert.equal(plan, { stateful: ['db'], slotServices: ['web', 'worker'], notes: [] });
   assert.equal(networkOverrideYaml('api', plan), ['networks:', '  default:', '    external: true', '    name: "hoist.api"']);
   assert.is(appNetwork('api'), 'hoist.api');
-  assert.equal(networkOverrideYaml('api', { stateful: [], slotServices: ['web'] }), [], 'no shared network without stateful services');
+  assert.equal(networkOverrideYaml('api', { stateful: [], slotServices: ['web'], notes: [] }), [], 'no shared network without stateful services');
 });
 
 test('the state override gives a stateful service without a policy of its own restart: unless-stopped, and keeps one the file sets', () => {
@@ -199,6 +199,62 @@ test('an unmarked database with a named volume is refused with the fix; stateful
     assert.match((e as Error).message, /Fix: .*x-hoist: \{stateful: true\}. under services\.db/);
   }
   assert.equal(planStateful(readComposeConfig(WITH_DB('    x-hoist: {stateful: false}\n'), 'api-blue', DIR), 'web').stateful, []);
+});
+
+/** The message planStateful refuses `compose` with (as compose config prints it), else null. */
+function refusal(compose: string, appService = 'web'): string | null {
+  try {
+    planStateful(readComposeConfig(parse(compose), 'api-blue', DIR), appService);
+    return null;
+  } catch (e) {
+    assert.instance(e, HoistError);
+    return (e as Error).message;
+  }
+}
+
+test('an unmarked database with no named volume is refused too: each release would start it on empty storage; memcached keeps nothing and passes', () => {
+  for (const db of ['postgres:16', 'bitnami/postgresql:16', 'mysql/mysql-server:8.0', 'mcr.microsoft.com/mssql/server:2022-latest', 'cockroachdb/cockroach:v24.1', 'redis:7']) {
+    const m = refusal(`services:\n  web: {build: .}\n  db:\n    image: ${db}\n`);
+    assert.ok(m, db);
+    assert.match(m!, new RegExp(`service db \\(image ${db.replace(/[./]/g, '\\$&')}\\) is a database with no named volume`));
+    assert.match(m!, /Fix: .*x-hoist: \{stateful: true\}. under services\.db, and give its data a named volume \(volumes: \[db-data:/);
+  }
+  // Its data in an unnamed volume (as compose config prints v2's and v1's forms): the same.
+  assert.match(refusal('services:\n  web: {build: .}\n  db:\n    image: postgres:16\n    volumes: [{type: volume, target: /var/lib/postgresql/data}]\n')!, /is a database with no named volume/);
+  assert.is(refusal('services:\n  web: {build: .}\n  cache: {image: "memcached:1.6"}\n'), null);
+  assert.is(refusal('services:\n  web: {build: .}\n  db: {image: "postgres:16", x-hoist: {stateful: false}}\n'), null, 'stateful: false: two copies meant');
+});
+
+test('a stateful service whose data no name finds again is run, with a warning naming the fix', () => {
+  const plan = planStateful(readComposeConfig(parse('services:\n  web: {build: .}\n  db:\n    image: postgres:16\n    x-hoist: {stateful: true}\n    volumes: ["/var/lib/postgresql/data"]\n'), 'api-blue', DIR), 'web');
+  assert.equal(plan.stateful, ['db']);
+  assert.equal(plan.notes, ['service db runs once (stateful) but keeps its data in an unnamed volume (/var/lib/postgresql/data): hoist backup does not archive it and hoist status does not count it. Give it a named volume (volumes: [db-data:/var/lib/postgresql/data] and a top-level volumes: {db-data: {}})']);
+  // A stateful service of no known database image and no volume (a broker, a singleton): nothing to say.
+  assert.equal(planStateful(readComposeConfig(parse('services:\n  web: {build: .}\n  mqtt: {image: eclipse-mosquitto, x-hoist: {stateful: true}}\n'), 'api-blue', DIR), 'web').notes, []);
+});
+
+test('x-hoist with a key hoist does not read, or a quoted boolean, is refused (a typo must not mean "not marked")', () => {
+  assert.match(refusal('services:\n  web: {build: .}\n  db: {image: "bitnami/postgresql:16", x-hoist: {statefull: true}}\n')!, /service db: its x-hoist has the key "statefull", which hoist does not read \(it reads stateful, public, backup\)\. Fix: under services\.db/);
+  assert.match(refusal('services:\n  web: {build: .}\n  db: {image: "postgres:16", x-hoist: {stateful: "true"}}\n')!, /its x-hoist stateful is "true" \(string\); it takes true or false, unquoted/);
+  assert.match(refusal('services:\n  web: {build: .}\n  side: {image: x, x-hoist: {public: 1}}\n')!, /public is 1 \(number\)/);
+  assert.match(refusal('services:\n  web: {build: .}\n  side: {image: x, x-hoist: stateful}\n')!, /its x-hoist is "stateful", not a mapping/);
+});
+
+test('a service of the pair that only one container per host can have is refused before anything starts; run once (stateful) it is fine', () => {
+  const cases: [string, RegExp][] = [
+    ['  web: {build: ., container_name: myapp}\n', /service web has container_name "myapp": a release starts the new blue\/green slot while the old one still runs.*Fix: drop it: hoist runs web in the blue and green slots/],
+    ['  web: {build: .}\n  worker: {image: w, container_name: jobs}\n', /service worker has container_name "jobs".*Fix: mark it to run once per app, outside the pair, with .x-hoist: \{stateful: true\}. under services\.worker, or drop it/],
+    ['  web: {build: .}\n  proxy: {image: p, network_mode: host}\n', /service proxy uses the host's network \(network_mode: host\)/],
+    // compose v2's long form (published as a string), and v1's short one.
+    ['  web: {build: .}\n  cache: {image: c, ports: [{mode: ingress, host_ip: 127.0.0.1, target: 6379, published: "6379", protocol: tcp}]}\n', /service cache publishes the fixed host port 127\.0\.0\.1:6379/],
+    ['  web:\n    build: .\n    ports: ["127.0.0.1:8000:8000"]\n', /service web publishes the fixed host port 127\.0\.0\.1:8000.*Fix: drop it/],
+    ['  web: {build: .}\n  mqtt: {image: m, ports: ["1883:1883"], x-hoist: {public: true}}\n', /service mqtt publishes the fixed host port 1883/],
+  ];
+  for (const [services, want] of cases) assert.match(refusal(`services:\n${services}`) ?? 'not refused', want, services);
+  // Docker picks the host port (no clash), a service run once, network_mode of another service: fine.
+  assert.is(refusal('services:\n  web: {build: .}\n  side: {image: s, ports: ["127.0.0.1::80", "9000"]}\n'), null);
+  assert.is(refusal('services:\n  web: {build: .}\n  mqtt: {image: m, container_name: broker, ports: ["1883:1883"], x-hoist: {public: true, stateful: true}}\n'), null);
+  assert.is(refusal('services:\n  web: {build: .}\n  sidecar: {image: s, network_mode: "service:web"}\n'), null);
 });
 
 test('APP_SERVICE marked stateful is refused: the service Caddy serves runs blue/green', () => {

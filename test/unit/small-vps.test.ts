@@ -228,7 +228,13 @@ test('ports: every address refused with the fix (APP_SERVICE: hoist publishes it
   const db = releaseOf({ web: {}, db: { image: 'postgres:16', ports: [{ target: 5432, published: '5432' }] } });
   assert.throws(
     () => checkPublishedPorts(db.services, 'web'),
-    (e: Error) => e.message.startsWith('service db publishes 5432:5432 on every address of the host: Docker opens it past the firewall') && e.message.includes('Fix: publish it on loopback only ("127.0.0.1:5432:5432")') && e.message.includes('`x-hoist: {public: true}` under services.db'),
+    (e: Error) => e.message.startsWith('service db publishes 5432:5432 on every address of the host: Docker opens it past the firewall') && e.message.includes('Fix: publish it on loopback only ("127.0.0.1:5432:5432") and run it once per app (`x-hoist: {stateful: true}`: the blue/green pair cannot share a fixed port)') && e.message.includes('`x-hoist: {public: true, stateful: true}` under services.db'),
+  );
+  // Already run once: loopback is the whole fix, and public the whole mark.
+  const once = releaseOf({ web: {}, db: { image: 'postgres:16', ports: ['5432:5432'], 'x-hoist': { stateful: true } } });
+  assert.throws(
+    () => checkPublishedPorts(once.services, 'web'),
+    (e: Error) => e.message.includes('Fix: publish it on loopback only ("127.0.0.1:5432:5432"), or not at all') && e.message.includes('`x-hoist: {public: true}` under services.db'),
   );
   for (const spec of ['8000', '0.0.0.0:8000:8000', '[::]:8000:8000', { target: 8000 }]) {
     assert.throws(() => checkPublishedPorts(releaseOf({ web: { ports: [spec] } }).services, 'web'), /Fix: remove its ports: hoist already publishes web on 127\.0\.0\.1/, JSON.stringify(spec));
