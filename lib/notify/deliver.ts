@@ -22,15 +22,29 @@ export const ATTEMPTS = 3;
 export const ATTEMPT_MS = 5000;
 const backoff = (n: number) => 500 * 2 ** (n - 1) + Math.floor(Math.random() * 250);
 
+/**
+ * fetch refuses a URL with user:password in it (ntfy and other receivers take basic auth so), which
+ * curl, the hosts' watchdog, sends as an Authorization header: the same here.
+ */
+export function withoutUserinfo(url: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  if (!u.username && !u.password) return { url, headers: {} };
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), headers: { authorization: `Basic ${basic}` } };
+}
+
 export async function deliver(url: string, body: string, opts: DeliverOptions = {}): Promise<Delivery> {
   const attempts = opts.attempts ?? ATTEMPTS;
+  const target = withoutUserinfo(url);
   let error = 'not tried';
   for (let n = 1; n <= attempts; n++) {
     let retry = true;
     try {
-      const res = await fetch(url, {
+      const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'hoist' },
+        headers: { 'content-type': 'application/json', 'user-agent': 'hoist', ...target.headers },
         body,
         signal: AbortSignal.timeout(opts.attemptMs ?? ATTEMPT_MS),
         redirect: 'error',

@@ -50,6 +50,8 @@ END {
     k = "app:" a; prev = S[k]; pn = N[k] + 0; q = Q[k] + 0
     n = (a in R) ? R[a] + 0 : pn
     restarted = (prev != "" && (a in R) && n > pn)
+    # A clock stepped back (NTP at boot) must not hold "restarting" until it catches up.
+    if (q > epoch) q = epoch
     if (restarted) q = epoch
     if (restarted) now_st = "restarting"
     else if (prev == "restarting" && epoch - q < ${QUIET_SECONDS}) now_st = "restarting"
@@ -97,7 +99,8 @@ END {
  * Inputs: the apps (`APP SLOT PORT PATH PATH_SET`, one line each), then the answers (a file, and
  * for phase=obs the second curl's on stdin). phase=ask
  * prints `docker down`, `retry APP PORT PATH` (a health check to repeat) and `inspect APP ID`
- * (a live container whose restarts to read); phase=obs prints the `health` and `restarts` lines.
+ * (a live container whose restarts to read); phase=obs prints the `health` and `restarts` lines
+ * (no `restarts` for an app whose list or an inspection was not answered).
  */
 export const SEE = String.raw`
 function up(a, code) { return SET[a] ? (code ~ /^[23][0-9][0-9]$/) : (code ~ /^[1-4][0-9][0-9]$/) }
@@ -106,10 +109,12 @@ FILENAME == ARGV[1] { SLOT[$1] = $2; PORT[$1] = $3; HP[$1] = $4; SET[$1] = $5; A
 /^=health / { CODE[$2] = $3; ASKED[$2] = 1; body = ""; next }
 /^=list / {
   if ($3 == "200") { IDS[$2] = ""; s = body; while (match(s, /"Id":"[0-9a-f]+"/)) { IDS[$2] = IDS[$2] " " substr(s, RSTART + 6, RLENGTH - 7); s = substr(s, RSTART + RLENGTH) } }
+  else BAD[$2] = 1
   body = ""; next
 }
 /^=inspect / {
   if ($3 == "200") { if (match(body, /"RestartCount":[0-9]+/)) R[$2] += substr(body, RSTART + 15, RLENGTH - 15); if (index(body, "\"OOMKilled\":true")) OOM[$2]++ }
+  else BAD[$2] = 1
   body = ""; next
 }
 { body = body $0 }
@@ -124,7 +129,9 @@ END {
     }
     if (a in ASKED) print "health", a, (up(a, CODE[a]) ? "up" : "down"), CODE[a] + 0, SLOT[a], PORT[a], HP[a]
     else print "health", a, "skip", 0, SLOT[a], PORT[a], HP[a]
-    if (PING) print "restarts", a, R[a] + 0, OOM[a] + 0
+    # A sum over part of the containers (one list or inspection not answered) is no count: the
+    # next full one would look like new restarts. DECIDE keeps the last count instead.
+    if (PING && !(a in BAD)) print "restarts", a, R[a] + 0, OOM[a] + 0
   }
 }
 `;
@@ -149,7 +156,9 @@ set -- $(date -u '+%Y-%m-%dT%H:%M:%SZ %s'); now=$1; epoch=$2
 log() { printf '%s %s\n' "$now" "$*" >> log; if [ "$(wc -l < log)" -gt 500 ]; then tail -n 250 log > log.tmp && mv log.tmp log; fi; }
 # One run at a time: a file made with noclobber. One left by a run that died (a reboot) is taken
 # over once it is older than 10 minutes.
-set -C; took=no; { echo $$ > running; } 2>/dev/null && took=yes; set +C
+# (Empty: making it needs no free block, so a full disk cannot leave a lock that blocks later runs.
+# printf, not ':': a failed redirection of a special builtin ends a POSIX shell.)
+set -C; took=no; { printf '' > running; } 2>/dev/null && took=yes; set +C
 if [ $took = no ] && [ -z "$(find running -maxdepth 0 -mmin +10 2>/dev/null)" ]; then log "skipped: the previous run is still going"; exit 0; fi
 trap 'rm -f running' EXIT
 host=; format=; min_kb=
@@ -163,10 +172,20 @@ certs=' '
 [ -f state ] && while read -r t k _; do case "$k" in cert:*) certs="$certs$k ";; esac; done < state
 m=\${now#*T}; m=\${m#*:}; m=\${m%%:*}
 # A release holds ~/.hoist/lock while it moves traffic: health is not judged then (the slot moves).
-busy=no; [ -L "$HOME/.hoist/lock" ] && busy=yes
+# A lock older than an hour is one a run left when it died (hoist calls it stale then too): it
+# must not silence health checks for good.
+busy=no
+if [ -L "$HOME/.hoist/lock" ]; then
+  if [ -n "$(find "$HOME/.hoist/lock" -maxdepth 0 -mmin -60 2>/dev/null)" ]; then busy=yes
+  else log "the deploy lock is older than 60 min (a run that died?): health judged anyway; hoist unlock removes it"; fi
+fi
 printf 'url = "http://docker/_ping"\nunix-socket = "%s"\nmax-time = 10\nwrite-out = "\\n=ping %%{http_code}\\n"\n' "$sock" > ask.cfg
 : > apps.tmp
 certobs=
+# Domains whose certificate could not be read last time (DNS not there yet, no https): asked
+# again at minute 17 only, like the ones known, not with a 5 s try and a log line every minute.
+misses=; [ -f cert-misses ] && read -r misses < cert-misses
+nowmiss=
 for d in "$HOME"/apps/*/; do
   [ -d "$d" ] || continue
   a=\${d%/}; a=\${a##*/}
@@ -190,13 +209,15 @@ for d in "$HOME"/apps/*/; do
   for dom in $doms; do
     case "$dom" in *[!A-Za-z0-9.-]*) continue;; esac
     case "$certs" in *" cert:$a:$dom "*) [ "$m" = 17 ] || continue;; esac
+    case " $misses " in *" $a:$dom "*) [ "$m" = 17 ] || { nowmiss="\${nowmiss:+$nowmiss }$a:$dom"; continue; };; esac
     # The certificate Caddy serves: a TLS handshake here.
     end=$(curl -skv --max-time 5 --resolve "$dom:443:127.0.0.1" "https://$dom/" -o /dev/null 2>&1 | sed -n 's/^\*  *expire date: //p' | head -n 1)
-    if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then certobs="\${certobs}cert $a $dom $(( (t - $epoch) / 86400 ))
+    if [ -n "$end" ] && t=$(date -u -d "$end" +%s 2>/dev/null); then left=$((t - epoch)); [ $left -ge 0 ] || left=$((left - 86399)); certobs="\${certobs}cert $a $dom $((left / 86400))
 "
-    else log "no certificate read for $dom (is https on?)"; fi
+    else log "no certificate read for $dom (is https on?); asked again at minute 17"; nowmiss="\${nowmiss:+$nowmiss }$a:$dom"; fi
   done
 done
+[ "$nowmiss" = "$misses" ] || printf '%s\n' "$nowmiss" > cert-misses
 curl -s -K ask.cfg > answers.tmp 2>/dev/null
 awk -v phase=ask -f see.awk apps.tmp answers.tmp > seen.tmp
 : > ask.cfg; retry=no; docker_ok=yes; sep=
@@ -227,8 +248,15 @@ case "$free" in ''|*[!0-9]*) log "df gave no free space for $HOME";; *) echo "di
 printf '%s' "$certobs" >> obs.tmp
 [ -f state ] || : > state
 if ! awk -v now="$now" -v epoch="$epoch" -v host="$host" -v format="\${format:-json}" -f decide.awk state obs.tmp > out.tmp; then log "deciding failed (awk)"; exit 1; fi
-while IFS= read -r line; do case "$line" in 'state '*) printf '%s\n' "$line";; esac; done < out.tmp > state.new
-mv state.new state
+# A full disk fails these writes: an emptied state would post every state again as new. Then the
+# state is written in place (its own blocks, freed by the truncation, hold it).
+saved=yes
+while IFS= read -r line; do case "$line" in 'state '*) printf '%s\n' "$line" || saved=no;; esac; done < out.tmp > state.new 2>/dev/null || saved=no
+if [ $saved = yes ]; then mv state.new state
+else
+  rm -f state.new
+  while IFS= read -r line; do case "$line" in 'state '*) printf '%s\n' "$line";; esac; done < out.tmp > state 2>/dev/null
+fi
 url=; [ -s notify-url ] && read -r url < notify-url
 sent=no; failed=no
 while IFS='	' read -r kind app check from to since title body; do
@@ -238,7 +266,7 @@ while IFS='	' read -r kind app check from to since title body; do
     printf '%s' "$body" > body.tmp
     outcome=undelivered
     for try in 1 2 3; do
-      code=$(printf 'url = "%s"\n' "$url" | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' --data-binary @body.tmp -K - 2>/dev/null)
+      code=$(printf 'url = "%s"\n' "$url" | curl -sg -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' --data-binary @body.tmp -K - 2>/dev/null)
       case "$code" in 2??) outcome=delivered; break;; 429|5??|000|'') ;; *) break;; esac
       [ $try = 3 ] || sleep $((try * 2))
     done

@@ -175,7 +175,9 @@ test('hoist status --json: per domain the issuer and days left, as openssl reads
 
 test('the watchdog reads the served certificate: its state has the days left openssl reads; first seen valid, nothing to say', async () => {
   const cert = await served(DOMAIN);
-  const ran = await host.sh('cd && HOME=/home/deploy ~/.hoist/watchdog/run; echo "rc=$?"; cat ~/.hoist/watchdog/state; echo --; cat ~/.hoist/watchdog/alerts 2>/dev/null || true', 'deploy');
+  // The host's own runs may have tried before the certificate was served: such a miss is asked
+  // again at minute 17 only (unit watchdog-script), so it is forgotten here for this direct run.
+  const ran = await host.sh('cd && rm -f ~/.hoist/watchdog/cert-misses && HOME=/home/deploy ~/.hoist/watchdog/run; echo "rc=$?"; cat ~/.hoist/watchdog/state; echo --; cat ~/.hoist/watchdog/alerts 2>/dev/null || true', 'deploy');
   assert.match(ran.stdout, /^rc=0$/m, `${ran.stdout}${ran.stderr}`);
   const [state, alerts] = ran.stdout.split('--\n');
   const line = new RegExp(`^state cert:app:${DOMAIN.replace(/\./g, '\\.')} ok \\S+ (\\d+) 0$`, 'm').exec(state!);

@@ -93,6 +93,20 @@ test('deliver: a 4xx is the answer, not retried', async () => {
   assert.equal(d, { ok: false, attempts: 1, error: 'the receiver answered HTTP 404' });
 });
 
+test('deliver: user:password in NOTIFY_URL (ntfy with basic auth) goes as an Authorization header, as the hosts\' curl sends it', async () => {
+  const seen: { auth?: string; url?: string }[] = [];
+  const s: Server = createServer((req, res) => {
+    seen.push({ auth: req.headers.authorization, url: req.url });
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const d = await deliver(`http://al%40ice:p%3Ass@127.0.0.1:${(s.address() as AddressInfo).port}/alerts?x=1`, '{}', quick);
+  await new Promise((r) => { s.closeAllConnections(); s.close(() => r(undefined)); });
+  assert.equal(d, { ok: true, attempts: 1, error: null });
+  assert.equal(seen, [{ auth: `Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`, url: '/alerts?x=1' }]);
+});
+
 test('deliver: a receiver that is down: bounded attempts, the reason, never the URL', async () => {
   const s = await server([204]);
   await s.close();
