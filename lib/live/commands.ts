@@ -2,14 +2,13 @@
 // slot's container logs, the app's job log, a one-off container of the live release, and the
 // wrapper that stops a followed stream once hoist goes away. Nothing here runs anything.
 import { argv, sh, type Cmd } from '../shell-quote.ts';
-import { composeCmd } from '../../tasks/docker-up/commands.ts';
+import { COMPOSE_ENV_FILE, COMPOSE_NAMES, composeCmd } from '../../tasks/docker-up/commands.ts';
 import { projectOf, slotPaths, type Slot } from '../../tasks/docker-up/slots.ts';
 
 /** Where cron jobs' output goes (written by the jobs' own lines; hoist only reads it). */
 export const jobLogPath = (app: string): string => `apps/${app}/logs/cron.log`;
 
 /** The names docker-up looks for when COMPOSE_FILE is not set (tasks/docker-up/commands.ts). */
-const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 export interface LogsOptions {
   app: string;
@@ -83,8 +82,8 @@ export function runCommand(o: RunOptions): Cmd {
   const override = `../../../../${slotPaths(o.app).override(o.slot)}`;
   const missing = `no compose file (${names.join(', ')}) in ${dir}`;
   const project = projectOf(o.app, o.slot);
-  const inRelease = sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }`;
-  const compose = sh`${composeCmd(o.compose)} -p ${project} -f "$f" -f ${override} run --rm --no-deps`;
+  const inRelease = sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${missing} >&2; exit 2; }; ${COMPOSE_ENV_FILE}`;
+  const compose = sh`${composeCmd(o.compose)} $e -p ${project} -f "$f" -f ${override} run --rm --no-deps`;
   if (o.tty) return sh`${inRelease}; exec ${compose} ${o.service} ${o.command}`;
   return sh`${inRelease}; c=${`${project}-${o.service}-exec`}-$$; trap 'docker kill --signal INT "$c" >/dev/null 2>&1' INT; exec 3<&0; setsid -w ${compose} -T --name "$c" ${o.service} ${o.command} <&3 3<&- & p=$!; exec 3<&-; while :; do wait $p; s=$?; kill -0 $p 2>/dev/null || break; done; exit $s`;
 }

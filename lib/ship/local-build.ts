@@ -11,9 +11,9 @@ import { join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Settings } from '../config/settings.ts';
 import { HoistError } from '../errors.ts';
+import { COMPOSE_NAMES } from '../../tasks/docker-up/commands.ts';
 import type { ShipImage } from './layers.ts';
 
-const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 export interface AppBuild {
   context: string;

@@ -6,6 +6,7 @@
 // (`hoist logs --jobs`). Lines without the word stay plain host jobs.
 import { createHash } from 'node:crypto';
 import { quote } from '../../lib/shell-quote.ts';
+import { COMPOSE_ENV_FILE, COMPOSE_NAMES } from '../docker-up/commands.ts';
 
 /** The word a job's command starts with to run in the app's container. */
 export const APP_RUN_WORD = 'hoist-run';
@@ -18,7 +19,6 @@ export const jobLogPath = (app: string): string => `apps/${app}/logs/cron.log`;
 const LOG_MAX_BYTES = 5 * 1024 * 1024;
 const LOG_KEEP_BYTES = 1024 * 1024;
 
-const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 // `m h dom mon dow command` or `@daily command`: the command is what follows the schedule.
 const JOB = /^(\s*(?:@\w+|\S+\s+\S+\s+\S+\s+\S+\s+\S+)\s+)(.*)$/;
@@ -94,9 +94,10 @@ case "$release" in [0-9]*-*) ;; *) say "job not run, no live release of $app (no
 cd "$root/releases/$release" || { say "job not run, release $release is not on this host: $*"; exit 1; }
 f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done
 [ -n "$f" ] || { say "job not run, no compose file in release $release: $*"; exit 1; }
+${COMPOSE_ENV_FILE}
 if docker compose version >/dev/null 2>&1; then compose="docker compose"; else compose=docker-compose; fi
 say "job start, release $release on $slot: $*"
-$compose -p "$app-$slot" -f "$f" -f "$root/slots/$slot.yaml" run --rm --no-deps -T "$service" "$@" >> "$log" 2>&1
+$compose $e -p "$app-$slot" -f "$f" -f "$root/slots/$slot.yaml" run --rm --no-deps -T "$service" "$@" >> "$log" 2>&1
 rc=$?
 say "job end, release $release, exit $rc: $*"
 exit $rc

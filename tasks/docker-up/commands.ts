@@ -8,7 +8,16 @@ export function composeCmd(version: 'v1' | 'v2' | 'none'): Cmd {
   return version === 'v2' ? argv('docker', 'compose') : argv('docker-compose');
 }
 
-const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
+/** The names compose itself looks for, in its order (COMPOSE_FILE unset). */
+export const COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
+
+/**
+ * After the release's compose file is found (in $f, from the release folder): $e is
+ * `--env-file .env` when that file is in a subfolder (COMPOSE_FILE=deploy/compose.yaml). Compose
+ * reads the `${VAR}` substitution file beside the compose file, and the app's .env (APP_ENV_FILE)
+ * is at the release's root: without it, every ${VAR} would be empty. Used unquoted: two fixed words.
+ */
+export const COMPOSE_ENV_FILE = sh`e=; case "$f" in */*) if [ -f .env ]; then e='--env-file .env'; fi;; esac`;
 
 export interface SlotCommand {
   app: string;
@@ -36,7 +45,7 @@ function inReleaseAs(c: Pick<SlotCommand, 'app' | 'release' | 'composeFile' | 'c
   const dir = `apps/${c.app}/releases/${c.release}`;
   const names = c.composeFile ? [c.composeFile] : COMPOSE_NAMES;
   const extra = override ? sh` -f ${`../../../../${override}`}` : sh``;
-  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${composeCmd(c.compose)} -p ${project} -f "$f"${extra} ${args}`;
+  return sh`cd && cd ${dir} && f=''; for n in ${names}; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo ${`no compose file (${names.join(', ')}) in ${dir}`} >&2; exit 2; }; ${COMPOSE_ENV_FILE}; ${composeCmd(c.compose)} $e -p ${project} -f "$f"${extra} ${args}`;
 }
 
 /** Compose for the slot's project with hoist's override of the slot. */

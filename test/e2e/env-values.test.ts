@@ -103,7 +103,8 @@ const timings: string[] = [];
 const appFiles = () => ({
   Dockerfile: 'FROM hoist-test-base\nCOPY index.html /www/index.html\nCOPY health /www/cgi-bin/health\nRUN ["/bin/busybox", "chmod", "755", "/www/cgi-bin/health"]\nCMD ["httpd", "-f", "-p", "8000", "-h", "/www"]\n',
   health: '#!/bin/sh\nprintf \'%s\\n\' "$QUERY_STRING" >> /www/queries.log\nprintf \'Content-Type: text/plain\\r\\n\\r\\nok\\n\'\n',
-  [CARRIED.COMPOSE_FILE!]: `services:\n  ${SERVICE}:\n    build: ..\n    env_file: ../.env\n`,
+  // In a subfolder: compose's own ${VAR} substitution still reads the app's .env (the release's root).
+  [CARRIED.COMPOSE_FILE!]: `services:\n  ${SERVICE}:\n    build: ..\n    env_file: ../.env\n    environment:\n      FROM_SUBSTITUTION: "\${PLAIN}"\n`,
   'index.html': 'hostile\n',
 });
 
@@ -212,6 +213,7 @@ test('release: the app .env byte for byte (600) and value for value; the contain
     assert.is(env.get(name), v.compose ?? v.value, `${name} in the container`);
     if (v.compose !== undefined) differs.push(name);
   }
+  assert.is(env.get('FROM_SUBSTITUTION'), VALUES.PLAIN!.value, "compose's ${PLAIN} in a compose file in a subfolder is the app .env's value");
   console.log(`    compose's env_file reads ${Object.keys(VALUES).length - differs.length} of ${Object.keys(VALUES).length} values as dotenv does; differs on ${differs.join(', ')} (see the header)`);
 
   // The hostile release settings arrived as given.

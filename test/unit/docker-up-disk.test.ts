@@ -192,9 +192,9 @@ test('docker-up: a build short of room is refused by the plan, before any step; 
 test('compose v1 builds with --force-rm before starting: a step that ran out of disk leaves no container holding what it wrote', () => {
   const c = { app: 'a', slot: 'green' as const, release: NEXT, composeFile: null, compose: 'v1' as const };
   const up = slotCommands(c).up.line;
-  assert.match(up, /^\(cd && cd apps\/a\/releases\/20240103000000-cccccccccccc && .* docker-compose -p a-green -f "\$f" -f \.\.\/\.\.\/\.\.\/\.\.\/apps\/a\/slots\/green\.yaml build --force-rm\) && \(cd && .* up -d --no-build --remove-orphans\)$/);
+  assert.match(up, /^\(cd && cd apps\/a\/releases\/20240103000000-cccccccccccc && .* docker-compose \$e -p a-green -f "\$f" -f \.\.\/\.\.\/\.\.\/\.\.\/apps\/a\/slots\/green\.yaml build --force-rm\) && \(cd && .* up -d --no-build --remove-orphans\)$/);
   assert.is(spawnSync('/bin/sh', ['-n', '-c', up]).status, 0);
-  assert.match(slotCommands({ ...c, compose: 'v2' }).up.line, /docker compose -p a-green .* up -d --build --remove-orphans$/);
+  assert.match(slotCommands({ ...c, compose: 'v2' }).up.line, /docker compose \$e -p a-green .* up -d --build --remove-orphans$/);
 });
 
 test('a build that ran out of disk half way is said in those words, with the line that says it (compose v1 prints the step\'s output on stdout)', () => {

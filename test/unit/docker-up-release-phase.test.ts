@@ -95,9 +95,9 @@ test('a dry run of the release pipeline (git-sync has not prepared the commit ye
 test('the one-off container: the slot project and override, the command one quoted argument to sh -c, --no-deps only beside stateful services', () => {
   const c = { app: 'api', slot: 'green' as const, release: R2, composeFile: null, compose: 'v2' as const };
   const plain = releasePhaseRun(c, 'web', MIGRATE, false).line;
-  assert.match(plain, `docker compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm -T web sh -c 'python manage.py migrate --noinput && echo "done; $(date)"' 2>&1`);
+  assert.match(plain, `docker compose $e -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm -T web sh -c 'python manage.py migrate --noinput && echo "done; $(date)"' 2>&1`);
   assert.not.match(plain, '--no-deps');
-  assert.match(releasePhaseRun({ ...c, compose: 'v1' }, 'web', MIGRATE, true).line, 'docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm -T --no-deps web sh -c');
+  assert.match(releasePhaseRun({ ...c, compose: 'v1' }, 'web', MIGRATE, true).line, 'docker-compose $e -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm -T --no-deps web sh -c');
 });
 
 test('RELEASE_COMMAND: one line; a line break is refused, naming the fix', () => {

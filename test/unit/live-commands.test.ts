@@ -4,7 +4,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { asSession, jobLogCommand, jobLogProbe, logsCommand, runCommand, untilHoistLeaves, userCommand } from '../../lib/live/commands.ts';
+import { COMPOSE_ENV_FILE } from '../../tasks/docker-up/commands.ts';
 
 const R = '20261126000000-abc000000002';
 
@@ -32,14 +36,25 @@ test('the job log: probed for, tailed, followed across rotation', () => {
 test('exec: compose run --rm in the release, with its compose file and the slot override; without a terminal -T, a container name of ours, Ctrl-C passed to it by docker kill', () => {
   assert.is(
     runCommand({ app: 'api', slot: 'green', release: R, composeFile: null, compose: 'v1', service: 'web', tty: false, command: ['sh', '-c', `echo "$X"; it's`] }).line,
-    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; c=api-green-web-exec-$$; trap 'docker kill --signal INT "$c" >/dev/null 2>&1' INT; exec 3<&0; setsid -w docker-compose -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm --no-deps -T --name "$c" web sh -c 'echo "$X"; it'\\''s' <&3 3<&- & p=$!; exec 3<&-; while :; do wait $p; s=$?; kill -0 $p 2>/dev/null || break; done; exit $s`,
+    `cd && cd apps/api/releases/${R} && f=''; for n in compose.yaml compose.yml docker-compose.yml docker-compose.yaml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml) in apps/api/releases/${R}' >&2; exit 2; }; e=; case "$f" in */*) if [ -f .env ]; then e='--env-file .env'; fi;; esac; c=api-green-web-exec-$$; trap 'docker kill --signal INT "$c" >/dev/null 2>&1' INT; exec 3<&0; setsid -w docker-compose $e -p api-green -f "$f" -f ../../../../apps/api/slots/green.yaml run --rm --no-deps -T --name "$c" web sh -c 'echo "$X"; it'\\''s' <&3 3<&- & p=$!; exec 3<&-; while :; do wait $p; s=$?; kill -0 $p 2>/dev/null || break; done; exit $s`,
   );
+});
+
+test('a compose file in a subfolder gets the release\'s .env as compose\'s substitution file (it reads the one beside the file); at the root, or with no .env, nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hoist-envfile-'));
+  const e = (f: string) => spawnSync('sh', ['-c', `f=${f}; ${COMPOSE_ENV_FILE.line}; printf '[%s]' $e`], { cwd: dir, encoding: 'utf8' }).stdout;
+  writeFileSync(join(dir, '.env'), 'PLAIN=hello\n');
+  assert.is(e('deploy/compose.yaml'), '[--env-file][.env]', 'two words');
+  assert.is(e('compose.yaml'), '[]');
+  rmSync(join(dir, '.env'));
+  assert.is(e('deploy/compose.yaml'), '[]');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('exec: with a terminal compose gives the container one (no -T); COMPOSE_FILE and compose v2', () => {
   assert.is(
     runCommand({ app: 'api', slot: 'blue', release: R, composeFile: 'deploy/compose.prod.yml', compose: 'v2', service: 'web', tty: true, command: ['bin/rails', 'console'] }).line,
-    `cd && cd apps/api/releases/${R} && f=''; for n in deploy/compose.prod.yml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (deploy/compose.prod.yml) in apps/api/releases/${R}' >&2; exit 2; }; exec docker compose -p api-blue -f "$f" -f ../../../../apps/api/slots/blue.yaml run --rm --no-deps web bin/rails console`,
+    `cd && cd apps/api/releases/${R} && f=''; for n in deploy/compose.prod.yml; do if [ -f "$n" ]; then f=$n; break; fi; done; [ -n "$f" ] || { echo 'no compose file (deploy/compose.prod.yml) in apps/api/releases/${R}' >&2; exit 2; }; e=; case "$f" in */*) if [ -f .env ]; then e='--env-file .env'; fi;; esac; exec docker compose $e -p api-blue -f "$f" -f ../../../../apps/api/slots/blue.yaml run --rm --no-deps web bin/rails console`,
   );
 });
 
