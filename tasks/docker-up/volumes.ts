@@ -44,6 +44,17 @@ export interface ComposeVolume {
   key: string;
   /** Compose's own options beyond a name: such a volume is pinned by name, not made external. */
   ownDriver: boolean;
+  /**
+   * Those options (driver, driver_opts, labels) as compose config printed them: repeated beside
+   * the pinned name, since compose v1 replaces a volume's whole entry with the override's.
+   */
+  options?: Record<string, unknown>;
+}
+
+/** A volume whose own `name:` holds the slot's project name: each slot would get its own copy. */
+export interface SlotNamedVolume {
+  key: string;
+  name: string;
 }
 
 /** A read-write bind of a folder inside the release: service, source, target. */
@@ -57,6 +68,8 @@ export interface ReleaseVolumes {
   /** Named volumes hoist pins (not the user's own named or external ones). */
   volumes: ComposeVolume[];
   binds: ReleaseBind[];
+  /** Volumes named after the slot's project (`name: ${COMPOSE_PROJECT_NAME}-data`): refused by planVolumes. */
+  slotNamed: SlotNamedVolume[];
   /** Every service of the release, in the file's order. */
   services: ServiceInfo[];
 }
@@ -115,12 +128,25 @@ export interface ServiceBackup {
 export function readComposeConfig(doc: unknown, project: string, releaseDir: string): ReleaseVolumes {
   const top = (doc ?? {}) as { volumes?: Record<string, unknown>; services?: Record<string, unknown> };
   const volumes: ComposeVolume[] = [];
+  const slotNamed: SlotNamedVolume[] = [];
+  // The slot's project name as a word of the name (api-blue in api-blue-data, not in api-blueprint).
+  const ofSlot = new RegExp(`(^|[^a-z0-9])${project.replace(/[^a-z0-9]/g, '\\$&')}([^a-z0-9]|$)`);
   for (const [key, raw] of Object.entries(top.volumes ?? {})) {
-    const v = (raw ?? {}) as { name?: unknown; external?: unknown; driver?: unknown; driver_opts?: unknown };
+    const v = (raw ?? {}) as { name?: unknown; external?: unknown; driver?: unknown; driver_opts?: unknown; labels?: unknown };
     if (v.external === true || (typeof v.external === 'object' && v.external !== null)) continue;
-    if (typeof v.name === 'string' && v.name !== `${project}_${key}`) continue;
-    const ownDriver = (typeof v.driver === 'string' && v.driver !== 'local') || (typeof v.driver_opts === 'object' && v.driver_opts !== null && Object.keys(v.driver_opts).length > 0);
-    volumes.push({ key, ownDriver });
+    if (typeof v.name === 'string' && v.name !== `${project}_${key}`) {
+      if (ofSlot.test(v.name)) slotNamed.push({ key, name: v.name });
+      continue;
+    }
+    // Any option of compose's own, `driver: local` too: compose refuses `external` beside it.
+    const options: Record<string, unknown> = {};
+    if (typeof v.driver === 'string' && v.driver !== '') options.driver = v.driver;
+    for (const k of ['driver_opts', 'labels'] as const) {
+      const o = v[k];
+      if (typeof o === 'object' && o !== null && Object.keys(o).length > 0) options[k] = o;
+    }
+    const ownDriver = Object.keys(options).length > 0;
+    volumes.push(ownDriver ? { key, ownDriver, options } : { key, ownDriver });
   }
   const binds: ReleaseBind[] = [];
   const services: ServiceInfo[] = [];
@@ -156,7 +182,7 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       ...(problem !== undefined ? { xHoistProblem: problem } : {}),
     });
   }
-  return { volumes, binds, services };
+  return { volumes, binds, slotNamed, services };
 }
 
 /** `x-hoist.backup` as given: both commands, or what is wrong with it (planStateful refuses it, naming the fix). */
@@ -212,6 +238,8 @@ export const volumesRecordText = (record: Map<string, string>) =>
 export interface VolumePin {
   key: string;
   name: string;
+  /** The volume's own compose options, repeated in the override (ComposeVolume.options). */
+  options?: Record<string, unknown>;
   /** hoist makes it (external in the override); false: compose makes it by this name. */
   external: boolean;
   /** It is not on the host yet: hoist creates it before compose runs. */
@@ -232,6 +260,12 @@ export interface VolumesPlan {
  * comes in as an argument.
  */
 export function planVolumes(o: { app: string; active: Slot | null; release: ReleaseVolumes; record: Map<string, string>; existing: Set<string> }): VolumesPlan {
+  if (o.release.slotNamed.length) {
+    const v = o.release.slotNamed[0]!;
+    throw new HoistError(
+      `volume ${v.key} is named ${v.name}, after the slot's compose project: each blue/green slot would get its own copy, and every other release another, empty one. Fix: remove its name: (hoist names it once for the app, hoist.${o.app}.${v.key}), or give it a name of its own without \${COMPOSE_PROJECT_NAME}`,
+    );
+  }
   if (o.release.binds.length) {
     const b = o.release.binds[0]!;
     throw new HoistError(
@@ -254,7 +288,7 @@ export function planVolumes(o: { app: string; active: Slot | null; release: Rele
       } else name = keptOrNew(o.app, v.key, o.existing, notes);
       record.set(v.key, name);
     }
-    return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name) };
+    return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name), ...(v.options ? { options: v.options } : {}) };
   });
   const changed = volumesRecordText(record) !== volumesRecordText(o.record);
   return { pins, record: changed ? record : null, notes };
@@ -290,8 +324,21 @@ export function volumesOverrideYaml(pins: VolumePin[]): string[] {
   if (!pins.length) return [];
   return [
     'volumes:',
-    ...pins.flatMap((p) => [`  ${JSON.stringify(p.key)}:`, ...(p.external ? ['    external: true'] : []), `    name: ${JSON.stringify(p.name)}`]),
+    ...pins.flatMap((p) => [
+      `  ${JSON.stringify(p.key)}:`,
+      ...(p.external ? ['    external: true'] : []),
+      `    name: ${JSON.stringify(p.name)}`,
+      ...Object.entries(p.options ?? {}).map(([k, v]) => `    ${k}: ${JSON.stringify(noSubstitution(v))}`),
+    ]),
   ];
+}
+
+/** A value compose printed, as compose reads it back: `$` doubled (it was substituted already). */
+function noSubstitution(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(/\$/g, '$$$$');
+  if (Array.isArray(v)) return v.map(noSubstitution);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, noSubstitution(x)]));
+  return v;
 }
 
 /** Creates the volumes hoist owns (labelled with the app and key), records the app's volumes. */

@@ -194,4 +194,19 @@ docker run --rm -v app-${idle}_data:/d hoist-test-base sh -c 'echo old-idle > /d
   assert.ok((await volumes()).includes(`app-${idle}_data`), 'nothing deleted a volume');
 });
 
+test('a volume with driver options of its own (compose v1 replaces a volume\'s whole entry with the override\'s): made with them, once for the app', async () => {
+  // The shape of a volume on block storage or NFS; tmpfs here, which needs nothing outside the host.
+  const compose = COMPOSE.replace('      - data:/www/data\n', '      - data:/www/data\n      - scratch:/www/scratch\n')
+    .replace('volumes:\n  data:\n', 'volumes:\n  data:\n  scratch: {driver: local, driver_opts: {type: tmpfs, device: tmpfs, o: "size=1m"}}\n');
+  await git.commit('app', appFiles('v7', undefined, compose), 'v7 with a tmpfs volume');
+  await releaseTwice('v7');
+  assert.is(await served('/'), 'v7');
+  assert.is((await host.sh("docker volume inspect -f '{{json .Options}}' hoist.app.scratch")).stdout.trim(), '{"device":"tmpfs","o":"size=1m","type":"tmpfs"}');
+  const mounts = (await host.sh(`docker exec ${await live()} cat /proc/mounts`)).stdout;
+  assert.match(mounts, /^\S+ \/www\/scratch tmpfs /m, `the container has it as tmpfs: ${mounts}`);
+  assert.is((await host.sh(`grep '^scratch ' ${APP}/volumes`)).stdout.trim(), 'scratch hoist.app.scratch');
+  assert.not.ok((await volumes()).some((v) => v.endsWith('_scratch')), 'no per-slot copy');
+  assert.is(await served('/data/records'), 'live-1\nlive-2', 'the app\'s data as it was');
+});
+
 test.run();

@@ -49,7 +49,7 @@ test('v2: default-named volumes are pinned, the user\'s own named, external ones
   assert.equal(r.volumes, [
     { key: 'data', ownDriver: false },
     { key: 'store', ownDriver: false },
-    { key: 'nfs', ownDriver: true },
+    { key: 'nfs', ownDriver: true, options: { driver: 'local', driver_opts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/models' } } },
   ]);
   assert.equal(r.binds, [], 'a read-only bind of a file in the release is part of the release');
 });
@@ -77,7 +77,7 @@ test('a new app: one volume per key named for the app, made by hoist, recorded',
   assert.equal(plan.pins, [
     { key: 'data', name: 'hoist.api.data', external: true, create: true },
     { key: 'store', name: 'hoist.api.store', external: true, create: true },
-    { key: 'nfs', name: 'hoist.api.nfs', external: false, create: false },
+    { key: 'nfs', name: 'hoist.api.nfs', external: false, create: false, options: { driver: 'local', driver_opts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/models' } } },
   ]);
   assert.is(volumesRecordText(plan.record!), 'data hoist.api.data\nnfs hoist.api.nfs\nstore hoist.api.store\n');
   assert.equal(plan.notes, []);
@@ -142,9 +142,34 @@ test('the override pins each key and compose reads it as one document with the s
   assert.equal(doc.volumes, {
     data: { external: true, name: 'hoist.api.data' },
     store: { external: true, name: 'hoist.api.store' },
-    nfs: { name: 'hoist.api.nfs' },
+    // Its options repeated: compose v1 replaces the whole entry with the override's (the device would be lost).
+    nfs: { name: 'hoist.api.nfs', driver: 'local', driver_opts: { type: 'nfs', o: 'addr=10.0.0.1', device: ':/models' } },
   });
   assert.equal(volumesOverrideYaml([]), []);
+});
+
+test('driver: local or labels alone are options of compose\'s own too (compose refuses external beside them); a $ in them stays a $', () => {
+  const release = readComposeConfig(parse(`services:\n  web: {build: .}\nvolumes:\n  a: {driver: local}\n  b: {labels: {team: ml}}\n  c: {driver: local, driver_opts: {type: none, o: bind, device: '/mnt/$$x'}}\n`.replace('$$x', '$x')), 'api-blue', DIR);
+  const plan = planVolumes({ app: 'api', active: null, release, record: new Map(), existing: new Set() });
+  assert.equal(plan.pins.map((p) => [p.key, p.external, p.create]), [['a', false, false], ['b', false, false], ['c', false, false]]);
+  assert.equal(parse(volumesOverrideYaml(plan.pins).join('\n')), {
+    volumes: {
+      a: { name: 'hoist.api.a', driver: 'local' },
+      b: { name: 'hoist.api.b', labels: { team: 'ml' } },
+      c: { name: 'hoist.api.c', driver: 'local', driver_opts: { type: 'none', o: 'bind', device: '/mnt/$$x' } },
+    },
+  });
+});
+
+test('a volume named after the slot\'s project (${COMPOSE_PROJECT_NAME}-data) is refused with the fix; a name that only starts alike is the user\'s', () => {
+  const named = (name: string) => readComposeConfig(parse(`services:\n  web: {build: .}\nvolumes:\n  data: {name: ${name}}\n`), 'api-blue', DIR);
+  assert.throws(
+    () => planVolumes({ app: 'api', active: null, release: named('api-blue-data'), record: new Map(), existing: new Set() }),
+    /volume data is named api-blue-data, after the slot's compose project: each blue\/green slot would get its own copy.*Fix: remove its name: \(hoist names it once for the app, hoist\.api\.data\)/,
+  );
+  assert.throws(() => planVolumes({ app: 'api', active: null, release: named('data_api-blue'), record: new Map(), existing: new Set() }), /after the slot's compose project/);
+  const own = planVolumes({ app: 'api', active: null, release: named('api-blueprint-data'), record: new Map(), existing: new Set() });
+  assert.equal(own.pins, [], 'the user\'s own name: left as it is');
 });
 
 test('the commands quote every name and label; a record line that is not a name is ignored', () => {
