@@ -17,7 +17,7 @@ import type { DockerUpFact } from './probe.ts';
 import { projectOf, slotPaths } from './slots.ts';
 import { createNetworkCommand, networkOverrideYaml, planStateful, stateOverrideYaml, stateProject, stateReleaseFile, waitStateRunning } from './stateful.ts';
 import { checkPublishedPorts } from './published-ports.ts';
-import { applyVolumesCommand, parseVolumesRecord, planVolumes, readComposeConfig, volumesFile, volumesOverrideYaml } from './volumes.ts';
+import { applyVolumesCommand, parseDriverOpts, parseVolumesRecord, planVolumes, readComposeConfig, volumesFile, volumesOverrideYaml } from './volumes.ts';
 
 export interface AppData {
   /** Top-level override lines: the pinned volumes and, with stateful services, the shared network. */
@@ -44,12 +44,12 @@ async function parseYaml(text: string): Promise<unknown> {
 export async function prepareAppData(exec: Executor, c: SlotCommand, o: { service: string; seconds: number }, before: DockerUpFact, ctx: Ctx): Promise<AppData> {
   const r = await exec.exec(releaseVolumesProbe(c, volumesFile(c.app), stateReleaseFile(c.app)));
   if (r.code !== 0) throw new RemoteCommandError(`reading the compose configuration of ${c.release} on ${exec.label}`, r.code, r.stderr);
-  const [record = '', stateRelease = '', names = '', ...config] = r.stdout.split(`${PART_END}\n`);
+  const [record = '', stateRelease = '', names = '', options = '', ...config] = r.stdout.split(`${PART_END}\n`);
   const release = readComposeConfig(await parseYaml(config.join(`${PART_END}\n`)), projectOf(c.app, c.slot), `${before.home}/apps/${c.app}/releases/${c.release}`);
   // Every check and plan before anything is made: a refused compose file changes nothing on the host.
   const portNotes = checkPublishedPorts(release.services, o.service);
   const stateful = planStateful(release, o.service);
-  const volumes = planVolumes({ app: c.app, active: before.active, release, record: parseVolumesRecord(record), existing: new Set(names.split('\n').map((n) => n.trim()).filter(Boolean)) });
+  const volumes = planVolumes({ app: c.app, active: before.active, release, record: parseVolumesRecord(record), existing: new Set(names.split('\n').map((n) => n.trim()).filter(Boolean)), driverOpts: parseDriverOpts(options) });
   const made = applyVolumesCommand(c.app, volumes);
   if (made) await runChecked(exec, made, `making the volumes of ${c.app} and recording them in ~/${volumesFile(c.app)}`);
   for (const note of [...portNotes, ...stateful.notes, ...volumes.notes]) (ctx.warn ?? ctx.progress)(note);

@@ -61,7 +61,10 @@ export const PART_END = '--hoist-part-end--';
  * paths made absolute), without hoist's override.
  */
 export function releaseVolumesProbe(c: SlotCommand, recordFile: string, stateReleaseFile: string): Cmd {
-  return sh`cd && { cat ${recordFile} 2>/dev/null || true; }; echo ${PART_END}; { cat ${stateReleaseFile} 2>/dev/null || true; }; echo ${PART_END}; docker volume ls -q || exit 1; echo ${PART_END}; ${inReleaseAs(c, projectOf(c.app, c.slot), null, sh`config`)}`;
+  // The recorded volumes' driver options (name, then Docker's JSON): one made before hoist passed
+  // a file's driver_opts on (compose v1 dropped them) must not be compared with them (volumes.ts).
+  const recordedOptions = sh`set -f; n=$(cut -d' ' -f2 ${recordFile} 2>/dev/null); [ -z "$n" ] || docker volume inspect -f '{{.Name}} {{json .Options}}' -- $n 2>/dev/null; set +f`;
+  return sh`cd && { cat ${recordFile} 2>/dev/null || true; }; echo ${PART_END}; { cat ${stateReleaseFile} 2>/dev/null || true; }; echo ${PART_END}; docker volume ls -q || exit 1; echo ${PART_END}; ${recordedOptions}; echo ${PART_END}; ${inReleaseAs(c, projectOf(c.app, c.slot), null, sh`config`)}`;
 }
 
 /**

@@ -259,7 +259,7 @@ export interface VolumesPlan {
  * (an app live from before hoist pinned volumes); else one made for the app. Pure: every fact
  * comes in as an argument.
  */
-export function planVolumes(o: { app: string; active: Slot | null; release: ReleaseVolumes; record: Map<string, string>; existing: Set<string> }): VolumesPlan {
+export function planVolumes(o: { app: string; active: Slot | null; release: ReleaseVolumes; record: Map<string, string>; existing: Set<string>; driverOpts?: Map<string, Record<string, string>> }): VolumesPlan {
   if (o.release.slotNamed.length) {
     const v = o.release.slotNamed[0]!;
     throw new HoistError(
@@ -288,7 +288,7 @@ export function planVolumes(o: { app: string; active: Slot | null; release: Rele
       } else name = keptOrNew(o.app, v.key, o.existing, notes);
       record.set(v.key, name);
     }
-    return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name), ...(v.options ? { options: v.options } : {}) };
+    return { key: v.key, name, external: !v.ownDriver, create: !v.ownDriver && !o.existing.has(name), ...(v.options ? { options: keptOptions(v, name, o.driverOpts, notes) } : {}) };
   });
   const changed = volumesRecordText(record) !== volumesRecordText(o.record);
   return { pins, record: changed ? record : null, notes };
@@ -317,6 +317,45 @@ function keptOrNew(app: string, key: string, existing: Set<string>, notes: strin
     );
   }
   return own;
+}
+
+/**
+ * The options to repeat for a volume: the file's, but not its driver_opts when the volume is
+ * there already with other ones. Such a volume was made before hoist passed them on (compose v1
+ * dropped them); compose v1 would refuse the release and advise removing the volume, which holds
+ * the app's data. It is used as it is, and the user is told.
+ */
+function keptOptions(v: ComposeVolume, name: string, actual: Map<string, Record<string, string>> | undefined, notes: string[]): Record<string, unknown> {
+  const wanted = v.options!;
+  const has = actual?.get(name);
+  if (!has || wanted.driver_opts === undefined || sameOptions(has, wanted.driver_opts)) return wanted;
+  notes.push(
+    `volume ${v.key} (${name}) was made without the driver_opts your compose file gives it (${JSON.stringify(wanted.driver_opts)}; it has ${JSON.stringify(has)}): it is used as it is, with its data. To have them: make a new volume with them, copy the data into it, and record it in ~/apps/APP/volumes in place of ${name}`,
+  );
+  const { driver_opts: _, ...rest } = wanted;
+  return rest;
+}
+
+const sameOptions = (a: Record<string, string>, b: unknown): boolean => {
+  const o = (b ?? {}) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(a), ...Object.keys(o)]);
+  return [...keys].every((k) => String(a[k] ?? '') === String(o[k] ?? ''));
+};
+
+/** `NAME {json of Docker's Options}` lines (docker volume inspect) into name -> options; anything else is ignored. */
+export function parseDriverOpts(text: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*) (.*)$/.exec(line.trim());
+    if (!m) continue;
+    try {
+      const o = JSON.parse(m[2]!) as unknown;
+      out.set(m[1]!, typeof o === 'object' && o !== null ? Object.fromEntries(Object.entries(o).map(([k, x]) => [k, String(x)])) : {});
+    } catch {
+      // not Docker's JSON: no options known for it
+    }
+  }
+  return out;
 }
 
 /** The override's top-level `volumes:` section pinning each key (empty when there is none). */

@@ -207,6 +207,18 @@ test('a volume with driver options of its own (compose v1 replaces a volume\'s w
   assert.is((await host.sh(`grep '^scratch ' ${APP}/volumes`)).stdout.trim(), 'scratch hoist.app.scratch');
   assert.not.ok((await volumes()).some((v) => v.endsWith('_scratch')), 'no per-slot copy');
   assert.is(await served('/data/records'), 'live-1\nlive-2', 'the app\'s data as it was');
+
+  // One made by an earlier hoist on compose v1, which dropped the options (made here by hand, and
+  // recorded as it was): compose v1 would refuse it and advise removing it. Used as it is, said.
+  const made = await host.sh(`docker volume create hoist.app.legacy >/dev/null && echo 'legacy hoist.app.legacy' >> ${APP}/volumes`, 'deploy');
+  assert.is(made.code, 0, made.stderr);
+  const v8 = compose.replace('      - scratch:/www/scratch\n', '      - scratch:/www/scratch\n      - legacy:/www/legacy\n')
+    .replace('  scratch: {', '  legacy: {driver: local, driver_opts: {type: tmpfs, device: tmpfs, o: "size=2m"}}\n  scratch: {');
+  await git.commit('app', appFiles('v8', undefined, v8), 'v8 with a volume made without its options');
+  const r = await releaseTwice('v8');
+  assert.is(await served('/'), 'v8');
+  assert.match(r.report.hosts[0]!.warnings.join('\n'), /volume legacy \(hoist\.app\.legacy\) was made without the driver_opts your compose file gives it .*it is used as it is, with its data/);
+  assert.match((await host.sh("docker volume inspect -f '{{json .Options}}' hoist.app.legacy")).stdout.trim(), /^(null|\{\})$/, 'the volume as it was');
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { HoistError } from '../../lib/errors.ts';
 import { overrideYaml } from '../../tasks/docker-up/slots.ts';
 import { appNetwork, networkOverrideYaml, planStateful, stateOverrideYaml } from '../../tasks/docker-up/stateful.ts';
-import { applyVolumesCommand, parseVolumesRecord, planVolumes, readComposeConfig, volumesOverrideYaml, volumesRecordText } from '../../tasks/docker-up/volumes.ts';
+import { applyVolumesCommand, parseDriverOpts, parseVolumesRecord, planVolumes, readComposeConfig, volumesOverrideYaml, volumesRecordText } from '../../tasks/docker-up/volumes.ts';
 
 const DIR = '/home/deploy/apps/api/releases/20261207-aaa';
 
@@ -159,6 +159,19 @@ test('driver: local or labels alone are options of compose\'s own too (compose r
       c: { name: 'hoist.api.c', driver: 'local', driver_opts: { type: 'none', o: 'bind', device: '/mnt/$$x' } },
     },
   });
+});
+
+test('a volume made before hoist repeated its driver_opts (compose v1 dropped them) is used as it is, with a note; one made with them keeps them', () => {
+  const release = readComposeConfig(parse(`services:\n  web: {build: .}\nvolumes:\n  c: {driver: local, driver_opts: {type: tmpfs, device: tmpfs, o: "size=1m"}}\n`), 'api-blue', DIR);
+  const record = new Map([['c', 'hoist.api.c']]);
+  const existing = new Set(['hoist.api.c']);
+  const legacy = planVolumes({ app: 'api', active: 'blue', release, record, existing, driverOpts: parseDriverOpts('hoist.api.c null\n') });
+  assert.equal(legacy.pins[0]!.options, { driver: 'local' }, 'no driver_opts: compose v1 would refuse and advise removing the volume');
+  assert.match(legacy.notes.join('\n'), /^volume c \(hoist\.api\.c\) was made without the driver_opts your compose file gives it .*it is used as it is, with its data/);
+  const made = planVolumes({ app: 'api', active: 'blue', release, record, existing, driverOpts: parseDriverOpts('hoist.api.c {"device":"tmpfs","o":"size=1m","type":"tmpfs"}\nnot json {\n') });
+  assert.equal(made.pins[0]!.options, { driver: 'local', driver_opts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } });
+  assert.equal(made.notes, []);
+  assert.equal([...parseDriverOpts('$(x) {}\nhoist.a.b {"k":1}\n')], [['hoist.a.b', { k: '1' }]]);
 });
 
 test('a volume named after the slot\'s project (${COMPOSE_PROJECT_NAME}-data) is refused with the fix; a name that only starts alike is the user\'s', () => {
