@@ -90,6 +90,11 @@ export function planStateful(release: ReleaseVolumes, appService: string): State
       slotServices.push(s.name);
     }
   }
+  if (stateful.length && release.ownNetworks.length) {
+    throw new HoistError(
+      `the compose file has networks of its own (${release.ownNetworks.join(', ')}) and stateful services (${stateful.join(', ')}): the stateful services run in their own compose project, and a network of the file's own is one per project, so the slots could not reach them on it. Fix: remove the networks: sections (hoist puts the slots and the stateful services on one network per app, hoist.APP, where they reach each other by service name), or make each network external: true with a name of its own`,
+    );
+  }
   return { stateful, slotServices, notes };
 }
 

@@ -70,6 +70,8 @@ export interface ReleaseVolumes {
   binds: ReleaseBind[];
   /** Volumes named after the slot's project (`name: ${COMPOSE_PROJECT_NAME}-data`): refused by planVolumes. */
   slotNamed: SlotNamedVolume[];
+  /** Top-level networks of the file's own (not `default`, not external): one per compose project. */
+  ownNetworks: string[];
   /** Every service of the release, in the file's order. */
   services: ServiceInfo[];
 }
@@ -126,7 +128,13 @@ export interface ServiceBackup {
  * to tell compose v2's default name (`PROJECT_KEY`) from a name the user gave.
  */
 export function readComposeConfig(doc: unknown, project: string, releaseDir: string): ReleaseVolumes {
-  const top = (doc ?? {}) as { volumes?: Record<string, unknown>; services?: Record<string, unknown> };
+  const top = (doc ?? {}) as { volumes?: Record<string, unknown>; services?: Record<string, unknown>; networks?: Record<string, unknown> };
+  const ownNetworks = Object.entries(top.networks ?? {})
+    .filter(([key, raw]) => {
+      const n = (raw ?? {}) as { external?: unknown };
+      return key !== 'default' && !(n.external === true || (typeof n.external === 'object' && n.external !== null));
+    })
+    .map(([key]) => key);
   const volumes: ComposeVolume[] = [];
   const slotNamed: SlotNamedVolume[] = [];
   // The slot's project name as a word of the name (api-blue in api-blue-data, not in api-blueprint).
@@ -182,7 +190,7 @@ export function readComposeConfig(doc: unknown, project: string, releaseDir: str
       ...(problem !== undefined ? { xHoistProblem: problem } : {}),
     });
   }
-  return { volumes, binds, slotNamed, services };
+  return { volumes, binds, slotNamed, ownNetworks, services };
 }
 
 /** `x-hoist.backup` as given: both commands, or what is wrong with it (planStateful refuses it, naming the fix). */

@@ -295,6 +295,25 @@ test('a service of the pair that only one container per host can have is refused
   assert.is(refusal('services:\n  web: {build: .}\n  sidecar: {image: s, network_mode: "service:web"}\n'), null);
 });
 
+test('networks of the file\'s own beside stateful services are refused (one per project: the slot could not reach the database); default, external ones, or no stateful service: fine', () => {
+  // As compose v2's config prints it: default is always there, named for the slot's project.
+  const compose = (networks: string, mark = '    x-hoist: {stateful: true}\n') => `name: api-blue
+services:
+  web: {build: ., networks: [backend]}
+  db:
+    image: postgres:16
+${mark}    networks: [backend]
+    volumes: [pg:/var/lib/postgresql/data]
+networks:
+  default: {name: api-blue_default}
+${networks}volumes:
+  pg: {}
+`;
+  assert.match(refusal(compose('  backend: {name: api-blue_backend}\n'))!, /^the compose file has networks of its own \(backend\) and stateful services \(db\): .*Fix: remove the networks: sections/);
+  assert.is(refusal(compose('  backend: {name: shared-backend, external: true}\n')), null);
+  assert.is(refusal(compose('  backend: {name: api-blue_backend}\n', '    x-hoist: {stateful: false}\n')), null, 'no stateful service: every service is in the slot\'s project');
+});
+
 test('APP_SERVICE marked stateful is refused: the service Caddy serves runs blue/green', () => {
   assert.throws(() => planStateful(readComposeConfig(parse('services:\n  web:\n    image: x\n    x-hoist: {stateful: true}\n'), 'api-blue', DIR), 'web'), /is APP_SERVICE and is marked/);
 });
